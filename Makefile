@@ -1,0 +1,168 @@
+# noded: GNU make.  `make` builds bin/noded and bin/nodectl; `make test` runs
+# every test; `make demo` runs a local network.  Missing Debian packages are
+# installed by tools/deps.sh (as root) before anything is built.
+
+PKGS	:= libevent libsodium jansson
+TESTPKGS := cmocka
+PYTHON	?= /usr/bin/python3
+
+# Install what is missing before the pkg-config flags are read.
+ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
+ifneq ($(shell sh tools/deps.sh --check >/dev/null 2>&1 && echo ok),ok)
+$(info noded: installing missing packages (tools/deps.sh))
+DEPS_STATUS := $(shell sh tools/deps.sh 1>&2 && echo ok)
+ifneq ($(DEPS_STATUS),ok)
+$(error missing packages; run 'make deps' as root, or the apt-get command it prints)
+endif
+endif
+endif
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wundef
+ifdef WERROR
+WARN	+= -Werror
+endif
+CPPFLAGS += -D_GNU_SOURCE -Iproto -Idaemon
+DEPFLAGS = -MMD -MP
+
+ifdef SANITIZE
+BUILD	:= build/san
+BINDIR	:= build/san/bin
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD	:= build
+BINDIR	:= bin
+SANFLAGS :=
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+TEST_CFLAGS := $(shell pkg-config --cflags $(TESTPKGS) 2>/dev/null)
+TEST_LIBS   := $(shell pkg-config --libs $(TESTPKGS) 2>/dev/null)
+SODIUM_LIBS := $(shell pkg-config --libs libsodium 2>/dev/null)
+
+ALLCFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(DEPFLAGS)
+LDALL	  = $(SANFLAGS)
+
+VERSION	:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+CPPFLAGS += -DNODED_VERSION='"$(VERSION)"'
+
+PROTO_SRC  := $(wildcard proto/*.c)
+DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+TOOL_SRC   := $(filter-out tools/nodectl.c,$(wildcard tools/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+PROTO_OBJ  := $(PROTO_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+LIBPROTO   := $(BUILD)/libproto.a
+LIBNODED   := $(BUILD)/libnoded.a
+
+.PHONY: all deps test unit integration docker-test asan fuzz fuzz-smoke bench \
+	demo image install clean help
+.DEFAULT_GOAL := all
+
+all: $(BINDIR)/noded $(BINDIR)/nodectl
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
+
+$(LIBPROTO): $(PROTO_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBNODED): $(DAEMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BINDIR)/noded: $(BUILD)/daemon/main.o $(LIBNODED) $(LIBPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(LDALL) -o $@ $^ $(PKG_LIBS)
+
+$(BINDIR)/nodectl: $(BUILD)/tools/nodectl.o $(TOOL_OBJ) $(LIBPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(LDALL) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBNODED) $(LIBPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_CFLAGS) -o $@ $< $(LIBNODED) $(LIBPROTO) \
+	    $(PKG_LIBS) $(TEST_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIBNODED) $(LIBPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $< $(LIBNODED) $(LIBPROTO) $(PKG_LIBS)
+
+# Every unit test binary runs; the first failure fails the target.
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all
+	NODED=$(abspath $(BINDIR)/noded) NODECTL=$(abspath $(BINDIR)/nodectl) \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+docker-test: all
+	@sh tests/docker/run.sh
+
+test: all unit integration docker-test
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) test SANITIZE=address,undefined DOCKER_TEST=skip
+
+# libFuzzer targets, built with clang over the proto sources.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iproto $(PKG_CFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(PROTO_SRC) $(SODIUM_LIBS)
+
+fuzz: $(FUZZ_BIN)
+
+FUZZ_SECONDS ?= 20
+fuzz-smoke: fuzz
+	@set -e; for f in $(FUZZ_BIN); do \
+	    n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	    echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        build/fuzz/corpus-$$n tests/fuzz/seeds/$$n 2>&1 | tail -n 4; \
+	done
+
+bench: all $(BENCH_BIN)
+	@set -e; for b in $(BENCH_BIN); do echo "== $$b"; $$b; done
+	@set -e; for b in $(wildcard tests/bench/bench_*.py); do echo "== $$b"; \
+	    NODED=$(abspath $(BINDIR)/noded) NODECTL=$(abspath $(BINDIR)/nodectl) \
+	    $(PYTHON) $$b; done
+
+demo: all
+	@sh tools/demo.sh
+
+image: all
+	@sh tests/docker/image.sh
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BINDIR)/noded $(BINDIR)/nodectl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 man/nodectl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/noded.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf build bin
+
+help:
+	@echo "make [all|deps|test|asan|fuzz|fuzz-smoke|bench|demo|image|install|clean]"
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,65 @@
+/*
+ * config.h: noded's settings from, in rising precedence, built-in defaults,
+ * a config file (--config FILE), the environment (NODED_<OPTION>, e.g.
+ * NODED_MAX_PEERS) and the command line.  Every value is bounds-checked;
+ * a bad one is reported by name and noded exits 2 before any socket opens.
+ */
+#ifndef DAEMON_CONFIG_H
+#define DAEMON_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_PEERS_LIST	64	/* --peer entries */
+#define CONFIG_HOSTPORT_MAX	256
+
+struct config_addr {
+	char		host[CONFIG_HOSTPORT_MAX];	/* name or literal, no brackets */
+	uint16_t	port;
+};
+
+struct config {
+	char		name[65];		/* --name; default derived from --listen */
+	struct config_addr listen;		/* --listen, default 0.0.0.0:7000 */
+	struct config_addr api;			/* --api, default 127.0.0.1:8000 */
+	struct config_addr peers[CONFIG_MAX_PEERS_LIST];	/* --peer, repeatable, comma lists */
+	size_t		npeers;
+	char		data_dir[4096];		/* --data-dir, default ./data */
+	char		log_file[4096];		/* --log-file, default DATA_DIR/noded.log */
+	char		network[65];		/* --network, default devnet */
+	unsigned	validators;		/* --validators, default online CPUs */
+	size_t		validator_queue;	/* --validator-queue, default 4096 */
+	uint64_t	max_amount;		/* --max-amount, default 100 */
+	uint16_t	max_memo;		/* --max-memo, default 256 */
+	uint64_t	max_future_ms;		/* --max-future-ms */
+	uint64_t	max_age_ms;		/* --max-age-ms */
+	unsigned	max_peers;		/* --max-peers (inbound), default 125 */
+	unsigned	outbound;		/* --outbound, default 8 */
+	int		peer_exchange;		/* --peer-exchange on|off, default on */
+	size_t		mempool_max_txs;	/* --mempool-max-txs, default 200000 */
+	size_t		mempool_max_bytes;	/* --mempool-max-bytes, default 128 MiB */
+	int		log_level;		/* --log-level, enum log_level */
+	int		log_format;		/* --log-format text|json, enum log_format */
+	char		api_token_file[4096];	/* --api-token-file */
+	int		api_insecure;		/* --api-insecure */
+	unsigned	handshake_timeout_ms;	/* --handshake-timeout-ms, default 5000 */
+	unsigned	ping_interval_ms;	/* --ping-interval-ms, default 10000 */
+	unsigned	peer_timeout_ms;	/* --peer-timeout-ms (silence), default 30000 */
+	unsigned	getdata_timeout_ms;	/* --getdata-timeout-ms, default 2000 */
+	unsigned	inv_batch_ms;		/* --inv-batch-ms, default 5 */
+};
+
+/*
+ * Fills cfg from defaults, the environment and argv (which may name a
+ * --config file).  Returns 0; 1 after printing --help or --version (exit 0);
+ * -1 after printing to stderr what is wrong (exit 2).  Main thread.
+ */
+int	config_load(struct config *cfg, int argc, char **argv);
+
+/*
+ * Parses "host:port" or "[v6]:port" into a; returns 0 or -1 with a message
+ * naming the problem in err (errlen bytes), e.g. "'node2:70x0': bad port".
+ */
+int	config_parse_addr(struct config_addr *a, const char *s, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * log.h: one line per event:
+ *   2026-11-26T16:44:45.123Z node1 INFO gossip: tx 3fa2c1d09b1e7a55 accepted ...
+ * or one JSON object per line.  Each line is formatted into a local buffer
+ * and written with one write(2) to the log file and to stderr, so lines of
+ * different threads never interleave.  Any thread may log.
+ */
+#ifndef DAEMON_LOG_H
+#define DAEMON_LOG_H
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_format { LOG_TEXT = 0, LOG_JSON };
+
+/* Opens path (may be NULL: stderr only).  Returns 0 or -1 with errno.  Main thread, at start. */
+int	log_open(const char *name, const char *path, enum log_level level,
+	    enum log_format format);
+/* Reopens the log file (SIGHUP).  Event-loop thread. */
+int	log_reopen(void);
+void	log_close(void);
+/* Parses "debug|info|warn|error"; -1 if unknown. */
+int	log_level_parse(const char *s);
+
+void	log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#define log_debug(sub, ...)	log_msg(LOG_DEBUG, sub, __VA_ARGS__)
+#define log_info(sub, ...)	log_msg(LOG_INFO, sub, __VA_ARGS__)
+#define log_warn(sub, ...)	log_msg(LOG_WARN, sub, __VA_ARGS__)
+#define log_error(sub, ...)	log_msg(LOG_ERROR, sub, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * mempool.h: accepted transactions keyed by id, bounded in count and bytes,
+ * oldest evicted first; (sender, nonce) unique.  Loop thread only.
+ */
+#ifndef DAEMON_MEMPOOL_H
+#define DAEMON_MEMPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../proto/tx.h"
+
+struct mempool_entry {
+	uint8_t		id[TX_ID_LEN];
+	uint8_t		sender[TX_PK_LEN];
+	uint64_t	nonce;
+	uint64_t	amount;
+	uint64_t	timestamp_ms;	/* the transaction's own timestamp */
+	uint64_t	added_ms;	/* when this node accepted it */
+	uint32_t	len;
+	uint8_t		raw[];		/* the encoded transaction */
+};
+
+enum mempool_result {
+	MEMPOOL_ADDED = 0,
+	MEMPOOL_DUPLICATE,	/* same id already present */
+	MEMPOOL_NONCE_USED,	/* another tx with the same (sender, nonce): "nonce already used" */
+	MEMPOOL_TOO_BIG		/* larger than the byte bound alone */
+};
+
+struct mempool;
+
+struct mempool *mempool_new(size_t max_count, size_t max_bytes);
+void	mempool_free(struct mempool *mp);
+
+/*
+ * Adds a validated transaction (raw is copied).  When a bound would be
+ * exceeded, the oldest entries are evicted first; *evicted (if non-NULL)
+ * counts them.
+ */
+enum mempool_result mempool_add(struct mempool *mp, const uint8_t id[TX_ID_LEN],
+	    const struct tx *t, const uint8_t *raw, size_t len, uint64_t now_ms,
+	    size_t *evicted);
+
+/* The entry, or NULL.  Valid until the next mempool_add/expire/free. */
+const struct mempool_entry *mempool_get(const struct mempool *mp,
+	    const uint8_t id[TX_ID_LEN]);
+
+/* Removes entries whose timestamp is older than now_ms - max_age_ms; returns how many. */
+size_t	mempool_expire(struct mempool *mp, uint64_t now_ms, uint64_t max_age_ms);
+
+size_t	mempool_count(const struct mempool *mp);
+size_t	mempool_bytes(const struct mempool *mp);	/* sum of encoded lengths */
+
+/*
+ * Walks entries oldest first, starting after the entry with id after (NULL:
+ * from the start; an id no longer present: from the start), calling fn until
+ * it returns non-zero or limit entries were visited.  Returns how many visited.
+ */
+size_t	mempool_walk(const struct mempool *mp, const uint8_t *after, size_t limit,
+	    int (*fn)(const struct mempool_entry *e, void *arg), void *arg);
+
+#endif
