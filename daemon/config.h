@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_MAX_PEERS_LIST	64	/* --peer entries */
 #define CONFIG_HOSTPORT_MAX	256
@@ -61,5 +62,19 @@ int	config_load(struct config *cfg, int argc, char **argv);
  * naming the problem in err (errlen bytes), e.g. "'node2:70x0': bad port".
  */
 int	config_parse_addr(struct config_addr *a, const char *s, char *err, size_t errlen);
+
+/*
+ * config_load without touching the process: the environment comes from envp
+ * (NULL: none), --help and --version text goes to out, and a problem is
+ * written to err (errlen bytes) instead of stderr.  Same returns.  Main thread.
+ */
+int	config_parse(struct config *cfg, int argc, char **argv,
+	    char *const *envp, FILE *out, char *err, size_t errlen);
+
+/* Writes a as "host:port", or "[v6]:port" for an IPv6 literal. */
+void	config_addr_str(const struct config_addr *a, char *out, size_t outlen);
+
+/* True if every address host resolves to is a loopback address. */
+int	config_addr_is_loopback(const struct config_addr *a);
 
 #endif

@@ -1,0 +1,820 @@
+/*
+ * gossip.c: transaction relay, announce then pull (docs/PROTOCOL.md section
+ * 5), and the loop side of the validator pool.  Loop thread only.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "frame.h"
+#include "gossip.h"
+#include "hex.h"
+#include "idmap.h"
+#include "idset.h"
+#include "log.h"
+#include "mempool.h"
+#include "metrics.h"
+#include "net.h"
+#include "peer.h"
+#include "util.h"
+#include "validator.h"
+
+#define GOSSIP_REJECTED_MAX	100000	/* recently rejected ids remembered */
+#define GOSSIP_ALTS		8	/* other announcers kept per wanted id */
+#define GOSSIP_PEER_INFLIGHT	5000	/* GETDATA ids outstanding per peer */
+#define GOSSIP_INFLIGHT_MAX	100000	/* wanted ids overall */
+#define GOSSIP_API_BACKLOG_MAX	100000	/* API transactions waiting for a validator */
+#define GOSSIP_TICK_MS		200
+#define GOSSIP_EXPIRE_EVERY_MS	5000
+
+/* An API caller waiting for the verdict on an id. */
+struct gossip_waiter {
+	TAILQ_ENTRY(gossip_waiter) entry;
+	gossip_verdict_cb cb;
+	void		*arg;
+};
+TAILQ_HEAD(gossip_waiter_list, gossip_waiter);
+
+/* An id being validated: at most one job per id, however many submitters. */
+struct gossip_vstate {
+	TAILQ_ENTRY(gossip_vstate) backlog_entry;	/* API backlog */
+	uint8_t		id[TX_ID_LEN];
+	uint64_t	origin;		/* peer serial, 0: API */
+	char		from[FRAME_NAME_MAX + 1];
+	struct validator_job *job;	/* while waiting in the API backlog */
+	struct gossip_waiter_list waiters;
+};
+TAILQ_HEAD(gossip_vstate_list, gossip_vstate);
+
+/* An id asked for with GETDATA. */
+struct gossip_inflight {
+	uint8_t		id[TX_ID_LEN];
+	uint64_t	peer;		/* serial of the peer asked */
+	uint64_t	deadline_ms;
+	uint64_t	alts[GOSSIP_ALTS];	/* other announcers, oldest first */
+	unsigned	nalts;
+};
+
+struct gossip {
+	struct node	*node;
+	struct idmap	*validating;	/* id → gossip_vstate */
+	struct idmap	*inflight;	/* id → gossip_inflight */
+	struct idmap	*rejected;	/* id → (reason index + 1) */
+	uint8_t		(*rejring)[TX_ID_LEN];	/* FIFO of rejected ids */
+	size_t		rejhead, rejcount;
+	struct gossip_vstate_list api_backlog;
+	size_t		napi_backlog;
+	TAILQ_HEAD(, peer) blocked;	/* peers with jobs the validator refused */
+	struct event	*inv_timer;
+	struct event	*tick;
+	uint64_t	next_expire_ms;
+};
+
+static const char *gossip_reasons[] = {
+	"nonce already used",
+	"mempool full",
+	"node busy",
+};
+
+const char *
+gossip_reason_str(unsigned i)
+{
+	if (i < TX_REASON_COUNT)
+		return tx_reason_str((enum tx_reason)i);
+	if (i < GOSSIP_REASON_COUNT)
+		return gossip_reasons[i - TX_REASON_COUNT];
+	return "unknown";
+}
+
+static void	gossip_drain(struct gossip *);
+static void	gossip_tickcb(evutil_socket_t, short, void *);
+static void	gossip_invcb(evutil_socket_t, short, void *);
+static void	gossip_verdict_fill(struct gossip_verdict *, enum gossip_status,
+	    const uint8_t *, unsigned, const char *);
+
+static int
+gossip_known(struct gossip *g, const uint8_t id[TX_ID_LEN])
+{
+	return mempool_get(g->node->mempool, id) != NULL ||
+	    idmap_get(g->validating, id) != NULL ||
+	    idmap_get(g->rejected, id) != NULL;
+}
+
+static void
+gossip_reject_remember(struct gossip *g, const uint8_t id[TX_ID_LEN], unsigned reason)
+{
+	uint8_t *slot;
+
+	if (idmap_get(g->rejected, id) != NULL)
+		return;
+	if (g->rejcount == GOSSIP_REJECTED_MAX) {
+		slot = g->rejring[g->rejhead];
+		idmap_del(g->rejected, slot);
+		g->rejhead = (g->rejhead + 1) % GOSSIP_REJECTED_MAX;
+		g->rejcount--;
+	}
+	slot = g->rejring[(g->rejhead + g->rejcount) % GOSSIP_REJECTED_MAX];
+	memcpy(slot, id, TX_ID_LEN);
+	g->rejcount++;
+	idmap_put(g->rejected, id, (void *)(uintptr_t)(reason + 1));
+}
+
+struct gossip *
+gossip_new(struct node *n)
+{
+	struct gossip *g = xcalloc(1, sizeof(*g));
+	struct timeval tv = { 0, GOSSIP_TICK_MS * 1000 };
+
+	g->node = n;
+	n->gossip = g;
+	g->validating = idmap_new();
+	g->inflight = idmap_new();
+	g->rejected = idmap_new();
+	g->rejring = xcalloc(GOSSIP_REJECTED_MAX, TX_ID_LEN);
+	TAILQ_INIT(&g->api_backlog);
+	TAILQ_INIT(&g->blocked);
+	g->inv_timer = evtimer_new(n->base, gossip_invcb, g);
+	g->tick = event_new(n->base, -1, EV_PERSIST, gossip_tickcb, g);
+	event_add(g->tick, &tv);
+	g->next_expire_ms = now_ms() + GOSSIP_EXPIRE_EVERY_MS;
+	return g;
+}
+
+static void
+gossip_free_inflight(const uint8_t id[32], void *v, void *arg)
+{
+	(void)id;
+	(void)arg;
+	free(v);
+}
+
+static void
+gossip_vstate_answer(struct gossip_vstate *vs, const struct gossip_verdict *v)
+{
+	struct gossip_waiter *w;
+
+	while ((w = TAILQ_FIRST(&vs->waiters)) != NULL) {
+		TAILQ_REMOVE(&vs->waiters, w, entry);
+		w->cb(v, w->arg);
+		free(w);
+	}
+}
+
+static void
+gossip_free_vstate(const uint8_t id[32], void *v, void *arg)
+{
+	struct gossip_vstate *vs = v;
+	struct gossip_waiter *w;
+
+	(void)id;
+	(void)arg;
+	while ((w = TAILQ_FIRST(&vs->waiters)) != NULL) {
+		TAILQ_REMOVE(&vs->waiters, w, entry);
+		free(w);
+	}
+	if (vs->job != NULL)
+		validator_job_free(vs->job);
+	free(vs);
+}
+
+void
+gossip_free(struct gossip *g)
+{
+	if (g == NULL)
+		return;
+	idmap_foreach(g->inflight, gossip_free_inflight, NULL);
+	idmap_free(g->inflight);
+	idmap_foreach(g->validating, gossip_free_vstate, NULL);
+	idmap_free(g->validating);
+	idmap_free(g->rejected);
+	free(g->rejring);
+	event_free(g->inv_timer);
+	event_free(g->tick);
+	g->node->gossip = NULL;
+	free(g);
+}
+
+/* Sends every peer's queued announcements. */
+static void
+gossip_flush_inv(struct gossip *g)
+{
+	static uint8_t buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
+	struct peer *p, *next;
+	size_t len;
+
+	for (p = TAILQ_FIRST(net_peers(g->node)); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->state != PEER_ACTIVE || p->ninv == 0)
+			continue;
+		len = frame_ids_encode((const uint8_t (*)[TX_ID_LEN])p->inv, p->ninv,
+		    buf, sizeof(buf));
+		p->ninv = 0;
+		peer_send(p, FRAME_INV, buf, len);
+	}
+}
+
+static void
+gossip_invcb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	gossip_flush_inv(arg);
+}
+
+static int
+gossip_peer_inv_add(struct peer *p, const uint8_t id[TX_ID_LEN])
+{
+	static uint8_t buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
+	size_t len;
+
+	if (p->inv == NULL) {
+		p->inv_cap = FRAME_MAX_IDS;
+		p->inv = xcalloc(p->inv_cap, TX_ID_LEN);
+	}
+	memcpy(p->inv[p->ninv++], id, TX_ID_LEN);
+	if (p->ninv < FRAME_MAX_IDS)
+		return 0;
+	len = frame_ids_encode((const uint8_t (*)[TX_ID_LEN])p->inv, p->ninv, buf,
+	    sizeof(buf));
+	p->ninv = 0;
+	return peer_send(p, FRAME_INV, buf, len);
+}
+
+/* Announces id to every active peer not known to have it (batched). */
+static void
+gossip_relay(struct gossip *g, const uint8_t id[TX_ID_LEN], uint64_t origin)
+{
+	struct peer *p, *next;
+	struct timeval tv;
+	int queued = 0;
+
+	for (p = TAILQ_FIRST(net_peers(g->node)); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->state != PEER_ACTIVE || p->serial == origin)
+			continue;
+		if (!idset_add(p->known, id))
+			continue;
+		gossip_peer_inv_add(p, id);
+		queued = 1;
+	}
+	if (queued && !evtimer_pending(g->inv_timer, NULL)) {
+		tv.tv_sec = 0;
+		tv.tv_usec = (suseconds_t)g->node->cfg->inv_batch_ms * 1000;
+		evtimer_add(g->inv_timer, &tv);
+	}
+}
+
+static void
+gossip_count_reject(struct gossip *g, unsigned reason)
+{
+	if (reason < GOSSIP_REASON_COUNT)
+		g->node->stats.txs_rejected[reason]++;
+}
+
+/* Queues a job or, when the validator is full, parks it (backpressure). */
+static int
+gossip_submit_job(struct gossip *g, struct validator_job *job)
+{
+	if (!TAILQ_EMPTY(&g->api_backlog) || !TAILQ_EMPTY(&g->blocked))
+		return -1;	/* keep order: earlier parked work goes first */
+	if (validator_submit(g->node->validator, job) == 0)
+		return 0;
+	g->node->stats.backpressure++;
+	return -1;
+}
+
+static void
+gossip_block_peer(struct gossip *g, struct peer *p, struct validator_job *job)
+{
+	struct peer_backlog *b = xmalloc(sizeof(*b));
+
+	b->job = job;
+	TAILQ_INSERT_TAIL(&p->backlog, b, entry);
+	p->nbacklog++;
+	if (!p->blocked) {
+		p->blocked = 1;
+		TAILQ_INSERT_TAIL(&g->blocked, p, blocked_entry);
+		peer_pause(p);
+		log_debug("gossip", "validator queue full: pausing reads from %s",
+		    peer_label(p));
+	}
+}
+
+static struct validator_job *
+gossip_job_new(const uint8_t *raw, size_t len, uint64_t origin, void *ctx)
+{
+	struct validator_job *job = xcalloc(1, sizeof(*job));
+
+	job->raw = xmalloc(len);
+	memcpy(job->raw, raw, len);
+	job->len = len;
+	job->origin = origin;
+	job->ctx = ctx;
+	return job;
+}
+
+static int
+gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
+{
+	struct tx tx;
+	uint8_t id[TX_ID_LEN];
+	char reason[128], idhex[TX_ID_HEX_LEN + 1];
+	enum tx_reason r;
+	struct gossip_inflight *inf;
+	struct gossip_vstate *vs;
+	struct peer *q;
+	struct validator_job *job;
+
+	r = tx_decode(&tx, raw, len);
+	if (r != TX_OK) {
+		gossip_count_reject(g, r);
+		snprintf(reason, sizeof(reason), "sent an undecodable transaction: %s",
+		    tx_reason_str(r));
+		log_warn("gossip", "tx from %s rejected: %s", peer_label(p),
+		    tx_reason_str(r));
+		g->node->stats.peers_dropped++;
+		peer_close(p, reason);
+		return -1;
+	}
+	tx_id(&tx, id);
+	hex_encode(idhex, id, TX_ID_LEN);
+	if ((inf = idmap_del(g->inflight, id)) != NULL) {
+		if (inf->peer == p->serial)
+			p->inflight--;
+		else if ((q = net_peer_by_serial(g->node, inf->peer)) != NULL)
+			q->inflight--;
+		free(inf);
+	}
+	idset_add(p->known, id);
+	if (gossip_known(g, id)) {
+		g->node->stats.txs_duplicate++;
+		log_debug("gossip", "tx %.16s from %s: already known", idhex,
+		    peer_label(p));
+		return 0;
+	}
+	vs = xcalloc(1, sizeof(*vs));
+	memcpy(vs->id, id, TX_ID_LEN);
+	vs->origin = p->serial;
+	snprintf(vs->from, sizeof(vs->from), "%s", peer_label(p));
+	TAILQ_INIT(&vs->waiters);
+	idmap_put(g->validating, id, vs);
+	job = gossip_job_new(raw, len, p->serial, vs);
+	if (gossip_submit_job(g, job) == -1)
+		gossip_block_peer(g, p, job);
+	return 0;
+}
+
+static int
+gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+    size_t count)
+{
+	static uint8_t want[FRAME_MAX_IDS][TX_ID_LEN];
+	static uint8_t buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
+	struct gossip_inflight *inf;
+	size_t i, nwant = 0;
+	unsigned k;
+	uint64_t deadline = now_ms() + g->node->cfg->getdata_timeout_ms;
+
+	for (i = 0; i < count; i++) {
+		idset_add(p->known, ids[i]);
+		if (gossip_known(g, ids[i]))
+			continue;
+		if ((inf = idmap_get(g->inflight, ids[i])) != NULL) {
+			if (inf->peer == p->serial)
+				continue;
+			for (k = 0; k < inf->nalts; k++)
+				if (inf->alts[k] == p->serial)
+					break;
+			if (k == inf->nalts && inf->nalts < GOSSIP_ALTS)
+				inf->alts[inf->nalts++] = p->serial;
+			continue;
+		}
+		if (p->inflight >= GOSSIP_PEER_INFLIGHT ||
+		    idmap_count(g->inflight) >= GOSSIP_INFLIGHT_MAX)
+			continue;
+		inf = xcalloc(1, sizeof(*inf));
+		memcpy(inf->id, ids[i], TX_ID_LEN);
+		inf->peer = p->serial;
+		inf->deadline_ms = deadline;
+		idmap_put(g->inflight, ids[i], inf);
+		p->inflight++;
+		memcpy(want[nwant++], ids[i], TX_ID_LEN);
+	}
+	if (nwant == 0)
+		return 0;
+	return peer_send(p, FRAME_GETDATA, buf, frame_ids_encode(
+	    (const uint8_t (*)[TX_ID_LEN])want, nwant, buf, sizeof(buf)));
+}
+
+static int
+gossip_on_getdata(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+    size_t count)
+{
+	static uint8_t missing[FRAME_MAX_IDS][TX_ID_LEN];
+	static uint8_t buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
+	const struct mempool_entry *e;
+	size_t i, nmissing = 0;
+
+	for (i = 0; i < count; i++) {
+		e = mempool_get(g->node->mempool, ids[i]);
+		if (e == NULL) {
+			memcpy(missing[nmissing++], ids[i], TX_ID_LEN);
+			continue;
+		}
+		idset_add(p->known, ids[i]);
+		if (peer_send(p, FRAME_TX, e->raw, e->len) == -1)
+			return -1;
+	}
+	if (nmissing == 0)
+		return 0;
+	return peer_send(p, FRAME_NOTFOUND, buf, frame_ids_encode(
+	    (const uint8_t (*)[TX_ID_LEN])missing, nmissing, buf, sizeof(buf)));
+}
+
+/* Asks the next announcer for inf's id, or forgets it.  inf is in the map. */
+static void
+gossip_refetch(struct gossip *g, struct gossip_inflight *inf)
+{
+	uint8_t buf[2 + TX_ID_LEN];
+	struct peer *q;
+	unsigned k;
+
+	if ((q = net_peer_by_serial(g->node, inf->peer)) != NULL && q->inflight > 0)
+		q->inflight--;
+	while (inf->nalts > 0) {
+		q = net_peer_by_serial(g->node, inf->alts[0]);
+		inf->nalts--;
+		for (k = 0; k < inf->nalts; k++)
+			inf->alts[k] = inf->alts[k + 1];
+		if (q == NULL || q->state != PEER_ACTIVE)
+			continue;
+		inf->peer = q->serial;
+		inf->deadline_ms = now_ms() + g->node->cfg->getdata_timeout_ms;
+		q->inflight++;
+		log_debug("gossip", "asking %s for tx %02x%02x%02x%02x%02x%02x%02x%02x",
+		    peer_label(q), inf->id[0], inf->id[1], inf->id[2], inf->id[3],
+		    inf->id[4], inf->id[5], inf->id[6], inf->id[7]);
+		peer_send(q, FRAME_GETDATA, buf, frame_ids_encode(
+		    (const uint8_t (*)[TX_ID_LEN])inf->id, 1, buf, sizeof(buf)));
+		return;
+	}
+	idmap_del(g->inflight, inf->id);
+	free(inf);
+}
+
+static int
+gossip_on_notfound(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+    size_t count)
+{
+	struct gossip_inflight *inf;
+	size_t i;
+
+	for (i = 0; i < count && p->state != PEER_CLOSED; i++) {
+		inf = idmap_get(g->inflight, ids[i]);
+		if (inf != NULL && inf->peer == p->serial)
+			gossip_refetch(g, inf);
+	}
+	return p->state == PEER_CLOSED ? -1 : 0;
+}
+
+int
+gossip_on_frame(struct peer *p, const struct frame *f)
+{
+	struct gossip *g = p->node->gossip;
+	const uint8_t (*ids)[TX_ID_LEN];
+	size_t count;
+	const char *err = NULL;
+	char reason[128];
+
+	if (f->type == FRAME_TX)
+		return gossip_on_tx(g, p, f->payload, f->len);
+	if (frame_ids_decode(f->payload, f->len, &ids, &count, &err) == -1) {
+		snprintf(reason, sizeof(reason), "protocol error: bad %s: %s",
+		    frame_type_str(f->type), err);
+		peer_close(p, reason);
+		return -1;
+	}
+	switch (f->type) {
+	case FRAME_INV:
+		return gossip_on_inv(g, p, ids, count);
+	case FRAME_GETDATA:
+		return gossip_on_getdata(g, p, ids, count);
+	case FRAME_NOTFOUND:
+		return gossip_on_notfound(g, p, ids, count);
+	}
+	return 0;
+}
+
+struct gossip_expired {
+	uint64_t	now;
+	uint8_t		(*ids)[TX_ID_LEN];
+	size_t		n, cap;
+};
+
+static void
+gossip_collect_expired(const uint8_t id[32], void *v, void *arg)
+{
+	struct gossip_inflight *inf = v;
+	struct gossip_expired *e = arg;
+
+	if (inf->deadline_ms > e->now)
+		return;
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 64;
+		e->ids = xrealloc(e->ids, e->cap * TX_ID_LEN);
+	}
+	memcpy(e->ids[e->n++], id, TX_ID_LEN);
+}
+
+static void
+gossip_tickcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gossip *g = arg;
+	struct gossip_expired e = { now_ms(), NULL, 0, 0 };
+	struct gossip_inflight *inf;
+	size_t i, n;
+
+	(void)fd;
+	(void)what;
+	idmap_foreach(g->inflight, gossip_collect_expired, &e);
+	for (i = 0; i < e.n; i++)
+		if ((inf = idmap_get(g->inflight, e.ids[i])) != NULL)
+			gossip_refetch(g, inf);
+	free(e.ids);
+	if (e.now >= g->next_expire_ms) {
+		g->next_expire_ms = e.now + GOSSIP_EXPIRE_EVERY_MS;
+		n = mempool_expire(g->node->mempool, e.now, g->node->policy.max_age_ms);
+		if (n > 0)
+			log_info("mempool", "expired %zu transactions older than %llu ms",
+			    n, (unsigned long long)g->node->policy.max_age_ms);
+	}
+	/* Parked work may wait on a queue that drained without a result for us. */
+	gossip_drain(g);
+}
+
+void
+gossip_peer_active(struct peer *p)
+{
+	(void)p;
+}
+
+void
+gossip_peer_closed(struct peer *p)
+{
+	struct gossip *g = p->node->gossip;
+	struct peer_backlog *b;
+	struct gossip_vstate *vs;
+	struct gossip_verdict v;
+
+	if (p->blocked) {
+		TAILQ_REMOVE(&g->blocked, p, blocked_entry);
+		p->blocked = 0;
+	}
+	/* Parked transactions of p were never validated: forget them entirely. */
+	while ((b = TAILQ_FIRST(&p->backlog)) != NULL) {
+		TAILQ_REMOVE(&p->backlog, b, entry);
+		vs = b->job->ctx;
+		idmap_del(g->validating, vs->id);
+		gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id, GOSSIP_REASON_BUSY,
+		    "node busy: the peer relaying it went away, retry");
+		gossip_vstate_answer(vs, &v);
+		free(vs);
+		validator_job_free(b->job);
+		free(b);
+	}
+	p->nbacklog = 0;
+	/* Wanted ids asked of p fall back to other announcers at their deadline. */
+}
+
+static void
+gossip_verdict_fill(struct gossip_verdict *v, enum gossip_status st,
+    const uint8_t *id, unsigned reason, const char *msg)
+{
+	memset(v, 0, sizeof(*v));
+	v->status = st;
+	if (id != NULL) {
+		v->have_id = 1;
+		memcpy(v->id, id, TX_ID_LEN);
+	}
+	if (st == GOSSIP_REJECTED) {
+		v->reason = gossip_reason_str(reason);
+		snprintf(v->msg, sizeof(v->msg), "%s", msg != NULL && msg[0] ? msg :
+		    v->reason);
+	}
+}
+
+void
+gossip_on_validated(struct validator_job *job, void *arg)
+{
+	struct node *n = arg;
+	struct gossip *g = n->gossip;
+	struct gossip_vstate *vs = job->ctx;
+	struct gossip_verdict v;
+	struct peer *origin;
+	enum mempool_result mr;
+	char idhex[TX_ID_HEX_LEN + 1], why[160];
+	unsigned reason;
+	size_t evicted = 0;
+
+	metrics_observe_verify(n, job->verify_ns);
+	idmap_del(g->validating, vs->id);
+	hex_encode(idhex, vs->id, TX_ID_LEN);
+	origin = vs->origin != 0 ? net_peer_by_serial(n, vs->origin) : NULL;
+
+	if (job->res.reason == TX_OK) {
+		mr = mempool_add(n->mempool, vs->id, &job->tx, job->raw, job->len,
+		    now_ms(), &evicted);
+		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE) {
+			n->stats.txs_accepted++;
+			log_info("gossip", "tx %.16s accepted from %s amount=%llu",
+			    idhex, vs->from, (unsigned long long)job->tx.amount);
+			if (evicted > 0)
+				log_info("mempool", "evicted %zu oldest transactions "
+				    "(mempool bounds)", evicted);
+			api_event_tx(n, 1, vs->id, vs->from, job->tx.amount, NULL);
+			gossip_relay(g, vs->id, vs->origin);
+			gossip_verdict_fill(&v, GOSSIP_ACCEPTED, vs->id, 0, NULL);
+			goto answer;
+		}
+		reason = mr == MEMPOOL_NONCE_USED ? GOSSIP_REASON_NONCE :
+		    GOSSIP_REASON_FULL;
+		snprintf(why, sizeof(why), "%s", gossip_reason_str(reason));
+		if (mr == MEMPOOL_NONCE_USED)
+			snprintf(why, sizeof(why), "nonce already used: nonce %llu of "
+			    "this sender is taken by another transaction",
+			    (unsigned long long)job->tx.nonce);
+	} else {
+		reason = job->res.reason;
+		snprintf(why, sizeof(why), "%s", job->res.msg[0] ? job->res.msg :
+		    tx_reason_str(job->res.reason));
+	}
+	gossip_count_reject(g, reason);
+	gossip_reject_remember(g, vs->id, reason);
+	log_info("gossip", "tx %.16s rejected from %s: %s", idhex, vs->from, why);
+	api_event_tx(n, 0, vs->id, vs->from, job->tx.amount, gossip_reason_str(reason));
+	if (origin != NULL && reason < TX_REASON_COUNT &&
+	    tx_reason_is_misbehaviour((enum tx_reason)reason)) {
+		n->stats.peers_dropped++;
+		snprintf(why, sizeof(why), "sent invalid tx %.16s: %s", idhex,
+		    gossip_reason_str(reason));
+		peer_close(origin, why);
+	}
+	gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id, reason, why);
+answer:
+	gossip_vstate_answer(vs, &v);
+	free(vs);
+	validator_job_free(job);
+	gossip_drain(g);
+}
+
+/* Feeds parked work to the validator, API first, then paused peers in turn. */
+static void
+gossip_drain(struct gossip *g)
+{
+	struct gossip_vstate *vs;
+	struct peer_backlog *b;
+	struct peer *p;
+	struct gossip_verdict v;
+
+	while ((vs = TAILQ_FIRST(&g->api_backlog)) != NULL) {
+		if (g->node->stopping ||
+		    validator_submit(g->node->validator, vs->job) == -1) {
+			if (!g->node->stopping && errno != EPIPE)
+				return;
+			/* Shutting down: the verdict will never come. */
+			TAILQ_REMOVE(&g->api_backlog, vs, backlog_entry);
+			g->napi_backlog--;
+			idmap_del(g->validating, vs->id);
+			gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id,
+			    GOSSIP_REASON_BUSY, "node is shutting down");
+			gossip_vstate_answer(vs, &v);
+			validator_job_free(vs->job);
+			free(vs);
+			continue;
+		}
+		TAILQ_REMOVE(&g->api_backlog, vs, backlog_entry);
+		g->napi_backlog--;
+		vs->job = NULL;
+	}
+	while ((p = TAILQ_FIRST(&g->blocked)) != NULL) {
+		while ((b = TAILQ_FIRST(&p->backlog)) != NULL) {
+			if (g->node->stopping ||
+			    validator_submit(g->node->validator, b->job) == -1)
+				return;
+			TAILQ_REMOVE(&p->backlog, b, entry);
+			p->nbacklog--;
+			free(b);
+		}
+		TAILQ_REMOVE(&g->blocked, p, blocked_entry);
+		p->blocked = 0;
+		log_debug("gossip", "validator queue has room: resuming reads from %s",
+		    peer_label(p));
+		peer_resume(p);
+	}
+}
+
+int
+gossip_submit(struct node *n, const uint8_t *raw, size_t len,
+    gossip_verdict_cb cb, void *arg)
+{
+	struct gossip *g = n->gossip;
+	struct gossip_verdict v;
+	struct gossip_vstate *vs;
+	struct gossip_waiter *w;
+	struct tx tx;
+	uint8_t id[TX_ID_LEN];
+	enum tx_reason r;
+	uintptr_t rej;
+	char idhex[TX_ID_HEX_LEN + 1];
+
+	if (n->stopping || g == NULL)
+		return -1;
+	r = tx_decode(&tx, raw, len);
+	if (r != TX_OK) {
+		gossip_count_reject(g, r);
+		log_info("gossip", "tx from api rejected: %s", tx_reason_str(r));
+		gossip_verdict_fill(&v, GOSSIP_REJECTED, NULL, r, NULL);
+		cb(&v, arg);
+		return 0;
+	}
+	tx_id(&tx, id);
+	if (mempool_get(n->mempool, id) != NULL) {
+		n->stats.txs_duplicate++;
+		gossip_verdict_fill(&v, GOSSIP_DUPLICATE, id, 0, NULL);
+		cb(&v, arg);
+		return 0;
+	}
+	if ((rej = (uintptr_t)idmap_get(g->rejected, id)) != 0) {
+		n->stats.txs_duplicate++;
+		gossip_verdict_fill(&v, GOSSIP_REJECTED, id, (unsigned)(rej - 1), NULL);
+		cb(&v, arg);
+		return 0;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->cb = cb;
+	w->arg = arg;
+	if ((vs = idmap_get(g->validating, id)) != NULL) {
+		n->stats.txs_duplicate++;
+		TAILQ_INSERT_TAIL(&vs->waiters, w, entry);
+		return 0;
+	}
+	if (g->napi_backlog >= GOSSIP_API_BACKLOG_MAX) {
+		free(w);
+		hex_encode(idhex, id, TX_ID_LEN);
+		log_warn("gossip", "tx %.16s from api refused: %zu transactions "
+		    "already wait for a validator", idhex, g->napi_backlog);
+		gossip_verdict_fill(&v, GOSSIP_REJECTED, id, GOSSIP_REASON_BUSY,
+		    "node busy: validator backlog full, retry later");
+		cb(&v, arg);
+		return 0;
+	}
+	vs = xcalloc(1, sizeof(*vs));
+	memcpy(vs->id, id, TX_ID_LEN);
+	snprintf(vs->from, sizeof(vs->from), "api");
+	TAILQ_INIT(&vs->waiters);
+	TAILQ_INSERT_TAIL(&vs->waiters, w, entry);
+	idmap_put(g->validating, id, vs);
+	vs->job = gossip_job_new(raw, len, 0, vs);
+	if (gossip_submit_job(g, vs->job) == 0) {
+		vs->job = NULL;
+		return 0;
+	}
+	TAILQ_INSERT_TAIL(&g->api_backlog, vs, backlog_entry);
+	g->napi_backlog++;
+	return 0;
+}
+
+struct gossip_cancel_arg {
+	void		*arg;
+};
+
+static void
+gossip_cancel_one(const uint8_t id[32], void *v, void *a)
+{
+	struct gossip_vstate *vs = v;
+	struct gossip_cancel_arg *ca = a;
+	struct gossip_waiter *w, *next;
+
+	(void)id;
+	for (w = TAILQ_FIRST(&vs->waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->arg == ca->arg) {
+			TAILQ_REMOVE(&vs->waiters, w, entry);
+			free(w);
+		}
+	}
+}
+
+void
+gossip_cancel(struct node *n, void *arg)
+{
+	struct gossip_cancel_arg ca = { arg };
+
+	if (n->gossip != NULL)
+		idmap_foreach(n->gossip->validating, gossip_cancel_one, &ca);
+}

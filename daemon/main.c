@@ -1,0 +1,231 @@
+/*
+ * main.c: noded's start-up, signals and shutdown.  One event loop thread
+ * owns every socket, peer and the mempool; see docs/ARCHITECTURE.md.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "api.h"
+#include "config.h"
+#include "gossip.h"
+#include "hex.h"
+#include "log.h"
+#include "mempool.h"
+#include "net.h"
+#include "node.h"
+#include "util.h"
+#include "validator.h"
+
+#define NODE_KEY_FILE	"node_key"
+
+/* Creates dir and its parents (mode 0700 for the last).  Returns 0 or -1. */
+static int
+main_mkdirs(const char *dir)
+{
+	char path[4096], *s;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (s = path + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/*
+ * Loads the node's identity key from DATA_DIR/node_key (128 hex digits), or
+ * creates it (mode 0600) on first start.  Returns 0, or -1 after printing.
+ */
+static int
+main_node_key(struct node *n, const char *dir)
+{
+	char path[4200], buf[2 * TX_SK_LEN + 2];
+	char hexbuf[2 * TX_SK_LEN + 1];
+	ssize_t r;
+	size_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, NODE_KEY_FILE);
+	n->node_sk = sodium_malloc(TX_SK_LEN);
+	if (n->node_sk == NULL) {
+		fprintf(stderr, "noded: cannot allocate secure memory\n");
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = read(fd, buf, sizeof(buf));
+		close(fd);
+		len = r > 0 ? (size_t)r : 0;
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			len--;
+		if (len != 2 * TX_SK_LEN ||
+		    hex_decode(n->node_sk, TX_SK_LEN, buf, len) == -1) {
+			sodium_memzero(buf, sizeof(buf));
+			fprintf(stderr, "noded: %s: not a node key (expected %d hex "
+			    "digits); move it away to create a new identity\n", path,
+			    2 * TX_SK_LEN);
+			return -1;
+		}
+		sodium_memzero(buf, sizeof(buf));
+		crypto_sign_ed25519_sk_to_pk(n->node_pk, n->node_sk);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		fprintf(stderr, "noded: cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	crypto_sign_keypair(n->node_pk, n->node_sk);
+	hex_encode(hexbuf, n->node_sk, TX_SK_LEN);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 || write(fd, hexbuf, 2 * TX_SK_LEN) != 2 * TX_SK_LEN ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
+		fprintf(stderr, "noded: cannot write %s: %s\n", path, strerror(errno));
+		sodium_memzero(hexbuf, sizeof(hexbuf));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	sodium_memzero(hexbuf, sizeof(hexbuf));
+	close(fd);
+	return 0;
+}
+
+static void
+main_shutdown(struct node *n, const char *why)
+{
+	struct validator *v;
+
+	if (n->stopping)
+		return;
+	n->stopping = 1;
+	log_info("main", "%s: shutting down", why);
+	api_shutdown(n->api);
+	net_shutdown(n->net, "shutting down");
+	/* Drain: every queued job is verified and answered before the threads go. */
+	v = n->validator;
+	validator_free(v);
+	n->validator = NULL;
+	event_base_loopexit(n->base, NULL);
+}
+
+static void
+main_signalcb(evutil_socket_t sig, short what, void *arg)
+{
+	struct node *n = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		if (log_reopen() == -1)
+			log_error("main", "SIGHUP: cannot reopen the log file: %s",
+			    strerror(errno));
+		else
+			log_info("main", "SIGHUP: log file reopened");
+		return;
+	}
+	main_shutdown(n, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct config cfg;
+	struct node n;
+	struct event *sigs[3];
+	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
+	int rc, i;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0) {
+		fprintf(stderr, "noded: libsodium failed to initialise\n");
+		return 1;
+	}
+	rc = config_load(&cfg, argc, argv);
+	if (rc == 1)
+		return 0;
+	if (rc == -1)
+		return 2;
+
+	memset(&n, 0, sizeof(n));
+	n.cfg = &cfg;
+	if (main_mkdirs(cfg.data_dir) == -1) {
+		fprintf(stderr, "noded: --data-dir '%s': %s\n", cfg.data_dir,
+		    strerror(errno));
+		return 1;
+	}
+	if (log_open(cfg.name, cfg.log_file, cfg.log_level, cfg.log_format) == -1) {
+		fprintf(stderr, "noded: --log-file '%s': %s\n", cfg.log_file,
+		    strerror(errno));
+		return 1;
+	}
+	log_libevent_route();
+	if (main_node_key(&n, cfg.data_dir) == -1)
+		return 1;
+	hex_encode(n.node_id_hex, n.node_pk, TX_PK_LEN);
+
+	n.base = event_base_new();
+	if (n.base == NULL) {
+		log_error("main", "cannot create the event loop");
+		return 1;
+	}
+	n.start_ms = now_ms();
+	tx_policy_default(&n.policy, cfg.network);
+	n.policy.max_amount = cfg.max_amount;
+	n.policy.max_memo = cfg.max_memo;
+	n.policy.max_future_ms = cfg.max_future_ms;
+	n.policy.max_age_ms = cfg.max_age_ms;
+	memcpy(n.netid, n.policy.netid, TX_NETID_LEN);
+
+	n.mempool = mempool_new(cfg.mempool_max_txs, cfg.mempool_max_bytes);
+	n.validator = validator_new(n.base, cfg.validators, cfg.validator_queue,
+	    &n.policy, gossip_on_validated, &n);
+	gossip_new(&n);
+	if (net_new(&n) == NULL)
+		return 1;
+	n.api = api_new(&n);
+	if (n.api == NULL)
+		return 1;
+	for (i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(n.base, signos[i], main_signalcb, &n);
+		evsignal_add(sigs[i], NULL);
+	}
+	log_info("main", "noded %s started: node %.16s network %s listen %s:%u "
+	    "api %s:%u validators %u", NODED_VERSION, n.node_id_hex, cfg.network,
+	    cfg.listen.host, cfg.listen.port, cfg.api.host, cfg.api.port,
+	    cfg.validators);
+
+	event_base_dispatch(n.base);
+
+	if (!n.stopping)
+		main_shutdown(&n, "event loop ended");
+	api_free(n.api);
+	net_free(n.net);
+	gossip_free(n.gossip);
+	mempool_free(n.mempool);
+	for (i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_base_free(n.base);
+	sodium_free(n.node_sk);
+	log_info("main", "stopped");
+	log_close();
+	return 0;
+}

@@ -1,0 +1,744 @@
+/*
+ * net.c: listener, dial targets with backoff, address book and peer
+ * exchange, the peer list and duplicate-connection collapse.  Loop thread.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "frame.h"
+#include "hex.h"
+#include "log.h"
+#include "net.h"
+#include "peer.h"
+#include "util.h"
+
+#define NET_BOOK_MAX		1000
+#define NET_BACKOFF_MIN_MS	500
+#define NET_BACKOFF_MAX_MS	30000
+#define NET_GETPEERS_EVERY_MS	5000
+#define NET_GETPEERS_MIN_GAP_MS	1000
+
+struct net_target {
+	TAILQ_ENTRY(net_target) entry;
+	struct net	*net;
+	char		host[CONFIG_HOSTPORT_MAX];
+	uint16_t	port;
+	int		persistent;	/* --peer or API: reconnect forever */
+	struct peer	*peer;		/* current connection, or NULL */
+	unsigned	failures;
+	struct event	*timer;
+	uint8_t		node_id[TX_PK_LEN];
+	int		have_id;
+};
+TAILQ_HEAD(net_target_list, net_target);
+
+struct net_addr {
+	TAILQ_ENTRY(net_addr) entry;
+	uint8_t		node_id[TX_PK_LEN];
+	char		host[INET6_ADDRSTRLEN];
+	uint16_t	port;
+	unsigned	failures;
+	uint64_t	next_try_ms;
+};
+TAILQ_HEAD(net_addr_list, net_addr);
+
+struct net {
+	struct node	*node;
+	struct evconnlistener *lis;
+	struct evdns_base *dns;
+	struct peer_list peers;
+	struct peer_list dead;		/* closed, freed by the reaper */
+	struct event	*reaper;
+	struct event	*maint;
+	struct net_target_list targets;
+	struct net_addr_list book;
+	size_t		nbook;
+	uint64_t	serial;
+	int		shutdown;
+};
+
+static void	net_target_schedule(struct net_target *, uint64_t);
+static void	net_target_free(struct net_target *);
+
+struct peer_list *
+net_peers(struct node *n)
+{
+	return &n->net->peers;
+}
+
+struct evdns_base *
+net_dns(struct node *n)
+{
+	return n->net->dns;
+}
+
+uint64_t
+net_next_serial(struct node *n)
+{
+	return ++n->net->serial;
+}
+
+struct peer *
+net_peer_by_serial(struct node *n, uint64_t serial)
+{
+	struct peer *p;
+
+	TAILQ_FOREACH(p, &n->net->peers, entry)
+		if (p->serial == serial && p->state != PEER_CLOSED)
+			return p;
+	return NULL;
+}
+
+static struct peer *
+net_peer_by_key(struct net *net, const uint8_t pk[TX_PK_LEN], const struct peer *not)
+{
+	struct peer *p;
+
+	TAILQ_FOREACH(p, &net->peers, entry)
+		if (p != not && p->state != PEER_CLOSED && p->remote_hex[0] != '\0' &&
+		    memcmp(p->remote_pk, pk, TX_PK_LEN) == 0)
+			return p;
+	return NULL;
+}
+
+static uint64_t
+net_backoff_ms(unsigned failures)
+{
+	uint64_t d = NET_BACKOFF_MIN_MS;
+	uint32_t r;
+
+	while (failures-- > 0 && d < NET_BACKOFF_MAX_MS)
+		d *= 2;
+	if (d > NET_BACKOFF_MAX_MS)
+		d = NET_BACKOFF_MAX_MS;
+	/* Jitter: 75% to 125%, so restarted nodes do not redial in lockstep. */
+	r = randombytes_uniform(501);
+	return d * (750 + r) / 1000;
+}
+
+void
+net_peer_linked(struct peer *p)
+{
+	TAILQ_INSERT_TAIL(&p->node->net->peers, p, entry);
+}
+
+static void
+net_reapcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *net = arg;
+	struct peer *p;
+	struct net_target *t, *next;
+
+	(void)fd;
+	(void)what;
+	while ((p = TAILQ_FIRST(&net->dead)) != NULL) {
+		TAILQ_REMOVE(&net->dead, p, entry);
+		free(p->sa);
+		free(p);
+	}
+	for (t = TAILQ_FIRST(&net->targets); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if (!t->persistent && t->peer == NULL &&
+		    !evtimer_pending(t->timer, NULL))
+			net_target_free(t);
+	}
+}
+
+static int
+net_sockaddr_host(const struct sockaddr_storage *ss, char *host, size_t len,
+    uint8_t *family, uint8_t addr[16])
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		if (addr != NULL) {
+			memset(addr, 0, 16);
+			memcpy(addr, &in->sin_addr, 4);
+			*family = 4;
+		}
+		return inet_ntop(AF_INET, &in->sin_addr, host, len) ? 0 : -1;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		if (addr != NULL) {
+			memcpy(addr, &in6->sin6_addr, 16);
+			*family = 6;
+		}
+		return inet_ntop(AF_INET6, &in6->sin6_addr, host, len) ? 0 : -1;
+	}
+	return -1;
+}
+
+static void
+net_book_add(struct net *net, const uint8_t id[TX_PK_LEN], const char *host,
+    uint16_t port)
+{
+	struct net_addr *a;
+
+	if (memcmp(id, net->node->node_pk, TX_PK_LEN) == 0 || port == 0)
+		return;
+	TAILQ_FOREACH(a, &net->book, entry)
+		if (memcmp(a->node_id, id, TX_PK_LEN) == 0)
+			break;
+	if (a != NULL) {
+		if (strcmp(a->host, host) != 0 || a->port != port) {
+			snprintf(a->host, sizeof(a->host), "%s", host);
+			a->port = port;
+			a->failures = 0;
+			a->next_try_ms = 0;
+		}
+		return;
+	}
+	if (net->nbook >= NET_BOOK_MAX) {
+		a = TAILQ_FIRST(&net->book);
+		TAILQ_REMOVE(&net->book, a, entry);
+		net->nbook--;
+		free(a);
+	}
+	a = xcalloc(1, sizeof(*a));
+	memcpy(a->node_id, id, TX_PK_LEN);
+	snprintf(a->host, sizeof(a->host), "%s", host);
+	a->port = port;
+	TAILQ_INSERT_TAIL(&net->book, a, entry);
+	net->nbook++;
+}
+
+static struct net_addr *
+net_book_find(struct net *net, const uint8_t id[TX_PK_LEN])
+{
+	struct net_addr *a;
+
+	TAILQ_FOREACH(a, &net->book, entry)
+		if (memcmp(a->node_id, id, TX_PK_LEN) == 0)
+			return a;
+	return NULL;
+}
+
+static void
+net_set_nodelay(int fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static void
+net_target_dial(struct net_target *t)
+{
+	struct net *net = t->net;
+
+	if (net->shutdown || t->peer != NULL)
+		return;
+	if (t->have_id && net_peer_by_key(net, t->node_id, NULL) != NULL) {
+		/* Already linked through the other direction: check again later. */
+		net_target_schedule(t, NET_BACKOFF_MAX_MS);
+		return;
+	}
+	t->peer = peer_new(net->node, -1, NULL, 0, t->host, t->port, t);
+	if (t->peer->state == PEER_CLOSED)
+		t->peer = NULL;
+}
+
+static void
+net_target_timercb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	net_target_dial(arg);
+}
+
+static void
+net_target_schedule(struct net_target *t, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+
+	event_add(t->timer, &tv);
+}
+
+static struct net_target *
+net_target_new(struct net *net, const char *host, uint16_t port, int persistent)
+{
+	struct net_target *t = xcalloc(1, sizeof(*t));
+
+	t->net = net;
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	t->port = port;
+	t->persistent = persistent;
+	t->timer = evtimer_new(net->node->base, net_target_timercb, t);
+	TAILQ_INSERT_TAIL(&net->targets, t, entry);
+	return t;
+}
+
+static void
+net_target_free(struct net_target *t)
+{
+	if (t->peer != NULL)
+		t->peer->target = NULL;
+	TAILQ_REMOVE(&t->net->targets, t, entry);
+	event_free(t->timer);
+	free(t);
+}
+
+int
+net_peer_authenticated(struct peer *p)
+{
+	struct net *net = p->node->net;
+	struct peer *q;
+	const uint8_t *ip, *iq;
+	char reason[128];
+
+	if (memcmp(p->remote_pk, p->node->node_pk, TX_PK_LEN) == 0) {
+		if (p->target != NULL && p->target->persistent) {
+			log_warn("net", "peer %s:%u is this node itself: not dialling it again",
+			    p->target->host, p->target->port);
+			p->target->persistent = 0;
+		}
+		peer_close(p, "connected to itself");
+		return -1;
+	}
+	if (p->target != NULL) {
+		memcpy(p->target->node_id, p->remote_pk, TX_PK_LEN);
+		p->target->have_id = 1;
+	}
+	q = net_peer_by_key(net, p->remote_pk, p);
+	if (q != NULL) {
+		/*
+		 * Two links between the same pair: both ends keep the one dialled
+		 * by the smaller node key, or the older if one side dialled twice.
+		 */
+		ip = p->outbound ? p->node->node_pk : p->remote_pk;
+		iq = q->outbound ? q->node->node_pk : q->remote_pk;
+		snprintf(reason, sizeof(reason), "duplicate connection to node %.16s",
+		    p->remote_hex);
+		if (memcmp(ip, iq, TX_PK_LEN) < 0)
+			peer_close(q, reason);
+		else {
+			peer_close(p, reason);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+net_peer_active(struct peer *p)
+{
+	struct net *net = p->node->net;
+	struct peer_info pi;
+	char host[INET6_ADDRSTRLEN];
+	struct net_addr *a;
+
+	log_info("net", "peer %s connected: %s %s node %.16s", peer_label(p),
+	    p->outbound ? "outbound to" : "inbound from", p->addr, p->remote_hex);
+	if (p->target != NULL)
+		p->target->failures = 0;
+	if (net_sockaddr_host(p->sa, host, sizeof(host), NULL, NULL) == 0 &&
+	    p->listen_port != 0) {
+		net_book_add(net, p->remote_pk, host, p->listen_port);
+		if ((a = net_book_find(net, p->remote_pk)) != NULL)
+			a->failures = 0;
+	}
+	peer_info(p, &pi);
+	api_event_peer(p->node, 1, &pi, NULL);
+	if (p->node->cfg->peer_exchange) {
+		p->next_getpeers_ms = now_ms() + NET_GETPEERS_EVERY_MS;
+		peer_send(p, FRAME_GETPEERS, NULL, 0);
+	}
+}
+
+void
+net_peer_closed(struct peer *p, const char *reason)
+{
+	struct net *net = p->node->net;
+	struct net_target *t = p->target;
+	struct net_addr *a;
+	struct peer_info pi;
+
+	if (p->active_ms != 0) {
+		log_info("net", "peer %s disconnected (%s node %.16s): %s",
+		    peer_label(p), p->addr, p->remote_hex, reason);
+		peer_info(p, &pi);
+		api_event_peer(p->node, 0, &pi, reason);
+	} else if (t != NULL && t->failures > 0)
+		log_debug("net", "connection to %s closed: %s", p->addr, reason);
+	else
+		log_info("net", "connection %s %s closed: %s",
+		    p->outbound ? "to" : "from", p->addr, reason);
+	TAILQ_REMOVE(&net->peers, p, entry);
+	TAILQ_INSERT_TAIL(&net->dead, p, entry);
+	event_active(net->reaper, 0, 0);
+
+	if (t == NULL)
+		return;
+	t->peer = NULL;
+	p->target = NULL;
+	if (p->active_ms == 0)
+		t->failures++;
+	if (t->have_id && (a = net_book_find(net, t->node_id)) != NULL &&
+	    p->active_ms == 0) {
+		a->failures++;
+		a->next_try_ms = now_ms() + net_backoff_ms(a->failures);
+	}
+	if (net->shutdown)
+		return;
+	/* A one-shot target is freed by the reaper: its dial may still be on the stack. */
+	if (t->persistent)
+		net_target_schedule(t, net_backoff_ms(t->failures));
+}
+
+void
+net_peer_tick(struct peer *p)
+{
+	uint64_t now = now_ms();
+
+	if (p->node->cfg->peer_exchange && now >= p->next_getpeers_ms) {
+		p->next_getpeers_ms = now + NET_GETPEERS_EVERY_MS;
+		peer_send(p, FRAME_GETPEERS, NULL, 0);
+	}
+}
+
+int
+net_on_getpeers(struct peer *p)
+{
+	struct net *net = p->node->net;
+	struct frame_peer fp[FRAME_MAX_PEERS];
+	uint8_t buf[2 + FRAME_MAX_PEERS * FRAME_PEER_ENTRY_LEN];
+	char host[INET6_ADDRSTRLEN];
+	struct peer *q;
+	size_t n = 0, len;
+
+	/* Peer exchange off: answer, but share nobody, so the chosen topology holds. */
+	if (p->node->cfg->peer_exchange) {
+		TAILQ_FOREACH(q, &net->peers, entry) {
+			if (n == FRAME_MAX_PEERS)
+				break;
+			if (q == p || q->state != PEER_ACTIVE || q->listen_port == 0)
+				continue;
+			if (net_sockaddr_host(q->sa, host, sizeof(host), &fp[n].family,
+			    fp[n].addr) == -1)
+				continue;
+			memcpy(fp[n].node_id, q->remote_pk, TX_PK_LEN);
+			fp[n].port = q->listen_port;
+			n++;
+		}
+	}
+	len = frame_peers_encode(fp, n, buf, sizeof(buf));
+	return peer_send(p, FRAME_PEERS, buf, len);
+}
+
+int
+net_on_peers(struct peer *p, const uint8_t *payload, size_t len)
+{
+	struct net *net = p->node->net;
+	struct frame_peer fp[FRAME_MAX_PEERS];
+	char host[INET6_ADDRSTRLEN], reason[128];
+	const char *err = NULL;
+	size_t n, i;
+
+	if (frame_peers_decode(payload, len, fp, FRAME_MAX_PEERS, &n, &err) == -1) {
+		snprintf(reason, sizeof(reason), "protocol error: bad PEERS: %s", err);
+		peer_close(p, reason);
+		return -1;
+	}
+	if (!p->node->cfg->peer_exchange)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (fp[i].port == 0)
+			continue;
+		if (fp[i].family == 4)
+			inet_ntop(AF_INET, fp[i].addr, host, sizeof(host));
+		else if (fp[i].family == 6)
+			inet_ntop(AF_INET6, fp[i].addr, host, sizeof(host));
+		else
+			continue;
+		net_book_add(net, fp[i].node_id, host, fp[i].port);
+	}
+	if (n > 0)
+		event_active(net->maint, 0, 0);
+	return 0;
+}
+
+/* Keeps --outbound links from the address book when peer exchange is on. */
+static void
+net_maintcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *net = arg;
+	struct node *n = net->node;
+	struct net_target *t;
+	struct net_addr *a;
+	struct peer *p;
+	unsigned outbound = 0;
+	uint64_t now = now_ms();
+	int busy;
+
+	(void)fd;
+	(void)what;
+	if (net->shutdown || !n->cfg->peer_exchange)
+		return;
+	TAILQ_FOREACH(p, &net->peers, entry)
+		if (p->state != PEER_CLOSED && p->outbound)
+			outbound++;
+	TAILQ_FOREACH(a, &net->book, entry) {
+		if (outbound >= n->cfg->outbound)
+			break;
+		if (a->next_try_ms > now ||
+		    net_peer_by_key(net, a->node_id, NULL) != NULL)
+			continue;
+		busy = 0;
+		TAILQ_FOREACH(t, &net->targets, entry)
+			if (t->peer != NULL && t->have_id &&
+			    memcmp(t->node_id, a->node_id, TX_PK_LEN) == 0)
+				busy = 1;
+		if (busy)
+			continue;
+		a->next_try_ms = now + net_backoff_ms(a->failures);
+		t = net_target_new(net, a->host, a->port, 0);
+		memcpy(t->node_id, a->node_id, TX_PK_LEN);
+		t->have_id = 1;
+		outbound++;
+		net_target_dial(t);
+	}
+	event_active(net->reaper, 0, 0);
+}
+
+static void
+net_acceptcb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct net *net = arg;
+	struct node *n = net->node;
+	struct peer *p;
+	char addr[80];
+	unsigned inbound = 0;
+
+	(void)lis;
+	TAILQ_FOREACH(p, &net->peers, entry)
+		if (p->state != PEER_CLOSED && !p->outbound)
+			inbound++;
+	if (net->shutdown || inbound >= n->cfg->max_peers) {
+		if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+			char host[INET6_ADDRSTRLEN];
+
+			net_sockaddr_host((struct sockaddr_storage *)sa, host,
+			    sizeof(host), NULL, NULL);
+			snprintf(addr, sizeof(addr), "%s", host);
+		} else
+			snprintf(addr, sizeof(addr), "?");
+		log_warn("net", "refusing connection from %s: %s", addr,
+		    net->shutdown ? "shutting down" :
+		    "inbound limit reached (--max-peers)");
+		evutil_closesocket(fd);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	net_set_nodelay(fd);
+	peer_new(n, fd, sa, salen, NULL, 0, NULL);
+}
+
+static void
+net_listen_errorcb(struct evconnlistener *lis, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)lis;
+	(void)arg;
+	log_warn("net", "accept failed: %s", evutil_socket_error_to_string(err));
+}
+
+struct net *
+net_new(struct node *n)
+{
+	struct net *net = xcalloc(1, sizeof(*net));
+	struct evutil_addrinfo hints, *res = NULL;
+	char port[8];
+	size_t i;
+	int rc;
+	struct net_target *t;
+	struct timeval sec = { 1, 0 };
+
+	net->node = n;
+	n->net = net;
+	TAILQ_INIT(&net->peers);
+	TAILQ_INIT(&net->dead);
+	TAILQ_INIT(&net->targets);
+	TAILQ_INIT(&net->book);
+	net->reaper = event_new(n->base, -1, 0, net_reapcb, net);
+	net->maint = event_new(n->base, -1, EV_PERSIST, net_maintcb, net);
+	event_add(net->maint, &sec);
+
+	net->dns = evdns_base_new(n->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (net->dns == NULL) {
+		log_warn("net", "no DNS configuration (/etc/resolv.conf): only "
+		    "/etc/hosts names and addresses will resolve");
+		net->dns = evdns_base_new(n->base, 0);
+		if (net->dns != NULL)
+			evdns_base_load_hosts(net->dns, NULL);
+	}
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", n->cfg->listen.port);
+	rc = evutil_getaddrinfo(n->cfg->listen.host[0] ? n->cfg->listen.host : NULL,
+	    port, &hints, &res);
+	if (rc != 0 || res == NULL) {
+		log_error("net", "cannot listen on %s:%u: %s", n->cfg->listen.host,
+		    n->cfg->listen.port, evutil_gai_strerror(rc));
+		return NULL;
+	}
+	net->lis = evconnlistener_new_bind(n->base, net_acceptcb, net,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	    res->ai_addr, (int)res->ai_addrlen);
+	evutil_freeaddrinfo(res);
+	if (net->lis == NULL) {
+		log_error("net", "cannot listen on %s:%u: %s", n->cfg->listen.host,
+		    n->cfg->listen.port, strerror(errno));
+		return NULL;
+	}
+	evconnlistener_set_error_cb(net->lis, net_listen_errorcb);
+	log_info("net", "listening on %s:%u", n->cfg->listen.host, n->cfg->listen.port);
+
+	for (i = 0; i < n->cfg->npeers; i++) {
+		t = net_target_new(net, n->cfg->peers[i].host, n->cfg->peers[i].port, 1);
+		net_target_dial(t);
+	}
+	return net;
+}
+
+int
+net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
+{
+	struct config_addr a;
+	struct net_target *t;
+
+	if (config_parse_addr(&a, hostport, err, errlen) == -1)
+		return -1;
+	if (a.port == 0) {
+		snprintf(err, errlen, "'%s': port 0", hostport);
+		return -1;
+	}
+	TAILQ_FOREACH(t, &n->net->targets, entry)
+		if (strcasecmp(t->host, a.host) == 0 && t->port == a.port) {
+			t->persistent = 1;
+			if (t->peer == NULL) {
+				event_del(t->timer);
+				net_target_dial(t);
+			}
+			return 0;
+		}
+	t = net_target_new(n->net, a.host, a.port, 1);
+	log_info("net", "connecting to %s:%u (API request)", a.host, a.port);
+	net_target_dial(t);
+	return 0;
+}
+
+int
+net_disconnect(struct node *n, const char *node_id_hex, const char *reason)
+{
+	struct peer *p;
+
+	TAILQ_FOREACH(p, &n->net->peers, entry)
+		if (p->state == PEER_ACTIVE &&
+		    strcasecmp(p->remote_hex, node_id_hex) == 0) {
+			if (p->target != NULL)
+				p->target->persistent = 0;
+			peer_close(p, reason);
+			return 0;
+		}
+	return -1;
+}
+
+void
+net_peers_foreach(struct node *n, void (*fn)(const struct peer_info *, void *),
+    void *arg)
+{
+	struct peer *p;
+	struct peer_info pi;
+
+	TAILQ_FOREACH(p, &n->net->peers, entry)
+		if (p->state == PEER_ACTIVE) {
+			peer_info(p, &pi);
+			fn(&pi, arg);
+		}
+}
+
+void
+net_peer_counts(struct node *n, unsigned *inbound, unsigned *outbound)
+{
+	struct peer *p;
+
+	*inbound = *outbound = 0;
+	TAILQ_FOREACH(p, &n->net->peers, entry)
+		if (p->state == PEER_ACTIVE) {
+			if (p->outbound)
+				(*outbound)++;
+			else
+				(*inbound)++;
+		}
+}
+
+void
+net_shutdown(struct net *net, const char *reason)
+{
+	struct peer *p;
+	struct net_target *t;
+
+	if (net == NULL || net->shutdown)
+		return;
+	net->shutdown = 1;
+	if (net->lis != NULL) {
+		evconnlistener_free(net->lis);
+		net->lis = NULL;
+	}
+	event_del(net->maint);
+	TAILQ_FOREACH(t, &net->targets, entry) {
+		t->persistent = 0;
+		event_del(t->timer);
+	}
+	while ((p = TAILQ_FIRST(&net->peers)) != NULL)
+		peer_close(p, reason);
+}
+
+void
+net_free(struct net *net)
+{
+	struct net_target *t;
+	struct net_addr *a;
+
+	if (net == NULL)
+		return;
+	net_shutdown(net, "shutting down");
+	while ((t = TAILQ_FIRST(&net->targets)) != NULL)
+		net_target_free(t);
+	while ((a = TAILQ_FIRST(&net->book)) != NULL) {
+		TAILQ_REMOVE(&net->book, a, entry);
+		free(a);
+	}
+	net_reapcb(-1, 0, net);
+	event_free(net->reaper);
+	event_free(net->maint);
+	if (net->dns != NULL)
+		evdns_base_free(net->dns, 0);
+	net->node->net = NULL;
+	free(net);
+}

@@ -1,0 +1,510 @@
+/*
+ * peer.c: one connection: the secure-channel handshake, framing, HELLO,
+ * PING/PONG, and the single teardown path.  Loop thread only.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "channel.h"
+#include "frame.h"
+#include "gossip.h"
+#include "hex.h"
+#include "idset.h"
+#include "log.h"
+#include "net.h"
+#include "peer.h"
+#include "util.h"
+#include "validator.h"
+
+#define PEER_TICK_MS		250
+#define PEER_KNOWN_MAX		50000	/* ids remembered per peer */
+#define PEER_OUTBUF_MAX		(16u << 20)	/* unread output before we give up */
+#define PEER_READ_HIGH		(1u << 20)	/* input buffered per read burst */
+
+/* Loop thread only: scratch for one record's plaintext and one sealed record. */
+static uint8_t peer_pt[CHANNEL_RECORD_MAX];
+static uint8_t peer_frame[CHANNEL_RECORD_MAX];
+static uint8_t peer_rec[CHANNEL_RECORD_MAX + CHANNEL_RECORD_OVERHEAD];
+
+static void	peer_readcb(struct bufferevent *, void *);
+static void	peer_eventcb(struct bufferevent *, short, void *);
+static void	peer_tickcb(evutil_socket_t, short, void *);
+static void	peer_process(struct peer *);
+
+const char *
+peer_label(const struct peer *p)
+{
+	return p->name[0] != '\0' ? p->name : p->addr;
+}
+
+static void
+peer_format_addr(char *out, size_t len, const struct sockaddr *sa)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(out, len, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, len, "[%s]:%u", host, port);
+	} else
+		snprintf(out, len, "?");
+}
+
+/* Moves pending handshake bytes from the channel to the socket. */
+static int
+peer_flush_handshake(struct peer *p)
+{
+	uint8_t buf[512];
+	size_t n;
+
+	while ((n = channel_output(p->ch, buf, sizeof(buf))) > 0) {
+		if (bufferevent_write(p->bev, buf, n) == -1) {
+			peer_close(p, "write failed");
+			return -1;
+		}
+		p->bytes_sent += n;
+		p->node->stats.bytes_sent[0] += n;
+	}
+	return 0;
+}
+
+struct peer *
+peer_new(struct node *n, int fd, const struct sockaddr *sa, int salen,
+    const char *host, uint16_t port, struct net_target *t)
+{
+	struct peer *p;
+	struct timeval tv = { 0, PEER_TICK_MS * 1000 };
+
+	p = xcalloc(1, sizeof(*p));
+	p->node = n;
+	p->serial = net_next_serial(n);
+	p->outbound = fd < 0;
+	p->target = t;
+	p->rtt_ms = -1;
+	p->connected_ms = p->last_recv_ms = now_ms();
+	TAILQ_INIT(&p->backlog);
+	frame_decoder_init(&p->dec);
+	p->known = idset_new(PEER_KNOWN_MAX);
+	p->ch = channel_new(p->outbound, n->netid, n->node_sk);
+	if (p->ch == NULL) {
+		log_error("net", "cannot allocate a channel");
+		abort();
+	}
+	p->sa = xcalloc(1, sizeof(*p->sa));
+	if (sa != NULL && salen > 0 && (size_t)salen <= sizeof(*p->sa)) {
+		memcpy(p->sa, sa, salen);
+		peer_format_addr(p->addr, sizeof(p->addr), sa);
+	} else
+		snprintf(p->addr, sizeof(p->addr), "%s:%u", host, port);
+
+	p->bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (p->bev == NULL) {
+		log_error("net", "peer %s: cannot create a bufferevent", p->addr);
+		if (fd >= 0)
+			evutil_closesocket(fd);
+		p->state = PEER_CLOSED;
+		net_peer_linked(p);
+		peer_close(p, "out of resources");
+		return p;
+	}
+	bufferevent_setcb(p->bev, peer_readcb, NULL, peer_eventcb, p);
+	bufferevent_setwatermark(p->bev, EV_READ, 0, PEER_READ_HIGH);
+	p->timer = event_new(n->base, -1, EV_PERSIST, peer_tickcb, p);
+	event_add(p->timer, &tv);
+	net_peer_linked(p);
+
+	if (!p->outbound) {
+		p->state = PEER_HANDSHAKE;
+		log_debug("net", "inbound connection from %s", p->addr);
+		if (peer_flush_handshake(p) == -1)
+			return p;
+		bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+		return p;
+	}
+	p->state = PEER_CONNECTING;
+	log_debug("net", "dialling %s", p->addr);
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect_hostname(p->bev, net_dns(n), AF_UNSPEC,
+	    host, port) == -1 && p->state != PEER_CLOSED)
+		peer_close(p, "cannot start connecting");
+	return p;
+}
+
+void
+peer_close(struct peer *p, const char *reason)
+{
+	if (p->state == PEER_CLOSED && p->bev == NULL)
+		return;
+	p->state = PEER_CLOSED;
+	net_peer_closed(p, reason);
+	gossip_peer_closed(p);
+	if (p->bev != NULL) {
+		bufferevent_free(p->bev);
+		p->bev = NULL;
+	}
+	if (p->timer != NULL) {
+		event_free(p->timer);
+		p->timer = NULL;
+	}
+	channel_free(p->ch);
+	p->ch = NULL;
+	frame_decoder_free(&p->dec);
+	idset_free(p->known);
+	p->known = NULL;
+	free(p->inv);
+	p->inv = NULL;
+	p->ninv = 0;
+	/* net frees the struct itself later, so callers may still test p->state. */
+}
+
+int
+peer_send(struct peer *p, uint8_t type, const uint8_t *payload, size_t len)
+{
+	size_t flen, rlen;
+
+	if (p->state == PEER_CLOSED || !channel_established(p->ch))
+		return -1;
+	flen = frame_encode(peer_frame, sizeof(peer_frame), type, payload, len);
+	if (flen == 0) {
+		log_error("net", "peer %s: cannot encode a %s frame of %zu bytes",
+		    peer_label(p), frame_type_str(type), len);
+		return -1;
+	}
+	rlen = channel_seal(p->ch, peer_frame, flen, peer_rec, sizeof(peer_rec));
+	if (rlen == 0 || bufferevent_write(p->bev, peer_rec, rlen) == -1) {
+		peer_close(p, "cannot seal or write a record");
+		return -1;
+	}
+	p->bytes_sent += rlen;
+	p->msgs_sent++;
+	if (type < 16)
+		p->node->stats.bytes_sent[type] += flen;
+	if (evbuffer_get_length(bufferevent_get_output(p->bev)) > PEER_OUTBUF_MAX) {
+		peer_close(p, "send buffer over 16 MiB: peer is not reading");
+		return -1;
+	}
+	return 0;
+}
+
+void
+peer_pause(struct peer *p)
+{
+	if (p->bev != NULL)
+		bufferevent_disable(p->bev, EV_READ);
+}
+
+void
+peer_resume(struct peer *p)
+{
+	if (p->state == PEER_CLOSED || p->bev == NULL)
+		return;
+	bufferevent_enable(p->bev, EV_READ);
+	/* Bytes read before the pause wait in the input buffer: no read event will announce them. */
+	peer_process(p);
+}
+
+void
+peer_info(const struct peer *p, struct peer_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	memcpy(pi->node_id, p->remote_hex, sizeof(pi->node_id));
+	snprintf(pi->name, sizeof(pi->name), "%.64s", peer_label(p));
+	snprintf(pi->addr, sizeof(pi->addr), "%s", p->addr);
+	pi->outbound = p->outbound;
+	pi->connected_since_ms = p->active_ms;
+	pi->bytes_sent = p->bytes_sent;
+	pi->bytes_received = p->bytes_received;
+	pi->msgs_sent = p->msgs_sent;
+	pi->msgs_received = p->msgs_received;
+	pi->last_ping_ms = p->rtt_ms;
+}
+
+static int
+peer_send_hello(struct peer *p)
+{
+	struct frame_hello h;
+	uint8_t buf[8 + FRAME_NAME_MAX];
+	size_t len;
+
+	memset(&h, 0, sizeof(h));
+	h.version = FRAME_PROTO_VERSION;
+	h.listen_port = p->node->cfg->listen.port;
+	snprintf(h.name, sizeof(h.name), "%s", p->node->cfg->name);
+	len = frame_hello_encode(&h, buf, sizeof(buf));
+	return peer_send(p, FRAME_HELLO, buf, len);
+}
+
+static int
+peer_on_hello(struct peer *p, const struct frame *f)
+{
+	struct frame_hello h;
+	const char *err = NULL;
+	char reason[128];
+
+	if (p->got_hello) {
+		peer_close(p, "protocol error: second HELLO");
+		return -1;
+	}
+	if (frame_hello_decode(&h, f->payload, f->len, &err) == -1) {
+		snprintf(reason, sizeof(reason), "protocol error: bad HELLO: %s", err);
+		peer_close(p, reason);
+		return -1;
+	}
+	if (h.version != FRAME_PROTO_VERSION) {
+		snprintf(reason, sizeof(reason),
+		    "protocol version %u, this node speaks %u", h.version,
+		    FRAME_PROTO_VERSION);
+		peer_close(p, reason);
+		return -1;
+	}
+	p->got_hello = 1;
+	p->listen_port = h.listen_port;
+	if (h.name[0] != '\0')
+		snprintf(p->name, sizeof(p->name), "%s", h.name);
+	p->state = PEER_ACTIVE;
+	p->active_ms = now_ms();
+	net_peer_active(p);
+	if (p->state != PEER_CLOSED)
+		gossip_peer_active(p);
+	return p->state == PEER_CLOSED ? -1 : 0;
+}
+
+static int
+peer_dispatch(struct peer *p, const struct frame *f)
+{
+	uint64_t nonce;
+	uint8_t buf[8];
+
+	p->msgs_received++;
+	if (f->type < 16)
+		p->node->stats.bytes_received[f->type] += FRAME_HDR_LEN + f->len;
+	if (!p->got_hello && f->type != FRAME_HELLO) {
+		peer_close(p, "protocol error: frame before HELLO");
+		return -1;
+	}
+	switch (f->type) {
+	case FRAME_HELLO:
+		return peer_on_hello(p, f);
+	case FRAME_PING:
+		if (frame_ping_decode(&nonce, f->payload, f->len) == -1)
+			break;
+		return peer_send(p, FRAME_PONG, buf, frame_ping_encode(nonce, buf));
+	case FRAME_PONG:
+		if (frame_ping_decode(&nonce, f->payload, f->len) == -1)
+			break;
+		if (p->ping_sent_ms != 0 && nonce == p->ping_nonce) {
+			p->rtt_ms = (int64_t)(now_ms() - p->ping_sent_ms);
+			p->ping_sent_ms = 0;
+		}
+		return 0;
+	case FRAME_GETPEERS:
+		return net_on_getpeers(p);
+	case FRAME_PEERS:
+		return net_on_peers(p, f->payload, f->len);
+	case FRAME_INV:
+	case FRAME_GETDATA:
+	case FRAME_TX:
+	case FRAME_NOTFOUND:
+		return gossip_on_frame(p, f);
+	default:
+		break;
+	}
+	peer_close(p, "protocol error: bad frame");
+	return -1;
+}
+
+static int
+peer_on_plaintext(struct peer *p, const uint8_t *pt, size_t len)
+{
+	size_t off = 0, used;
+	struct frame f;
+	const char *err = NULL;
+	char reason[128];
+	enum frame_status st;
+
+	while (off < len && p->state != PEER_CLOSED) {
+		st = frame_decode(&p->dec, pt + off, len - off, &used, &f, &err);
+		off += used;
+		if (st == FRAME_ERROR) {
+			snprintf(reason, sizeof(reason), "protocol error: %s",
+			    err != NULL ? err : "bad frame");
+			peer_close(p, reason);
+			return -1;
+		}
+		if (st == FRAME_NEED_MORE)
+			break;
+		if (peer_dispatch(p, &f) == -1)
+			return -1;
+	}
+	return p->state == PEER_CLOSED ? -1 : 0;
+}
+
+static int
+peer_on_authenticated(struct peer *p)
+{
+	memcpy(p->remote_pk, channel_remote_key(p->ch), TX_PK_LEN);
+	hex_encode(p->remote_hex, p->remote_pk, TX_PK_LEN);
+	if (net_peer_authenticated(p) == -1)
+		return -1;
+	return peer_send_hello(p);
+}
+
+/*
+ * Consumes buffered input one handshake message or record at a time.  Stops
+ * when the input runs dry or while validator backpressure holds this peer.
+ */
+static void
+peer_process(struct peer *p)
+{
+	struct evbuffer *in;
+	size_t avail, want, used, ptlen;
+	uint8_t *data;
+	char reason[160];
+	int was_established;
+
+	while (p->state != PEER_CLOSED && p->state != PEER_CONNECTING &&
+	    p->nbacklog == 0) {
+		in = bufferevent_get_input(p->bev);
+		avail = evbuffer_get_length(in);
+		if (avail == 0)
+			break;
+		want = avail;
+		if (want > CHANNEL_RECORD_MAX + CHANNEL_RECORD_OVERHEAD)
+			want = CHANNEL_RECORD_MAX + CHANNEL_RECORD_OVERHEAD;
+		data = evbuffer_pullup(in, want);
+		was_established = channel_established(p->ch);
+		ptlen = 0;
+		if (channel_recv(p->ch, data, want, &used, peer_pt,
+		    sizeof(peer_pt), &ptlen) == -1) {
+			snprintf(reason, sizeof(reason), "%s: %s",
+			    was_established ? "channel error" : "handshake failed",
+			    channel_error(p->ch) != NULL ? channel_error(p->ch) : "?");
+			peer_close(p, reason);
+			return;
+		}
+		if (used == 0)
+			break;
+		evbuffer_drain(in, used);
+		p->bytes_received += used;
+		p->last_recv_ms = now_ms();
+		if (!was_established) {
+			p->node->stats.bytes_received[0] += used;
+			if (peer_flush_handshake(p) == -1)
+				return;
+			if (channel_established(p->ch) && peer_on_authenticated(p) == -1)
+				return;
+		}
+		if (ptlen > 0 && peer_on_plaintext(p, peer_pt, ptlen) == -1)
+			return;
+	}
+}
+
+static void
+peer_readcb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	peer_process(arg);
+}
+
+static void
+peer_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct peer *p = arg;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char reason[160];
+	int err, dnserr;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		p->state = PEER_HANDSHAKE;
+		p->connected_ms = p->last_recv_ms = now_ms();
+		if (getpeername(bufferevent_getfd(bev), (struct sockaddr *)&ss,
+		    &sslen) == 0 && sslen <= sizeof(*p->sa)) {
+			memcpy(p->sa, &ss, sslen);
+			peer_format_addr(p->addr, sizeof(p->addr),
+			    (struct sockaddr *)&ss);
+		}
+		log_debug("net", "connected to %s", p->addr);
+		peer_flush_handshake(p);
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		peer_close(p, p->state == PEER_ACTIVE ? "connection closed by peer" :
+		    "connection closed by peer during handshake");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		dnserr = bufferevent_socket_get_dns_error(bev);
+		err = EVUTIL_SOCKET_ERROR();
+		if (dnserr != 0)
+			snprintf(reason, sizeof(reason), "cannot resolve: %s",
+			    evutil_gai_strerror(dnserr));
+		else if (p->state == PEER_CONNECTING)
+			snprintf(reason, sizeof(reason), "connect failed: %s",
+			    evutil_socket_error_to_string(err));
+		else
+			snprintf(reason, sizeof(reason), "socket error: %s",
+			    evutil_socket_error_to_string(err));
+		peer_close(p, reason);
+	}
+}
+
+static void
+peer_tickcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+	const struct config *cfg = p->node->cfg;
+	uint64_t now = now_ms();
+	uint8_t buf[8];
+	char reason[96];
+
+	(void)fd;
+	(void)what;
+	if (p->state == PEER_CLOSED)
+		return;
+	if (p->state != PEER_ACTIVE) {
+		if (now - p->connected_ms > cfg->handshake_timeout_ms) {
+			snprintf(reason, sizeof(reason), "%s timeout after %u ms",
+			    p->state == PEER_CONNECTING ? "connect" : "handshake",
+			    cfg->handshake_timeout_ms);
+			peer_close(p, reason);
+		}
+		return;
+	}
+	if (now - p->last_recv_ms > cfg->peer_timeout_ms) {
+		snprintf(reason, sizeof(reason), "timeout: silent for %llu ms",
+		    (unsigned long long)(now - p->last_recv_ms));
+		peer_close(p, reason);
+		return;
+	}
+	if (now - p->last_ping_ms >= cfg->ping_interval_ms) {
+		randombytes_buf(&p->ping_nonce, sizeof(p->ping_nonce));
+		p->ping_sent_ms = p->last_ping_ms = now;
+		if (peer_send(p, FRAME_PING, buf, frame_ping_encode(p->ping_nonce,
+		    buf)) == -1)
+			return;
+	}
+	net_peer_tick(p);
+}
