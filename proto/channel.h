@@ -17,6 +17,10 @@
  * A record is: ciphertext length (u32, big-endian, authenticated as
  * additional data) | secretstream ciphertext (plaintext + 17 bytes).
  * Nodes on different networks derive different keys: the first record fails.
+ *
+ * channel_recv does not buffer: it consumes a message only once all of it
+ * is in the bytes offered, so the caller keeps unconsumed bytes (an
+ * evbuffer) and offers them again when more arrive.
  */
 #ifndef PROTO_CHANNEL_H
 #define PROTO_CHANNEL_H
@@ -33,6 +37,11 @@
 #define CHANNEL_RECORD_OVERHEAD	(CHANNEL_RECORD_HDR + CHANNEL_ABYTES)
 /* Largest plaintext in one record: one whole maximum-size frame. */
 #define CHANNEL_RECORD_MAX	(FRAME_HDR_LEN + FRAME_MAX_PAYLOAD)
+#define CHANNEL_STREAM_HDR	24	/* crypto_secretstream_xchacha20poly1305_HEADERBYTES */
+#define CHANNEL_AUTH_LEN	96	/* AUTH plaintext: public key (32) | signature (64) */
+#define CHANNEL_M2_LEN		(CHANNEL_STREAM_HDR + CHANNEL_RECORD_OVERHEAD + \
+				    CHANNEL_AUTH_LEN)	/* 141 */
+#define CHANNEL_EPH_SEED_LEN	32	/* crypto_kx_SEEDBYTES */
 
 struct channel;
 
@@ -45,6 +54,15 @@ struct channel;
 struct channel *channel_new(int initiator, const uint8_t netid[TX_NETID_LEN],
 	    const uint8_t node_sk[TX_SK_LEN]);
 
+/*
+ * As channel_new, but the ephemeral key pair comes from a 32-byte seed
+ * (crypto_kx_seed_keypair) instead of the system RNG.  For test vectors
+ * and tests only: a reused seed destroys forward secrecy.
+ */
+struct channel *channel_new_seeded(int initiator,
+	    const uint8_t netid[TX_NETID_LEN], const uint8_t node_sk[TX_SK_LEN],
+	    const uint8_t eph_seed[CHANNEL_EPH_SEED_LEN]);
+
 /* Wipes keys and frees. */
 void	channel_free(struct channel *ch);
 
@@ -56,20 +74,23 @@ void	channel_free(struct channel *ch);
 size_t	channel_output(struct channel *ch, uint8_t *out, size_t cap);
 
 /*
- * Feeds wire bytes.  Consumes at most one handshake message or one record
- * and sets *used (0: need more bytes).  After the handshake, a record's
- * plaintext is written to pt (ptcap >= CHANNEL_RECORD_MAX) and *ptlen set
- * (0 for none).  Returns 0, or -1 once the channel has failed: bad magic,
- * oversized record, failed decryption (tampering, replay, reordering,
- * wrong network), bad signature; channel_error() says which.
+ * Feeds wire bytes.  Consumes at most one handshake message (M1, the
+ * stream header, the AUTH record) or one record and sets *used (0: need
+ * more bytes; nothing is buffered).  After the handshake, a record's
+ * plaintext is written to pt (ptcap >= CHANNEL_RECORD_MAX; a record that
+ * does not fit fails the channel) and *ptlen set (0 for none).  Returns 0,
+ * or -1 once the channel has failed, and on every call after: bad magic,
+ * record length out of bounds (checked on its 4 bytes alone), failed
+ * decryption (tampering, replay, reordering, wrong network), bad
+ * signature; channel_error() says which.
  */
 int	channel_recv(struct channel *ch, const uint8_t *in, size_t len,
 	    size_t *used, uint8_t *pt, size_t ptcap, size_t *ptlen);
 
-/* 1 once both sides have authenticated, 0 before. */
+/* 1 once this side's M2 is queued and the peer's AUTH verified, else 0. */
 int	channel_established(const struct channel *ch);
 
-/* The peer's authenticated Ed25519 public key (valid once established). */
+/* The peer's authenticated Ed25519 public key once established, else NULL. */
 const uint8_t *channel_remote_key(const struct channel *ch);
 
 /* Why the channel failed, or NULL. */
@@ -78,7 +99,7 @@ const char *channel_error(const struct channel *ch);
 /*
  * Seals len plaintext bytes (len <= CHANNEL_RECORD_MAX) into one record at
  * out (cap >= len + CHANNEL_RECORD_OVERHEAD).  Returns the record length, or
- * 0 if not established or out of bounds.
+ * 0 if not established or out of bounds.  pt and out must not overlap.
  */
 size_t	channel_seal(struct channel *ch, const uint8_t *pt, size_t len,
 	    uint8_t *out, size_t cap);
