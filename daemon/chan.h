@@ -9,7 +9,7 @@
 
 struct chan;
 
-/* New queue holding at most capacity items (capacity >= 1).  Any thread. */
+/* New queue holding at most capacity items (capacity >= 1); NULL (EINVAL) if absurdly large.  Any thread. */
 struct chan *chan_new(size_t capacity);
 /* Frees the queue; items still inside are not freed.  No thread may still use it. */
 void	chan_free(struct chan *c);
@@ -23,7 +23,17 @@ void	*chan_pop(struct chan *c);
 void	*chan_trypop(struct chan *c);
 /* Closes: pushes fail, pops drain what is left then return NULL. */
 void	chan_close(struct chan *c);
+/* Items queued now (a snapshot).  Any thread. */
 size_t	chan_len(struct chan *c);
+/* The capacity given to chan_new.  Any thread. */
 size_t	chan_capacity(const struct chan *c);
+
+/*
+ * Added by the chan module (not in the first agreed header):
+ * items must not be NULL (pushes of NULL fail with EINVAL), since NULL is
+ * what pops answer for "nothing".
+ */
+/* Takes up to max items without blocking into items[]; returns how many.  Any thread. */
+size_t	chan_trypopn(struct chan *c, void **items, size_t max);
 
 #endif

@@ -30,7 +30,9 @@ enum mempool_result {
 
 struct mempool;
 
+/* New empty pool bounded by max_count entries and max_bytes (see mempool_bytes). */
 struct mempool *mempool_new(size_t max_count, size_t max_bytes);
+/* Frees the pool and every entry. */
 void	mempool_free(struct mempool *mp);
 
 /*
@@ -46,16 +48,26 @@ enum mempool_result mempool_add(struct mempool *mp, const uint8_t id[TX_ID_LEN],
 const struct mempool_entry *mempool_get(const struct mempool *mp,
 	    const uint8_t id[TX_ID_LEN]);
 
-/* Removes entries whose timestamp is older than now_ms - max_age_ms; returns how many. */
+/*
+ * Removes entries whose timestamp is older than now_ms - max_age_ms; returns
+ * how many.  Timestamps come in any order, so this scans every entry: call it
+ * from a timer every few seconds, not per transaction.
+ */
 size_t	mempool_expire(struct mempool *mp, uint64_t now_ms, uint64_t max_age_ms);
 
+/* Number of entries. */
 size_t	mempool_count(const struct mempool *mp);
-size_t	mempool_bytes(const struct mempool *mp);	/* sum of encoded lengths */
+/*
+ * Sum of the entries' encoded lengths (what max_bytes bounds); the heap used
+ * is larger: about 150 bytes more per entry (header, links, two index slots).
+ */
+size_t	mempool_bytes(const struct mempool *mp);
 
 /*
  * Walks entries oldest first, starting after the entry with id after (NULL:
  * from the start; an id no longer present: from the start), calling fn until
- * it returns non-zero or limit entries were visited.  Returns how many visited.
+ * it returns non-zero or limit entries were visited.  Returns how many visited
+ * (fn calls, the one that returned non-zero included; limit 0 visits none).
  */
 size_t	mempool_walk(const struct mempool *mp, const uint8_t *after, size_t limit,
 	    int (*fn)(const struct mempool_entry *e, void *arg), void *arg);

@@ -56,6 +56,14 @@ size_t	validator_capacity(struct validator *v);
 uint64_t validator_verified(struct validator *v);
 
 /*
+ * Added by the validator module: jobs submitted whose done() has not run
+ * yet.  validator_submit also answers EAGAIN while capacity + nthreads jobs
+ * are outstanding (results not yet handed back), so no queue is unbounded;
+ * the loop retries after done() calls, as for a full channel.  Loop thread.
+ */
+size_t	validator_outstanding(struct validator *v);
+
+/*
  * Closes the channel, lets the workers drain it, joins them, and calls
  * done() for every finished job still undelivered.  Loop thread.
  */
