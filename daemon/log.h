@@ -11,6 +11,9 @@
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
 
+/* Longest line written, newline included; longer messages are cut with "...". */
+#define LOG_LINE_MAX	2048
+
 /* Opens path (may be NULL: stderr only).  Returns 0 or -1 with errno.  Main thread, at start. */
 int	log_open(const char *name, const char *path, enum log_level level,
 	    enum log_format format);
@@ -19,6 +22,10 @@ int	log_reopen(void);
 void	log_close(void);
 /* Parses "debug|info|warn|error"; -1 if unknown. */
 int	log_level_parse(const char *s);
+/* Parses "text|json"; -1 if unknown. */
+int	log_format_parse(const char *s);
+/* Routes libevent's messages into the log; its fatal errors log, then abort.  Main thread, at start. */
+void	log_libevent_route(void);
 
 void	log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,1395 @@
+/*
+ * api.c: the HTTP control API (docs/API.md is the contract).
+ *
+ * evhttp parses requests; every body in and out goes through jansson.  A
+ * POST /v1/tx stays pending until gossip has a verdict for each of its
+ * transactions: the request is kept in a list, and the connection's close
+ * callback cancels the outstanding verdicts if the client goes away first.
+ * GET /v1/events streams Server-Sent Events with chunked replies; each
+ * event is formatted once and copied to every client, and a client whose
+ * connection holds more than API_SSE_MAX_PENDING unsent bytes is dropped,
+ * so a slow reader costs bounded memory.  Loop thread only.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "../proto/hex.h"
+#include "../proto/tx.h"
+#include "api.h"
+#include "config.h"
+#include "log.h"
+#include "mempool.h"
+#include "metrics.h"
+#include "node.h"
+#include "util.h"
+#include "validator.h"
+
+#ifndef NODED_VERSION
+#define NODED_VERSION	"0.1.0"
+#endif
+
+/*
+ * evhttp answers bodies above its own limit itself, with an HTML page; up
+ * to this size the API reads the body and answers 413 in JSON.
+ */
+#ifndef API_HTTP_MAX_BODY
+#define API_HTTP_MAX_BODY	(4 * API_MAX_BODY)
+#endif
+#define API_MAX_HEADERS		(16 * 1024)
+#ifndef API_TIMEOUT_S
+#define API_TIMEOUT_S		60	/* idle connection, slow request */
+#endif
+#ifndef API_KEEPALIVE_S
+#define API_KEEPALIVE_S		15	/* SSE comment to idle streams */
+#endif
+#define API_TOKEN_MAX		4096
+#define API_MEMPOOL_LIMIT	100
+#define API_MEMPOOL_LIMIT_MAX	10000
+
+/* One GET /v1/events stream. */
+struct api_client {
+	LIST_ENTRY(api_client) entry;
+	struct api		*api;
+	struct evhttp_request	*req;
+	struct evhttp_connection *evcon;
+	char			 addr[80];
+};
+LIST_HEAD(api_client_list, api_client);
+
+struct api_txreq;
+
+/* One transaction of a POST /v1/tx: the gossip callback's argument. */
+struct api_txslot {
+	struct api_txreq	*r;
+	int			 done;
+	struct gossip_verdict	 v;
+};
+
+/* A POST /v1/tx waiting for its verdicts. */
+struct api_txreq {
+	LIST_ENTRY(api_txreq) entry;
+	struct api		*api;
+	struct evhttp_request	*req;
+	struct evhttp_connection *evcon;
+	int			 batch;
+	int			 submitting;	/* verdicts may arrive inside gossip_submit */
+	int			 listed;
+	size_t			 pending;
+	size_t			 n;
+	struct api_txslot	 slots[];
+};
+LIST_HEAD(api_txreq_list, api_txreq);
+
+struct api {
+	struct node		*n;
+	struct evhttp		*http;
+	struct evhttp_bound_socket *sock;
+	uint16_t		 port;
+	int			 stopping;
+	int			 have_token;
+	uint8_t			 token_hash[crypto_generichash_BYTES];
+	struct api_client_list	 clients;
+	struct api_txreq_list	 txreqs;
+	unsigned		 nclients;
+	unsigned		 ntxreqs;
+	struct event		*keepalive;
+	struct evbuffer		*scratch;
+	struct api_stats	 st;
+};
+
+/* Routes: a path (or a prefix followed by one segment) and its methods. */
+enum api_route {
+	ROUTE_TX = 0,
+	ROUTE_TX_ID,
+	ROUTE_MEMPOOL,
+	ROUTE_STATUS,
+	ROUTE_PEERS,
+	ROUTE_PEER_ID,
+	ROUTE_EVENTS,
+	ROUTE_METRICS,
+	ROUTE_NONE
+};
+
+static const struct {
+	const char	*path;
+	int		 prefix;	/* path + "<segment>" */
+	int		 methods;
+	const char	*allow;
+} api_routes[] = {
+	[ROUTE_TX] = { "/v1/tx", 0, EVHTTP_REQ_POST, "POST" },
+	[ROUTE_TX_ID] = { "/v1/tx/", 1, EVHTTP_REQ_GET, "GET" },
+	[ROUTE_MEMPOOL] = { "/v1/mempool", 0, EVHTTP_REQ_GET, "GET" },
+	[ROUTE_STATUS] = { "/v1/status", 0, EVHTTP_REQ_GET, "GET" },
+	[ROUTE_PEERS] = { "/v1/peers", 0, EVHTTP_REQ_GET | EVHTTP_REQ_POST,
+	    "GET, POST" },
+	[ROUTE_PEER_ID] = { "/v1/peers/", 1, EVHTTP_REQ_DELETE, "DELETE" },
+	[ROUTE_EVENTS] = { "/v1/events", 0, EVHTTP_REQ_GET, "GET" },
+	[ROUTE_METRICS] = { "/metrics", 0, EVHTTP_REQ_GET, "GET" },
+};
+
+static void	api_client_drop(struct api_client *, const char *);
+
+static const char *
+api_method_str(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_TRACE:
+		return "TRACE";
+	case EVHTTP_REQ_CONNECT:
+		return "CONNECT";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	}
+	return "?";
+}
+
+static const char *
+api_status_str(int code)
+{
+	switch (code) {
+	case 200:
+		return "OK";
+	case 202:
+		return "Accepted";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Payload Too Large";
+	case 422:
+		return "Unprocessable Entity";
+	case 503:
+		return "Service Unavailable";
+	}
+	return "Error";
+}
+
+/* A JSON string of s; bytes that are not UTF-8 become '?' (jansson refuses them). */
+static json_t *
+api_jstr(const char *s)
+{
+	json_t	*j;
+	char	*copy, *p;
+
+	if ((j = json_string(s)) != NULL)
+		return j;
+	copy = xstrdup(s);
+	for (p = copy; *p != '\0'; p++) {
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	}
+	j = json_string(copy);
+	free(copy);
+	return j != NULL ? j : json_string("");
+}
+
+/* jansson integers are signed 64-bit: larger values go as decimal strings. */
+static json_t *
+api_ju64(uint64_t v)
+{
+	char	buf[24];
+
+	if (v <= (uint64_t)INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return json_string(buf);
+}
+
+static json_t *
+api_jhex(const uint8_t *p, size_t len)
+{
+	char	*buf;
+	json_t	*j;
+
+	buf = xmalloc(2 * len + 1);
+	hex_encode(buf, p, len);
+	j = json_string(buf);
+	free(buf);
+	return j;
+}
+
+static void
+api_conn_addr(struct evhttp_connection *evcon, char *out, size_t outlen)
+{
+	char		*host = NULL;
+	ev_uint16_t	 port = 0;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &host, &port);
+	if (host == NULL)
+		snprintf(out, outlen, "?");
+	else if (strchr(host, ':') != NULL)
+		snprintf(out, outlen, "[%s]:%u", host, (unsigned)port);
+	else
+		snprintf(out, outlen, "%s:%u", host, (unsigned)port);
+}
+
+/* Sends body (text, len bytes) with the given status and content type. */
+static void
+api_send(struct api *a, struct evhttp_request *req, int code,
+    const char *ctype, const char *body, size_t len)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*buf = a->scratch;
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	evbuffer_add(buf, body, len);
+	log_debug("api", "%s %s: %d", api_method_str(
+	    evhttp_request_get_command(req)), evhttp_request_get_uri(req), code);
+	a->st.requests++;
+	evhttp_send_reply(req, code, api_status_str(code), buf);
+}
+
+/* Sends j (reference taken) as the JSON body. */
+static void
+api_send_json(struct api *a, struct evhttp_request *req, int code, json_t *j)
+{
+	char	*s;
+
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (s == NULL) {
+		static const char oom[] = "{\"error\":\"cannot encode the answer\"}\n";
+
+		api_send(a, req, 500, "application/json", oom, sizeof(oom) - 1);
+		return;
+	}
+	/* A newline makes curl output and line-based clients happy. */
+	s = xrealloc(s, strlen(s) + 2);
+	strcat(s, "\n");
+	api_send(a, req, code, "application/json", s, strlen(s));
+	free(s);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+api_error(struct api *a, struct evhttp_request *req, int code,
+    const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	api_send_json(a, req, code, json_pack("{s:o}", "error", api_jstr(msg)));
+}
+
+/* Parses the request body as a JSON object; answers 400/413 itself and returns NULL. */
+static json_t *
+api_body_object(struct api *a, struct evhttp_request *req)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	size_t		 len = evbuffer_get_length(in);
+	json_error_t	 jerr;
+	json_t		*j;
+	const char	*p;
+
+	if (len > API_MAX_BODY) {
+		api_error(a, req, 413, "request body of %zu bytes is over the "
+		    "limit of %d bytes", len, API_MAX_BODY);
+		return NULL;
+	}
+	if (len == 0) {
+		api_error(a, req, 400, "empty body: expected a JSON object");
+		return NULL;
+	}
+	p = (const char *)evbuffer_pullup(in, -1);
+	j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL) {
+		api_error(a, req, 400, "bad JSON: %s (line %d, column %d)",
+		    jerr.text, jerr.line, jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		api_error(a, req, 400, "bad JSON: expected an object");
+		return NULL;
+	}
+	return j;
+}
+
+/* Refuses fields other than those listed (NULL-terminated); answers 400 itself. */
+static int
+api_only_fields(struct api *a, struct evhttp_request *req, json_t *o,
+    const char *const *allowed)
+{
+	const char	*key;
+	json_t		*v;
+	size_t		 i;
+
+	json_object_foreach(o, key, v) {
+		for (i = 0; allowed[i] != NULL; i++) {
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		}
+		if (allowed[i] == NULL) {
+			api_error(a, req, 400, "unknown field '%s'", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Reads a 64-hex-digit id from s; -1 if it is not one. */
+static int
+api_parse_id(const char *s, uint8_t id[TX_ID_LEN])
+{
+	return hex_decode(id, TX_ID_LEN, s, strlen(s));
+}
+
+/* --- POST /v1/tx ------------------------------------------------------ */
+
+static json_t *
+api_verdict_json(const struct gossip_verdict *v)
+{
+	json_t	*o = json_object();
+
+	if (v->have_id)
+		json_object_set_new(o, "id", api_jhex(v->id, TX_ID_LEN));
+	if (v->status == GOSSIP_REJECTED) {
+		json_object_set_new(o, "status", json_string("rejected"));
+		json_object_set_new(o, "reason", api_jstr(v->reason != NULL ?
+		    v->reason : "rejected"));
+		json_object_set_new(o, "message", api_jstr(v->msg[0] != '\0' ?
+		    v->msg : (v->reason != NULL ? v->reason : "rejected")));
+	} else {
+		json_object_set_new(o, "status", json_string("accepted"));
+		if (v->status == GOSSIP_DUPLICATE)
+			json_object_set_new(o, "duplicate", json_true());
+	}
+	return o;
+}
+
+static void
+api_txreq_unlink(struct api_txreq *r)
+{
+	if (r->listed) {
+		LIST_REMOVE(r, entry);
+		r->listed = 0;
+		r->api->ntxreqs--;
+	}
+	if (r->evcon != NULL)
+		evhttp_connection_set_closecb(r->evcon, NULL, NULL);
+}
+
+/* Forgets the verdicts still outstanding. */
+static void
+api_txreq_cancel(struct api_txreq *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->n; i++) {
+		if (!r->slots[i].done) {
+			gossip_cancel(r->api->n, &r->slots[i]);
+			r->slots[i].done = 1;
+		}
+	}
+	r->pending = 0;
+}
+
+/* Every verdict is in: answers and frees r. */
+static void
+api_txreq_finish(struct api_txreq *r)
+{
+	struct api	*a = r->api;
+	json_t		*res, *o;
+	size_t		 i, acc = 0, rej = 0;
+	int		 code;
+
+	api_txreq_unlink(r);
+	if (!r->batch) {
+		code = r->slots[0].v.status == GOSSIP_REJECTED ? 422 : 200;
+		api_send_json(a, r->req, code, api_verdict_json(&r->slots[0].v));
+	} else {
+		res = json_array();
+		for (i = 0; i < r->n; i++) {
+			if (r->slots[i].v.status == GOSSIP_REJECTED)
+				rej++;
+			else
+				acc++;
+			json_array_append_new(res, api_verdict_json(&r->slots[i].v));
+		}
+		o = json_object();
+		json_object_set_new(o, "results", res);
+		json_object_set_new(o, "accepted", json_integer((json_int_t)acc));
+		json_object_set_new(o, "rejected", json_integer((json_int_t)rej));
+		api_send_json(a, r->req, 200, o);
+	}
+	free(r);
+}
+
+static void
+api_tx_verdict(const struct gossip_verdict *v, void *arg)
+{
+	struct api_txslot	*s = arg;
+	struct api_txreq	*r = s->r;
+
+	if (s->done)
+		return;
+	s->v = *v;
+	s->done = 1;
+	r->pending--;
+	if (r->pending == 0 && !r->submitting)
+		api_txreq_finish(r);
+}
+
+/* The client went away before its verdicts: evhttp frees the request. */
+static void
+api_tx_closecb(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_txreq	*r = arg;
+
+	(void)evcon;
+	log_debug("api", "POST /v1/tx: client closed the connection before "
+	    "%zu of %zu verdicts", r->pending, r->n);
+	r->evcon = NULL;
+	api_txreq_unlink(r);
+	api_txreq_cancel(r);
+	free(r);
+}
+
+/*
+ * Checks that v is a non-empty hex string; sets *len to its length.  Returns
+ * NULL or what is wrong.
+ */
+static const char *
+api_check_hex(json_t *v, size_t *len)
+{
+	const char	*s;
+	size_t		 i, n;
+
+	if (!json_is_string(v))
+		return "expected a hex string";
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n == 0)
+		return "empty";
+	if (n % 2 != 0)
+		return "bad hex: odd number of digits";
+	for (i = 0; i < n; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return "bad hex: not a hex digit";
+	}
+	*len = n;
+	return NULL;
+}
+
+static void
+api_tx_post(struct api *a, struct evhttp_request *req)
+{
+	static const char *const fields[] = { "tx", "txs", NULL };
+	struct api_txreq	*r;
+	json_t			*body, *tx, *txs, *item;
+	const char		*why;
+	uint8_t			*raw;
+	size_t			 i, count, len, maxlen = 0;
+	int			 failed = 0;
+
+	if ((body = api_body_object(a, req)) == NULL)
+		return;
+	if (api_only_fields(a, req, body, fields) == -1)
+		goto out;
+	tx = json_object_get(body, "tx");
+	txs = json_object_get(body, "txs");
+	if ((tx == NULL) == (txs == NULL)) {
+		api_error(a, req, 400, "expected {\"tx\": \"<hex>\"} or "
+		    "{\"txs\": [\"<hex>\", ...]}");
+		goto out;
+	}
+	if (tx != NULL) {
+		if ((why = api_check_hex(tx, &len)) != NULL) {
+			api_error(a, req, 400, "tx: %s", why);
+			goto out;
+		}
+		count = 1;
+		maxlen = len;
+	} else {
+		if (!json_is_array(txs)) {
+			api_error(a, req, 400, "txs: expected an array of hex strings");
+			goto out;
+		}
+		count = json_array_size(txs);
+		if (count == 0 || count > API_MAX_BATCH) {
+			api_error(a, req, 400, "txs: %zu transactions, expected 1 to %d",
+			    count, API_MAX_BATCH);
+			goto out;
+		}
+		json_array_foreach(txs, i, item) {
+			if ((why = api_check_hex(item, &len)) != NULL) {
+				api_error(a, req, 400, "txs[%zu]: %s", i, why);
+				goto out;
+			}
+			if (len > maxlen)
+				maxlen = len;
+		}
+	}
+
+	r = xcalloc(1, sizeof(*r) + count * sizeof(r->slots[0]));
+	r->api = a;
+	r->req = req;
+	r->evcon = evhttp_request_get_connection(req);
+	r->batch = txs != NULL;
+	r->n = count;
+	raw = xmalloc(maxlen / 2);
+	r->submitting = 1;
+	for (i = 0; i < count; i++) {
+		item = tx != NULL ? tx : json_array_get(txs, i);
+		len = json_string_length(item);
+		(void)hex_decode(raw, len / 2, json_string_value(item), len);
+		r->slots[i].r = r;
+		r->pending++;
+		if (gossip_submit(a->n, raw, len / 2, api_tx_verdict,
+		    &r->slots[i]) == -1) {
+			r->pending--;
+			r->slots[i].done = 1;
+			failed = 1;
+			break;
+		}
+	}
+	r->submitting = 0;
+	free(raw);
+	if (failed) {
+		api_txreq_cancel(r);
+		free(r);
+		api_error(a, req, 503, "node is shutting down");
+		goto out;
+	}
+	if (r->pending == 0) {
+		api_txreq_finish(r);
+		goto out;
+	}
+	LIST_INSERT_HEAD(&a->txreqs, r, entry);
+	r->listed = 1;
+	a->ntxreqs++;
+	if (r->evcon != NULL)
+		evhttp_connection_set_closecb(r->evcon, api_tx_closecb, r);
+out:
+	json_decref(body);
+}
+
+/* --- GET /v1/tx/<id> -------------------------------------------------- */
+
+static void
+api_tx_get(struct api *a, struct evhttp_request *req, const char *idhex)
+{
+	const struct mempool_entry	*e;
+	struct tx			 t;
+	uint8_t				 id[TX_ID_LEN];
+	json_t				*o, *memo;
+
+	if (api_parse_id(idhex, id) == -1) {
+		api_error(a, req, 400, "bad transaction id '%.80s': expected %d hex "
+		    "digits", idhex, TX_ID_HEX_LEN);
+		return;
+	}
+	if (a->n->mempool == NULL ||
+	    (e = mempool_get(a->n->mempool, id)) == NULL) {
+		api_error(a, req, 404, "transaction not found");
+		return;
+	}
+	if (tx_decode(&t, e->raw, e->len) != TX_OK) {
+		/* The mempool holds only transactions that decoded. */
+		api_error(a, req, 500, "stored transaction does not decode");
+		return;
+	}
+	memo = json_stringn((const char *)t.memo, t.memo_len);
+	o = json_object();
+	json_object_set_new(o, "id", api_jhex(id, TX_ID_LEN));
+	json_object_set_new(o, "version", json_integer(t.version));
+	json_object_set_new(o, "network", api_jhex(t.netid, TX_NETID_LEN));
+	json_object_set_new(o, "sender", api_jhex(t.sender, TX_PK_LEN));
+	json_object_set_new(o, "recipient", api_jhex(t.recipient, TX_PK_LEN));
+	json_object_set_new(o, "amount", api_ju64(t.amount));
+	json_object_set_new(o, "nonce", api_ju64(t.nonce));
+	json_object_set_new(o, "timestamp_ms", api_ju64(t.timestamp_ms));
+	json_object_set_new(o, "memo", memo != NULL ? memo : json_null());
+	json_object_set_new(o, "memo_hex", api_jhex(t.memo, t.memo_len));
+	json_object_set_new(o, "signature", api_jhex(t.sig, TX_SIG_LEN));
+	json_object_set_new(o, "size", json_integer(e->len));
+	json_object_set_new(o, "added_ms", api_ju64(e->added_ms));
+	json_object_set_new(o, "raw", api_jhex(e->raw, e->len));
+	api_send_json(a, req, 200, o);
+}
+
+/* --- GET /v1/mempool -------------------------------------------------- */
+
+struct api_walk {
+	json_t		*ids;
+	size_t		 limit;
+	size_t		 seen;
+	int		 more;
+	uint8_t		 last[TX_ID_LEN];
+};
+
+static int
+api_mempool_one(const struct mempool_entry *e, void *arg)
+{
+	struct api_walk	*w = arg;
+
+	if (w->seen == w->limit) {
+		w->more = 1;
+		return 1;
+	}
+	json_array_append_new(w->ids, api_jhex(e->id, TX_ID_LEN));
+	memcpy(w->last, e->id, TX_ID_LEN);
+	w->seen++;
+	return 0;
+}
+
+static void
+api_mempool_get(struct api *a, struct evhttp_request *req, const char *query)
+{
+	struct evkeyvalq	 q;
+	struct evkeyval		*kv;
+	struct api_walk		 w;
+	uint8_t			 after[TX_ID_LEN];
+	int			 have_after = 0;
+	uint64_t		 limit = API_MEMPOOL_LIMIT;
+	char			*end;
+	json_t			*o;
+
+	TAILQ_INIT(&q);
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		api_error(a, req, 400, "malformed query string");
+		return;
+	}
+	TAILQ_FOREACH(kv, &q, next) {
+		if (strcmp(kv->key, "limit") == 0) {
+			errno = 0;
+			limit = strtoull(kv->value, &end, 10);
+			if (kv->value[0] < '0' || kv->value[0] > '9' || *end != '\0' ||
+			    errno != 0 || limit < 1 || limit > API_MEMPOOL_LIMIT_MAX) {
+				api_error(a, req, 400, "limit '%.40s': must be 1..%d",
+				    kv->value, API_MEMPOOL_LIMIT_MAX);
+				goto out;
+			}
+		} else if (strcmp(kv->key, "after") == 0) {
+			if (api_parse_id(kv->value, after) == -1) {
+				api_error(a, req, 400, "after '%.80s': expected a "
+				    "transaction id (%d hex digits)", kv->value,
+				    TX_ID_HEX_LEN);
+				goto out;
+			}
+			have_after = 1;
+		} else {
+			api_error(a, req, 400, "unknown parameter '%.40s' (expected "
+			    "limit, after)", kv->key);
+			goto out;
+		}
+	}
+	memset(&w, 0, sizeof(w));
+	w.ids = json_array();
+	w.limit = (size_t)limit;
+	if (a->n->mempool != NULL)
+		mempool_walk(a->n->mempool, have_after ? after : NULL, w.limit + 1,
+		    api_mempool_one, &w);
+	o = json_object();
+	json_object_set_new(o, "count", json_integer((json_int_t)(a->n->mempool !=
+	    NULL ? mempool_count(a->n->mempool) : 0)));
+	json_object_set_new(o, "txs", w.ids);
+	json_object_set_new(o, "next", w.more ? api_jhex(w.last, TX_ID_LEN) :
+	    json_null());
+	api_send_json(a, req, 200, o);
+out:
+	evhttp_clear_headers(&q);
+}
+
+/* --- GET /v1/status --------------------------------------------------- */
+
+static void
+api_status_get(struct api *a, struct evhttp_request *req)
+{
+	struct node	*n = a->n;
+	unsigned	 in = 0, out = 0;
+	uint64_t	 now = now_ms();
+	char		 listen[CONFIG_HOSTPORT_MAX + 16], api[CONFIG_HOSTPORT_MAX + 16];
+	struct config_addr aa = n->cfg->api;
+	json_t		*o;
+
+	if (n->net != NULL)
+		net_peer_counts(n, &in, &out);
+	config_addr_str(&n->cfg->listen, listen, sizeof(listen));
+	aa.port = a->port;
+	config_addr_str(&aa, api, sizeof(api));
+	o = json_object();
+	json_object_set_new(o, "name", api_jstr(n->cfg->name));
+	json_object_set_new(o, "node_id", json_string(n->node_id_hex));
+	json_object_set_new(o, "network", api_jstr(n->cfg->network));
+	json_object_set_new(o, "network_id", api_jhex(n->netid, TX_NETID_LEN));
+	json_object_set_new(o, "version", api_jstr(NODED_VERSION));
+	json_object_set_new(o, "listen", api_jstr(listen));
+	json_object_set_new(o, "api", api_jstr(api));
+	json_object_set_new(o, "peers", json_integer(in + out));
+	json_object_set_new(o, "peers_inbound", json_integer(in));
+	json_object_set_new(o, "peers_outbound", json_integer(out));
+	json_object_set_new(o, "mempool_txs", json_integer((json_int_t)
+	    (n->mempool != NULL ? mempool_count(n->mempool) : 0)));
+	json_object_set_new(o, "mempool_bytes", json_integer((json_int_t)
+	    (n->mempool != NULL ? mempool_bytes(n->mempool) : 0)));
+	json_object_set_new(o, "uptime_s", json_integer((json_int_t)
+	    (now > n->start_ms ? (now - n->start_ms) / 1000 : 0)));
+	json_object_set_new(o, "validators", json_integer(n->cfg->validators));
+	json_object_set_new(o, "validator_queue_depth", json_integer((json_int_t)
+	    (n->validator != NULL ? validator_depth(n->validator) : 0)));
+	json_object_set_new(o, "validator_queue_capacity", json_integer(
+	    (json_int_t)(n->validator != NULL ? validator_capacity(n->validator) :
+	    n->cfg->validator_queue)));
+	json_object_set_new(o, "verified", api_ju64(n->validator != NULL ?
+	    validator_verified(n->validator) : 0));
+	api_send_json(a, req, 200, o);
+}
+
+/* --- /v1/peers -------------------------------------------------------- */
+
+static json_t *
+api_peer_json(const struct peer_info *p)
+{
+	json_t	*o = json_object();
+
+	json_object_set_new(o, "node_id", api_jstr(p->node_id));
+	json_object_set_new(o, "name", api_jstr(p->name));
+	json_object_set_new(o, "addr", api_jstr(p->addr));
+	json_object_set_new(o, "direction", json_string(p->outbound ?
+	    "outbound" : "inbound"));
+	return o;
+}
+
+static void
+api_peers_one(const struct peer_info *p, void *arg)
+{
+	json_t	*arr = arg, *o;
+
+	o = api_peer_json(p);
+	json_object_set_new(o, "connected_since_ms", api_ju64(p->connected_since_ms));
+	json_object_set_new(o, "bytes_sent", api_ju64(p->bytes_sent));
+	json_object_set_new(o, "bytes_received", api_ju64(p->bytes_received));
+	json_object_set_new(o, "msgs_sent", api_ju64(p->msgs_sent));
+	json_object_set_new(o, "msgs_received", api_ju64(p->msgs_received));
+	json_object_set_new(o, "last_ping_ms", p->last_ping_ms < 0 ? json_null() :
+	    json_integer(p->last_ping_ms));
+	json_array_append_new(arr, o);
+}
+
+static void
+api_peers_get(struct api *a, struct evhttp_request *req)
+{
+	json_t	*arr = json_array();
+
+	if (a->n->net != NULL)
+		net_peers_foreach(a->n, api_peers_one, arr);
+	api_send_json(a, req, 200, json_pack("{s:o}", "peers", arr));
+}
+
+static void
+api_peers_post(struct api *a, struct evhttp_request *req)
+{
+	static const char *const fields[] = { "addr", NULL };
+	struct config_addr	 ca;
+	json_t			*body, *addr;
+	const char		*s;
+	char			 err[512];
+
+	if ((body = api_body_object(a, req)) == NULL)
+		return;
+	if (api_only_fields(a, req, body, fields) == -1)
+		goto out;
+	addr = json_object_get(body, "addr");
+	if (!json_is_string(addr)) {
+		api_error(a, req, 400, "addr: expected \"host:port\"");
+		goto out;
+	}
+	s = json_string_value(addr);
+	if (config_parse_addr(&ca, s, err, sizeof(err)) == -1) {
+		api_error(a, req, 400, "addr %s", err);
+		goto out;
+	}
+	if (ca.port == 0) {
+		api_error(a, req, 400, "addr '%s': port must be 1..65535", s);
+		goto out;
+	}
+	if (a->n->net == NULL || net_connect(a->n, s, err, sizeof(err)) == -1) {
+		api_error(a, req, 422, "cannot connect to %s: %s", s,
+		    a->n->net == NULL ? "networking is not running" : err);
+		goto out;
+	}
+	log_info("api", "connect to %s requested", s);
+	api_send_json(a, req, 202, json_pack("{s:o,s:s}", "addr", api_jstr(s),
+	    "status", "connecting"));
+out:
+	json_decref(body);
+}
+
+static void
+api_peer_delete(struct api *a, struct evhttp_request *req, const char *idhex)
+{
+	uint8_t	id[TX_PK_LEN];
+	char	norm[2 * TX_PK_LEN + 1];
+
+	if (hex_decode(id, sizeof(id), idhex, strlen(idhex)) == -1) {
+		api_error(a, req, 400, "bad node id '%.80s': expected %d hex digits",
+		    idhex, 2 * TX_PK_LEN);
+		return;
+	}
+	hex_encode(norm, id, sizeof(id));
+	if (a->n->net == NULL ||
+	    net_disconnect(a->n, norm, "disconnected through the API") == -1) {
+		api_error(a, req, 404, "peer not found");
+		return;
+	}
+	log_info("api", "peer %.16s disconnected on request", norm);
+	api_send_json(a, req, 200, json_pack("{s:s,s:s}", "node_id", norm,
+	    "status", "disconnected"));
+}
+
+/* --- GET /metrics ----------------------------------------------------- */
+
+static void
+api_metrics_get(struct api *a, struct evhttp_request *req)
+{
+	struct evbuffer	*buf = evbuffer_new();
+	size_t		 len;
+
+	if (buf == NULL) {
+		api_error(a, req, 500, "out of memory");
+		return;
+	}
+	metrics_render(a->n, buf);
+	len = evbuffer_get_length(buf);
+	api_send(a, req, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    (const char *)evbuffer_pullup(buf, -1), len);
+	evbuffer_free(buf);
+}
+
+/* --- GET /v1/events --------------------------------------------------- */
+
+static void
+api_client_closecb(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_client	*c = arg;
+
+	(void)evcon;
+	log_debug("api", "events: %s went away", c->addr);
+	LIST_REMOVE(c, entry);
+	c->api->nclients--;
+	free(c);
+}
+
+/* Queues bytes on c's stream unless that would pass the bound; then drops c. */
+static void
+api_client_send(struct api_client *c, const char *s, size_t len)
+{
+	struct api		*a = c->api;
+	struct bufferevent	*bev;
+	size_t			 queued = 0;
+	char			 why[128];
+
+	bev = evhttp_connection_get_bufferevent(c->evcon);
+	if (bev != NULL)
+		queued = evbuffer_get_length(bufferevent_get_output(bev));
+	if (queued + len > API_SSE_MAX_PENDING) {
+		snprintf(why, sizeof(why), "slow reader: %zu bytes unsent, limit %d",
+		    queued, API_SSE_MAX_PENDING);
+		api_client_drop(c, why);
+		return;
+	}
+	evbuffer_drain(a->scratch, evbuffer_get_length(a->scratch));
+	evbuffer_add(a->scratch, s, len);
+	evhttp_send_reply_chunk(c->req, a->scratch);
+}
+
+/* Cuts c off now: what is queued for it is thrown away. */
+static void
+api_client_drop(struct api_client *c, const char *why)
+{
+	struct evhttp_connection *evcon = c->evcon;
+
+	log_warn("api", "events: dropping %s: %s", c->addr, why);
+	c->api->st.event_clients_dropped++;
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	LIST_REMOVE(c, entry);
+	c->api->nclients--;
+	free(c);
+	evhttp_connection_free(evcon);
+}
+
+static void
+api_events_get(struct api *a, struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct api_client	*c;
+	char			 hello[128];
+
+	c = xcalloc(1, sizeof(*c));
+	c->api = a;
+	c->req = req;
+	c->evcon = evhttp_request_get_connection(req);
+	api_conn_addr(c->evcon, c->addr, sizeof(c->addr));
+	evhttp_add_header(h, "Content-Type", "text/event-stream");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Accel-Buffering", "no");
+	evhttp_send_reply_start(req, 200, "OK");
+	a->st.requests++;
+	LIST_INSERT_HEAD(&a->clients, c, entry);
+	a->nclients++;
+	evhttp_connection_set_closecb(c->evcon, api_client_closecb, c);
+	log_debug("api", "events: %s listening", c->addr);
+	/* A comment: SSE parsers skip it; it tells the client the stream is live. */
+	snprintf(hello, sizeof(hello), ": noded %s events\n\n", a->n->cfg->name);
+	api_client_send(c, hello, strlen(hello));
+}
+
+/* Sends one event to every client; data (reference taken) gains node and ts_us. */
+static void
+api_broadcast(struct api *a, const char *type, json_t *data)
+{
+	struct api_client	*c, *next;
+	char			*js, *line;
+	size_t			 len;
+
+	json_object_set_new(data, "node", api_jstr(a->n->cfg->name));
+	json_object_set_new(data, "ts_us", api_ju64(now_us()));
+	js = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
+	if (js == NULL)
+		return;
+	len = strlen("event: \ndata: \n\n") + strlen(type) + strlen(js);
+	line = xmalloc(len + 1);
+	snprintf(line, len + 1, "event: %s\ndata: %s\n\n", type, js);
+	free(js);
+	for (c = LIST_FIRST(&a->clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		api_client_send(c, line, len);
+	}
+	free(line);
+}
+
+static void
+api_keepalivecb(evutil_socket_t fd, short what, void *arg)
+{
+	static const char	 ka[] = ": keepalive\n\n";
+	struct api		*a = arg;
+	struct api_client	*c, *next;
+
+	(void)fd;
+	(void)what;
+	for (c = LIST_FIRST(&a->clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		api_client_send(c, ka, sizeof(ka) - 1);
+	}
+}
+
+void
+api_event_tx(struct node *n, int accepted, const uint8_t id[TX_ID_LEN],
+    const char *from, uint64_t amount, const char *reason)
+{
+	struct api	*a = n->api;
+	json_t		*o;
+
+	if (a == NULL || a->stopping || LIST_EMPTY(&a->clients))
+		return;
+	o = json_object();
+	json_object_set_new(o, "id", id != NULL ? api_jhex(id, TX_ID_LEN) :
+	    json_null());
+	json_object_set_new(o, "from", api_jstr(from != NULL ? from : "?"));
+	if (accepted)
+		json_object_set_new(o, "amount", api_ju64(amount));
+	else
+		json_object_set_new(o, "reason", api_jstr(reason != NULL ? reason :
+		    "rejected"));
+	api_broadcast(a, accepted ? "tx_accepted" : "tx_rejected", o);
+}
+
+void
+api_event_peer(struct node *n, int connected, const struct peer_info *p,
+    const char *reason)
+{
+	struct api	*a = n->api;
+	json_t		*o;
+
+	if (a == NULL || a->stopping || LIST_EMPTY(&a->clients))
+		return;
+	o = api_peer_json(p);
+	if (!connected)
+		json_object_set_new(o, "reason", api_jstr(reason != NULL ? reason :
+		    "closed"));
+	api_broadcast(a, connected ? "peer_connected" : "peer_disconnected", o);
+}
+
+/* --- dispatch --------------------------------------------------------- */
+
+/* Checks the bearer token; returns NULL, or why the request is refused. */
+static const char *
+api_auth(struct api *a, struct evhttp_request *req)
+{
+	uint8_t		 h[crypto_generichash_BYTES];
+	const char	*v, *tok;
+	size_t		 len;
+
+	if (!a->have_token)
+		return NULL;
+	v = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (v == NULL)
+		return "missing token: send \"Authorization: Bearer <token>\"";
+	if (strncasecmp(v, "Bearer ", 7) != 0)
+		return "bad Authorization header: expected \"Bearer <token>\"";
+	for (tok = v + 7; *tok == ' ' || *tok == '\t'; tok++)
+		;
+	len = strlen(tok);
+	while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+		len--;
+	/* Hashing first makes the comparison independent of the length. */
+	crypto_generichash(h, sizeof(h), (const unsigned char *)tok, len, NULL, 0);
+	if (sodium_memcmp(h, a->token_hash, sizeof(h)) != 0)
+		return "bad token";
+	return NULL;
+}
+
+static enum api_route
+api_route_find(const char *path, const char **arg)
+{
+	size_t	i, plen;
+
+	*arg = NULL;
+	for (i = 0; i < ROUTE_NONE; i++) {
+		plen = strlen(api_routes[i].path);
+		if (!api_routes[i].prefix) {
+			if (strcmp(path, api_routes[i].path) == 0)
+				return (enum api_route)i;
+			continue;
+		}
+		if (strncmp(path, api_routes[i].path, plen) == 0 &&
+		    path[plen] != '\0' && strchr(path + plen, '/') == NULL) {
+			*arg = path + plen;
+			return (enum api_route)i;
+		}
+	}
+	return ROUTE_NONE;
+}
+
+static void
+api_handle(struct evhttp_request *req, void *arg)
+{
+	struct api		*a = arg;
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	const char		*path, *why, *seg;
+	enum api_route		 rt;
+	char			 addr[80];
+
+	if (a->stopping) {
+		api_error(a, req, 503, "node is shutting down");
+		return;
+	}
+	if ((why = api_auth(a, req)) != NULL) {
+		api_conn_addr(evhttp_request_get_connection(req), addr, sizeof(addr));
+		log_warn("api", "refused %s %.200s from %s: %s", api_method_str(m),
+		    evhttp_request_get_uri(req), addr, why);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"noded\"");
+		api_error(a, req, 401, "%s", why);
+		return;
+	}
+	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL) {
+		api_error(a, req, 400, "malformed request URI");
+		return;
+	}
+	if ((rt = api_route_find(path, &seg)) == ROUTE_NONE) {
+		api_error(a, req, 404, "not found: %.200s", path);
+		return;
+	}
+	if (((int)m & api_routes[rt].methods) == 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+		    api_routes[rt].allow);
+		api_error(a, req, 405, "method %s not allowed on %.200s (allowed: %s)",
+		    api_method_str(m), path, api_routes[rt].allow);
+		return;
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
+	    API_MAX_BODY) {
+		api_error(a, req, 413, "request body of %zu bytes is over the limit "
+		    "of %d bytes", evbuffer_get_length(
+		    evhttp_request_get_input_buffer(req)), API_MAX_BODY);
+		return;
+	}
+	switch (rt) {
+	case ROUTE_TX:
+		api_tx_post(a, req);
+		break;
+	case ROUTE_TX_ID:
+		api_tx_get(a, req, seg);
+		break;
+	case ROUTE_MEMPOOL:
+		api_mempool_get(a, req, evhttp_uri_get_query(uri));
+		break;
+	case ROUTE_STATUS:
+		api_status_get(a, req);
+		break;
+	case ROUTE_PEERS:
+		if (m == EVHTTP_REQ_POST)
+			api_peers_post(a, req);
+		else
+			api_peers_get(a, req);
+		break;
+	case ROUTE_PEER_ID:
+		api_peer_delete(a, req, seg);
+		break;
+	case ROUTE_EVENTS:
+		api_events_get(a, req);
+		break;
+	case ROUTE_METRICS:
+		api_metrics_get(a, req);
+		break;
+	case ROUTE_NONE:
+		break;
+	}
+}
+
+/* --- life cycle ------------------------------------------------------- */
+
+/* Reads and hashes the token; 0, or -1 after logging what to fix. */
+static int
+api_load_token(struct api *a, const char *path)
+{
+	char		 buf[API_TOKEN_MAX + 1];
+	struct stat	 st;
+	ssize_t		 r;
+	size_t		 len = 0, start, i;
+	int		 fd, rc = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_error("api", "--api-token-file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		log_error("api", "--api-token-file '%s': not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		log_warn("api", "--api-token-file '%s' can be read by other users: "
+		    "chmod 600 '%s'", path, path);
+	while (len < sizeof(buf)) {
+		r = read(fd, buf + len, sizeof(buf) - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			log_error("api", "--api-token-file '%s': %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > API_TOKEN_MAX) {
+		log_error("api", "--api-token-file '%s': longer than %d bytes", path,
+		    API_TOKEN_MAX);
+		goto out;
+	}
+	for (start = 0; start < len && (buf[start] == ' ' || buf[start] == '\t' ||
+	    buf[start] == '\r' || buf[start] == '\n'); start++)
+		;
+	while (len > start && (buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
+	    buf[len - 1] == '\r' || buf[len - 1] == '\n'))
+		len--;
+	if (len == start) {
+		log_error("api", "--api-token-file '%s' holds no token: put a secret "
+		    "in it, e.g. head -c 32 /dev/urandom | xxd -p -c 64 > '%s'",
+		    path, path);
+		goto out;
+	}
+	for (i = start; i < len; i++) {
+		if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
+			log_error("api", "--api-token-file '%s': the token must be "
+			    "printable ASCII without blanks", path);
+			goto out;
+		}
+	}
+	crypto_generichash(a->token_hash, sizeof(a->token_hash),
+	    (const unsigned char *)buf + start, len - start, NULL, 0);
+	a->have_token = 1;
+	rc = 0;
+out:
+	sodium_memzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+struct api *
+api_new(struct node *n)
+{
+	const struct config	*cfg = n->cfg;
+	struct api		*a;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	struct timeval		 tv = { API_KEEPALIVE_S, 0 };
+	char			 addr[CONFIG_HOSTPORT_MAX + 16];
+	int			 loopback;
+
+	config_addr_str(&cfg->api, addr, sizeof(addr));
+	a = xcalloc(1, sizeof(*a));
+	a->n = n;
+	LIST_INIT(&a->clients);
+	LIST_INIT(&a->txreqs);
+	if (cfg->api_token_file[0] != '\0' &&
+	    api_load_token(a, cfg->api_token_file) == -1)
+		goto fail;
+	loopback = config_addr_is_loopback(&cfg->api);
+	if (!loopback && !a->have_token && !cfg->api_insecure) {
+		log_error("api", "refusing to serve the API on %s, which is not a "
+		    "loopback address, without a token: give --api-token-file FILE "
+		    "(clients then send \"Authorization: Bearer <token>\"), or "
+		    "--api-insecure to let anyone who can reach it control the node",
+		    addr);
+		goto fail;
+	}
+	if (!loopback && !a->have_token)
+		log_warn("api", "serving the API on %s without a token "
+		    "(--api-insecure): anyone who can reach it controls this node",
+		    addr);
+
+	if ((a->http = evhttp_new(n->base)) == NULL ||
+	    (a->scratch = evbuffer_new()) == NULL) {
+		log_error("api", "cannot create the HTTP server");
+		goto fail;
+	}
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(a->http, API_HTTP_MAX_BODY);
+	evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
+	evhttp_set_timeout(a->http, API_TIMEOUT_S);
+	evhttp_set_gencb(a->http, api_handle, a);
+	errno = 0;
+	a->sock = evhttp_bind_socket_with_handle(a->http, cfg->api.host,
+	    cfg->api.port);
+	if (a->sock == NULL) {
+		log_error("api", "cannot listen on %s (--api): %s", addr,
+		    errno != 0 ? strerror(errno) : "bind failed");
+		goto fail;
+	}
+	a->port = cfg->api.port;
+	if (getsockname(evhttp_bound_socket_get_fd(a->sock),
+	    (struct sockaddr *)&ss, &sslen) == 0) {
+		if (ss.ss_family == AF_INET)
+			a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			a->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	a->keepalive = event_new(n->base, -1, EV_PERSIST, api_keepalivecb, a);
+	event_add(a->keepalive, &tv);
+	if (a->port != cfg->api.port) {
+		struct config_addr	real = cfg->api;
+
+		real.port = a->port;
+		config_addr_str(&real, addr, sizeof(addr));
+	}
+	log_info("api", "listening on http://%s%s", addr, a->have_token ?
+	    " (bearer token required)" : "");
+	return a;
+fail:
+	if (a->http != NULL)
+		evhttp_free(a->http);
+	if (a->scratch != NULL)
+		evbuffer_free(a->scratch);
+	free(a);
+	return NULL;
+}
+
+void
+api_shutdown(struct api *a)
+{
+	struct api_txreq	*r;
+	struct api_client	*c;
+
+	if (a == NULL || a->stopping)
+		return;
+	a->stopping = 1;
+	while ((r = LIST_FIRST(&a->txreqs)) != NULL) {
+		api_txreq_unlink(r);
+		api_txreq_cancel(r);
+		api_error(a, r->req, 503, "node is shutting down");
+		free(r);
+	}
+	while ((c = LIST_FIRST(&a->clients)) != NULL) {
+		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+		LIST_REMOVE(c, entry);
+		a->nclients--;
+		evhttp_send_reply_end(c->req);
+		free(c);
+	}
+	if (a->keepalive != NULL)
+		event_del(a->keepalive);
+}
+
+void
+api_free(struct api *a)
+{
+	if (a == NULL)
+		return;
+	api_shutdown(a);
+	if (a->n->api == a)
+		a->n->api = NULL;
+	evhttp_free(a->http);
+	if (a->keepalive != NULL)
+		event_free(a->keepalive);
+	evbuffer_free(a->scratch);
+	free(a);
+}
+
+void
+api_stats(const struct api *a, struct api_stats *st)
+{
+	*st = a->st;
+	st->event_clients = a->nclients;
+	st->pending_txs = a->ntxreqs;
+}
+
+uint16_t
+api_port(const struct api *a)
+{
+	return a->port;
+}

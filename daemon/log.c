@@ -1,0 +1,421 @@
+/*
+ * log.c: one line per event, to the log file and to stderr.
+ *
+ * Every line is built in a buffer on the caller's stack and leaves with one
+ * write(2) per destination, so no lock is taken on the write path: O_APPEND
+ * writes of a few KiB land whole, and lines of different threads never
+ * interleave.  log_reopen() swaps the file under the same descriptor number
+ * with dup2(2), which is atomic, so a thread that is writing at that moment
+ * writes either to the old file or to the new one, never to a closed fd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+
+#define LOG_NAME_MAX	64
+
+static char		log_name[LOG_NAME_MAX + 1] = "noded";
+static char		log_path[4096];
+static int		log_fd = -1;		/* atomic loads and stores */
+static int		log_min = LOG_INFO;	/* atomic loads and stores */
+static int		log_fmt = LOG_TEXT;
+static pthread_mutex_t	log_swap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *log_level_upper[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+static const char *log_level_lower[] = { "debug", "info", "warn", "error" };
+
+/* A bounded output buffer: appends stop, and trunc is set, at cap. */
+struct log_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+	int	 trunc;
+};
+
+static int
+log_room(struct log_buf *b, size_t n)
+{
+	if (b->trunc || n > b->cap - b->len) {
+		b->trunc = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void
+log_put(struct log_buf *b, const char *s, size_t n)
+{
+	if (!log_room(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void
+log_puts(struct log_buf *b, const char *s)
+{
+	log_put(b, s, strlen(s));
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0
+ * (overlong forms, surrogates and code points above U+10FFFF are refused).
+ */
+static size_t
+log_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t		need, i;
+	unsigned	cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (n < need)
+		return 0;
+	for (i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return need;
+}
+
+/*
+ * Appends s as the inside of a JSON string: quotes, backslashes and control
+ * characters escaped, ill-formed UTF-8 replaced by U+FFFD.  Stops at a
+ * character boundary when the buffer is full.
+ */
+static void
+log_put_json(struct log_buf *b, const char *s)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 n = strlen(s), i = 0, l;
+	char			 esc[8];
+
+	while (i < n && !b->trunc) {
+		if (u[i] == '"' || u[i] == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)u[i];
+			log_put(b, esc, 2);
+			i++;
+		} else if (u[i] == '\n') {
+			log_put(b, "\\n", 2);
+			i++;
+		} else if (u[i] == '\t') {
+			log_put(b, "\\t", 2);
+			i++;
+		} else if (u[i] == '\r') {
+			log_put(b, "\\r", 2);
+			i++;
+		} else if (u[i] < 0x20 || u[i] == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
+			log_put(b, esc, 6);
+			i++;
+		} else if ((l = log_utf8_len(u + i, n - i)) == 0) {
+			log_put(b, "\\ufffd", 6);
+			i++;
+		} else {
+			log_put(b, s + i, l);
+			i += l;
+		}
+	}
+}
+
+/* Appends as much of s[0..n) as fits; a cut sets trunc. */
+static void
+log_put_part(struct log_buf *b, const char *s, size_t n)
+{
+	size_t	left;
+
+	if (b->trunc)
+		return;
+	left = b->cap - b->len;
+	if (n > left) {
+		n = left;
+		b->trunc = 1;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* Appends s with control characters shown as \n, \r or \xNN: one event, one line. */
+static void
+log_put_text(struct log_buf *b, const char *s)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i, start = 0, n = strlen(s);
+	char			 esc[8];
+
+	for (i = 0; i < n && !b->trunc; i++) {
+		if ((u[i] >= 0x20 && u[i] != 0x7f) || u[i] == '\t')
+			continue;
+		log_put_part(b, s + start, i - start);
+		if (u[i] == '\n')
+			log_put(b, "\\n", 2);
+		else if (u[i] == '\r')
+			log_put(b, "\\r", 2);
+		else {
+			snprintf(esc, sizeof(esc), "\\x%02x", u[i]);
+			log_put(b, esc, 4);
+		}
+		start = i + 1;
+	}
+	if (i == n)
+		log_put_part(b, s + start, n - start);
+}
+
+static void
+log_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t	w;
+
+	while (len > 0) {
+		w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+}
+
+static void
+log_timestamp(char *out, size_t outlen)
+{
+	struct timespec	ts;
+	struct tm	tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+}
+
+void
+log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
+{
+	char		line[LOG_LINE_MAX], msg[LOG_LINE_MAX], ts[96];
+	struct log_buf	b;
+	va_list		ap;
+	int		fd, mlen;
+
+	if ((int)level < __atomic_load_n(&log_min, __ATOMIC_RELAXED))
+		return;
+	if ((unsigned)level > LOG_ERROR)
+		level = LOG_ERROR;
+	if (subsys == NULL)
+		subsys = "-";
+
+	va_start(ap, fmt);
+	mlen = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (mlen < 0) {
+		strcpy(msg, "(unformattable message)");
+		mlen = 0;
+	}
+	log_timestamp(ts, sizeof(ts));
+
+	b.p = line;
+	b.len = 0;
+	b.trunc = 0;
+	if (log_fmt == LOG_JSON) {
+		/* Room for the '..."}' + newline tail, always written. */
+		b.cap = sizeof(line) - 6;
+		log_puts(&b, "{\"ts\":\"");
+		log_puts(&b, ts);
+		log_puts(&b, "\",\"node\":\"");
+		log_put_json(&b, log_name);
+		log_puts(&b, "\",\"level\":\"");
+		log_puts(&b, log_level_lower[level]);
+		log_puts(&b, "\",\"subsys\":\"");
+		log_put_json(&b, subsys);
+		log_puts(&b, "\",\"msg\":\"");
+		log_put_json(&b, msg);
+		b.cap = sizeof(line);
+		if (b.trunc || (size_t)mlen >= sizeof(msg)) {
+			b.trunc = 0;
+			log_puts(&b, "...");
+		}
+		log_puts(&b, "\"}\n");
+	} else {
+		/* Room for the "..." + newline tail, always written. */
+		b.cap = sizeof(line) - 4;
+		log_puts(&b, ts);
+		log_puts(&b, " ");
+		log_put_text(&b, log_name);
+		log_puts(&b, " ");
+		log_puts(&b, log_level_upper[level]);
+		log_puts(&b, " ");
+		log_put_text(&b, subsys);
+		log_puts(&b, ": ");
+		log_put_text(&b, msg);
+		b.cap = sizeof(line);
+		if (b.trunc || (size_t)mlen >= sizeof(msg)) {
+			b.trunc = 0;
+			log_puts(&b, "...");
+		}
+		log_puts(&b, "\n");
+	}
+
+	fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
+	if (fd >= 0)
+		log_write_all(fd, line, b.len);
+	log_write_all(STDERR_FILENO, line, b.len);
+}
+
+static int
+log_open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+int
+log_open(const char *name, const char *path, enum log_level level,
+    enum log_format format)
+{
+	int	fd = -1, old;
+
+	if (path != NULL && *path != '\0') {
+		if (strlen(path) >= sizeof(log_path)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if ((fd = log_open_file(path)) == -1)
+			return -1;
+	}
+	pthread_mutex_lock(&log_swap_lock);
+	if (name != NULL && *name != '\0')
+		snprintf(log_name, sizeof(log_name), "%s", name);
+	log_fmt = format == LOG_JSON ? LOG_JSON : LOG_TEXT;
+	__atomic_store_n(&log_min, (int)level, __ATOMIC_RELAXED);
+	if (fd >= 0)
+		snprintf(log_path, sizeof(log_path), "%s", path);
+	else
+		log_path[0] = '\0';
+	old = __atomic_exchange_n(&log_fd, fd, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&log_swap_lock);
+	if (old >= 0)
+		close(old);
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	int	fd, cur, saved, rc = 0;
+
+	pthread_mutex_lock(&log_swap_lock);
+	cur = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
+	if (cur >= 0 && log_path[0] != '\0') {
+		if ((fd = log_open_file(log_path)) == -1)
+			rc = -1;
+		else {
+			/* Same fd number, new file: writers never see a closed fd. */
+			if (dup3(fd, cur, O_CLOEXEC) == -1)
+				rc = -1;
+			saved = errno;
+			close(fd);
+			errno = saved;
+		}
+	}
+	pthread_mutex_unlock(&log_swap_lock);
+	return rc;
+}
+
+void
+log_close(void)
+{
+	int	old;
+
+	pthread_mutex_lock(&log_swap_lock);
+	old = __atomic_exchange_n(&log_fd, -1, __ATOMIC_ACQ_REL);
+	log_path[0] = '\0';
+	pthread_mutex_unlock(&log_swap_lock);
+	if (old >= 0)
+		close(old);
+}
+
+int
+log_level_parse(const char *s)
+{
+	int	i;
+
+	for (i = LOG_DEBUG; i <= LOG_ERROR; i++) {
+		if (strcmp(s, log_level_lower[i]) == 0)
+			return i;
+	}
+	return -1;
+}
+
+int
+log_format_parse(const char *s)
+{
+	if (strcmp(s, "text") == 0)
+		return LOG_TEXT;
+	if (strcmp(s, "json") == 0)
+		return LOG_JSON;
+	return -1;
+}
+
+static void
+log_libevent_cb(int severity, const char *msg)
+{
+	enum log_level	level;
+
+	/* libevent forbids calling back into libevent from here; we don't. */
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		level = LOG_DEBUG;
+		break;
+	case EVENT_LOG_MSG:
+		level = LOG_INFO;
+		break;
+	case EVENT_LOG_WARN:
+		level = LOG_WARN;
+		break;
+	default:
+		level = LOG_ERROR;
+		break;
+	}
+	log_msg(level, "libevent", "%s", msg);
+}
+
+static void __attribute__((noreturn))
+log_libevent_fatal(int err)
+{
+	log_msg(LOG_ERROR, "libevent", "fatal error %d, aborting", err);
+	abort();
+}
+
+void
+log_libevent_route(void)
+{
+	event_set_log_callback(log_libevent_cb);
+	event_set_fatal_callback(log_libevent_fatal);
+}

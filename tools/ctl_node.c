@@ -1,0 +1,470 @@
+/*
+ * ctl_node.c: nodectl's commands about a node itself: status, mempool,
+ * peers, connect and disconnect.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ctl.h"
+#include "tx.h"
+
+#define MEMPOOL_LIMIT_MAX	10000	/* as the API's */
+#define MEMPOOL_LIMIT_DEFAULT	100	/* the API's */
+#define NODE_ID_HEX_LEN		64
+#define PEER_PREFIX_MIN		4	/* hex digits of a node id prefix */
+
+enum {
+	OPT_LIMIT = CTL_OPT_COMMAND,
+	OPT_AFTER
+};
+
+/* Parses the options of a command that has none of its own; 0 or an exit code + 1. */
+static int
+ctl_no_options(struct ctl *c, int argc, char **argv, int nargs, int *rc)
+{
+	int	ch;
+
+	while ((ch = ctl_getopt(c, argc, argv, NULL)) != -1) {
+		if (ch == CTL_OPT_HELP) {
+			*rc = ctl_help(c->cmd);
+			return -1;
+		}
+		*rc = CTL_ERR;
+		return -1;
+	}
+	if (argc - optind > nargs) {
+		*rc = ctl_usage(c, "unexpected argument '%s'",
+		    argv[optind + nargs]);
+		return -1;
+	}
+	return 0;
+}
+
+/* GETs path; on success leaves the JSON object in a, else returns an exit code. */
+static int
+ctl_get_object(struct ctl *c, const char *path, struct ctl_answer *a)
+{
+	int	rc;
+
+	if (ctl_call(c, "GET", path, NULL, a) == -1)
+		return CTL_ERR;
+	if (a->status / 100 != 2) {
+		rc = ctl_answer_error(c, a);
+		ctl_answer_free(a);
+		return rc;
+	}
+	if (!json_is_object(a->json)) {
+		ctl_warnx("%s: %s: the answer is not a JSON object",
+		    c->nodes[0].text, path);
+		ctl_answer_free(a);
+		return CTL_ERR;
+	}
+	return 0;
+}
+
+/* Integer member, or -1 when it is missing or not a non-negative integer. */
+static json_int_t
+ctl_int(const json_t *o, const char *key)
+{
+	const json_t	*v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -1;
+	return json_integer_value(v);
+}
+
+int
+ctl_status(struct ctl *c, int argc, char **argv)
+{
+	static const char	*known[] = { "name", "node_id", "network",
+	    "version", "listen", "api", "peers", "peers_inbound",
+	    "peers_outbound", "mempool_txs", "mempool_bytes", "uptime_s",
+	    "validators", "validator_queue_depth", "verified", "network_id",
+	    "validator_queue_capacity" };
+	struct ctl_answer	 a;
+	struct ctl_table	*t;
+	const char		*key;
+	json_t			*v;
+	char			 val[512], b[64], d[64];
+	json_int_t		 n, m;
+	size_t			 i;
+	int			 rc, skip;
+
+	if (ctl_no_options(c, argc, argv, 0, &rc) == -1)
+		return rc;
+	if ((rc = ctl_connect_setup(c, 0)) != 0)
+		return rc;
+	if ((rc = ctl_get_object(c, "/v1/status", &a)) != 0)
+		return rc;
+	if (c->json) {
+		ctl_print_raw(&a);
+		ctl_answer_free(&a);
+		return CTL_OK;
+	}
+
+	t = ctl_table_new(2, "ll");
+	for (i = 0; i < 6; i++) {
+		ctl_value(val, sizeof(val), json_object_get(a.json, known[i]));
+		ctl_table_add(t, i == 1 ? "node id" : known[i], val);
+		if (i == 2 && (v = json_object_get(a.json, "network_id")) != NULL) {
+			ctl_value(val, sizeof(val), v);
+			ctl_table_add(t, "network id", val);
+		}
+	}
+	ctl_value(val, sizeof(val), json_object_get(a.json, "peers"));
+	n = ctl_int(a.json, "peers_inbound");
+	m = ctl_int(a.json, "peers_outbound");
+	if (n >= 0 && m >= 0) {
+		snprintf(b, sizeof(b), " (%" JSON_INTEGER_FORMAT " inbound, %"
+		    JSON_INTEGER_FORMAT " outbound)", n, m);
+		strncat(val, b, sizeof(val) - strlen(val) - 1);
+	}
+	ctl_table_add(t, "peers", val);
+	ctl_value(val, sizeof(val), json_object_get(a.json, "mempool_txs"));
+	if ((n = ctl_int(a.json, "mempool_bytes")) >= 0) {
+		ctl_bytes(b, sizeof(b), (uint64_t)n);
+		strncat(val, " txs, ", sizeof(val) - strlen(val) - 1);
+		strncat(val, b, sizeof(val) - strlen(val) - 1);
+	}
+	ctl_table_add(t, "mempool", val);
+	if ((n = ctl_int(a.json, "uptime_s")) >= 0) {
+		ctl_duration(d, sizeof(d), (uint64_t)n);
+		ctl_table_add(t, "uptime", d);
+	} else
+		ctl_table_add(t, "uptime", "-");
+	ctl_value(val, sizeof(val), json_object_get(a.json, "validators"));
+	n = ctl_int(a.json, "validator_queue_depth");
+	m = ctl_int(a.json, "validator_queue_capacity");
+	if (n >= 0 && m >= 0)
+		snprintf(b, sizeof(b), " (queue %" JSON_INTEGER_FORMAT " of %"
+		    JSON_INTEGER_FORMAT ")", n, m);
+	else if (n >= 0)
+		snprintf(b, sizeof(b), " (queue %" JSON_INTEGER_FORMAT ")", n);
+	else
+		b[0] = '\0';
+	strncat(val, b, sizeof(val) - strlen(val) - 1);
+	ctl_table_add(t, "validators", val);
+	ctl_value(val, sizeof(val), json_object_get(a.json, "verified"));
+	ctl_table_add(t, "verified", val);
+
+	/* Whatever a newer node adds is shown too. */
+	json_object_foreach(a.json, key, v) {
+		skip = 0;
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			skip |= strcmp(key, known[i]) == 0;
+		if (skip)
+			continue;
+		ctl_safe(b, sizeof(b), key);
+		for (i = 0; b[i] != '\0'; i++) {
+			if (b[i] == '_')
+				b[i] = ' ';
+		}
+		ctl_value(val, sizeof(val), v);
+		ctl_table_add(t, b, val);
+	}
+	ctl_table_print(t, stdout);
+	ctl_answer_free(&a);
+	return CTL_OK;
+}
+
+int
+ctl_mempool(struct ctl *c, int argc, char **argv)
+{
+	static const struct option	 opts[] = {
+		{ "limit",	required_argument,	NULL,	OPT_LIMIT },
+		{ "after",	required_argument,	NULL,	OPT_AFTER },
+		{ NULL,		0,			NULL,	0 }
+	};
+	struct ctl_answer	 a;
+	struct ctl_table	*t;
+	const char		*after = NULL, *next;
+	const json_t		*txs, *v;
+	char			 path[128], val[128], num[32];
+	uint64_t		 limit = 0;
+	size_t			 i, len;
+	int			 ch, rc;
+
+	while ((ch = ctl_getopt(c, argc, argv, opts)) != -1) {
+		switch (ch) {
+		case OPT_LIMIT:
+			if (ctl_parse_u64(c, "--limit", optarg, &limit) == -1)
+				return CTL_ERR;
+			if (limit == 0 || limit > MEMPOOL_LIMIT_MAX)
+				return ctl_usage(c, "--limit '%s': from 1 to %d",
+				    optarg, MEMPOOL_LIMIT_MAX);
+			break;
+		case OPT_AFTER:
+			if (!ctl_is_hex(optarg, TX_ID_HEX_LEN))
+				return ctl_usage(c, "--after: expected 64 hex "
+				    "characters");
+			after = optarg;
+			break;
+		case CTL_OPT_HELP:
+			return ctl_help(c->cmd);
+		default:
+			return CTL_ERR;
+		}
+	}
+	if (optind < argc)
+		return ctl_usage(c, "unexpected argument '%s'", argv[optind]);
+	if ((rc = ctl_connect_setup(c, 0)) != 0)
+		return rc;
+
+	len = (size_t)snprintf(path, sizeof(path), "/v1/mempool");
+	if (limit != 0)
+		len += (size_t)snprintf(path + len, sizeof(path) - len,
+		    "?limit=%" PRIu64, limit);
+	if (after != NULL)
+		snprintf(path + len, sizeof(path) - len, "%cafter=%s",
+		    limit != 0 ? '&' : '?', after);
+	if ((rc = ctl_get_object(c, path, &a)) != 0)
+		return rc;
+	if (c->json) {
+		ctl_print_raw(&a);
+		ctl_answer_free(&a);
+		return CTL_OK;
+	}
+	txs = json_object_get(a.json, "txs");
+	if (!json_is_array(txs)) {
+		ctl_warnx("%s: /v1/mempool: the answer has no \"txs\" list",
+		    c->nodes[0].text);
+		ctl_answer_free(&a);
+		return CTL_ERR;
+	}
+	ctl_value(num, sizeof(num), json_object_get(a.json, "count"));
+	printf("%s in the mempool, %zu shown\n", num, json_array_size(txs));
+	if (json_array_size(txs) > 0) {
+		t = ctl_table_new(2, "rl");
+		ctl_table_add(t, "#", "ID");
+		json_array_foreach(txs, i, v) {
+			snprintf(num, sizeof(num), "%zu", i + 1);
+			ctl_value(val, sizeof(val), v);
+			ctl_table_add(t, num, val);
+		}
+		ctl_table_print(t, stdout);
+	}
+	next = json_string_value(json_object_get(a.json, "next"));
+	if (limit == 0)
+		limit = MEMPOOL_LIMIT_DEFAULT;
+	if (next != NULL && json_array_size(txs) == limit &&
+	    ctl_is_hex(next, TX_ID_HEX_LEN))
+		printf("next page: nodectl mempool --limit %" PRIu64
+		    " --after %s\n", limit, next);
+	ctl_answer_free(&a);
+	return CTL_OK;
+}
+
+int
+ctl_peers(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_answer	 a;
+	struct ctl_table	*t;
+	const json_t		*peers, *p, *v;
+	char			 name[128], id[32], addr[300], dir[16];
+	char			 up[32], sent[32], recv[32], msgs[64], ping[32];
+	json_int_t		 n, m;
+	uint64_t		 now = ctl_now_ms();
+	size_t			 i;
+	int			 rc;
+
+	if (ctl_no_options(c, argc, argv, 0, &rc) == -1)
+		return rc;
+	if ((rc = ctl_connect_setup(c, 0)) != 0)
+		return rc;
+	if ((rc = ctl_get_object(c, "/v1/peers", &a)) != 0)
+		return rc;
+	if (c->json) {
+		ctl_print_raw(&a);
+		ctl_answer_free(&a);
+		return CTL_OK;
+	}
+	peers = json_object_get(a.json, "peers");
+	if (!json_is_array(peers)) {
+		ctl_warnx("%s: /v1/peers: the answer has no \"peers\" list",
+		    c->nodes[0].text);
+		ctl_answer_free(&a);
+		return CTL_ERR;
+	}
+	if (json_array_size(peers) == 0) {
+		printf("no peers\n");
+		ctl_answer_free(&a);
+		return CTL_OK;
+	}
+	t = ctl_table_new(9, "lllllrrrr");
+	ctl_table_add(t, "NAME", "NODE ID", "ADDRESS", "DIR", "UP", "SENT",
+	    "RECEIVED", "MSGS OUT/IN", "PING");
+	json_array_foreach(peers, i, p) {
+		ctl_value(name, sizeof(name), json_object_get(p, "name"));
+		ctl_value(id, 17, json_object_get(p, "node_id"));
+		ctl_value(addr, sizeof(addr), json_object_get(p, "addr"));
+		ctl_value(dir, sizeof(dir), json_object_get(p, "direction"));
+		if (strcmp(dir, "inbound") == 0)
+			snprintf(dir, sizeof(dir), "in");
+		else if (strcmp(dir, "outbound") == 0)
+			snprintf(dir, sizeof(dir), "out");
+		n = ctl_int(p, "connected_since_ms");
+		if (n >= 0)
+			ctl_duration(up, sizeof(up), (uint64_t)n < now ?
+			    (now - (uint64_t)n) / 1000 : 0);
+		else
+			snprintf(up, sizeof(up), "-");
+		if ((n = ctl_int(p, "bytes_sent")) >= 0)
+			ctl_bytes(sent, sizeof(sent), (uint64_t)n);
+		else
+			snprintf(sent, sizeof(sent), "-");
+		if ((n = ctl_int(p, "bytes_received")) >= 0)
+			ctl_bytes(recv, sizeof(recv), (uint64_t)n);
+		else
+			snprintf(recv, sizeof(recv), "-");
+		n = ctl_int(p, "msgs_sent");
+		m = ctl_int(p, "msgs_received");
+		if (n >= 0 && m >= 0)
+			snprintf(msgs, sizeof(msgs), "%" JSON_INTEGER_FORMAT "/%"
+			    JSON_INTEGER_FORMAT, n, m);
+		else
+			snprintf(msgs, sizeof(msgs), "-");
+		v = json_object_get(p, "last_ping_ms");
+		if (json_is_integer(v))
+			snprintf(ping, sizeof(ping), "%" JSON_INTEGER_FORMAT " ms",
+			    json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(ping, sizeof(ping), "%.1f ms", json_real_value(v));
+		else
+			snprintf(ping, sizeof(ping), "-");
+		ctl_table_add(t, name, id, addr, dir, up, sent, recv, msgs, ping);
+	}
+	ctl_table_print(t, stdout);
+	ctl_answer_free(&a);
+	return CTL_OK;
+}
+
+int
+ctl_connect(struct ctl *c, int argc, char **argv)
+{
+	struct http_addr	 peer;
+	struct ctl_answer	 a;
+	json_t			*body;
+	char			 err[512];
+	int			 rc;
+
+	if (ctl_no_options(c, argc, argv, 1, &rc) == -1)
+		return rc;
+	if (optind >= argc)
+		return ctl_usage(c, "the peer's HOST:PORT is required");
+	if (strncasecmp(argv[optind], "http://", 7) == 0)
+		return ctl_usage(c, "HOST:PORT '%s': a peer's P2P address, "
+		    "not a URL", argv[optind]);
+	if (http_addr_parse(&peer, argv[optind], err, sizeof(err)) == -1)
+		return ctl_usage(c, "HOST:PORT %s", err);
+	if ((rc = ctl_connect_setup(c, 0)) != 0)
+		return rc;
+	if ((body = json_pack("{s:s}", "addr", peer.text)) == NULL) {
+		ctl_warnx("out of memory");
+		return CTL_ERR;
+	}
+	rc = ctl_call(c, "POST", "/v1/peers", body, &a);
+	json_decref(body);
+	if (rc == -1)
+		return CTL_ERR;
+	if (a.status / 100 != 2) {
+		rc = ctl_answer_error(c, &a);
+		ctl_answer_free(&a);
+		return rc;
+	}
+	if (c->json)
+		ctl_print_raw(&a);
+	else
+		printf("connecting to %s\n", peer.text);
+	ctl_answer_free(&a);
+	return CTL_OK;
+}
+
+/*
+ * Finds the one peer whose name is arg or whose node id starts with arg;
+ * writes its id to id.  Returns 0, or an exit code after saying why not.
+ */
+static int
+ctl_peer_lookup(struct ctl *c, const char *arg, char id[NODE_ID_HEX_LEN + 1])
+{
+	struct ctl_answer	 a;
+	const json_t		*peers, *p;
+	const char		*pid, *name, *found = NULL;
+	char			 safe[256];
+	size_t			 i, matches = 0, arglen = strlen(arg);
+	int			 rc;
+
+	if ((rc = ctl_get_object(c, "/v1/peers", &a)) != 0)
+		return rc;
+	peers = json_object_get(a.json, "peers");
+	json_array_foreach(peers, i, p) {
+		pid = json_string_value(json_object_get(p, "node_id"));
+		name = json_string_value(json_object_get(p, "name"));
+		if (pid == NULL || !ctl_is_hex(pid, NODE_ID_HEX_LEN))
+			continue;
+		if ((name != NULL && strcmp(name, arg) == 0) ||
+		    (arglen >= PEER_PREFIX_MIN && ctl_is_hex(arg, arglen) &&
+		    strncasecmp(pid, arg, arglen) == 0)) {
+			if (found == NULL || strcmp(found, pid) != 0)
+				matches++;
+			found = pid;
+		}
+	}
+	ctl_safe(safe, sizeof(safe), arg);
+	if (matches == 1) {
+		snprintf(id, NODE_ID_HEX_LEN + 1, "%s", found);
+		rc = 0;
+	} else if (matches == 0) {
+		ctl_warnx("%s: no peer named '%s' or with an id starting "
+		    "with it", c->nodes[0].text, safe);
+		rc = CTL_FAIL;
+	} else
+		rc = ctl_usage(c, "'%s' matches %zu peers; give more of the "
+		    "node id", safe, matches);
+	ctl_answer_free(&a);
+	return rc;
+}
+
+int
+ctl_disconnect(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_answer	 a;
+	const char		*arg;
+	char			 id[NODE_ID_HEX_LEN + 1], path[128];
+	size_t			 i;
+	int			 rc;
+
+	if (ctl_no_options(c, argc, argv, 1, &rc) == -1)
+		return rc;
+	if (optind >= argc)
+		return ctl_usage(c, "the peer's NODE_ID is required");
+	arg = argv[optind];
+	if (*arg == '\0' || strlen(arg) > 64)
+		return ctl_usage(c, "NODE_ID: expected 64 hex characters, a "
+		    "peer's name or an id prefix");
+	if ((rc = ctl_connect_setup(c, 0)) != 0)
+		return rc;
+	if (ctl_is_hex(arg, NODE_ID_HEX_LEN)) {
+		for (i = 0; i < NODE_ID_HEX_LEN; i++)
+			id[i] = (char)(arg[i] | 0x20);
+		id[NODE_ID_HEX_LEN] = '\0';
+	} else if ((rc = ctl_peer_lookup(c, arg, id)) != 0)
+		return rc;
+
+	snprintf(path, sizeof(path), "/v1/peers/%s", id);
+	if (ctl_call(c, "DELETE", path, NULL, &a) == -1)
+		return CTL_ERR;
+	if (a.status / 100 != 2) {
+		rc = ctl_answer_error(c, &a);
+		ctl_answer_free(&a);
+		return rc;
+	}
+	if (c->json)
+		ctl_print_raw(&a);
+	else
+		printf("disconnected %s\n", id);
+	ctl_answer_free(&a);
+	return CTL_OK;
+}

@@ -1,0 +1,533 @@
+/*
+ * ctl_watch.c: `nodectl watch`: follows GET /v1/events (Server-Sent Events,
+ * docs/API.md) on one or more nodes from a single ppoll() loop and prints
+ * one line per event as it arrives:
+ *	HH:MM:SS.mmm node1 tx_accepted 3fa2c1d09b1e7a55 from=node2 amount=42
+ * A node that goes away is reported and the others go on.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#define WATCH_LINE_MAX		(64 * 1024)	/* one SSE line */
+#define WATCH_EVENT_MAX		(256 * 1024)	/* one event's data */
+#define WATCH_ERRBODY_MAX	4096		/* an error answer kept for its message */
+#define WATCH_OUT_MAX		8192		/* one printed line */
+
+struct watch_node {
+	struct http_addr	*addr;
+	struct http_stream	*s;
+	size_t			 idx;
+	int64_t			 deadline;	/* ms, monotonic: head must come by then */
+	int			 started;	/* 200 received: the stream runs */
+	int			 cr;		/* the last byte was a CR */
+	char			*line;		/* WATCH_LINE_MAX + 1 bytes */
+	size_t			 linelen;
+	char			 event[64];
+	char			*data;
+	size_t			 datalen;
+	size_t			 datasize;
+	char			 errbody[WATCH_ERRBODY_MAX + 1];
+	size_t			 errlen;
+	struct watch		*w;
+};
+
+struct watch {
+	struct ctl		*c;
+	int			 color;
+	int			 out_failed;
+	size_t			 namew;		/* widest node name printed so far */
+	struct watch_node	 nodes[CTL_NODES_MAX];
+	size_t			 n;
+};
+
+static volatile sig_atomic_t watch_stop;
+
+static const char *watch_colors[] = {
+	"\033[1;32m", "\033[1;34m", "\033[1;35m", "\033[1;36m", "\033[1;33m",
+	"\033[1;31m", "\033[1;92m", "\033[1;94m", "\033[1;95m", "\033[1;96m"
+};
+
+static void
+watch_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+static int64_t
+watch_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Appends printf-style text to out (WATCH_OUT_MAX bytes) at *len. */
+static void
+watch_append(char *out, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+watch_append(char *out, size_t *len, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (*len >= WATCH_OUT_MAX - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *len, WATCH_OUT_MAX - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len += (size_t)n < WATCH_OUT_MAX - *len ? (size_t)n :
+		    WATCH_OUT_MAX - *len - 1;
+}
+
+/* Appends " key=value", quoting a value that holds spaces or is empty. */
+static void
+watch_kv(char *out, size_t *len, const char *key, const json_t *v)
+{
+	char	val[1024], k[64];
+
+	ctl_safe(k, sizeof(k), key);
+	ctl_value(val, sizeof(val), v);
+	if (val[0] == '\0' || strpbrk(val, " \"=") != NULL)
+		watch_append(out, len, " %s=\"%s\"", k, val);
+	else
+		watch_append(out, len, " %s=%s", k, val);
+}
+
+/* Fields shown first for the known events; the first is the subject. */
+static const char **
+watch_fields(const char *type)
+{
+	static const char	*tx_accepted[] = { "id", "from", "amount", NULL };
+	static const char	*tx_rejected[] = { "id", "from", "reason", NULL };
+	static const char	*peer_conn[] = { "node_id", "name", "addr",
+	    "direction", NULL };
+	static const char	*peer_disc[] = { "node_id", "name", "addr",
+	    "reason", NULL };
+	static const char	*none[] = { NULL };
+
+	if (strcmp(type, "tx_accepted") == 0)
+		return tx_accepted;
+	if (strcmp(type, "tx_rejected") == 0)
+		return tx_rejected;
+	if (strcmp(type, "peer_connected") == 0)
+		return peer_conn;
+	if (strcmp(type, "peer_disconnected") == 0)
+		return peer_disc;
+	return none;
+}
+
+static void
+watch_print(struct watch_node *wn, const char *type, json_t *obj)
+{
+	struct watch	*w = wn->w;
+	const char	**fields = watch_fields(type), *key;
+	const json_t	*v;
+	json_t		*val;
+	char		 out[WATCH_OUT_MAX], name[128], stype[64], subj[32];
+	char		 clock[32], *text;
+	struct tm	 tm;
+	time_t		 t;
+	uint64_t	 us;
+	size_t		 len = 0, i, namelen;
+	int		 listed;
+
+	if (w->c->json) {
+		if (json_object_get(obj, "type") == NULL)
+			json_object_set_new(obj, "type", json_string(type));
+		if (json_object_get(obj, "node") == NULL)
+			json_object_set_new(obj, "node",
+			    json_string(wn->addr->text));
+		if ((text = json_dumps(obj, JSON_COMPACT)) == NULL)
+			return;
+		printf("%s\n", text);
+		free(text);
+		return;
+	}
+
+	v = json_object_get(obj, "ts_us");
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		us = (uint64_t)json_integer_value(v);
+	else
+		us = ctl_now_ms() * 1000;
+	t = (time_t)(us / 1000000);
+	localtime_r(&t, &tm);
+	snprintf(clock, sizeof(clock), "%02d:%02d:%02d.%03u", tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(us / 1000 % 1000));
+
+	v = json_object_get(obj, "node");
+	ctl_safe(name, sizeof(name), json_is_string(v) ?
+	    json_string_value(v) : wn->addr->text);
+	namelen = strlen(name);
+	if (w->n > 1 && namelen > w->namew)
+		w->namew = namelen;
+	ctl_safe(stype, sizeof(stype), type);
+
+	watch_append(out, &len, "%s ", clock);
+	if (w->color)
+		watch_append(out, &len, "%s%s\033[0m", watch_colors[wn->idx %
+		    (sizeof(watch_colors) / sizeof(watch_colors[0]))], name);
+	else
+		watch_append(out, &len, "%s", name);
+	watch_append(out, &len, "%*s %s", (int)(w->namew > namelen ?
+	    w->namew - namelen : 0), "", stype);
+
+	for (i = 0; fields[i] != NULL; i++) {
+		if ((v = json_object_get(obj, fields[i])) == NULL)
+			continue;
+		if (i == 0 && json_is_string(v)) {
+			/* The subject: 16 hex digits, as in the logs. */
+			ctl_safe(subj, 17, json_string_value(v));
+			watch_append(out, &len, " %s", subj);
+		} else
+			watch_kv(out, &len, fields[i], v);
+	}
+	json_object_foreach(obj, key, val) {
+		listed = strcmp(key, "node") == 0 || strcmp(key, "ts_us") == 0;
+		for (i = 0; fields[i] != NULL && !listed; i++)
+			listed = strcmp(key, fields[i]) == 0;
+		if (!listed)
+			watch_kv(out, &len, key, val);
+	}
+	printf("%s\n", out);
+}
+
+/* A blank line ends an event: print it if it carries data. */
+static void
+watch_dispatch(struct watch_node *wn)
+{
+	json_error_t	 jerr;
+	json_t		*obj;
+	char		 safe[1024];
+	const char	*type = wn->event[0] != '\0' ? wn->event : "message";
+
+	if (wn->datalen > 0) {
+		wn->datalen--;		/* the newline after the last data line */
+		wn->data[wn->datalen] = '\0';
+		obj = json_loadb(wn->data, wn->datalen, 0, &jerr);
+		if (!json_is_object(obj)) {
+			json_decref(obj);
+			obj = json_object();
+			ctl_safe(safe, sizeof(safe), wn->data);
+			if (obj != NULL)
+				json_object_set_new(obj, "data",
+				    json_string(safe));
+		}
+		if (obj != NULL)
+			watch_print(wn, type, obj);
+		json_decref(obj);
+		if (fflush(stdout) == EOF)
+			wn->w->out_failed = 1;
+	}
+	wn->event[0] = '\0';
+	wn->datalen = 0;
+}
+
+/* One SSE line (without its end) in wn->line. */
+static int
+watch_line(struct watch_node *wn)
+{
+	const char	*line = wn->line, *value, *colon;
+	size_t		 len = wn->linelen, flen, vlen, want;
+	char		*p;
+
+	if (len == 0) {
+		watch_dispatch(wn);
+		return 0;
+	}
+	if (line[0] == ':')
+		return 0;	/* a comment: keep-alive */
+	if ((colon = memchr(line, ':', len)) != NULL) {
+		flen = (size_t)(colon - line);
+		value = colon + 1;
+		vlen = len - flen - 1;
+		if (vlen > 0 && *value == ' ') {
+			value++;
+			vlen--;
+		}
+	} else {
+		flen = len;
+		value = "";
+		vlen = 0;
+	}
+	if (flen == 5 && memcmp(line, "event", 5) == 0) {
+		if (vlen >= sizeof(wn->event))
+			vlen = sizeof(wn->event) - 1;
+		memcpy(wn->event, value, vlen);
+		wn->event[vlen] = '\0';
+	} else if (flen == 4 && memcmp(line, "data", 4) == 0) {
+		if (wn->datalen + vlen + 2 > WATCH_EVENT_MAX) {
+			ctl_warnx("%s: an event over %d bytes", wn->addr->text,
+			    WATCH_EVENT_MAX);
+			return -1;
+		}
+		if (wn->datalen + vlen + 2 > wn->datasize) {
+			want = wn->datasize == 0 ? 4096 : wn->datasize;
+			while (want < wn->datalen + vlen + 2)
+				want *= 2;
+			if ((p = realloc(wn->data, want)) == NULL) {
+				ctl_warnx("out of memory");
+				return -1;
+			}
+			wn->data = p;
+			wn->datasize = want;
+		}
+		memcpy(wn->data + wn->datalen, value, vlen);
+		wn->datalen += vlen;
+		wn->data[wn->datalen++] = '\n';
+		wn->data[wn->datalen] = '\0';
+	}
+	/* "id" and "retry" do not matter here: watch does not reconnect. */
+	return 0;
+}
+
+/* Body bytes of a stream: the SSE stream, or an error answer's body. */
+static int
+watch_body(void *arg, const char *data, size_t len)
+{
+	struct watch_node	*wn = arg;
+	size_t			 i, n;
+
+	if (http_stream_status(wn->s) != 200) {
+		n = WATCH_ERRBODY_MAX - wn->errlen;
+		if (n > len)
+			n = len;
+		memcpy(wn->errbody + wn->errlen, data, n);
+		wn->errlen += n;
+		wn->errbody[wn->errlen] = '\0';
+		return 0;
+	}
+	for (i = 0; i < len; i++) {
+		if (wn->cr && data[i] == '\n') {
+			wn->cr = 0;
+			continue;
+		}
+		wn->cr = 0;
+		if (data[i] == '\r' || data[i] == '\n') {
+			wn->cr = data[i] == '\r';
+			wn->line[wn->linelen] = '\0';
+			if (watch_line(wn) == -1)
+				return -1;
+			wn->linelen = 0;
+			continue;
+		}
+		if (wn->linelen == WATCH_LINE_MAX) {
+			ctl_warnx("%s: an event line over %d bytes",
+			    wn->addr->text, WATCH_LINE_MAX);
+			return -1;
+		}
+		wn->line[wn->linelen++] = data[i];
+	}
+	return 0;
+}
+
+/* Reports why a stream that never ran failed: the node's error answer. */
+static void
+watch_refused(struct watch *w, struct watch_node *wn)
+{
+	json_error_t	 jerr;
+	json_t		*j;
+	const char	*msg = NULL;
+	char		 safe[512], reason[128];
+
+	j = json_loadb(wn->errbody, wn->errlen, 0, &jerr);
+	if (j != NULL)
+		msg = json_string_value(json_object_get(j, "error"));
+	ctl_safe(reason, sizeof(reason), http_stream_reason(wn->s));
+	if (msg != NULL) {
+		ctl_safe(safe, sizeof(safe), msg);
+		ctl_warnx("%s: %s (HTTP %d)", wn->addr->text, safe,
+		    http_stream_status(wn->s));
+	} else
+		ctl_warnx("%s: HTTP %d %s", wn->addr->text,
+		    http_stream_status(wn->s), reason);
+	if (http_stream_status(wn->s) == 401)
+		ctl_warnx("the node wants its API token: give --token-file "
+		    "FILE or set NODECTL_TOKEN_FILE");
+	json_decref(j);
+	(void)w;
+}
+
+/* Closes wn's stream; says why.  Returns 1 if it counts as a failure. */
+static int
+watch_close(struct watch *w, struct watch_node *wn, int rc, const char *err)
+{
+	const char	*detail = err;
+	size_t		 alen = strlen(wn->addr->text);
+	int		 failed = 0;
+
+	if (wn->started) {
+		/* err names the address already; say it once. */
+		if (strncmp(detail, wn->addr->text, alen) == 0 &&
+		    strncmp(detail + alen, ": ", 2) == 0)
+			detail += alen + 2;
+		if (rc == 0)
+			ctl_warnx("%s: event stream ended", wn->addr->text);
+		else
+			ctl_warnx("%s: event stream ended (%s)",
+			    wn->addr->text, detail);
+	} else if (rc == 0 || http_stream_status(wn->s) != 0) {
+		watch_refused(w, wn);
+		failed = 1;
+	} else {
+		ctl_warnx("%s", err);
+		failed = 1;
+	}
+	http_stream_free(wn->s);
+	wn->s = NULL;
+	return failed;
+}
+
+int
+ctl_watch(struct ctl *c, int argc, char **argv)
+{
+	struct watch		*w;
+	struct watch_node	*wn;
+	struct http_request	 req;
+	struct pollfd		 pfd[CTL_NODES_MAX];
+	struct watch_node	*polled[CTL_NODES_MAX];
+	struct sigaction	 sa, old_int, old_term;
+	sigset_t		 block, waitmask;
+	struct timespec		 ts;
+	const char		*nocolor;
+	char			 err[512];
+	int64_t			 now, wait;
+	size_t			 i, np, active = 0;
+	int			 ch, rc, failed = 0, n;
+
+	while ((ch = ctl_getopt(c, argc, argv, NULL)) != -1) {
+		if (ch == CTL_OPT_HELP)
+			return ctl_help(c->cmd);
+		return CTL_ERR;
+	}
+	if (optind < argc)
+		return ctl_usage(c, "unexpected argument '%s'", argv[optind]);
+	if ((rc = ctl_connect_setup(c, 1)) != 0)
+		return rc;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		ctl_warnx("out of memory");
+		return CTL_ERR;
+	}
+	w->c = c;
+	nocolor = getenv("NO_COLOR");
+	w->color = !c->json && isatty(STDOUT_FILENO) &&
+	    (nocolor == NULL || *nocolor == '\0');
+	w->n = c->nnodes;
+
+	/* SIGINT and SIGTERM get through only while ppoll waits. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watch_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.path = "/v1/events";
+	req.token = c->token;
+	req.accept = "text/event-stream";
+	now = watch_mono_ms();
+	for (i = 0; i < w->n; i++) {
+		wn = &w->nodes[i];
+		wn->w = w;
+		wn->idx = i;
+		wn->addr = &c->nodes[i];
+		wn->deadline = now + c->timeout_ms;
+		if ((wn->line = malloc(WATCH_LINE_MAX + 1)) == NULL) {
+			ctl_warnx("out of memory");
+			failed = 1;
+			continue;
+		}
+		if ((wn->s = http_stream_open(wn->addr, &req, err,
+		    sizeof(err))) == NULL) {
+			ctl_warnx("%s", err);
+			failed = 1;
+			continue;
+		}
+		active++;
+	}
+
+	while (active > 0 && !watch_stop && !w->out_failed) {
+		now = watch_mono_ms();
+		wait = -1;
+		for (i = 0, np = 0; i < w->n; i++) {
+			wn = &w->nodes[i];
+			if (wn->s == NULL)
+				continue;
+			if (!wn->started && (wait == -1 ||
+			    wn->deadline - now < wait))
+				wait = wn->deadline - now < 0 ? 0 :
+				    wn->deadline - now;
+			pfd[np].fd = http_stream_fd(wn->s);
+			pfd[np].events = http_stream_events(wn->s);
+			pfd[np].revents = 0;
+			polled[np++] = wn;
+		}
+		if (wait >= 0) {
+			ts.tv_sec = wait / 1000;
+			ts.tv_nsec = (wait % 1000) * 1000000;
+		}
+		n = ppoll(pfd, np, wait >= 0 ? &ts : NULL, &waitmask);
+		if (n == -1 && errno != EINTR) {
+			ctl_warnx("ppoll: %s", strerror(errno));
+			failed = 1;
+			break;
+		}
+		if (n == -1)
+			continue;
+		now = watch_mono_ms();
+		for (i = 0; i < np; i++) {
+			wn = polled[i];
+			if (pfd[i].revents == 0) {
+				if (wn->started || now < wn->deadline)
+					continue;
+				snprintf(err, sizeof(err), "%s: no answer "
+				    "within %d s", wn->addr->text,
+				    c->timeout_ms / 1000);
+				failed |= watch_close(w, wn, -1, err);
+				active--;
+				continue;
+			}
+			rc = http_stream_step(wn->s, pfd[i].revents, watch_body,
+			    wn, err, sizeof(err));
+			if (http_stream_status(wn->s) == 200)
+				wn->started = 1;
+			if (rc == 1)
+				continue;
+			failed |= watch_close(w, wn, rc, err);
+			active--;
+		}
+	}
+
+	for (i = 0; i < w->n; i++) {
+		http_stream_free(w->nodes[i].s);
+		free(w->nodes[i].line);
+		free(w->nodes[i].data);
+	}
+	if (w->out_failed)
+		failed = 1;
+	free(w);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	return failed ? CTL_ERR : CTL_OK;
+}
