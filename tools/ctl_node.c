@@ -235,7 +235,8 @@ ctl_mempool(struct ctl *c, int argc, char **argv)
 		return CTL_ERR;
 	}
 	ctl_value(num, sizeof(num), json_object_get(a.json, "count"));
-	printf("%s in the mempool, %zu shown\n", num, json_array_size(txs));
+	printf("%s transaction%s in the mempool, %zu shown\n", num,
+	    strcmp(num, "1") == 0 ? "" : "s", json_array_size(txs));
 	if (json_array_size(txs) > 0) {
 		t = ctl_table_new(2, "rl");
 		ctl_table_add(t, "#", "ID");

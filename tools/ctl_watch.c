@@ -336,7 +336,7 @@ watch_body(void *arg, const char *data, size_t len)
 
 /* Reports why a stream that never ran failed: the node's error answer. */
 static void
-watch_refused(struct watch *w, struct watch_node *wn)
+watch_refused(struct watch_node *wn)
 {
 	json_error_t	 jerr;
 	json_t		*j;
@@ -358,12 +358,11 @@ watch_refused(struct watch *w, struct watch_node *wn)
 		ctl_warnx("the node wants its API token: give --token-file "
 		    "FILE or set NODECTL_TOKEN_FILE");
 	json_decref(j);
-	(void)w;
 }
 
 /* Closes wn's stream; says why.  Returns 1 if it counts as a failure. */
 static int
-watch_close(struct watch *w, struct watch_node *wn, int rc, const char *err)
+watch_close(struct watch_node *wn, int rc, const char *err)
 {
 	const char	*detail = err;
 	size_t		 alen = strlen(wn->addr->text);
@@ -380,7 +379,7 @@ watch_close(struct watch *w, struct watch_node *wn, int rc, const char *err)
 			ctl_warnx("%s: event stream ended (%s)",
 			    wn->addr->text, detail);
 	} else if (rc == 0 || http_stream_status(wn->s) != 0) {
-		watch_refused(w, wn);
+		watch_refused(wn);
 		failed = 1;
 	} else {
 		ctl_warnx("%s", err);
@@ -503,7 +502,7 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 				snprintf(err, sizeof(err), "%s: no answer "
 				    "within %d s", wn->addr->text,
 				    c->timeout_ms / 1000);
-				failed |= watch_close(w, wn, -1, err);
+				failed |= watch_close(wn, -1, err);
 				active--;
 				continue;
 			}
@@ -513,7 +512,7 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 				wn->started = 1;
 			if (rc == 1)
 				continue;
-			failed |= watch_close(w, wn, rc, err);
+			failed |= watch_close(wn, rc, err);
 			active--;
 		}
 	}

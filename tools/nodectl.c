@@ -169,6 +169,8 @@ ctl_help(const char *cmd)
 		    ctl_global_help);
 		return CTL_OK;
 	}
+	if (*cmd != '\0')
+		return ctl_usage(NULL, "unknown command '%s'", cmd);
 	ctl_main_help(stdout);
 	return CTL_OK;
 }
@@ -322,7 +324,7 @@ ctl_read_token(struct ctl *c, const char *what, const char *path)
 	char		 buf[CTL_TOKEN_MAX + 2];
 	struct stat	 st;
 	ssize_t		 n;
-	size_t		 len = 0, i;
+	size_t		 len = 0, start = 0, i;
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -348,27 +350,31 @@ ctl_read_token(struct ctl *c, const char *what, const char *path)
 		len += (size_t)n;
 	}
 	close(fd);
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-	    buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-		len--;
-	buf[len] = '\0';
 	if (len > CTL_TOKEN_MAX) {
 		ctl_warnx("%s '%s': token over %d bytes", what, path,
 		    CTL_TOKEN_MAX);
 		goto fail;
 	}
-	if (len == 0) {
+	/* White space around the token does not count, as for noded. */
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+	    buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	buf[len] = '\0';
+	while (start < len && (buf[start] == '\n' || buf[start] == '\r' ||
+	    buf[start] == ' ' || buf[start] == '\t'))
+		start++;
+	if (start == len) {
 		ctl_warnx("%s '%s': the file holds no token", what, path);
 		goto fail;
 	}
-	for (i = 0; i < len; i++) {
+	for (i = start; i < len; i++) {
 		if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f) {
 			ctl_warnx("%s '%s': the token may hold only printable "
 			    "ASCII without spaces", what, path);
 			goto fail;
 		}
 	}
-	if ((c->token = strdup(buf)) == NULL) {
+	if ((c->token = strdup(buf + start)) == NULL) {
 		ctl_warnx("out of memory");
 		goto fail;
 	}
