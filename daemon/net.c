@@ -535,14 +535,7 @@ net_acceptcb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa
 		if (p->state != PEER_CLOSED && !p->outbound)
 			inbound++;
 	if (net->shutdown || inbound >= n->cfg->max_peers) {
-		if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
-			char host[INET6_ADDRSTRLEN];
-
-			net_sockaddr_host((struct sockaddr_storage *)sa, host,
-			    sizeof(host), NULL, NULL);
-			snprintf(addr, sizeof(addr), "%s", host);
-		} else
-			snprintf(addr, sizeof(addr), "?");
+		peer_format_addr(addr, sizeof(addr), sa);
 		log_warn("net", "refusing connection from %s: %s", addr,
 		    net->shutdown ? "shutting down" :
 		    "inbound limit reached (--max-peers)");

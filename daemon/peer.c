@@ -50,7 +50,7 @@ peer_label(const struct peer *p)
 	return p->name[0] != '\0' ? p->name : p->addr;
 }
 
-static void
+void
 peer_format_addr(char *out, size_t len, const struct sockaddr *sa)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
@@ -161,6 +161,15 @@ peer_close(struct peer *p, const char *reason)
 	net_peer_closed(p, reason);
 	gossip_peer_closed(p);
 	if (p->bev != NULL) {
+		/*
+		 * Best effort, without blocking: what was queued (our M2 on a
+		 * failed handshake, a last answer) still leaves, so the other side
+		 * can log its own reason instead of a bare EOF.
+		 */
+		if (bufferevent_getfd(p->bev) >= 0 &&
+		    evbuffer_get_length(bufferevent_get_output(p->bev)) > 0)
+			(void)evbuffer_write(bufferevent_get_output(p->bev),
+			    bufferevent_getfd(p->bev));
 		bufferevent_free(p->bev);
 		p->bev = NULL;
 	}

@@ -97,6 +97,9 @@ void	peer_resume(struct peer *p);
 /* Fills the API summary of p. */
 void	peer_info(const struct peer *p, struct peer_info *pi);
 
+/* Formats sa as "ip:port" or "[ip6]:port". */
+void	peer_format_addr(char *out, size_t len, const struct sockaddr *sa);
+
 /* Short label for logs: the name from HELLO, else the address. */
 const char *peer_label(const struct peer *p);
 
