@@ -74,6 +74,7 @@ struct api_client {
 	struct api		*api;
 	struct evhttp_request	*req;
 	struct evhttp_connection *evcon;
+	struct event		*watch;		/* EOF from the client */
 	char			 addr[80];
 };
 LIST_HEAD(api_client_list, api_client);
@@ -93,6 +94,7 @@ struct api_txreq {
 	struct api		*api;
 	struct evhttp_request	*req;
 	struct evhttp_connection *evcon;
+	struct event		*watch;		/* EOF from the client */
 	int			 batch;
 	int			 submitting;	/* verdicts may arrive inside gossip_submit */
 	int			 listed;
@@ -378,6 +380,62 @@ api_parse_id(const char *s, uint8_t id[TX_ID_LEN])
 	return hex_decode(id, TX_ID_LEN, s, strlen(s));
 }
 
+/*
+ * evhttp stops reading a connection once it has the whole request, so it
+ * does not notice a client that leaves while its answer is pending (a POST
+ * /v1/tx waiting for verdicts, an event stream between events).  A read
+ * event of our own on the socket does: recv(MSG_PEEK) reading 0 bytes is
+ * the client's FIN.  Bytes (a pipelined request) end the watch; evhttp
+ * reads them after the answer.  A client that half-closes its side while
+ * waiting counts as gone.
+ */
+static struct event *
+api_watch_new(struct api *a, struct evhttp_connection *evcon,
+    event_callback_fn cb, void *arg)
+{
+	struct bufferevent	*bev;
+	struct event		*ev;
+	evutil_socket_t		 fd;
+
+	if (evcon == NULL || (bev = evhttp_connection_get_bufferevent(evcon)) ==
+	    NULL || (fd = bufferevent_getfd(bev)) < 0)
+		return NULL;
+	if ((ev = event_new(a->n->base, fd, EV_READ, cb, arg)) == NULL)
+		return NULL;
+	event_add(ev, NULL);
+	return ev;
+}
+
+/* Returns 1 if the peer of fd has closed; otherwise 0, watching on if nothing came. */
+static int
+api_watch_gone(evutil_socket_t fd, struct event *ev)
+{
+	ssize_t	n;
+	char	c;
+
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0)
+		return 0;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR)) {
+		event_add(ev, NULL);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * After the connection went down under a pending request, evhttp has
+ * detached the request and left it to us (see evhttp_connection_fail_)
+ * unless it frees it itself with the connection.
+ */
+static void
+api_req_orphan_free(struct evhttp_request *req)
+{
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_request_free(req);
+}
+
 /* --- POST /v1/tx ------------------------------------------------------ */
 
 static json_t *
@@ -408,6 +466,10 @@ api_txreq_unlink(struct api_txreq *r)
 		LIST_REMOVE(r, entry);
 		r->listed = 0;
 		r->api->ntxreqs--;
+	}
+	if (r->watch != NULL) {
+		event_free(r->watch);
+		r->watch = NULL;
 	}
 	if (r->evcon != NULL)
 		evhttp_connection_set_closecb(r->evcon, NULL, NULL);
@@ -474,19 +536,39 @@ api_tx_verdict(const struct gossip_verdict *v, void *arg)
 		api_txreq_finish(r);
 }
 
-/* The client went away before its verdicts: evhttp frees the request. */
+/* evhttp is freeing the connection under a pending POST /v1/tx. */
 static void
 api_tx_closecb(struct evhttp_connection *evcon, void *arg)
 {
 	struct api_txreq	*r = arg;
 
 	(void)evcon;
-	log_debug("api", "POST /v1/tx: client closed the connection before "
-	    "%zu of %zu verdicts", r->pending, r->n);
+	log_debug("api", "POST /v1/tx: connection closed before %zu of %zu "
+	    "verdicts", r->pending, r->n);
 	r->evcon = NULL;
 	api_txreq_unlink(r);
 	api_txreq_cancel(r);
+	api_req_orphan_free(r->req);
 	free(r);
+}
+
+/* The client left before its verdicts: forget them, close the connection. */
+static void
+api_tx_watchcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_txreq		*r = arg;
+	struct evhttp_connection	*evcon = r->evcon;
+
+	(void)what;
+	if (!api_watch_gone(fd, r->watch))
+		return;
+	log_debug("api", "POST /v1/tx: client left before %zu of %zu verdicts",
+	    r->pending, r->n);
+	api_txreq_unlink(r);
+	api_txreq_cancel(r);
+	free(r);
+	/* Frees the request too: it is still attached. */
+	evhttp_connection_free(evcon);
 }
 
 /*
@@ -603,8 +685,10 @@ api_tx_post(struct api *a, struct evhttp_request *req)
 	LIST_INSERT_HEAD(&a->txreqs, r, entry);
 	r->listed = 1;
 	a->ntxreqs++;
-	if (r->evcon != NULL)
+	if (r->evcon != NULL) {
 		evhttp_connection_set_closecb(r->evcon, api_tx_closecb, r);
+		r->watch = api_watch_new(a, r->evcon, api_tx_watchcb, r);
+	}
 out:
 	json_decref(body);
 }
@@ -905,15 +989,41 @@ api_metrics_get(struct api *a, struct evhttp_request *req)
 /* --- GET /v1/events --------------------------------------------------- */
 
 static void
+api_client_unlink(struct api_client *c)
+{
+	if (c->watch != NULL)
+		event_free(c->watch);
+	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+	LIST_REMOVE(c, entry);
+	c->api->nclients--;
+}
+
+/* evhttp is freeing the connection (a write failed, or the server stops). */
+static void
 api_client_closecb(struct evhttp_connection *evcon, void *arg)
 {
 	struct api_client	*c = arg;
 
 	(void)evcon;
 	log_debug("api", "events: %s went away", c->addr);
-	LIST_REMOVE(c, entry);
-	c->api->nclients--;
+	api_client_unlink(c);
+	api_req_orphan_free(c->req);
 	free(c);
+}
+
+static void
+api_client_watchcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_client		*c = arg;
+	struct evhttp_connection	*evcon = c->evcon;
+
+	(void)what;
+	if (!api_watch_gone(fd, c->watch))
+		return;
+	log_debug("api", "events: %s left", c->addr);
+	api_client_unlink(c);
+	free(c);
+	evhttp_connection_free(evcon);
 }
 
 /* Queues bytes on c's stream unless that would pass the bound; then drops c. */
@@ -947,10 +1057,9 @@ api_client_drop(struct api_client *c, const char *why)
 
 	log_warn("api", "events: dropping %s: %s", c->addr, why);
 	c->api->st.event_clients_dropped++;
-	evhttp_connection_set_closecb(evcon, NULL, NULL);
-	LIST_REMOVE(c, entry);
-	c->api->nclients--;
+	api_client_unlink(c);
 	free(c);
+	/* Frees the request too: it is still attached. */
 	evhttp_connection_free(evcon);
 }
 
@@ -974,6 +1083,7 @@ api_events_get(struct api *a, struct evhttp_request *req)
 	LIST_INSERT_HEAD(&a->clients, c, entry);
 	a->nclients++;
 	evhttp_connection_set_closecb(c->evcon, api_client_closecb, c);
+	c->watch = api_watch_new(a, c->evcon, api_client_watchcb, c);
 	log_debug("api", "events: %s listening", c->addr);
 	/* A comment: SSE parsers skip it; it tells the client the stream is live. */
 	snprintf(hello, sizeof(hello), ": noded %s events\n\n", a->n->cfg->name);
@@ -1355,9 +1465,7 @@ api_shutdown(struct api *a)
 		free(r);
 	}
 	while ((c = LIST_FIRST(&a->clients)) != NULL) {
-		evhttp_connection_set_closecb(c->evcon, NULL, NULL);
-		LIST_REMOVE(c, entry);
-		a->nclients--;
+		api_client_unlink(c);
 		evhttp_send_reply_end(c->req);
 		free(c);
 	}

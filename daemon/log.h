@@ -17,8 +17,9 @@ enum log_format { LOG_TEXT = 0, LOG_JSON };
 /* Opens path (may be NULL: stderr only).  Returns 0 or -1 with errno.  Main thread, at start. */
 int	log_open(const char *name, const char *path, enum log_level level,
 	    enum log_format format);
-/* Reopens the log file (SIGHUP).  Event-loop thread. */
+/* Reopens the log file at the same path (SIGHUP, after rotation); writers never block.  Any thread. */
 int	log_reopen(void);
+/* Closes the log file; later lines go to stderr only.  Main thread, when no other thread logs. */
 void	log_close(void);
 /* Parses "debug|info|warn|error"; -1 if unknown. */
 int	log_level_parse(const char *s);
@@ -27,6 +28,7 @@ int	log_format_parse(const char *s);
 /* Routes libevent's messages into the log; its fatal errors log, then abort.  Main thread, at start. */
 void	log_libevent_route(void);
 
+/* Logs one line if level passes --log-level; control characters are escaped.  Any thread. */
 void	log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 

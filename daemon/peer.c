@@ -152,6 +152,24 @@ peer_new(struct node *n, int fd, const struct sockaddr *sa, int salen,
 	return p;
 }
 
+/*
+ * The output buffer of a socket bufferevent is frozen at its front, so copy
+ * out what is queued (at most one small write) and send it without blocking.
+ */
+static void
+peer_flush_last(struct peer *p)
+{
+	uint8_t buf[16384];
+	ev_ssize_t n;
+	int fd = bufferevent_getfd(p->bev);
+
+	if (fd < 0 || p->state == PEER_CONNECTING)
+		return;
+	n = evbuffer_copyout(bufferevent_get_output(p->bev), buf, sizeof(buf));
+	if (n > 0)
+		(void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 void
 peer_close(struct peer *p, const char *reason)
 {
@@ -166,10 +184,7 @@ peer_close(struct peer *p, const char *reason)
 		 * failed handshake, a last answer) still leaves, so the other side
 		 * can log its own reason instead of a bare EOF.
 		 */
-		if (bufferevent_getfd(p->bev) >= 0 &&
-		    evbuffer_get_length(bufferevent_get_output(p->bev)) > 0)
-			(void)evbuffer_write(bufferevent_get_output(p->bev),
-			    bufferevent_getfd(p->bev));
+		peer_flush_last(p);
 		bufferevent_free(p->bev);
 		p->bev = NULL;
 	}

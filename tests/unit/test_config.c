@@ -1,0 +1,908 @@
+/*
+ * test_config.c: noded's settings: defaults, every option from each source
+ * (command line, NODED_* environment, config file), precedence, bad values
+ * with their exact messages, peer lists, config file syntax, addresses.
+ */
+#include <sys/types.h>
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "log.h"
+#include "tx.h"
+
+#define MAXARGS	80
+
+static char	tmpdir[64];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes text to tmpdir/name; returns the path (static buffer). */
+static const char *
+write_file(const char *name, const char *text)
+{
+	static char	p[256];
+	FILE		*f;
+
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+/*
+ * Runs config_parse on "noded" + args (NULL-terminated) with the
+ * environment env (NULL-terminated, may be NULL); output text in out.
+ */
+static int
+parse(struct config *cfg, const char *const *args, const char *const *env,
+    char *err, size_t errlen, char **out)
+{
+	char	*argv[MAXARGS], *envp[MAXARGS], *buf = NULL;
+	size_t	 argc = 0, n = 0, len = 0;
+	FILE	*f;
+	int	 rc;
+
+	argv[argc++] = (char *)"noded";
+	while (args != NULL && args[argc - 1] != NULL && argc < MAXARGS - 1) {
+		argv[argc] = (char *)args[argc - 1];
+		argc++;
+	}
+	argv[argc] = NULL;
+	while (env != NULL && env[n] != NULL && n < MAXARGS - 1) {
+		envp[n] = (char *)env[n];
+		n++;
+	}
+	envp[n] = NULL;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	rc = config_parse(cfg, (int)argc, argv, envp, f, err, errlen);
+	fclose(f);
+	if (out != NULL)
+		*out = buf;
+	else
+		free(buf);
+	return rc;
+}
+
+/* Parses and expects success. */
+static void
+parse_ok(struct config *cfg, const char *const *args, const char *const *env)
+{
+	char	err[1024];
+
+	err[0] = '\0';
+	if (parse(cfg, args, env, err, sizeof(err), NULL) != 0)
+		fail_msg("unexpected failure: %s", err);
+}
+
+/* Renders the value of option opt from cfg as text. */
+static void
+field(const struct config *c, const char *opt, char *out, size_t len)
+{
+	size_t	i;
+	char	one[300];
+
+	if (strcmp(opt, "name") == 0)
+		snprintf(out, len, "%s", c->name);
+	else if (strcmp(opt, "listen") == 0)
+		config_addr_str(&c->listen, out, len);
+	else if (strcmp(opt, "api") == 0)
+		config_addr_str(&c->api, out, len);
+	else if (strcmp(opt, "peer") == 0) {
+		out[0] = '\0';
+		for (i = 0; i < c->npeers; i++) {
+			config_addr_str(&c->peers[i], one, sizeof(one));
+			if (i > 0)
+				strncat(out, ",", len - strlen(out) - 1);
+			strncat(out, one, len - strlen(out) - 1);
+		}
+	} else if (strcmp(opt, "data-dir") == 0)
+		snprintf(out, len, "%s", c->data_dir);
+	else if (strcmp(opt, "log-file") == 0)
+		snprintf(out, len, "%s", c->log_file);
+	else if (strcmp(opt, "network") == 0)
+		snprintf(out, len, "%s", c->network);
+	else if (strcmp(opt, "validators") == 0)
+		snprintf(out, len, "%u", c->validators);
+	else if (strcmp(opt, "validator-queue") == 0)
+		snprintf(out, len, "%zu", c->validator_queue);
+	else if (strcmp(opt, "max-amount") == 0)
+		snprintf(out, len, "%llu", (unsigned long long)c->max_amount);
+	else if (strcmp(opt, "max-memo") == 0)
+		snprintf(out, len, "%u", (unsigned)c->max_memo);
+	else if (strcmp(opt, "max-future-ms") == 0)
+		snprintf(out, len, "%llu", (unsigned long long)c->max_future_ms);
+	else if (strcmp(opt, "max-age-ms") == 0)
+		snprintf(out, len, "%llu", (unsigned long long)c->max_age_ms);
+	else if (strcmp(opt, "max-peers") == 0)
+		snprintf(out, len, "%u", c->max_peers);
+	else if (strcmp(opt, "outbound") == 0)
+		snprintf(out, len, "%u", c->outbound);
+	else if (strcmp(opt, "peer-exchange") == 0)
+		snprintf(out, len, "%d", c->peer_exchange);
+	else if (strcmp(opt, "mempool-max-txs") == 0)
+		snprintf(out, len, "%zu", c->mempool_max_txs);
+	else if (strcmp(opt, "mempool-max-bytes") == 0)
+		snprintf(out, len, "%zu", c->mempool_max_bytes);
+	else if (strcmp(opt, "log-level") == 0)
+		snprintf(out, len, "%d", c->log_level);
+	else if (strcmp(opt, "log-format") == 0)
+		snprintf(out, len, "%d", c->log_format);
+	else if (strcmp(opt, "api-token-file") == 0)
+		snprintf(out, len, "%s", c->api_token_file);
+	else if (strcmp(opt, "api-insecure") == 0)
+		snprintf(out, len, "%d", c->api_insecure);
+	else if (strcmp(opt, "handshake-timeout-ms") == 0)
+		snprintf(out, len, "%u", c->handshake_timeout_ms);
+	else if (strcmp(opt, "ping-interval-ms") == 0)
+		snprintf(out, len, "%u", c->ping_interval_ms);
+	else if (strcmp(opt, "peer-timeout-ms") == 0)
+		snprintf(out, len, "%u", c->peer_timeout_ms);
+	else if (strcmp(opt, "getdata-timeout-ms") == 0)
+		snprintf(out, len, "%u", c->getdata_timeout_ms);
+	else if (strcmp(opt, "inv-batch-ms") == 0)
+		snprintf(out, len, "%u", c->inv_batch_ms);
+	else
+		fail_msg("no such option in the test: %s", opt);
+}
+
+static void
+expect_field(const struct config *c, const char *opt, const char *want)
+{
+	char	got[4096];
+
+	field(c, opt, got, sizeof(got));
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: got '%s', want '%s'", opt, got, want);
+}
+
+/* Every option with a value other than its default, and what it reads as. */
+static const struct {
+	const char	*opt;
+	const char	*value;		/* NULL: a flag */
+	const char	*want;
+} options[] = {
+	{ "name", "alpha-1", "alpha-1" },
+	{ "listen", "127.0.0.1:9000", "127.0.0.1:9000" },
+	{ "listen", "[::1]:9001", "[::1]:9001" },
+	{ "listen", "node.example:0", "node.example:0" },
+	{ "api", "localhost:8080", "localhost:8080" },
+	{ "peer", "node2:7000", "node2:7000" },
+	{ "peer", "a:1,b:2, [::1]:3 ", "a:1,b:2,[::1]:3" },
+	{ "data-dir", "/var/lib/noded", "/var/lib/noded" },
+	{ "log-file", "/tmp/x.log", "/tmp/x.log" },
+	{ "network", "testnet", "testnet" },
+	{ "validators", "3", "3" },
+	{ "validators", "256", "256" },
+	{ "validator-queue", "10", "10" },
+	{ "max-amount", "0", "0" },
+	{ "max-amount", "18446744073709551615", "18446744073709551615" },
+	{ "max-memo", "0", "0" },
+	{ "max-future-ms", "1000", "1000" },
+	{ "max-age-ms", "5000", "5000" },
+	{ "max-peers", "20", "20" },
+	{ "outbound", "0", "0" },
+	{ "peer-exchange", "off", "0" },
+	{ "peer-exchange", "false", "0" },
+	{ "peer-exchange", "0", "0" },
+	{ "mempool-max-txs", "5", "5" },
+	{ "mempool-max-bytes", "2048", "2048" },
+	{ "mempool-max-bytes", "64m", "67108864" },
+	{ "mempool-max-bytes", "1G", "1073741824" },
+	{ "mempool-max-bytes", "4k", "4096" },
+	{ "log-level", "debug", "0" },
+	{ "log-level", "warn", "2" },
+	{ "log-level", "error", "3" },
+	{ "log-format", "json", "1" },
+	{ "api-token-file", "/etc/noded/token", "/etc/noded/token" },
+	{ "api-insecure", NULL, "1" },
+	{ "handshake-timeout-ms", "100", "100" },
+	{ "ping-interval-ms", "2000", "2000" },
+	{ "peer-timeout-ms", "60000", "60000" },
+	{ "getdata-timeout-ms", "10", "10" },
+	{ "inv-batch-ms", "0", "0" },
+};
+#define NOPTIONS	(sizeof(options) / sizeof(options[0]))
+
+static void
+test_config_defaults(void **state)
+{
+	struct config	c;
+	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char		want[32];
+
+	(void)state;
+	parse_ok(&c, NULL, NULL);
+	expect_field(&c, "name", "node-7000");
+	expect_field(&c, "listen", "0.0.0.0:7000");
+	expect_field(&c, "api", "127.0.0.1:8000");
+	expect_field(&c, "peer", "");
+	expect_field(&c, "data-dir", "./data");
+	expect_field(&c, "log-file", "./data/noded.log");
+	expect_field(&c, "network", "devnet");
+	snprintf(want, sizeof(want), "%ld", ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu);
+	expect_field(&c, "validators", want);
+	expect_field(&c, "validator-queue", "4096");
+	expect_field(&c, "max-amount", "100");
+	expect_field(&c, "max-memo", "256");
+	expect_field(&c, "max-future-ms", "120000");
+	expect_field(&c, "max-age-ms", "86400000");
+	expect_field(&c, "max-peers", "125");
+	expect_field(&c, "outbound", "8");
+	expect_field(&c, "peer-exchange", "1");
+	expect_field(&c, "mempool-max-txs", "200000");
+	expect_field(&c, "mempool-max-bytes", "134217728");
+	expect_field(&c, "log-level", "1");
+	expect_field(&c, "log-format", "0");
+	expect_field(&c, "api-token-file", "");
+	expect_field(&c, "api-insecure", "0");
+	expect_field(&c, "handshake-timeout-ms", "5000");
+	expect_field(&c, "ping-interval-ms", "10000");
+	expect_field(&c, "peer-timeout-ms", "30000");
+	expect_field(&c, "getdata-timeout-ms", "2000");
+	expect_field(&c, "inv-batch-ms", "5");
+	assert_int_equal(c.max_future_ms, TX_POLICY_MAX_FUTURE_MS);
+	assert_int_equal(c.max_age_ms, TX_POLICY_MAX_AGE_MS);
+	assert_int_equal(c.max_amount, TX_POLICY_MAX_AMOUNT);
+}
+
+static void
+env_name(const char *opt, char *out, size_t len)
+{
+	size_t	i;
+
+	snprintf(out, len, "NODED_");
+	for (i = 0; opt[i] != '\0' && 6 + i + 1 < len; i++)
+		out[6 + i] = opt[i] == '-' ? '_' : (char)(opt[i] - (opt[i] >=
+		    'a' && opt[i] <= 'z' ? 32 : 0));
+	out[6 + i] = '\0';
+}
+
+/* Each option, from the command line, the environment and a config file. */
+static void
+test_config_each_option_each_source(void **state)
+{
+	struct config	 c;
+	const char	*args[4], *env[2];
+	char		 opt[64], var[256], text[512];
+	const char	*file;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < NOPTIONS; i++) {
+		/* Command line. */
+		snprintf(opt, sizeof(opt), "--%s", options[i].opt);
+		args[0] = opt;
+		args[1] = options[i].value;
+		args[2] = NULL;
+		parse_ok(&c, args, NULL);
+		expect_field(&c, options[i].opt, options[i].want);
+
+		/* Environment. */
+		env_name(options[i].opt, opt, sizeof(opt));
+		snprintf(var, sizeof(var), "%s=%s", opt, options[i].value != NULL ?
+		    options[i].value : "1");
+		env[0] = var;
+		env[1] = NULL;
+		parse_ok(&c, NULL, env);
+		expect_field(&c, options[i].opt, options[i].want);
+
+		/* Config file. */
+		if (options[i].value != NULL)
+			snprintf(text, sizeof(text), "# generated\n\n  %s = %s\n",
+			    options[i].opt, options[i].value);
+		else
+			snprintf(text, sizeof(text), "%s\n", options[i].opt);
+		file = write_file("each.conf", text);
+		args[0] = "--config";
+		args[1] = file;
+		args[2] = NULL;
+		parse_ok(&c, args, NULL);
+		expect_field(&c, options[i].opt, options[i].want);
+	}
+}
+
+/* The table above names every option --help lists. */
+static void
+test_config_help_lists_all(void **state)
+{
+	struct config	 c;
+	const char	*args[] = { "--help", NULL };
+	char		 err[256], *out, *p, name[64];
+	size_t		 i, n = 0, len;
+	int		 found;
+
+	(void)state;
+	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), &out), 1);
+	assert_non_null(strstr(out, "Usage: noded"));
+	for (p = out; (p = strstr(p, "\n  --")) != NULL; p += 5) {
+		len = strcspn(p + 5, " \n");
+		assert_true(len < sizeof(name));
+		memcpy(name, p + 5, len);
+		name[len] = '\0';
+		n++;
+		if (strcmp(name, "config") == 0 || strcmp(name, "help") == 0 ||
+		    strcmp(name, "version") == 0)
+			continue;
+		for (i = 0, found = 0; i < NOPTIONS; i++)
+			found |= strcmp(options[i].opt, name) == 0;
+		if (!found)
+			fail_msg("--%s is not tested", name);
+		/* Each option line shows its default. */
+		if (strstr(p + 5, "default") == NULL ||
+		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
+			fail_msg("--%s: no default in --help", name);
+	}
+	assert_int_equal(n, 30);
+	free(out);
+
+	/* "noded <version>", one line; the version is the build's (git describe). */
+	args[0] = "--version";
+	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), &out), 1);
+	assert_memory_equal(out, "noded ", 6);
+	assert_true(strlen(out) > 7);
+	assert_non_null(strchr(out, '\n'));
+	assert_int_equal(strchr(out, '\n')[1], '\0');
+	assert_null(strchr(out + 6, ' '));
+	free(out);
+
+	/* --help wins even next to a bad option. */
+	args[0] = "-h";
+	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), &out), 1);
+	assert_non_null(strstr(out, "--max-peers N"));
+	free(out);
+}
+
+static void
+test_config_precedence(void **state)
+{
+	struct config	 c;
+	const char	*file, *args[8], *env[4];
+
+	(void)state;
+	file = write_file("p.conf", "max-peers = 20\nname = from-file\n"
+	    "peer = f1:1\npeer = f2:2\nnetwork = filenet\n");
+	/* File over defaults. */
+	args[0] = "--config";
+	args[1] = file;
+	args[2] = NULL;
+	parse_ok(&c, args, NULL);
+	expect_field(&c, "max-peers", "20");
+	expect_field(&c, "name", "from-file");
+	expect_field(&c, "peer", "f1:1,f2:2");
+	expect_field(&c, "network", "filenet");
+
+	/* Environment over file; a peer list from the environment replaces the file's. */
+	env[0] = "NODED_MAX_PEERS=30";
+	env[1] = "NODED_PEER=e1:1,e2:2";
+	env[2] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "max-peers", "30");
+	expect_field(&c, "name", "from-file");
+	expect_field(&c, "peer", "e1:1,e2:2");
+
+	/* Command line over environment; repeated --peer accumulate. */
+	args[2] = "--max-peers";
+	args[3] = "40";
+	args[4] = "--peer";
+	args[5] = "c1:1";
+	args[6] = "--peer=c2:2,c3:3";
+	args[7] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "max-peers", "40");
+	expect_field(&c, "peer", "c1:1,c2:2,c3:3");
+	expect_field(&c, "network", "filenet");
+
+	/* The config file may come from NODED_CONFIG; --config wins over it. */
+	env[0] = "NODED_CONFIG=/nonexistent/ignored.conf";
+	env[1] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "name", "from-file");
+	env[0] = NULL;
+	{
+		char		 var[300];
+		const char	*env2[2];
+
+		snprintf(var, sizeof(var), "NODED_CONFIG=%s", file);
+		env2[0] = var;
+		env2[1] = NULL;
+		parse_ok(&c, NULL, env2);
+		expect_field(&c, "max-peers", "20");
+	}
+
+	/* Later values of one source win; an empty variable counts as unset. */
+	args[0] = "--max-peers";
+	args[1] = "1";
+	args[2] = "--max-peers";
+	args[3] = "2";
+	args[4] = NULL;
+	env[0] = "NODED_MAX_PEERS=";
+	env[1] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "max-peers", "2");
+	parse_ok(&c, NULL, env);
+	expect_field(&c, "max-peers", "125");
+}
+
+static void
+test_config_booleans(void **state)
+{
+	static const char *yes[] = { "on", "true", "1" }, *no[] = { "off",
+	    "false", "0" };
+	struct config	 c;
+	const char	*env[2] = { NULL, NULL }, *args[3], *file;
+	char		 var[64];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		snprintf(var, sizeof(var), "NODED_API_INSECURE=%s", yes[i]);
+		env[0] = var;
+		parse_ok(&c, NULL, env);
+		assert_int_equal(c.api_insecure, 1);
+		/* A file turns peer exchange off; the environment turns it back on. */
+		snprintf(var, sizeof(var), "peer-exchange = %s\n", no[i]);
+		file = write_file("b.conf", var);
+		args[0] = "--config";
+		args[1] = file;
+		args[2] = NULL;
+		parse_ok(&c, args, NULL);
+		assert_int_equal(c.peer_exchange, 0);
+		snprintf(var, sizeof(var), "NODED_PEER_EXCHANGE=%s", yes[i]);
+		env[0] = var;
+		parse_ok(&c, args, env);
+		assert_int_equal(c.peer_exchange, 1);
+	}
+}
+
+static void
+test_config_derived(void **state)
+{
+	struct config	 c;
+	const char	*args[8];
+
+	(void)state;
+	args[0] = "--listen";
+	args[1] = "10.0.0.1:9100";
+	args[2] = "--data-dir";
+	args[3] = "/srv/n1/";
+	args[4] = NULL;
+	parse_ok(&c, args, NULL);
+	expect_field(&c, "name", "node-9100");
+	expect_field(&c, "log-file", "/srv/n1/noded.log");
+	args[4] = "--name";
+	args[5] = "explicit";
+	args[6] = "--log-file=/var/log/n.log";
+	args[7] = NULL;
+	parse_ok(&c, args, NULL);
+	expect_field(&c, "name", "explicit");
+	expect_field(&c, "log-file", "/var/log/n.log");
+}
+
+static const struct {
+	const char	*args[6];
+	const char	*err;
+} bad_args[] = {
+	{ { "--peer", "node2:70x0" }, "--peer 'node2:70x0': bad port" },
+	{ { "--validators", "0" }, "--validators '0': must be 1..256" },
+	{ { "--validators", "257" }, "--validators '257': must be 1..256" },
+	{ { "--validators", "x" }, "--validators 'x': not a number" },
+	{ { "--validators", "-1" }, "--validators '-1': not a number" },
+	{ { "--validators", " 2" }, "--validators ' 2': not a number" },
+	{ { "--validators", "2x" }, "--validators '2x': not a number" },
+	{ { "--validators", "" }, "--validators '': not a number" },
+	{ { "--validators", "99999999999999999999999" },
+	  "--validators '99999999999999999999999': must be 1..256" },
+	{ { "--max-amount", "18446744073709551616" },
+	  "--max-amount '18446744073709551616': must be 0..18446744073709551615" },
+	{ { "--max-memo", "257" }, "--max-memo '257': must be 0..256" },
+	{ { "--max-age-ms", "0" }, "--max-age-ms '0': must be 1..31536000000" },
+	{ { "--max-peers", "10001" }, "--max-peers '10001': must be 0..10000" },
+	{ { "--validator-queue", "0" }, "--validator-queue '0': must be 1..1048576" },
+	{ { "--mempool-max-txs", "0" },
+	  "--mempool-max-txs '0': must be 1..100000000" },
+	{ { "--mempool-max-bytes", "100" },
+	  "--mempool-max-bytes '100': must be 1024..1099511627776" },
+	{ { "--mempool-max-bytes", "12q" }, "--mempool-max-bytes '12q': not a number" },
+	{ { "--mempool-max-bytes", "2000g" },
+	  "--mempool-max-bytes '2000g': must be 1024..1099511627776" },
+	{ { "--handshake-timeout-ms", "99" },
+	  "--handshake-timeout-ms '99': must be 100..600000" },
+	{ { "--inv-batch-ms", "10001" }, "--inv-batch-ms '10001': must be 0..10000" },
+	{ { "--ping-interval-ms", "20000", "--peer-timeout-ms", "15000" },
+	  "--peer-timeout-ms '15000': must be greater than --ping-interval-ms (20000)" },
+	{ { "--peer", "node2:0" }, "--peer 'node2:0': port must be 1..65535" },
+	{ { "--peer", "node2:65536" }, "--peer 'node2:65536': port out of range (0..65535)" },
+	{ { "--peer", "node2:99999999999999999999" },
+	  "--peer 'node2:99999999999999999999': port out of range (0..65535)" },
+	{ { "--peer", "node2" }, "--peer 'node2': missing port (expected HOST:PORT)" },
+	{ { "--peer", ":7000" }, "--peer ':7000': empty host" },
+	{ { "--peer", "node2:" }, "--peer 'node2:': empty port" },
+	{ { "--peer", "node2:+7" }, "--peer 'node2:+7': bad port" },
+	{ { "--peer", "::1:7000" },
+	  "--peer '::1:7000': an IPv6 address needs brackets, e.g. [::1]:8000" },
+	{ { "--peer", "[::1:7000" }, "--peer '[::1:7000': missing ']'" },
+	{ { "--peer", "[::1]7000" },
+	  "--peer '[::1]7000': missing port (expected [HOST]:PORT)" },
+	{ { "--peer", "[]:7000" }, "--peer '[]:7000': empty host" },
+	{ { "--peer", "[zz]:7000" }, "--peer '[zz]:7000': bad IPv6 address" },
+	{ { "--peer", "a b:1" }, "--peer 'a b:1': bad host" },
+	{ { "--peer", "a:1,,b:2" }, "--peer 'a:1,,b:2': empty address in list" },
+	{ { "--peer", "a:1," }, "--peer 'a:1,': empty address in list" },
+	{ { "--peer", "a:1,node2:70x0" }, "--peer 'node2:70x0': bad port" },
+	{ { "--peer", "" }, "--peer '': empty address in list" },
+	{ { "--listen", "0.0.0.0:x" }, "--listen '0.0.0.0:x': bad port" },
+	{ { "--listen", "" }, "--listen '': empty address (expected HOST:PORT)" },
+	{ { "--api", "[::1]" }, "--api '[::1]': missing port (expected [HOST]:PORT)" },
+	{ { "--name", "a b" },
+	  "--name 'a b': must be 1..64 printable characters without spaces" },
+	{ { "--name", "" },
+	  "--name '': must be 1..64 printable characters without spaces" },
+	{ { "--network", "net\x01" },
+	  "--network 'net\x01': must be 1..64 printable characters without spaces" },
+	{ { "--name", "n12345678901234567890123456789012345678901234567890123456789012345" },
+	  "--name 'n12345678901234567890123456789012345678901234567890123456789012345': "
+	  "must be 1..64 printable characters without spaces" },
+	{ { "--log-level", "verbose" },
+	  "--log-level 'verbose': must be debug|info|warn|error" },
+	{ { "--log-format", "xml" }, "--log-format 'xml': must be text|json" },
+	{ { "--peer-exchange", "maybe" },
+	  "--peer-exchange 'maybe': must be on|off|true|false|1|0" },
+	{ { "--data-dir", "" }, "--data-dir '': must not be empty" },
+	{ { "--log-file", "" }, "--log-file '': must not be empty" },
+	{ { "--api-token-file", "" }, "--api-token-file '': must not be empty" },
+	{ { "--frob" }, "unknown option '--frob' (see --help)" },
+	{ { "-x" }, "unknown option '-x' (see --help)" },
+	{ { "--peer" }, "--peer: missing value" },
+	{ { "stray" }, "unexpected argument 'stray' (see --help)" },
+	{ { "--api-insecure=yes" }, "'--api-insecure=yes': this option takes no value" },
+	{ { "--config", "/nonexistent/x.conf" },
+	  "--config '/nonexistent/x.conf': No such file or directory" },
+};
+
+static void
+test_config_bad_values(void **state)
+{
+	struct config	c;
+	char		err[1024];
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_args) / sizeof(bad_args[0]); i++) {
+		err[0] = '\0';
+		if (parse(&c, bad_args[i].args, NULL, err, sizeof(err), NULL) != -1)
+			fail_msg("case %zu (%s %s) was accepted", i, bad_args[i].args[0],
+			    bad_args[i].args[1] != NULL ? bad_args[i].args[1] : "");
+		if (strcmp(err, bad_args[i].err) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err,
+			    bad_args[i].err);
+	}
+}
+
+static void
+test_config_bad_env(void **state)
+{
+	struct config	 c;
+	const char	*env[3] = { NULL, NULL, NULL };
+	char		 err[512];
+
+	(void)state;
+	env[0] = "NODED_MAX_PEERS=-1";
+	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
+	assert_string_equal(err, "NODED_MAX_PEERS '-1': not a number");
+	env[0] = "NODED_PEER=a:1,b:x";
+	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
+	assert_string_equal(err, "NODED_PEER 'b:x': bad port");
+	env[0] = "NODED_API_INSECURE=yes";
+	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
+	assert_string_equal(err,
+	    "NODED_API_INSECURE 'yes': must be on|off|true|false|1|0");
+	/* The command line does not rescue a bad environment value. */
+	{
+		const char *args[] = { "--max-peers", "3", NULL };
+
+		env[0] = "NODED_MAX_PEERS=lots";
+		assert_int_equal(parse(&c, args, env, err, sizeof(err), NULL), -1);
+		assert_string_equal(err, "NODED_MAX_PEERS 'lots': not a number");
+	}
+	/* Unrelated variables and other prefixes are ignored. */
+	env[0] = "NODED_UNKNOWN_THING=1";
+	env[1] = "XNODED_MAX_PEERS=nonsense";
+	parse_ok(&c, NULL, env);
+	expect_field(&c, "max-peers", "125");
+}
+
+static void
+test_config_file_syntax(void **state)
+{
+	static const struct {
+		const char	*text;
+		const char	*err;		/* after "PATH:"; NULL: accepted */
+	} cases[] = {
+		{ "max-peers = 20\nbogus = 1\n", "2: unknown option 'bogus'" },
+		{ "max-peers = x\n", "1: max-peers 'x': not a number" },
+		{ "\n\n# c\npeer = node2:70x0\n", "4: peer 'node2:70x0': bad port" },
+		{ "= 5\n", "1: expected 'option = value'" },
+		{ "max-peers\n", "1: expected 'max-peers = value'" },
+		{ "config = other.conf\n", "1: 'config' cannot be set in a config file" },
+		{ "help = 1\n", "1: 'help' cannot be set in a config file" },
+		{ "name = \"abc\n", "1: missing closing quote" },
+		{ "name = \"abc\" def\n", "1: text after closing quote" },
+		{ "--max-peers = 3\n", "1: unknown option '--max-peers'" },
+		{ "MAX-PEERS = 3\n", "1: unknown option 'MAX-PEERS'" },
+		{ "validators = 0 # too few\n", "1: validators '0': must be 1..256" },
+		{ "max-peers = 20\n", NULL },
+		{ "  max-peers=20  \n", NULL },
+		{ "max-peers = 20 # inbound\n", NULL },
+		{ "max-peers = 20", NULL },
+		{ "\t# only comments\n\nmax-peers = 20\n", NULL },
+		{ "max-peers = 20\r\n", NULL },
+	};
+	struct config	 c;
+	const char	*file, *args[3];
+	char		 err[1024], want[1024];
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		file = write_file("syntax.conf", cases[i].text);
+		args[0] = "--config";
+		args[1] = file;
+		args[2] = NULL;
+		err[0] = '\0';
+		if (cases[i].err == NULL) {
+			if (parse(&c, args, NULL, err, sizeof(err), NULL) != 0)
+				fail_msg("case %zu refused: %s", i, err);
+			expect_field(&c, "max-peers", "20");
+			continue;
+		}
+		assert_int_equal(parse(&c, args, NULL, err, sizeof(err), NULL), -1);
+		snprintf(want, sizeof(want), "%s:%s", file, cases[i].err);
+		if (strcmp(err, want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, want);
+	}
+
+	/* Quotes keep '#' and blanks. */
+	file = write_file("q.conf", "log-file = \"/tmp/a #b.log\"  # comment\n"
+	    "data-dir = /srv/x#y\n");
+	args[1] = file;
+	parse_ok(&c, args, NULL);
+	expect_field(&c, "log-file", "/tmp/a #b.log");
+	expect_field(&c, "data-dir", "/srv/x#y");
+
+	/* A line over 8 KiB is refused, not split. */
+	{
+		char	*big = malloc(10000);
+
+		assert_non_null(big);
+		memset(big, 'a', 9998);
+		memcpy(big, "name = ", 7);
+		big[9998] = '\n';
+		big[9999] = '\0';
+		file = write_file("long.conf", big);
+		free(big);
+		args[1] = file;
+		assert_int_equal(parse(&c, args, NULL, err, sizeof(err), NULL), -1);
+		snprintf(want, sizeof(want), "%s:1: line too long (at most 8192 bytes)",
+		    file);
+		assert_string_equal(err, want);
+	}
+}
+
+static void
+test_config_peer_lists(void **state)
+{
+	struct config	 c;
+	char		 list[64 * 16 + 16], one[32], err[512];
+	const char	*args[8], *file;
+	size_t		 i;
+
+	(void)state;
+	args[0] = "--peer";
+	args[1] = "node2:7000, node3:7001 ,[2001:db8::1]:7002";
+	args[2] = "--peer";
+	args[3] = "[fe80::1%eth0]:7003";
+	args[4] = NULL;
+	parse_ok(&c, args, NULL);
+	assert_int_equal(c.npeers, 4);
+	assert_string_equal(c.peers[0].host, "node2");
+	assert_int_equal(c.peers[0].port, 7000);
+	assert_string_equal(c.peers[1].host, "node3");
+	assert_int_equal(c.peers[1].port, 7001);
+	assert_string_equal(c.peers[2].host, "2001:db8::1");
+	assert_int_equal(c.peers[2].port, 7002);
+	assert_string_equal(c.peers[3].host, "fe80::1%eth0");
+
+	/* The file's lines accumulate. */
+	file = write_file("peers.conf", "peer = a:1\npeer = b:2,c:3\n");
+	args[0] = "--config";
+	args[1] = file;
+	args[2] = NULL;
+	parse_ok(&c, args, NULL);
+	expect_field(&c, "peer", "a:1,b:2,c:3");
+
+	/* At most CONFIG_MAX_PEERS_LIST. */
+	list[0] = '\0';
+	for (i = 0; i < CONFIG_MAX_PEERS_LIST; i++) {
+		snprintf(one, sizeof(one), "%sp%zu:1", i > 0 ? "," : "", i);
+		strcat(list, one);
+	}
+	args[0] = "--peer";
+	args[1] = list;
+	args[2] = NULL;
+	parse_ok(&c, args, NULL);
+	assert_int_equal(c.npeers, CONFIG_MAX_PEERS_LIST);
+	args[2] = "--peer";
+	args[3] = "one-too-many:1";
+	args[4] = NULL;
+	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), NULL), -1);
+	assert_string_equal(err,
+	    "--peer 'one-too-many:1': too many peers (at most 64)");
+}
+
+static void
+test_config_parse_addr(void **state)
+{
+	static const struct {
+		const char	*in;
+		const char	*host;
+		unsigned	 port;
+		const char	*str;
+	} good[] = {
+		{ "127.0.0.1:8000", "127.0.0.1", 8000, "127.0.0.1:8000" },
+		{ "node2:7000", "node2", 7000, "node2:7000" },
+		{ "my_host.example-1.org:1", "my_host.example-1.org", 1,
+		  "my_host.example-1.org:1" },
+		{ "[::1]:65535", "::1", 65535, "[::1]:65535" },
+		{ "[::ffff:10.0.0.1]:0", "::ffff:10.0.0.1", 0, "[::ffff:10.0.0.1]:0" },
+		{ "x:007", "x", 7, "x:7" },
+	};
+	struct config_addr	a;
+	char			err[512], s[300];
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(config_parse_addr(&a, good[i].in, err, sizeof(err)), 0);
+		assert_string_equal(a.host, good[i].host);
+		assert_int_equal(a.port, good[i].port);
+		config_addr_str(&a, s, sizeof(s));
+		assert_string_equal(s, good[i].str);
+	}
+	assert_int_equal(config_parse_addr(&a, "h:1:2", err, sizeof(err)), -1);
+	assert_string_equal(err,
+	    "'h:1:2': an IPv6 address needs brackets, e.g. [::1]:8000");
+	/* NULL err is allowed. */
+	assert_int_equal(config_parse_addr(&a, "bad", NULL, 0), -1);
+	/* A long host is refused before it can overflow anything. */
+	{
+		char	big[400];
+
+		memset(big, 'h', sizeof(big));
+		memcpy(big + sizeof(big) - 6, ":7000", 6);
+		assert_int_equal(config_parse_addr(&a, big, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "address too long"));
+		memset(big, 'h', 250);
+		memcpy(big + 250, ":7000", 6);
+		assert_int_equal(config_parse_addr(&a, big, err, sizeof(err)), 0);
+		assert_int_equal(strlen(a.host), 250);
+	}
+}
+
+static void
+test_config_loopback(void **state)
+{
+	static const struct {
+		const char	*host;
+		int		 loop;
+	} cases[] = {
+		{ "127.0.0.1", 1 }, { "127.1.2.3", 1 }, { "::1", 1 },
+		{ "localhost", 1 }, { "::ffff:127.0.0.1", 1 },
+		{ "0.0.0.0", 0 }, { "::", 0 }, { "192.0.2.1", 0 }, { "10.0.0.1", 0 },
+		{ "2001:db8::1", 0 },
+	};
+	struct config_addr	a;
+	size_t			i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(a.host, sizeof(a.host), "%s", cases[i].host);
+		a.port = 8000;
+		if (config_addr_is_loopback(&a) != cases[i].loop)
+			fail_msg("%s: want loopback=%d", cases[i].host, cases[i].loop);
+	}
+}
+
+/* config_load prints the problem, prefixed, to stderr, and reads the real environment. */
+static void
+test_config_load_wrapper(void **state)
+{
+	struct config	 c;
+	char		*argv[] = { (char *)"noded", (char *)"--validators",
+			    (char *)"0", NULL };
+	char		 errpath[128], buf[512];
+	int		 saved, fd, rc;
+	ssize_t		 n;
+
+	(void)state;
+	snprintf(errpath, sizeof(errpath), "%s/stderr", tmpdir);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	rc = config_load(&c, 3, argv);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	assert_int_equal(rc, -1);
+	fd = open(errpath, O_RDONLY);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "noded: --validators '0': must be 1..256\n");
+
+	setenv("NODED_OUTBOUND", "3", 1);
+	rc = config_load(&c, 1, argv);
+	unsetenv("NODED_OUTBOUND");
+	assert_int_equal(rc, 0);
+	assert_int_equal(c.outbound, 3);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_defaults),
+		cmocka_unit_test_setup_teardown(test_config_each_option_each_source,
+		    setup, teardown),
+		cmocka_unit_test(test_config_help_lists_all),
+		cmocka_unit_test_setup_teardown(test_config_precedence, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_config_booleans, setup, teardown),
+		cmocka_unit_test(test_config_derived),
+		cmocka_unit_test(test_config_bad_values),
+		cmocka_unit_test(test_config_bad_env),
+		cmocka_unit_test_setup_teardown(test_config_file_syntax, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_config_peer_lists, setup,
+		    teardown),
+		cmocka_unit_test(test_config_parse_addr),
+		cmocka_unit_test(test_config_loopback),
+		cmocka_unit_test_setup_teardown(test_config_load_wrapper, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
