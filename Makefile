@@ -47,7 +47,8 @@ ALLCFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(DEPFLAGS)
 LDALL	  = $(SANFLAGS)
 
 VERSION	:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
-CPPFLAGS += -DNODED_VERSION='"$(VERSION)"'
+CPPFLAGS += -I$(BUILD)
+VERSION_H := $(BUILD)/version.h
 
 PROTO_SRC  := $(wildcard proto/*.c)
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
@@ -66,7 +67,7 @@ FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 LIBPROTO   := $(BUILD)/libproto.a
 LIBNODED   := $(BUILD)/libnoded.a
 
-.PHONY: all deps test unit integration docker-test asan fuzz fuzz-smoke bench \
+.PHONY: FORCE all deps test unit integration docker-test asan fuzz fuzz-smoke bench \
 	demo image install clean help
 .DEFAULT_GOAL := all
 
@@ -75,7 +76,13 @@ all: $(BINDIR)/noded $(BINDIR)/nodectl
 deps:
 	@sh tools/deps.sh
 
-$(BUILD)/%.o: %.c
+# Rewritten only when the version changes, so objects that include it rebuild then.
+$(VERSION_H): FORCE
+	@mkdir -p $(@D); v='#define NODED_VERSION "$(VERSION)"'; \
+	if [ ! -f $@ ] || [ "$$(cat $@)" != "$$v" ]; then echo "$$v" > $@; fi
+FORCE:
+
+$(BUILD)/%.o: %.c | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
 

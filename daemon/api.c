@@ -45,6 +45,7 @@
 #include "node.h"
 #include "util.h"
 #include "validator.h"
+#include "version.h"
 
 #ifndef NODED_VERSION
 #define NODED_VERSION	"0.1.0"

@@ -26,6 +26,7 @@
 #include "../proto/tx.h"
 #include "config.h"
 #include "log.h"
+#include "version.h"
 
 #ifndef NODED_VERSION
 #define NODED_VERSION	"0.1.0"

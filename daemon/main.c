@@ -26,6 +26,7 @@
 #include "node.h"
 #include "util.h"
 #include "validator.h"
+#include "version.h"
 
 #define NODE_KEY_FILE	"node_key"
 
@@ -150,9 +151,9 @@ main(int argc, char **argv)
 {
 	static struct config cfg;
 	struct node n;
-	struct event *sigs[3];
+	struct event *sigs[3] = { NULL, NULL, NULL };
 	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
-	int rc, i;
+	int rc, i, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
@@ -199,11 +200,9 @@ main(int argc, char **argv)
 	n.validator = validator_new(n.base, cfg.validators, cfg.validator_queue,
 	    &n.policy, gossip_on_validated, &n);
 	gossip_new(&n);
-	if (net_new(&n) == NULL)
-		return 1;
-	n.api = api_new(&n);
-	if (n.api == NULL)
-		return 1;
+	/* The API first: a refused --api bind must not leave the P2P port opened. */
+	if ((n.api = api_new(&n)) == NULL || net_new(&n) == NULL)
+		goto out;
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(n.base, signos[i], main_signalcb, &n);
 		evsignal_add(sigs[i], NULL);
@@ -214,18 +213,22 @@ main(int argc, char **argv)
 	    cfg.validators);
 
 	event_base_dispatch(n.base);
+	status = 0;
 
+out:
+	/* One teardown for a clean stop and a failed start alike. */
 	if (!n.stopping)
-		main_shutdown(&n, "event loop ended");
+		main_shutdown(&n, status == 0 ? "event loop ended" : "start-up failed");
 	api_free(n.api);
 	net_free(n.net);
 	gossip_free(n.gossip);
 	mempool_free(n.mempool);
 	for (i = 0; i < 3; i++)
-		event_free(sigs[i]);
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
 	event_base_free(n.base);
 	sodium_free(n.node_sk);
-	log_info("main", "stopped");
+	log_info("main", status == 0 ? "stopped" : "not started");
 	log_close();
-	return 0;
+	return status;
 }

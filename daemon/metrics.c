@@ -19,6 +19,7 @@
 #include "node.h"
 #include "util.h"
 #include "validator.h"
+#include "version.h"
 
 #ifndef NODED_VERSION
 #define NODED_VERSION	"0.1.0"

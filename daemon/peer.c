@@ -153,21 +153,26 @@ peer_new(struct node *n, int fd, const struct sockaddr *sa, int salen,
 }
 
 /*
- * The output buffer of a socket bufferevent is frozen at its front, so copy
- * out what is queued (at most one small write) and send it without blocking.
+ * The output buffer of a socket bufferevent is frozen at its front: send
+ * what is queued (at most 16 KiB) straight from it, without blocking.
  */
 static void
 peer_flush_last(struct peer *p)
 {
-	uint8_t buf[16384];
-	ev_ssize_t n;
-	int fd = bufferevent_getfd(p->bev);
+	struct evbuffer_iovec v[8];
+	struct msghdr msg;
+	int fd = bufferevent_getfd(p->bev), n;
 
 	if (fd < 0 || p->state == PEER_CONNECTING)
 		return;
-	n = evbuffer_copyout(bufferevent_get_output(p->bev), buf, sizeof(buf));
-	if (n > 0)
-		(void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* evbuffer_peek, unlike copyout and drain, works on a frozen buffer. */
+	n = evbuffer_peek(bufferevent_get_output(p->bev), 16384, NULL, v, 8);
+	if (n <= 0)
+		return;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = (struct iovec *)v;
+	msg.msg_iovlen = n < 8 ? (size_t)n : 8;
+	(void)sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void

@@ -408,8 +408,11 @@ ctl_send(struct ctl *c, int argc, char **argv)
 	t.amount = amount;
 	if (have_nonce)
 		t.nonce = nonce;
-	else
+	else {
 		randombytes_buf(&t.nonce, sizeof(t.nonce));
+		/* 63 bits: fresh enough, and an integer (not a string) in JSON. */
+		t.nonce &= INT64_MAX;
+	}
 	t.timestamp_ms = ctl_now_ms();
 	if (memo != NULL) {
 		t.memo_len = (uint16_t)strlen(memo);

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "ctl.h"
+#include "version.h"
 
 #ifndef NODED_VERSION
 #define NODED_VERSION "0.1.0"
