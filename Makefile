@@ -142,9 +142,11 @@ fuzz-smoke: fuzz
 	@set -e; for f in $(FUZZ_BIN); do \
 	    n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	    echo "== $$n ($(FUZZ_SECONDS) s)"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        build/fuzz/corpus-$$n tests/fuzz/seeds/$$n 2>&1 | tail -n 4; \
-	done
+	    if ! $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        build/fuzz/corpus-$$n tests/fuzz/seeds/$$n > build/fuzz/$$n.log 2>&1; \
+	    then tail -n 60 build/fuzz/$$n.log; echo "fuzz-smoke: $$n FAILED"; exit 1; fi; \
+	    grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' build/fuzz/$$n.log; \
+	done; echo "fuzz-smoke: every target ran without a crash"
 
 bench: all $(BENCH_BIN)
 	@set -e; for b in $(BENCH_BIN); do echo "== $$b"; $$b; done
