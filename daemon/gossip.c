@@ -67,8 +67,8 @@ struct gossip {
 	struct idmap	*rejected;	/* id → (reason index + 1) */
 	uint8_t		(*rejring)[TX_ID_LEN];	/* FIFO of rejected ids */
 	size_t		rejhead, rejcount;
-	struct gossip_vstate_list api_backlog;
-	size_t		napi_backlog;
+	struct gossip_vstate_list parked;	/* API jobs, and orphans of closed peers */
+	size_t		nparked;
 	TAILQ_HEAD(, peer) blocked;	/* peers with jobs the validator refused */
 	struct event	*inv_timer;
 	struct event	*tick;
@@ -136,7 +136,7 @@ gossip_new(struct node *n)
 	g->inflight = idmap_new();
 	g->rejected = idmap_new();
 	g->rejring = xcalloc(GOSSIP_REJECTED_MAX, TX_ID_LEN);
-	TAILQ_INIT(&g->api_backlog);
+	TAILQ_INIT(&g->parked);
 	TAILQ_INIT(&g->blocked);
 	g->inv_timer = evtimer_new(n->base, gossip_invcb, g);
 	g->tick = event_new(n->base, -1, EV_PERSIST, gossip_tickcb, g);
@@ -280,7 +280,7 @@ gossip_count_reject(struct gossip *g, unsigned reason)
 static int
 gossip_submit_job(struct gossip *g, struct validator_job *job)
 {
-	if (!TAILQ_EMPTY(&g->api_backlog) || !TAILQ_EMPTY(&g->blocked))
+	if (!TAILQ_EMPTY(&g->parked) || !TAILQ_EMPTY(&g->blocked))
 		return -1;	/* keep order: earlier parked work goes first */
 	if (validator_submit(g->node->validator, job) == 0)
 		return 0;
@@ -569,22 +569,22 @@ gossip_peer_closed(struct peer *p)
 	struct gossip *g = p->node->gossip;
 	struct peer_backlog *b;
 	struct gossip_vstate *vs;
-	struct gossip_verdict v;
 
 	if (p->blocked) {
 		TAILQ_REMOVE(&g->blocked, p, blocked_entry);
 		p->blocked = 0;
 	}
-	/* Parked transactions of p were never validated: forget them entirely. */
+	/*
+	 * Parked transactions of p were never validated.  Others may have
+	 * announced them meanwhile and been ignored, so forgetting them could
+	 * lose them: they join the node's own queue of parked work instead.
+	 */
 	while ((b = TAILQ_FIRST(&p->backlog)) != NULL) {
 		TAILQ_REMOVE(&p->backlog, b, entry);
 		vs = b->job->ctx;
-		idmap_del(g->validating, vs->id);
-		gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id, GOSSIP_REASON_BUSY,
-		    "node busy: the peer relaying it went away, retry");
-		gossip_vstate_answer(vs, &v);
-		free(vs);
-		validator_job_free(b->job);
+		vs->job = b->job;
+		TAILQ_INSERT_TAIL(&g->parked, vs, backlog_entry);
+		g->nparked++;
 		free(b);
 	}
 	p->nbacklog = 0;
@@ -681,14 +681,14 @@ gossip_drain(struct gossip *g)
 	struct peer *p;
 	struct gossip_verdict v;
 
-	while ((vs = TAILQ_FIRST(&g->api_backlog)) != NULL) {
+	while ((vs = TAILQ_FIRST(&g->parked)) != NULL) {
 		if (g->node->stopping ||
 		    validator_submit(g->node->validator, vs->job) == -1) {
 			if (!g->node->stopping && errno != EPIPE)
 				return;
 			/* Shutting down: the verdict will never come. */
-			TAILQ_REMOVE(&g->api_backlog, vs, backlog_entry);
-			g->napi_backlog--;
+			TAILQ_REMOVE(&g->parked, vs, backlog_entry);
+			g->nparked--;
 			idmap_del(g->validating, vs->id);
 			gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id,
 			    GOSSIP_REASON_BUSY, "node is shutting down");
@@ -697,8 +697,8 @@ gossip_drain(struct gossip *g)
 			free(vs);
 			continue;
 		}
-		TAILQ_REMOVE(&g->api_backlog, vs, backlog_entry);
-		g->napi_backlog--;
+		TAILQ_REMOVE(&g->parked, vs, backlog_entry);
+		g->nparked--;
 		vs->job = NULL;
 	}
 	while ((p = TAILQ_FIRST(&g->blocked)) != NULL) {
@@ -763,11 +763,11 @@ gossip_submit(struct node *n, const uint8_t *raw, size_t len,
 		TAILQ_INSERT_TAIL(&vs->waiters, w, entry);
 		return 0;
 	}
-	if (g->napi_backlog >= GOSSIP_API_BACKLOG_MAX) {
+	if (g->nparked >= GOSSIP_API_BACKLOG_MAX) {
 		free(w);
 		hex_encode(idhex, id, TX_ID_LEN);
 		log_warn("gossip", "tx %.16s from api refused: %zu transactions "
-		    "already wait for a validator", idhex, g->napi_backlog);
+		    "already wait for a validator", idhex, g->nparked);
 		gossip_verdict_fill(&v, GOSSIP_REJECTED, id, GOSSIP_REASON_BUSY,
 		    "node busy: validator backlog full, retry later");
 		cb(&v, arg);
@@ -784,8 +784,8 @@ gossip_submit(struct node *n, const uint8_t *raw, size_t len,
 		vs->job = NULL;
 		return 0;
 	}
-	TAILQ_INSERT_TAIL(&g->api_backlog, vs, backlog_entry);
-	g->napi_backlog++;
+	TAILQ_INSERT_TAIL(&g->parked, vs, backlog_entry);
+	g->nparked++;
 	return 0;
 }
 
