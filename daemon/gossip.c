@@ -105,12 +105,34 @@ gossip_known(struct gossip *g, const uint8_t id[TX_ID_LEN])
 	    idmap_get(g->rejected, id) != NULL;
 }
 
+/*
+ * Remembers a rejection so the id is not verified again, but only one that
+ * holds for every copy of the transaction at any later time.  Not a bad
+ * signature: the id leaves the signature out, so a broken copy would lock
+ * out the valid transaction.  Not a timestamp in the future, a used nonce or
+ * a full mempool: time and the mempool change.
+ */
+static int
+gossip_reject_is_final(unsigned reason)
+{
+	switch (reason) {
+	case TX_ERR_VERSION:
+	case TX_ERR_NETWORK:
+	case TX_ERR_AMOUNT:
+	case TX_ERR_MEMO:
+	case TX_ERR_EXPIRED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void
 gossip_reject_remember(struct gossip *g, const uint8_t id[TX_ID_LEN], unsigned reason)
 {
 	uint8_t *slot;
 
-	if (idmap_get(g->rejected, id) != NULL)
+	if (!gossip_reject_is_final(reason) || idmap_get(g->rejected, id) != NULL)
 		return;
 	if (g->rejcount == GOSSIP_REJECTED_MAX) {
 		slot = g->rejring[g->rejhead];

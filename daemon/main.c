@@ -30,6 +30,8 @@
 
 #define NODE_KEY_FILE	"node_key"
 
+static const struct timeval main_linger = { 0, 200 * 1000 };
+
 /* Creates dir and its parents (mode 0700 for the last).  Returns 0 or -1. */
 static int
 main_mkdirs(const char *dir)
@@ -126,7 +128,8 @@ main_shutdown(struct node *n, const char *why)
 	v = n->validator;
 	validator_free(v);
 	n->validator = NULL;
-	event_base_loopexit(n->base, NULL);
+	/* A moment for the API's last answers (503s, verdicts) to leave. */
+	event_base_loopexit(n->base, &main_linger);
 }
 
 static void

@@ -33,7 +33,8 @@
 #define NET_BACKOFF_MIN_MS	500
 #define NET_BACKOFF_MAX_MS	30000
 #define NET_GETPEERS_EVERY_MS	5000
-#define NET_GETPEERS_MIN_GAP_MS	1000
+#define NET_GETPEERS_MIN_GAP_MS	1000	/* answer one GETPEERS a second */
+#define NET_DISCONNECT_HOLD_MS	(10 * 60 * 1000)	/* no redial after DELETE */
 
 struct net_target {
 	TAILQ_ENTRY(net_target) entry;
@@ -426,6 +427,9 @@ net_on_getpeers(struct peer *p)
 	struct peer *q;
 	size_t n = 0, len;
 
+	if (now_ms() - p->last_getpeers_in_ms < NET_GETPEERS_MIN_GAP_MS)
+		return 0;
+	p->last_getpeers_in_ms = now_ms();
 	/* Peer exchange off: answer, but share nobody, so the chosen topology holds. */
 	if (p->node->cfg->peer_exchange) {
 		TAILQ_FOREACH(q, &net->peers, entry) {
@@ -649,12 +653,16 @@ int
 net_disconnect(struct node *n, const char *node_id_hex, const char *reason)
 {
 	struct peer *p;
+	struct net_addr *a;
 
 	TAILQ_FOREACH(p, &n->net->peers, entry)
 		if (p->state == PEER_ACTIVE &&
 		    strcasecmp(p->remote_hex, node_id_hex) == 0) {
 			if (p->target != NULL)
 				p->target->persistent = 0;
+			/* Peer exchange must not undo the operator's disconnect at once. */
+			if ((a = net_book_find(n->net, p->remote_pk)) != NULL)
+				a->next_try_ms = now_ms() + NET_DISCONNECT_HOLD_MS;
 			peer_close(p, reason);
 			return 0;
 		}

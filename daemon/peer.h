@@ -75,6 +75,7 @@ struct peer {
 	struct peer_backlog_list backlog;
 	size_t		nbacklog;
 	uint64_t	next_getpeers_ms;
+	uint64_t	last_getpeers_in_ms;	/* their last GETPEERS */
 };
 
 /*
