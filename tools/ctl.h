@@ -67,6 +67,16 @@ struct ctl_answer {
 int	ctl_getopt(struct ctl *c, int argc, char **argv,
 	    const struct option *cmdopts);
 
+/* Rejects arguments beyond the nargs the command takes: 0, or CTL_ERR after saying so. */
+int	ctl_extra_args(struct ctl *c, int argc, char **argv, int nargs);
+
+/*
+ * Parses the options of a command that has none of its own (only --help and
+ * the global ones) and at most nargs arguments.  Returns 0, or -1 with *rc
+ * the exit code (after printing the help or the problem).
+ */
+int	ctl_no_options(struct ctl *c, int argc, char **argv, int nargs, int *rc);
+
 /* Prints the command's help to stdout; returns CTL_OK. */
 int	ctl_help(const char *cmd);
 

@@ -21,28 +21,6 @@ enum {
 	OPT_AFTER
 };
 
-/* Parses the options of a command that has none of its own; 0 or an exit code + 1. */
-static int
-ctl_no_options(struct ctl *c, int argc, char **argv, int nargs, int *rc)
-{
-	int	ch;
-
-	while ((ch = ctl_getopt(c, argc, argv, NULL)) != -1) {
-		if (ch == CTL_OPT_HELP) {
-			*rc = ctl_help(c->cmd);
-			return -1;
-		}
-		*rc = CTL_ERR;
-		return -1;
-	}
-	if (argc - optind > nargs) {
-		*rc = ctl_usage(c, "unexpected argument '%s'",
-		    argv[optind + nargs]);
-		return -1;
-	}
-	return 0;
-}
-
 /* GETs path; on success leaves the JSON object in a, else returns an exit code. */
 static int
 ctl_get_object(struct ctl *c, const char *path, struct ctl_answer *a)

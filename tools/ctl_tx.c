@@ -37,16 +37,6 @@ enum {
 	OPT_DRY_RUN
 };
 
-/* Rejects arguments beyond the want the command takes. */
-static int
-ctl_extra_args(struct ctl *c, int argc, char **argv, int want)
-{
-	if (argc - optind > want)
-		return ctl_usage(c, "unexpected argument '%s'",
-		    argv[optind + want]);
-	return 0;
-}
-
 int
 ctl_keygen(struct ctl *c, int argc, char **argv)
 {
@@ -489,20 +479,12 @@ ctl_submit(struct ctl *c, int argc, char **argv)
 	uint8_t		 buf[TX_MAX_LEN], id[TX_ID_LEN];
 	struct tx	 t;
 	size_t		 len;
-	int		 ch, rc;
+	int		 rc;
 
-	while ((ch = ctl_getopt(c, argc, argv, NULL)) != -1) {
-		switch (ch) {
-		case CTL_OPT_HELP:
-			return ctl_help(c->cmd);
-		default:
-			return CTL_ERR;
-		}
-	}
+	if (ctl_no_options(c, argc, argv, 1, &rc) == -1)
+		return rc;
 	if (optind >= argc)
 		return ctl_usage(c, "the transaction in hex (or -) is required");
-	if (ctl_extra_args(c, argc, argv, 1) != 0)
-		return CTL_ERR;
 	arg = argv[optind];
 	if (strcmp(arg, "-") == 0) {
 		if (ctl_read_stdin_hex(c, hex, sizeof(hex)) == -1)
@@ -547,20 +529,12 @@ ctl_tx(struct ctl *c, int argc, char **argv)
 	char			 memo[1200];
 	char			 id[TX_ID_HEX_LEN + 1];
 	size_t			 i;
-	int			 ch, rc;
+	int			 rc;
 
-	while ((ch = ctl_getopt(c, argc, argv, NULL)) != -1) {
-		switch (ch) {
-		case CTL_OPT_HELP:
-			return ctl_help(c->cmd);
-		default:
-			return CTL_ERR;
-		}
-	}
+	if (ctl_no_options(c, argc, argv, 1, &rc) == -1)
+		return rc;
 	if (optind >= argc)
 		return ctl_usage(c, "the transaction ID is required");
-	if (ctl_extra_args(c, argc, argv, 1) != 0)
-		return CTL_ERR;
 	if (!ctl_is_hex(argv[optind], TX_ID_HEX_LEN))
 		return ctl_usage(c, "ID '%.80s': expected 64 hex characters",
 		    argv[optind]);

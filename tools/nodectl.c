@@ -177,6 +177,28 @@ ctl_help(const char *cmd)
 }
 
 int
+ctl_extra_args(struct ctl *c, int argc, char **argv, int nargs)
+{
+	if (argc - optind > nargs)
+		return ctl_usage(c, "unexpected argument '%s'", argv[optind + nargs]);
+	return 0;
+}
+
+int
+ctl_no_options(struct ctl *c, int argc, char **argv, int nargs, int *rc)
+{
+	int	ch;
+
+	while ((ch = ctl_getopt(c, argc, argv, NULL)) != -1) {
+		*rc = ch == CTL_OPT_HELP ? ctl_help(c->cmd) : CTL_ERR;
+		return -1;
+	}
+	if ((*rc = ctl_extra_args(c, argc, argv, nargs)) != 0)
+		return -1;
+	return 0;
+}
+
+int
 ctl_getopt(struct ctl *c, int argc, char **argv, const struct option *cmdopts)
 {
 	static struct option	 opts[CTL_OPTS_MAX];
