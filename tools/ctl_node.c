@@ -43,6 +43,34 @@ ctl_get_object(struct ctl *c, const char *path, struct ctl_answer *a)
 	return 0;
 }
 
+/*
+ * GETs path for a command that shows the list `field` of the answer.
+ * Returns 0 with *list set (the caller frees a), or -1 when the command is
+ * done, with *rc its exit code: --json printed the answer, or an error was told.
+ */
+static int
+ctl_get_list(struct ctl *c, const char *path, const char *field,
+    struct ctl_answer *a, const json_t **list, int *rc)
+{
+	if ((*rc = ctl_get_object(c, path, a)) != 0)
+		return -1;
+	if (c->json) {
+		ctl_print_raw(a);
+		ctl_answer_free(a);
+		*rc = CTL_OK;
+		return -1;
+	}
+	*list = json_object_get(a->json, field);
+	if (!json_is_array(*list)) {
+		ctl_warnx("%s: %s: the answer has no \"%s\" list",
+		    c->nodes[0].text, path, field);
+		ctl_answer_free(a);
+		*rc = CTL_ERR;
+		return -1;
+	}
+	return 0;
+}
+
 /* Integer member, or -1 when it is missing or not a non-negative integer. */
 static json_int_t
 ctl_int(const json_t *o, const char *key)
@@ -198,20 +226,8 @@ ctl_mempool(struct ctl *c, int argc, char **argv)
 	if (after != NULL)
 		snprintf(path + len, sizeof(path) - len, "%cafter=%s",
 		    limit != 0 ? '&' : '?', after);
-	if ((rc = ctl_get_object(c, path, &a)) != 0)
+	if (ctl_get_list(c, path, "txs", &a, &txs, &rc) == -1)
 		return rc;
-	if (c->json) {
-		ctl_print_raw(&a);
-		ctl_answer_free(&a);
-		return CTL_OK;
-	}
-	txs = json_object_get(a.json, "txs");
-	if (!json_is_array(txs)) {
-		ctl_warnx("%s: /v1/mempool: the answer has no \"txs\" list",
-		    c->nodes[0].text);
-		ctl_answer_free(&a);
-		return CTL_ERR;
-	}
 	ctl_value(num, sizeof(num), json_object_get(a.json, "count"));
 	printf("%s transaction%s in the mempool, %zu shown\n", num,
 	    strcmp(num, "1") == 0 ? "" : "s", json_array_size(txs));
@@ -253,20 +269,8 @@ ctl_peers(struct ctl *c, int argc, char **argv)
 		return rc;
 	if ((rc = ctl_connect_setup(c, 0)) != 0)
 		return rc;
-	if ((rc = ctl_get_object(c, "/v1/peers", &a)) != 0)
+	if (ctl_get_list(c, "/v1/peers", "peers", &a, &peers, &rc) == -1)
 		return rc;
-	if (c->json) {
-		ctl_print_raw(&a);
-		ctl_answer_free(&a);
-		return CTL_OK;
-	}
-	peers = json_object_get(a.json, "peers");
-	if (!json_is_array(peers)) {
-		ctl_warnx("%s: /v1/peers: the answer has no \"peers\" list",
-		    c->nodes[0].text);
-		ctl_answer_free(&a);
-		return CTL_ERR;
-	}
 	if (json_array_size(peers) == 0) {
 		printf("no peers\n");
 		ctl_answer_free(&a);
