@@ -83,8 +83,9 @@ chan_take(struct chan *c)
 	return item;
 }
 
-int
-chan_trypush(struct chan *c, void *item)
+/* Adds item, waiting for room when block is set; see chan_push and chan_trypush. */
+static int
+chan_push_wait(struct chan *c, void *item, int block)
 {
 	int	wake;
 
@@ -93,14 +94,14 @@ chan_trypush(struct chan *c, void *item)
 		return -1;
 	}
 	pthread_mutex_lock(&c->mu);
-	if (c->closed) {
-		pthread_mutex_unlock(&c->mu);
-		errno = EPIPE;
-		return -1;
+	while (block && c->len == c->cap && !c->closed) {
+		c->wait_push++;
+		pthread_cond_wait(&c->not_full, &c->mu);
+		c->wait_push--;
 	}
-	if (c->len == c->cap) {
+	if (c->closed || c->len == c->cap) {
+		errno = c->closed ? EPIPE : EAGAIN;
 		pthread_mutex_unlock(&c->mu);
-		errno = EAGAIN;
 		return -1;
 	}
 	wake = chan_put(c, item);
@@ -111,30 +112,15 @@ chan_trypush(struct chan *c, void *item)
 }
 
 int
+chan_trypush(struct chan *c, void *item)
+{
+	return chan_push_wait(c, item, 0);
+}
+
+int
 chan_push(struct chan *c, void *item)
 {
-	int	wake;
-
-	if (item == NULL) {
-		errno = EINVAL;
-		return -1;
-	}
-	pthread_mutex_lock(&c->mu);
-	while (c->len == c->cap && !c->closed) {
-		c->wait_push++;
-		pthread_cond_wait(&c->not_full, &c->mu);
-		c->wait_push--;
-	}
-	if (c->closed) {
-		pthread_mutex_unlock(&c->mu);
-		errno = EPIPE;
-		return -1;
-	}
-	wake = chan_put(c, item);
-	pthread_mutex_unlock(&c->mu);
-	if (wake)
-		pthread_cond_signal(&c->not_empty);
-	return 0;
+	return chan_push_wait(c, item, 1);
 }
 
 void *
