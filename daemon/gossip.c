@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "frame.h"
 #include "gossip.h"
@@ -24,13 +25,15 @@
 #include "util.h"
 #include "validator.h"
 
-#define GOSSIP_REJECTED_MAX	100000	/* recently rejected ids remembered */
+#define GOSSIP_REJECTED_MAX	100000	/* recent rejections remembered */
+#define GOSSIP_REJECT_TTL_MS	30000	/* for verdicts that time or the mempool may change */
 #define GOSSIP_ALTS		8	/* other announcers kept per wanted id */
 #define GOSSIP_PEER_INFLIGHT	5000	/* GETDATA ids outstanding per peer */
 #define GOSSIP_INFLIGHT_MAX	100000	/* wanted ids overall */
 #define GOSSIP_API_BACKLOG_MAX	100000	/* API transactions waiting for a validator */
 #define GOSSIP_TICK_MS		200
 #define GOSSIP_EXPIRE_EVERY_MS	5000
+#define GOSSIP_NEVER		UINT64_MAX
 
 /* An API caller waiting for the verdict on an id. */
 struct gossip_waiter {
@@ -42,32 +45,43 @@ TAILQ_HEAD(gossip_waiter_list, gossip_waiter);
 
 /* An id being validated: at most one job per id, however many submitters. */
 struct gossip_vstate {
-	TAILQ_ENTRY(gossip_vstate) backlog_entry;	/* API backlog */
+	TAILQ_ENTRY(gossip_vstate) backlog_entry;	/* parked API work */
 	uint8_t		id[TX_ID_LEN];
 	uint64_t	origin;		/* peer serial, 0: API */
 	char		from[FRAME_NAME_MAX + 1];
-	struct validator_job *job;	/* while waiting in the API backlog */
+	struct validator_job *job;	/* while parked */
 	struct gossip_waiter_list waiters;
 };
 TAILQ_HEAD(gossip_vstate_list, gossip_vstate);
 
-/* An id asked for with GETDATA. */
+/*
+ * A wanted id (docs/PROTOCOL.md 5.3): asked of one announcer at a time.  The
+ * entry lives until the transaction is accepted or finally rejected, so that
+ * a bad copy, a NOTFOUND, a timeout or a disconnect moves on to the next
+ * announcer instead of losing the transaction.
+ */
 struct gossip_inflight {
 	uint8_t		id[TX_ID_LEN];
-	uint64_t	peer;		/* serial of the peer asked */
-	uint64_t	deadline_ms;
+	uint64_t	peer;		/* serial of the peer asked; 0: nobody yet */
+	uint64_t	deadline_ms;	/* ask the next one then; NEVER while validating */
 	uint64_t	alts[GOSSIP_ALTS];	/* other announcers, oldest first */
 	unsigned	nalts;
+};
+
+/* A remembered rejection, keyed by id (or, for a bad signature, by the bytes' hash). */
+struct gossip_reject {
+	unsigned	reason;
+	uint64_t	until_ms;	/* 0: for as long as it is remembered */
 };
 
 struct gossip {
 	struct node	*node;
 	struct idmap	*validating;	/* id → gossip_vstate */
 	struct idmap	*inflight;	/* id → gossip_inflight */
-	struct idmap	*rejected;	/* id → (reason index + 1) */
-	uint8_t		(*rejring)[TX_ID_LEN];	/* FIFO of rejected ids */
+	struct idmap	*rejected;	/* id or copy hash → gossip_reject */
+	uint8_t		(*rejring)[TX_ID_LEN];	/* FIFO of rejected keys */
 	size_t		rejhead, rejcount;
-	struct gossip_vstate_list parked;	/* API jobs, and orphans of closed peers */
+	struct gossip_vstate_list parked;	/* API work the validator could not take yet */
 	size_t		nparked;
 	TAILQ_HEAD(, peer) blocked;	/* peers with jobs the validator refused */
 	struct event	*inv_timer;
@@ -96,24 +110,26 @@ static void	gossip_tickcb(evutil_socket_t, short, void *);
 static void	gossip_invcb(evutil_socket_t, short, void *);
 static void	gossip_verdict_fill(struct gossip_verdict *, enum gossip_status,
 	    const uint8_t *, unsigned, const char *);
+static void	gossip_want_next(struct gossip *, struct gossip_inflight *);
+static void	gossip_flush_getdata(struct gossip *);
 
-static int
-gossip_known(struct gossip *g, const uint8_t id[TX_ID_LEN])
+/* The hash that names one copy of a transaction: its encoded bytes. */
+static void
+gossip_copy_hash(uint8_t out[TX_ID_LEN], const uint8_t *raw, size_t len)
 {
-	return mempool_get(g->node->mempool, id) != NULL ||
-	    idmap_get(g->validating, id) != NULL ||
-	    idmap_get(g->rejected, id) != NULL;
+	crypto_generichash(out, TX_ID_LEN, raw, len, NULL, 0);
 }
 
 /*
- * Remembers a rejection so the id is not verified again, but only one that
- * holds for every copy of the transaction at any later time.  Not a bad
- * signature: the id leaves the signature out, so a broken copy would lock
- * out the valid transaction.  Not a timestamp in the future, a used nonce or
- * a full mempool: time and the mempool change.
+ * How a rejection is remembered, so the same transaction is not verified
+ * again.  A verdict on the body holds for every copy, for good (version,
+ * network, amount, memo, age) or for a while (a future timestamp, a used
+ * nonce, a full mempool: time and the mempool change).  A bad signature
+ * condemns only that copy: the id leaves the signature out, so a broken copy
+ * must not lock out the valid transaction.
  */
-static int
-gossip_reject_is_final(unsigned reason)
+static uint64_t
+gossip_reject_ttl(unsigned reason)
 {
 	switch (reason) {
 	case TX_ERR_VERSION:
@@ -121,29 +137,48 @@ gossip_reject_is_final(unsigned reason)
 	case TX_ERR_AMOUNT:
 	case TX_ERR_MEMO:
 	case TX_ERR_EXPIRED:
-		return 1;
-	default:
+	case TX_ERR_SIGNATURE:
 		return 0;
+	default:
+		return GOSSIP_REJECT_TTL_MS;
 	}
 }
 
-static void
-gossip_reject_remember(struct gossip *g, const uint8_t id[TX_ID_LEN], unsigned reason)
+static const struct gossip_reject *
+gossip_rejected(struct gossip *g, const uint8_t key[TX_ID_LEN])
 {
-	uint8_t *slot;
+	struct gossip_reject *r = idmap_get(g->rejected, key);
 
-	if (!gossip_reject_is_final(reason) || idmap_get(g->rejected, id) != NULL)
-		return;
-	if (g->rejcount == GOSSIP_REJECTED_MAX) {
-		slot = g->rejring[g->rejhead];
-		idmap_del(g->rejected, slot);
-		g->rejhead = (g->rejhead + 1) % GOSSIP_REJECTED_MAX;
-		g->rejcount--;
+	if (r != NULL && r->until_ms != 0 && now_ms() >= r->until_ms) {
+		free(idmap_del(g->rejected, key));
+		return NULL;
 	}
-	slot = g->rejring[(g->rejhead + g->rejcount) % GOSSIP_REJECTED_MAX];
-	memcpy(slot, id, TX_ID_LEN);
-	g->rejcount++;
-	idmap_put(g->rejected, id, (void *)(uintptr_t)(reason + 1));
+	return r;
+}
+
+static void
+gossip_reject_remember(struct gossip *g, const uint8_t key[TX_ID_LEN],
+    unsigned reason)
+{
+	struct gossip_reject *r;
+	uint8_t *slot;
+	uint64_t ttl = gossip_reject_ttl(reason);
+
+	if ((r = idmap_get(g->rejected, key)) == NULL) {
+		if (g->rejcount == GOSSIP_REJECTED_MAX) {
+			slot = g->rejring[g->rejhead];
+			free(idmap_del(g->rejected, slot));
+			g->rejhead = (g->rejhead + 1) % GOSSIP_REJECTED_MAX;
+			g->rejcount--;
+		}
+		slot = g->rejring[(g->rejhead + g->rejcount) % GOSSIP_REJECTED_MAX];
+		memcpy(slot, key, TX_ID_LEN);
+		g->rejcount++;
+		r = xmalloc(sizeof(*r));
+		idmap_put(g->rejected, key, r);
+	}
+	r->reason = reason;
+	r->until_ms = ttl == 0 ? 0 : now_ms() + ttl;
 }
 
 struct gossip *
@@ -168,7 +203,7 @@ gossip_new(struct node *n)
 }
 
 static void
-gossip_free_inflight(const uint8_t id[32], void *v, void *arg)
+gossip_free_value(const uint8_t id[32], void *v, void *arg)
 {
 	(void)id;
 	(void)arg;
@@ -209,10 +244,11 @@ gossip_free(struct gossip *g)
 {
 	if (g == NULL)
 		return;
-	idmap_foreach(g->inflight, gossip_free_inflight, NULL);
+	idmap_foreach(g->inflight, gossip_free_value, NULL);
 	idmap_free(g->inflight);
 	idmap_foreach(g->validating, gossip_free_vstate, NULL);
 	idmap_free(g->validating);
+	idmap_foreach(g->rejected, gossip_free_value, NULL);
 	idmap_free(g->rejected);
 	free(g->rejring);
 	event_free(g->inv_timer);
@@ -221,22 +257,58 @@ gossip_free(struct gossip *g)
 	free(g);
 }
 
+/* Sends a peer's queued ids as one INV or GETDATA (batch: p->inv or p->want). */
+static int
+gossip_send_ids(struct peer *p, uint8_t type, uint8_t (*ids)[TX_ID_LEN], size_t *n)
+{
+	static uint8_t buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
+	size_t len;
+
+	if (*n == 0)
+		return 0;
+	len = frame_ids_encode((const uint8_t (*)[TX_ID_LEN])ids, *n, buf, sizeof(buf));
+	*n = 0;
+	return peer_send(p, type, buf, len);
+}
+
+/* Queues id in a peer's batch (allocated on first use); sends a full batch. */
+static int
+gossip_queue_id(struct peer *p, uint8_t type, const uint8_t id[TX_ID_LEN])
+{
+	uint8_t (**ids)[TX_ID_LEN] = type == FRAME_INV ? &p->inv : &p->want;
+	size_t *n = type == FRAME_INV ? &p->ninv : &p->nwant;
+
+	if (*ids == NULL)
+		*ids = xcalloc(FRAME_MAX_IDS, TX_ID_LEN);
+	memcpy((*ids)[(*n)++], id, TX_ID_LEN);
+	if (*n < FRAME_MAX_IDS)
+		return 0;
+	return gossip_send_ids(p, type, *ids, n);
+}
+
 /* Sends every peer's queued announcements. */
 static void
 gossip_flush_inv(struct gossip *g)
 {
-	static uint8_t buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
 	struct peer *p, *next;
-	size_t len;
 
 	for (p = TAILQ_FIRST(net_peers(g->node)); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
-		if (p->state != PEER_ACTIVE || p->ninv == 0)
-			continue;
-		len = frame_ids_encode((const uint8_t (*)[TX_ID_LEN])p->inv, p->ninv,
-		    buf, sizeof(buf));
-		p->ninv = 0;
-		peer_send(p, FRAME_INV, buf, len);
+		if (p->state == PEER_ACTIVE)
+			gossip_send_ids(p, FRAME_INV, p->inv, &p->ninv);
+	}
+}
+
+/* Sends every peer's queued requests. */
+static void
+gossip_flush_getdata(struct gossip *g)
+{
+	struct peer *p, *next;
+
+	for (p = TAILQ_FIRST(net_peers(g->node)); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->state == PEER_ACTIVE)
+			gossip_send_ids(p, FRAME_GETDATA, p->want, &p->nwant);
 	}
 }
 
@@ -246,25 +318,6 @@ gossip_invcb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	gossip_flush_inv(arg);
-}
-
-static int
-gossip_peer_inv_add(struct peer *p, const uint8_t id[TX_ID_LEN])
-{
-	static uint8_t buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
-	size_t len;
-
-	if (p->inv == NULL) {
-		p->inv_cap = FRAME_MAX_IDS;
-		p->inv = xcalloc(p->inv_cap, TX_ID_LEN);
-	}
-	memcpy(p->inv[p->ninv++], id, TX_ID_LEN);
-	if (p->ninv < FRAME_MAX_IDS)
-		return 0;
-	len = frame_ids_encode((const uint8_t (*)[TX_ID_LEN])p->inv, p->ninv, buf,
-	    sizeof(buf));
-	p->ninv = 0;
-	return peer_send(p, FRAME_INV, buf, len);
 }
 
 /* Announces id to every active peer not known to have it (batched). */
@@ -281,7 +334,7 @@ gossip_relay(struct gossip *g, const uint8_t id[TX_ID_LEN], uint64_t origin)
 			continue;
 		if (!idset_add(p->known, id))
 			continue;
-		gossip_peer_inv_add(p, id);
+		gossip_queue_id(p, FRAME_INV, id);
 		queued = 1;
 	}
 	if (queued && !evtimer_pending(g->inv_timer, NULL)) {
@@ -298,7 +351,7 @@ gossip_count_reject(struct gossip *g, unsigned reason)
 		g->node->stats.txs_rejected[reason]++;
 }
 
-/* Queues a job or, when the validator is full, parks it (backpressure). */
+/* Queues a job or, when the validator is full, says so (the caller parks it). */
 static int
 gossip_submit_job(struct gossip *g, struct validator_job *job)
 {
@@ -340,16 +393,111 @@ gossip_job_new(const uint8_t *raw, size_t len, uint64_t origin, void *ctx)
 	return job;
 }
 
+/* Drops serial from inf's announcers. */
+static void
+gossip_alt_del(struct gossip_inflight *inf, uint64_t serial)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < inf->nalts; i++)
+		if (inf->alts[i] != serial)
+			inf->alts[k++] = inf->alts[i];
+	inf->nalts = k;
+}
+
+static void
+gossip_alt_add(struct gossip_inflight *inf, uint64_t serial)
+{
+	unsigned i;
+
+	if (serial == inf->peer)
+		return;
+	for (i = 0; i < inf->nalts; i++)
+		if (inf->alts[i] == serial)
+			return;
+	if (inf->nalts < GOSSIP_ALTS)
+		inf->alts[inf->nalts++] = serial;
+}
+
+/* The request of inf is over (answered, refused, timed out): free its slot. */
+static void
+gossip_request_done(struct gossip *g, struct gossip_inflight *inf)
+{
+	struct peer *q;
+
+	if (inf->peer != 0 && (q = net_peer_by_serial(g->node, inf->peer)) != NULL &&
+	    q->inflight > 0)
+		q->inflight--;
+	inf->peer = 0;
+}
+
+static void
+gossip_inflight_forget(struct gossip *g, const uint8_t id[TX_ID_LEN])
+{
+	struct gossip_inflight *inf = idmap_del(g->inflight, id);
+
+	if (inf != NULL) {
+		gossip_request_done(g, inf);
+		free(inf);
+	}
+}
+
+/*
+ * Asks p for inf's id when p has a free request slot (queued in p's GETDATA
+ * batch; the caller flushes).  Returns 0, or -1 if p is at its limit.
+ */
+static int
+gossip_ask(struct gossip *g, struct gossip_inflight *inf, struct peer *p)
+{
+	if (p->inflight >= GOSSIP_PEER_INFLIGHT)
+		return -1;
+	inf->peer = p->serial;
+	inf->deadline_ms = now_ms() + g->node->cfg->getdata_timeout_ms;
+	p->inflight++;
+	gossip_alt_del(inf, p->serial);
+	gossip_queue_id(p, FRAME_GETDATA, inf->id);
+	return 0;
+}
+
+/*
+ * Moves inf to its next announcer: the first still connected with a free
+ * slot.  Announcers at their limit are kept for a later tick; with none left,
+ * the id is forgotten (a later INV starts again).  inf may be freed.
+ */
+static void
+gossip_want_next(struct gossip *g, struct gossip_inflight *inf)
+{
+	struct peer *q;
+	unsigned i;
+
+	gossip_request_done(g, inf);
+	for (i = 0; i < inf->nalts; ) {
+		q = net_peer_by_serial(g->node, inf->alts[i]);
+		if (q == NULL || q->state != PEER_ACTIVE) {
+			gossip_alt_del(inf, inf->alts[i]);
+			continue;
+		}
+		if (gossip_ask(g, inf, q) == 0)
+			return;
+		i++;
+	}
+	if (inf->nalts > 0) {
+		inf->deadline_ms = now_ms() + GOSSIP_TICK_MS;
+		return;
+	}
+	idmap_del(g->inflight, inf->id);
+	free(inf);
+}
+
 static int
 gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 {
 	struct tx tx;
-	uint8_t id[TX_ID_LEN];
+	uint8_t id[TX_ID_LEN], copy[TX_ID_LEN];
 	char reason[128], idhex[TX_ID_HEX_LEN + 1];
 	enum tx_reason r;
 	struct gossip_inflight *inf;
 	struct gossip_vstate *vs;
-	struct peer *q;
 	struct validator_job *job;
 
 	r = tx_decode(&tx, raw, len);
@@ -365,19 +513,36 @@ gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 	}
 	tx_id(&tx, id);
 	hex_encode(idhex, id, TX_ID_LEN);
-	if ((inf = idmap_del(g->inflight, id)) != NULL) {
-		if (inf->peer == p->serial)
-			p->inflight--;
-		else if ((q = net_peer_by_serial(g->node, inf->peer)) != NULL)
-			q->inflight--;
-		free(inf);
-	}
 	idset_add(p->known, id);
-	if (gossip_known(g, id)) {
-		g->node->stats.txs_duplicate++;
-		log_debug("gossip", "tx %.16s from %s: already known", idhex,
-		    peer_label(p));
-		return 0;
+	inf = idmap_get(g->inflight, id);
+	if (inf != NULL && inf->peer == p->serial)
+		gossip_request_done(g, inf);	/* our request is answered */
+	gossip_copy_hash(copy, raw, len);
+	if (mempool_get(g->node->mempool, id) != NULL || gossip_rejected(g, id) != NULL) {
+		gossip_inflight_forget(g, id);
+		goto duplicate;
+	}
+	if (gossip_rejected(g, copy) != NULL) {
+		/* A copy already found bad: ask another announcer, if any. */
+		if (inf != NULL) {
+			gossip_alt_del(inf, p->serial);
+			if (inf->peer == 0 && inf->deadline_ms != GOSSIP_NEVER) {
+				gossip_want_next(g, inf);
+				gossip_flush_getdata(g);
+			}
+		}
+		goto duplicate;
+	}
+	if (idmap_get(g->validating, id) != NULL) {
+		if (inf != NULL && inf->peer == 0)
+			inf->deadline_ms = GOSSIP_NEVER;	/* the verdict decides */
+		goto duplicate;
+	}
+	/* This copy gets validated: any request for the id is moot until the verdict. */
+	if (inf != NULL) {
+		gossip_request_done(g, inf);
+		gossip_alt_del(inf, p->serial);
+		inf->deadline_ms = GOSSIP_NEVER;
 	}
 	vs = xcalloc(1, sizeof(*vs));
 	memcpy(vs->id, id, TX_ID_LEN);
@@ -389,48 +554,48 @@ gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 	if (gossip_submit_job(g, job) == -1)
 		gossip_block_peer(g, p, job);
 	return 0;
+
+duplicate:
+	g->node->stats.txs_duplicate++;
+	log_debug("gossip", "tx %.16s from %s: already known", idhex, peer_label(p));
+	return 0;
 }
 
 static int
 gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
     size_t count)
 {
-	static uint8_t want[FRAME_MAX_IDS][TX_ID_LEN];
-	static uint8_t buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
 	struct gossip_inflight *inf;
-	size_t i, nwant = 0;
-	unsigned k;
-	uint64_t deadline = now_ms() + g->node->cfg->getdata_timeout_ms;
+	size_t i;
+	int validating;
 
 	for (i = 0; i < count; i++) {
 		idset_add(p->known, ids[i]);
-		if (gossip_known(g, ids[i]))
+		if (mempool_get(g->node->mempool, ids[i]) != NULL ||
+		    gossip_rejected(g, ids[i]) != NULL)
 			continue;
 		if ((inf = idmap_get(g->inflight, ids[i])) != NULL) {
-			if (inf->peer == p->serial)
-				continue;
-			for (k = 0; k < inf->nalts; k++)
-				if (inf->alts[k] == p->serial)
-					break;
-			if (k == inf->nalts && inf->nalts < GOSSIP_ALTS)
-				inf->alts[inf->nalts++] = p->serial;
+			gossip_alt_add(inf, p->serial);
 			continue;
 		}
-		if (p->inflight >= GOSSIP_PEER_INFLIGHT ||
-		    idmap_count(g->inflight) >= GOSSIP_INFLIGHT_MAX)
+		if (idmap_count(g->inflight) >= GOSSIP_INFLIGHT_MAX)
 			continue;
+		/*
+		 * Remember the announcer even of an id being validated (from the
+		 * API or another peer): if that copy proves bad, ask this one.
+		 */
+		validating = idmap_get(g->validating, ids[i]) != NULL;
 		inf = xcalloc(1, sizeof(*inf));
 		memcpy(inf->id, ids[i], TX_ID_LEN);
-		inf->peer = p->serial;
-		inf->deadline_ms = deadline;
+		inf->deadline_ms = validating ? GOSSIP_NEVER : 0;
+		inf->alts[inf->nalts++] = p->serial;
 		idmap_put(g->inflight, ids[i], inf);
-		p->inflight++;
-		memcpy(want[nwant++], ids[i], TX_ID_LEN);
+		if (!validating && gossip_ask(g, inf, p) == -1)
+			inf->deadline_ms = now_ms() + GOSSIP_TICK_MS;
 	}
-	if (nwant == 0)
-		return 0;
-	return peer_send(p, FRAME_GETDATA, buf, frame_ids_encode(
-	    (const uint8_t (*)[TX_ID_LEN])want, nwant, buf, sizeof(buf)));
+	if (p->state == PEER_CLOSED)
+		return -1;
+	return gossip_send_ids(p, FRAME_GETDATA, p->want, &p->nwant);
 }
 
 static int
@@ -458,37 +623,6 @@ gossip_on_getdata(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_L
 	    (const uint8_t (*)[TX_ID_LEN])missing, nmissing, buf, sizeof(buf)));
 }
 
-/* Asks the next announcer for inf's id, or forgets it.  inf is in the map. */
-static void
-gossip_refetch(struct gossip *g, struct gossip_inflight *inf)
-{
-	uint8_t buf[2 + TX_ID_LEN];
-	struct peer *q;
-	unsigned k;
-
-	if ((q = net_peer_by_serial(g->node, inf->peer)) != NULL && q->inflight > 0)
-		q->inflight--;
-	while (inf->nalts > 0) {
-		q = net_peer_by_serial(g->node, inf->alts[0]);
-		inf->nalts--;
-		for (k = 0; k < inf->nalts; k++)
-			inf->alts[k] = inf->alts[k + 1];
-		if (q == NULL || q->state != PEER_ACTIVE)
-			continue;
-		inf->peer = q->serial;
-		inf->deadline_ms = now_ms() + g->node->cfg->getdata_timeout_ms;
-		q->inflight++;
-		log_debug("gossip", "asking %s for tx %02x%02x%02x%02x%02x%02x%02x%02x",
-		    peer_label(q), inf->id[0], inf->id[1], inf->id[2], inf->id[3],
-		    inf->id[4], inf->id[5], inf->id[6], inf->id[7]);
-		peer_send(q, FRAME_GETDATA, buf, frame_ids_encode(
-		    (const uint8_t (*)[TX_ID_LEN])inf->id, 1, buf, sizeof(buf)));
-		return;
-	}
-	idmap_del(g->inflight, inf->id);
-	free(inf);
-}
-
 static int
 gossip_on_notfound(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
     size_t count)
@@ -496,11 +630,12 @@ gossip_on_notfound(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_
 	struct gossip_inflight *inf;
 	size_t i;
 
-	for (i = 0; i < count && p->state != PEER_CLOSED; i++) {
+	for (i = 0; i < count; i++) {
 		inf = idmap_get(g->inflight, ids[i]);
 		if (inf != NULL && inf->peer == p->serial)
-			gossip_refetch(g, inf);
+			gossip_want_next(g, inf);
 	}
+	gossip_flush_getdata(g);
 	return p->state == PEER_CLOSED ? -1 : 0;
 }
 
@@ -532,45 +667,57 @@ gossip_on_frame(struct peer *p, const struct frame *f)
 	return 0;
 }
 
-struct gossip_expired {
+struct gossip_due {
 	uint64_t	now;
+	uint64_t	serial;		/* with now == 0: the entries asked of this peer */
 	uint8_t		(*ids)[TX_ID_LEN];
 	size_t		n, cap;
 };
 
 static void
-gossip_collect_expired(const uint8_t id[32], void *v, void *arg)
+gossip_collect_due(const uint8_t id[32], void *v, void *arg)
 {
 	struct gossip_inflight *inf = v;
-	struct gossip_expired *e = arg;
+	struct gossip_due *d = arg;
 
-	if (inf->deadline_ms > e->now)
+	if (d->now != 0 ? inf->deadline_ms > d->now :
+	    (inf->peer != d->serial || inf->peer == 0))
 		return;
-	if (e->n == e->cap) {
-		e->cap = e->cap ? e->cap * 2 : 64;
-		e->ids = xrealloc(e->ids, e->cap * TX_ID_LEN);
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 64;
+		d->ids = xrealloc(d->ids, d->cap * TX_ID_LEN);
 	}
-	memcpy(e->ids[e->n++], id, TX_ID_LEN);
+	memcpy(d->ids[d->n++], id, TX_ID_LEN);
+}
+
+/* Moves every collected wanted id to its next announcer. */
+static void
+gossip_want_due(struct gossip *g, struct gossip_due *d)
+{
+	struct gossip_inflight *inf;
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if ((inf = idmap_get(g->inflight, d->ids[i])) != NULL)
+			gossip_want_next(g, inf);
+	free(d->ids);
+	gossip_flush_getdata(g);
 }
 
 static void
 gossip_tickcb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gossip *g = arg;
-	struct gossip_expired e = { now_ms(), NULL, 0, 0 };
-	struct gossip_inflight *inf;
-	size_t i, n;
+	struct gossip_due d = { now_ms(), 0, NULL, 0, 0 };
+	size_t n;
 
 	(void)fd;
 	(void)what;
-	idmap_foreach(g->inflight, gossip_collect_expired, &e);
-	for (i = 0; i < e.n; i++)
-		if ((inf = idmap_get(g->inflight, e.ids[i])) != NULL)
-			gossip_refetch(g, inf);
-	free(e.ids);
-	if (e.now >= g->next_expire_ms) {
-		g->next_expire_ms = e.now + GOSSIP_EXPIRE_EVERY_MS;
-		n = mempool_expire(g->node->mempool, e.now, g->node->policy.max_age_ms);
+	idmap_foreach(g->inflight, gossip_collect_due, &d);
+	gossip_want_due(g, &d);
+	if (d.now >= g->next_expire_ms) {
+		g->next_expire_ms = d.now + GOSSIP_EXPIRE_EVERY_MS;
+		n = mempool_expire(g->node->mempool, d.now, g->node->policy.max_age_ms);
 		if (n > 0)
 			log_info("mempool", "expired %zu transactions older than %llu ms",
 			    n, (unsigned long long)g->node->policy.max_age_ms);
@@ -591,26 +738,42 @@ gossip_peer_closed(struct peer *p)
 	struct gossip *g = p->node->gossip;
 	struct peer_backlog *b;
 	struct gossip_vstate *vs;
+	struct gossip_inflight *inf;
+	struct gossip_verdict v;
+	struct gossip_due d = { 0, p->serial, NULL, 0, 0 };
+	size_t i;
 
 	if (p->blocked) {
 		TAILQ_REMOVE(&g->blocked, p, blocked_entry);
 		p->blocked = 0;
 	}
 	/*
-	 * Parked transactions of p were never validated.  Others may have
-	 * announced them meanwhile and been ignored, so forgetting them could
-	 * lose them: they join the node's own queue of parked work instead.
+	 * Jobs p sent that the validator never took are dropped: a closing peer
+	 * must not leave work behind.  Ids that others announced are still
+	 * wanted and go to their next announcer.
 	 */
 	while ((b = TAILQ_FIRST(&p->backlog)) != NULL) {
 		TAILQ_REMOVE(&p->backlog, b, entry);
 		vs = b->job->ctx;
-		vs->job = b->job;
-		TAILQ_INSERT_TAIL(&g->parked, vs, backlog_entry);
-		g->nparked++;
+		idmap_del(g->validating, vs->id);
+		gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id, GOSSIP_REASON_BUSY,
+		    "node busy: the peer relaying it went away, retry");
+		gossip_vstate_answer(vs, &v);
+		if ((inf = idmap_get(g->inflight, vs->id)) != NULL)
+			inf->deadline_ms = 0;
+		free(vs);
+		validator_job_free(b->job);
 		free(b);
 	}
 	p->nbacklog = 0;
-	/* Wanted ids asked of p fall back to other announcers at their deadline. */
+	/* Requests p will never answer go to the next announcer at the next tick. */
+	idmap_foreach(g->inflight, gossip_collect_due, &d);
+	for (i = 0; i < d.n; i++)
+		if ((inf = idmap_get(g->inflight, d.ids[i])) != NULL) {
+			inf->peer = 0;
+			inf->deadline_ms = 0;
+		}
+	free(d.ids);
 }
 
 static void
@@ -637,9 +800,11 @@ gossip_on_validated(struct validator_job *job, void *arg)
 	struct gossip *g = n->gossip;
 	struct gossip_vstate *vs = job->ctx;
 	struct gossip_verdict v;
+	struct gossip_inflight *inf;
 	struct peer *origin;
 	enum mempool_result mr;
 	char idhex[TX_ID_HEX_LEN + 1], why[160];
+	uint8_t copy[TX_ID_LEN];
 	unsigned reason;
 	size_t evicted = 0;
 
@@ -652,6 +817,7 @@ gossip_on_validated(struct validator_job *job, void *arg)
 		mr = mempool_add(n->mempool, vs->id, &job->tx, job->raw, job->len,
 		    now_ms(), &evicted);
 		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE) {
+			gossip_inflight_forget(g, vs->id);
 			n->stats.txs_accepted++;
 			log_info("gossip", "tx %.16s accepted from %s amount=%llu",
 			    idhex, vs->from, (unsigned long long)job->tx.amount);
@@ -676,7 +842,18 @@ gossip_on_validated(struct validator_job *job, void *arg)
 		    tx_reason_str(job->res.reason));
 	}
 	gossip_count_reject(g, reason);
-	gossip_reject_remember(g, vs->id, reason);
+	if (reason == TX_ERR_SIGNATURE) {
+		/* Only this copy is bad: another announcer may hold a valid one. */
+		gossip_copy_hash(copy, job->raw, job->len);
+		gossip_reject_remember(g, copy, reason);
+		if ((inf = idmap_get(g->inflight, vs->id)) != NULL) {
+			gossip_alt_del(inf, vs->origin);
+			inf->deadline_ms = 0;
+		}
+	} else {
+		gossip_reject_remember(g, vs->id, reason);
+		gossip_inflight_forget(g, vs->id);
+	}
 	log_info("gossip", "tx %.16s rejected from %s: %s", idhex, vs->from, why);
 	api_event_tx(n, 0, vs->id, vs->from, job->tx.amount, gossip_reason_str(reason));
 	if (origin != NULL && reason < TX_REASON_COUNT &&
@@ -748,10 +925,10 @@ gossip_submit(struct node *n, const uint8_t *raw, size_t len,
 	struct gossip_verdict v;
 	struct gossip_vstate *vs;
 	struct gossip_waiter *w;
+	const struct gossip_reject *rej;
 	struct tx tx;
-	uint8_t id[TX_ID_LEN];
+	uint8_t id[TX_ID_LEN], copy[TX_ID_LEN];
 	enum tx_reason r;
-	uintptr_t rej;
 	char idhex[TX_ID_HEX_LEN + 1];
 
 	if (n->stopping || g == NULL)
@@ -771,9 +948,11 @@ gossip_submit(struct node *n, const uint8_t *raw, size_t len,
 		cb(&v, arg);
 		return 0;
 	}
-	if ((rej = (uintptr_t)idmap_get(g->rejected, id)) != 0) {
+	gossip_copy_hash(copy, raw, len);
+	if ((rej = gossip_rejected(g, id)) != NULL ||
+	    (rej = gossip_rejected(g, copy)) != NULL) {
 		n->stats.txs_duplicate++;
-		gossip_verdict_fill(&v, GOSSIP_REJECTED, id, (unsigned)(rej - 1), NULL);
+		gossip_verdict_fill(&v, GOSSIP_REJECTED, id, rej->reason, NULL);
 		cb(&v, arg);
 		return 0;
 	}

@@ -21,6 +21,7 @@
 #include <event2/util.h>
 #include <sodium.h>
 
+#include "channel.h"
 #include "config.h"
 #include "frame.h"
 #include "hex.h"
@@ -57,6 +58,7 @@ struct net_addr {
 	uint16_t	port;
 	unsigned	failures;
 	uint64_t	next_try_ms;
+	int		direct;		/* seen on a connection, not only heard of */
 };
 TAILQ_HEAD(net_addr_list, net_addr);
 
@@ -131,7 +133,8 @@ net_backoff_ms(unsigned failures)
 		d = NET_BACKOFF_MAX_MS;
 	/* Jitter: 75% to 125%, so restarted nodes do not redial in lockstep. */
 	r = randombytes_uniform(501);
-	return d * (750 + r) / 1000;
+	d = d * (750 + r) / 1000;
+	return d > NET_BACKOFF_MAX_MS ? NET_BACKOFF_MAX_MS : d;
 }
 
 void
@@ -188,9 +191,14 @@ net_sockaddr_host(const struct sockaddr_storage *ss, char *host, size_t len,
 	return -1;
 }
 
+/*
+ * Adds or updates the address of node id.  Hearsay (a PEERS entry) never
+ * overrides an address seen on a real connection (direct), so a peer cannot
+ * redirect us away from a node we know, nor lift a hold on redialling it.
+ */
 static void
 net_book_add(struct net *net, const uint8_t id[TX_PK_LEN], const char *host,
-    uint16_t port)
+    uint16_t port, int direct)
 {
 	struct net_addr *a;
 
@@ -200,6 +208,9 @@ net_book_add(struct net *net, const uint8_t id[TX_PK_LEN], const char *host,
 		if (memcmp(a->node_id, id, TX_PK_LEN) == 0)
 			break;
 	if (a != NULL) {
+		if (a->direct && !direct)
+			return;
+		a->direct |= direct;
 		if (strcmp(a->host, host) != 0 || a->port != port) {
 			snprintf(a->host, sizeof(a->host), "%s", host);
 			a->port = port;
@@ -218,6 +229,7 @@ net_book_add(struct net *net, const uint8_t id[TX_PK_LEN], const char *host,
 	memcpy(a->node_id, id, TX_PK_LEN);
 	snprintf(a->host, sizeof(a->host), "%s", host);
 	a->port = port;
+	a->direct = direct;
 	TAILQ_INSERT_TAIL(&net->book, a, entry);
 	net->nbook++;
 }
@@ -324,10 +336,15 @@ net_peer_authenticated(struct peer *p)
 	if (q != NULL) {
 		/*
 		 * Two links between the same pair: both ends keep the one dialled
-		 * by the smaller node key, or the older if one side dialled twice.
+		 * by the smaller node key; if one side dialled twice, the one with
+		 * the smaller session id.  Both ends see the same keys and ids.
 		 */
 		ip = p->outbound ? p->node->node_pk : p->remote_pk;
 		iq = q->outbound ? q->node->node_pk : q->remote_pk;
+		if (memcmp(ip, iq, TX_PK_LEN) == 0 && channel_established(q->ch)) {
+			ip = channel_session_id(p->ch);
+			iq = channel_session_id(q->ch);
+		}
 		snprintf(reason, sizeof(reason), "duplicate connection to node %.16s",
 		    p->remote_hex);
 		if (memcmp(ip, iq, TX_PK_LEN) < 0)
@@ -354,7 +371,7 @@ net_peer_active(struct peer *p)
 		p->target->failures = 0;
 	if (net_sockaddr_host(p->sa, host, sizeof(host), NULL, NULL) == 0 &&
 	    p->listen_port != 0) {
-		net_book_add(net, p->remote_pk, host, p->listen_port);
+		net_book_add(net, p->remote_pk, host, p->listen_port, 1);
 		if ((a = net_book_find(net, p->remote_pk)) != NULL)
 			a->failures = 0;
 	}
@@ -474,7 +491,7 @@ net_on_peers(struct peer *p, const uint8_t *payload, size_t len)
 			inet_ntop(AF_INET6, fp[i].addr, host, sizeof(host));
 		else
 			continue;
-		net_book_add(net, fp[i].node_id, host, fp[i].port);
+		net_book_add(net, fp[i].node_id, host, fp[i].port, 0);
 	}
 	if (n > 0)
 		event_active(net->maint, 0, 0);

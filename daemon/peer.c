@@ -124,7 +124,6 @@ peer_new(struct node *n, int fd, const struct sockaddr *sa, int salen,
 		log_error("net", "peer %s: cannot create a bufferevent", p->addr);
 		if (fd >= 0)
 			evutil_closesocket(fd);
-		p->state = PEER_CLOSED;
 		net_peer_linked(p);
 		peer_close(p, "out of resources");
 		return p;
@@ -178,7 +177,7 @@ peer_flush_last(struct peer *p)
 void
 peer_close(struct peer *p, const char *reason)
 {
-	if (p->state == PEER_CLOSED && p->bev == NULL)
+	if (p->state == PEER_CLOSED)
 		return;
 	p->state = PEER_CLOSED;
 	net_peer_closed(p, reason);
@@ -205,6 +204,9 @@ peer_close(struct peer *p, const char *reason)
 	free(p->inv);
 	p->inv = NULL;
 	p->ninv = 0;
+	free(p->want);
+	p->want = NULL;
+	p->nwant = 0;
 	/* net frees the struct itself later, so callers may still test p->state. */
 }
 
@@ -522,6 +524,9 @@ peer_tickcb(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
+	/* Not reading while the validator holds us back is not the peer's silence. */
+	if (p->blocked)
+		p->last_recv_ms = now;
 	if (now - p->last_recv_ms > cfg->peer_timeout_ms) {
 		snprintf(reason, sizeof(reason), "timeout: silent for %llu ms",
 		    (unsigned long long)(now - p->last_recv_ms));

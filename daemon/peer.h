@@ -70,7 +70,9 @@ struct peer {
 	/* gossip state */
 	struct idset	*known;		/* ids this peer has or was sent */
 	uint8_t		(*inv)[TX_ID_LEN];	/* ids waiting to be announced */
-	size_t		ninv, inv_cap;
+	size_t		ninv;
+	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
+	size_t		nwant;
 	size_t		inflight;	/* our GETDATA ids outstanding at this peer */
 	struct peer_backlog_list backlog;
 	size_t		nbacklog;

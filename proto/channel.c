@@ -187,6 +187,12 @@ channel_output(struct channel *ch, uint8_t *out, size_t cap)
 	return n;
 }
 
+const uint8_t *
+channel_session_id(const struct channel *ch)
+{
+	return ch->state == CHANNEL_ESTABLISHED ? ch->h : NULL;
+}
+
 int
 channel_established(const struct channel *ch)
 {

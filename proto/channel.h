@@ -93,6 +93,13 @@ int	channel_established(const struct channel *ch);
 /* The peer's authenticated Ed25519 public key once established, else NULL. */
 const uint8_t *channel_remote_key(const struct channel *ch);
 
+/*
+ * The transcript hash (32 bytes), the same at both ends of one connection
+ * and different for every connection: a name for the session.  Valid once
+ * established.
+ */
+const uint8_t *channel_session_id(const struct channel *ch);
+
 /* Why the channel failed, or NULL. */
 const char *channel_error(const struct channel *ch);
 
