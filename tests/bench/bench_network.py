@@ -11,8 +11,9 @@ bench_network.py: end-to-end throughput and memory of real noded processes.
 2. One node holding 100,000 transactions: its resident memory (VmRSS).
    Target: <= 64 MiB.
 
-Figures only; nothing here fails on timing.  Env: NODED, BENCH_TXS (20000),
-BENCH_MEMPOOL_TXS (100000).
+Figures only; nothing here fails on timing.  Run it through `make bench`,
+which builds build/bench/bench_validator (the bare verify rate) first.  Env:
+NODED, BUILD, BENCH_TXS (20000), BENCH_MEMPOOL_TXS (100000).
 """
 
 import http.client
