@@ -29,7 +29,8 @@
 #define GOSSIP_REJECT_TTL_MS	30000	/* for verdicts that time or the mempool may change */
 #define GOSSIP_ALTS		8	/* other announcers kept per wanted id */
 #define GOSSIP_PEER_INFLIGHT	5000	/* GETDATA ids outstanding per peer */
-#define GOSSIP_INFLIGHT_MAX	100000	/* wanted ids overall */
+#define GOSSIP_PEER_ANNOUNCED	20000	/* wanted ids first announced by one peer */
+#define GOSSIP_INFLIGHT_MAX	200000	/* wanted ids overall */
 #define GOSSIP_API_BACKLOG_MAX	100000	/* API transactions waiting for a validator */
 #define GOSSIP_TICK_MS		200
 #define GOSSIP_EXPIRE_EVERY_MS	5000
@@ -63,6 +64,7 @@ TAILQ_HEAD(gossip_vstate_list, gossip_vstate);
 struct gossip_inflight {
 	uint8_t		id[TX_ID_LEN];
 	uint64_t	peer;		/* serial of the peer asked; 0: nobody yet */
+	uint64_t	creator;	/* serial of the first announcer (its quota) */
 	uint64_t	deadline_ms;	/* ask the next one then; NEVER while validating */
 	uint64_t	alts[GOSSIP_ALTS];	/* other announcers, oldest first */
 	unsigned	nalts;
@@ -112,6 +114,7 @@ static void	gossip_verdict_fill(struct gossip_verdict *, enum gossip_status,
 	    const uint8_t *, unsigned, const char *);
 static void	gossip_want_next(struct gossip *, struct gossip_inflight *);
 static void	gossip_flush_getdata(struct gossip *);
+static void	gossip_inflight_free(struct gossip *, struct gossip_inflight *);
 
 /* The hash that names one copy of a transaction: its encoded bytes. */
 static void
@@ -431,15 +434,27 @@ gossip_request_done(struct gossip *g, struct gossip_inflight *inf)
 	inf->peer = 0;
 }
 
+/* Removes and frees inf, giving back its request slot and its announcer's quota. */
+static void
+gossip_inflight_free(struct gossip *g, struct gossip_inflight *inf)
+{
+	struct peer *q;
+
+	gossip_request_done(g, inf);
+	if ((q = net_peer_by_serial(g->node, inf->creator)) != NULL &&
+	    q->announced > 0)
+		q->announced--;
+	idmap_del(g->inflight, inf->id);
+	free(inf);
+}
+
 static void
 gossip_inflight_forget(struct gossip *g, const uint8_t id[TX_ID_LEN])
 {
-	struct gossip_inflight *inf = idmap_del(g->inflight, id);
+	struct gossip_inflight *inf = idmap_get(g->inflight, id);
 
-	if (inf != NULL) {
-		gossip_request_done(g, inf);
-		free(inf);
-	}
+	if (inf != NULL)
+		gossip_inflight_free(g, inf);
 }
 
 /*
@@ -485,8 +500,7 @@ gossip_want_next(struct gossip *g, struct gossip_inflight *inf)
 		inf->deadline_ms = now_ms() + GOSSIP_TICK_MS;
 		return;
 	}
-	idmap_del(g->inflight, inf->id);
-	free(inf);
+	gossip_inflight_free(g, inf);
 }
 
 static int
@@ -578,7 +592,12 @@ gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 			gossip_alt_add(inf, p->serial);
 			continue;
 		}
-		if (idmap_count(g->inflight) >= GOSSIP_INFLIGHT_MAX)
+		/*
+		 * Bounded per first announcer, as Bitcoin Core bounds announcements
+		 * per peer: one peer announcing junk cannot crowd out the others.
+		 */
+		if (p->announced >= GOSSIP_PEER_ANNOUNCED ||
+		    idmap_count(g->inflight) >= GOSSIP_INFLIGHT_MAX)
 			continue;
 		/*
 		 * Remember the announcer even of an id being validated (from the
@@ -589,6 +608,8 @@ gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 		memcpy(inf->id, ids[i], TX_ID_LEN);
 		inf->deadline_ms = validating ? GOSSIP_NEVER : 0;
 		inf->alts[inf->nalts++] = p->serial;
+		inf->creator = p->serial;
+		p->announced++;
 		idmap_put(g->inflight, ids[i], inf);
 		if (!validating && gossip_ask(g, inf, p) == -1)
 			inf->deadline_ms = now_ms() + GOSSIP_TICK_MS;
@@ -871,49 +892,70 @@ answer:
 	gossip_drain(g);
 }
 
-/* Feeds parked work to the validator, API first, then paused peers in turn. */
+/* Parked API work is over: the node is shutting down. */
+static void
+gossip_drop_parked(struct gossip *g)
+{
+	struct gossip_vstate *vs;
+	struct gossip_verdict v;
+
+	while ((vs = TAILQ_FIRST(&g->parked)) != NULL) {
+		TAILQ_REMOVE(&g->parked, vs, backlog_entry);
+		g->nparked--;
+		idmap_del(g->validating, vs->id);
+		gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id, GOSSIP_REASON_BUSY,
+		    "node is shutting down");
+		gossip_vstate_answer(vs, &v);
+		validator_job_free(vs->job);
+		free(vs);
+	}
+}
+
+/*
+ * Feeds parked work to the validator while it has room, taking turns: one
+ * API transaction, then one paused peer's whole backlog (at most one
+ * record's worth), so neither side can starve the other.
+ */
 static void
 gossip_drain(struct gossip *g)
 {
 	struct gossip_vstate *vs;
 	struct peer_backlog *b;
 	struct peer *p;
-	struct gossip_verdict v;
+	int progress = 1;
 
-	while ((vs = TAILQ_FIRST(&g->parked)) != NULL) {
-		if (g->node->stopping ||
-		    validator_submit(g->node->validator, vs->job) == -1) {
-			if (!g->node->stopping && errno != EPIPE)
+	if (g->node->stopping) {
+		gossip_drop_parked(g);
+		return;
+	}
+	while (progress) {
+		progress = 0;
+		if ((vs = TAILQ_FIRST(&g->parked)) != NULL) {
+			if (validator_submit(g->node->validator, vs->job) == -1) {
+				if (errno == EPIPE)
+					gossip_drop_parked(g);
 				return;
-			/* Shutting down: the verdict will never come. */
+			}
 			TAILQ_REMOVE(&g->parked, vs, backlog_entry);
 			g->nparked--;
-			idmap_del(g->validating, vs->id);
-			gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id,
-			    GOSSIP_REASON_BUSY, "node is shutting down");
-			gossip_vstate_answer(vs, &v);
-			validator_job_free(vs->job);
-			free(vs);
-			continue;
+			vs->job = NULL;
+			progress = 1;
 		}
-		TAILQ_REMOVE(&g->parked, vs, backlog_entry);
-		g->nparked--;
-		vs->job = NULL;
-	}
-	while ((p = TAILQ_FIRST(&g->blocked)) != NULL) {
-		while ((b = TAILQ_FIRST(&p->backlog)) != NULL) {
-			if (g->node->stopping ||
-			    validator_submit(g->node->validator, b->job) == -1)
-				return;
-			TAILQ_REMOVE(&p->backlog, b, entry);
-			p->nbacklog--;
-			free(b);
+		if ((p = TAILQ_FIRST(&g->blocked)) != NULL) {
+			while ((b = TAILQ_FIRST(&p->backlog)) != NULL) {
+				if (validator_submit(g->node->validator, b->job) == -1)
+					return;
+				TAILQ_REMOVE(&p->backlog, b, entry);
+				p->nbacklog--;
+				free(b);
+			}
+			TAILQ_REMOVE(&g->blocked, p, blocked_entry);
+			p->blocked = 0;
+			log_debug("gossip", "validator queue has room: resuming reads "
+			    "from %s", peer_label(p));
+			peer_resume(p);
+			progress = 1;
 		}
-		TAILQ_REMOVE(&g->blocked, p, blocked_entry);
-		p->blocked = 0;
-		log_debug("gossip", "validator queue has room: resuming reads from %s",
-		    peer_label(p));
-		peer_resume(p);
 	}
 }
 

@@ -74,6 +74,7 @@ struct peer {
 	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
 	size_t		nwant;
 	size_t		inflight;	/* our GETDATA ids outstanding at this peer */
+	size_t		announced;	/* wanted ids this peer announced first */
 	struct peer_backlog_list backlog;
 	size_t		nbacklog;
 	uint64_t	next_getpeers_ms;

@@ -133,3 +133,26 @@ def test_work_left_by_closed_peers_is_bounded(cluster, wallet):
     good = wallet.tx(amount=9)
     assert honest.submit(good.hex())[0] == 200
     wait_until(lambda: victim.has_tx(good.id_hex()), 60, "honest tx at victim")
+
+
+def test_one_peer_announcing_junk_cannot_crowd_out_the_others(cluster, wallet):
+    # More junk ids than the node keeps wanted overall: without a quota per
+    # announcer, one peer would fill the table and honest ids be skipped.
+    victim = cluster.start("victim")
+    junk = p2plib.SecureConn(victim.p2p_port); junk.hello("junk")
+    good = p2plib.SecureConn(victim.p2p_port); good.hello("good")
+    active(victim, junk, good)
+    for _ in range(210):
+        junk.inv([os.urandom(32) for _ in range(1000)])
+    # a PING round trip after the INVs: the victim has read them all
+    junk.send_frame(p2plib.FRAME_PING, b"\0" * 8)
+    t = wallet.tx(amount=7)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        junk.timeout = 5
+        f, _ = junk.recv_frame()
+        if f == p2plib.FRAME_PONG:
+            break
+    good.inv([t.id()])
+    assert t.id() in getdata_ids(good, 5.0), \
+        "an honest announcement was skipped after one peer's junk"
