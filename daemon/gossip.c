@@ -875,7 +875,14 @@ gossip_on_validated(struct validator_job *job, void *arg)
 		gossip_reject_remember(g, vs->id, reason);
 		gossip_inflight_forget(g, vs->id);
 	}
-	log_info("gossip", "tx %.16s rejected from %s: %s", idhex, vs->from, why);
+	/*
+	 * The rest of a dropped peer's invalid flood goes to debug: the drop
+	 * itself was logged with its reason, and an attacker that reconnects
+	 * must not be able to fill the log.
+	 */
+	log_msg(vs->origin != 0 && origin == NULL && reason < TX_REASON_COUNT &&
+	    tx_reason_is_misbehaviour((enum tx_reason)reason) ? LOG_DEBUG : LOG_INFO,
+	    "gossip", "tx %.16s rejected from %s: %s", idhex, vs->from, why);
 	api_event_tx(n, 0, vs->id, vs->from, job->tx.amount, gossip_reason_str(reason));
 	if (origin != NULL && reason < TX_REASON_COUNT &&
 	    tx_reason_is_misbehaviour((enum tx_reason)reason)) {
