@@ -748,12 +748,6 @@ gossip_tickcb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-gossip_peer_active(struct peer *p)
-{
-	(void)p;
-}
-
-void
 gossip_peer_closed(struct peer *p)
 {
 	struct gossip *g = p->node->gossip;

@@ -18,8 +18,7 @@ void	gossip_free(struct gossip *g);
 
 /* INV, GETDATA, TX and NOTFOUND from an active peer.  Returns -1 if p was closed. */
 int	gossip_on_frame(struct peer *p, const struct frame *f);
-/* Peer life-cycle hooks, called by peer.c. */
-void	gossip_peer_active(struct peer *p);
+/* Peer teardown hook, called by peer_close: drops p's parked work and requests. */
 void	gossip_peer_closed(struct peer *p);
 
 /* The validator pool's done() callback; arg is the node. */

@@ -317,8 +317,6 @@ peer_on_hello(struct peer *p, const struct frame *f)
 	p->state = PEER_ACTIVE;
 	p->active_ms = now_ms();
 	net_peer_active(p);
-	if (p->state != PEER_CLOSED)
-		gossip_peer_active(p);
 	return p->state == PEER_CLOSED ? -1 : 0;
 }
 
