@@ -408,9 +408,43 @@ def test_up_refuses_clearly(mk):
               str(c.base + 100), "--timeout", "20", "--",
               "--no-such-option", check=False)
     assert p.returncode == 1
-    assert "exited during start-up" in p.stderr and "node1" in p.stderr
-    assert "no-such-option" in p.stderr
+    assert "exited during start-up (exit status 2)" in p.stderr
+    assert "node1" in p.stderr and "no-such-option" in p.stderr
     c.run("down")
+
+
+def load_cluster_module():
+    from importlib.machinery import SourceFileLoader
+    import importlib.util
+    loader = SourceFileLoader("cluster_tool", CLUSTER)
+    spec = importlib.util.spec_from_loader("cluster_tool", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def test_node_just_spawned_counts_as_running(tmp_path):
+    """Right after Popen returns, /proc/PID/cmdline of the child can still
+    read empty (execve has closed the close-on-exec pipe but not yet laid out
+    the new arguments).  A node in that window is starting, not dead: up
+    once reported such a node as 'exited during start-up'."""
+    cl = load_cluster_module()
+    ndir = str(tmp_path / "node1")
+    os.makedirs(ndir)
+    base = pick_base(1)
+    argv = [NODED, "--name", "node1", "--listen", "127.0.0.1:%d" % (base + 1),
+            "--api", "127.0.0.1:%d" % (base + 101), "--data-dir", ndir,
+            "--log-file", os.path.join(ndir, "noded.log")]
+    for _ in range(20):
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            assert cl.pid_is_ours(p.pid, ndir)
+        finally:
+            p.kill()
+            p.wait()
+        assert not cl.pid_is_ours(p.pid, ndir)
 
 
 def test_up_times_out_naming_the_nodes(mk):
