@@ -3,7 +3,7 @@
 #   tools/deps.sh          install what is missing (as root), or print the command
 #   tools/deps.sh --check  exit 0 if nothing is missing, 1 otherwise
 PKGS="gcc make pkg-config libevent-dev libsodium-dev libjansson-dev libcmocka-dev
-clang python3 python3-pytest python3-prometheus-client curl procps iproute2"
+clang libclang-rt-dev python3 python3-pytest python3-prometheus-client curl procps iproute2"
 
 missing=""
 for p in $PKGS; do
