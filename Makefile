@@ -68,7 +68,7 @@ LIBPROTO   := $(BUILD)/libproto.a
 LIBNODED   := $(BUILD)/libnoded.a
 
 .PHONY: FORCE all deps test unit integration docker-test asan fuzz fuzz-smoke bench \
-	demo image install clean help
+	demo image compose-plugin install clean help
 .DEFAULT_GOAL := all
 
 all: $(BINDIR)/noded $(BINDIR)/nodectl
@@ -159,6 +159,12 @@ demo: all
 
 image: all
 	@sh tests/docker/image.sh
+	@sh tools/compose-plugin.sh || true
+
+# Debian 12 packages docker-compose 1.29 but not the `docker compose` plugin:
+# installs a forwarder so that `docker compose ...` works (no-op otherwise).
+compose-plugin:
+	@sh tools/compose-plugin.sh
 
 PREFIX ?= /usr/local
 install: all
@@ -172,6 +178,6 @@ clean:
 	rm -rf build bin
 
 help:
-	@echo "make [all|deps|test|asan|fuzz|fuzz-smoke|bench|demo|image|install|clean]"
+	@echo "make [all|deps|test|asan|fuzz|fuzz-smoke|bench|demo|image|compose-plugin|install|clean]"
 
 -include $(shell find build -name '*.d' 2>/dev/null)

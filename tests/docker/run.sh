@@ -17,7 +17,10 @@ skip() {
 command -v docker >/dev/null 2>&1 || skip "no Docker engine"
 docker info >/dev/null 2>&1 || skip "no Docker engine"
 
-# The compose v2 plugin or the v1 program, whichever is installed.
+# The compose v2 plugin or the v1 program, whichever is installed; like
+# `make image`, put in the forwarder that makes `docker compose` work where
+# only docker-compose 1.x is packaged (Debian 12).
+sh tools/compose-plugin.sh || true
 if docker compose version >/dev/null 2>&1; then
 	COMPOSE="docker compose"
 elif command -v docker-compose >/dev/null 2>&1; then
