@@ -30,6 +30,7 @@
 #define GOSSIP_ALTS		8	/* other announcers kept per wanted id */
 #define GOSSIP_PEER_INFLIGHT	5000	/* GETDATA ids outstanding per peer */
 #define GOSSIP_PEER_ANNOUNCED	20000	/* wanted ids first announced by one peer */
+#define GOSSIP_PEER_ANNOUNCED_MIN 2000	/* ... however many peers share the table */
 #define GOSSIP_INFLIGHT_MAX	200000	/* wanted ids overall */
 #define GOSSIP_API_BACKLOG_MAX	100000	/* API transactions waiting for a validator */
 #define GOSSIP_TICK_MS		200
@@ -575,14 +576,35 @@ duplicate:
 	return 0;
 }
 
+/*
+ * How many wanted ids one peer may be the first announcer of: its fair share
+ * of the table among the active peers, so that a few peers announcing junk
+ * cannot fill the table and leave no room for the others.
+ */
+static size_t
+gossip_announce_quota(struct gossip *g)
+{
+	unsigned in, out;
+	size_t share;
+
+	net_peer_counts(g->node, &in, &out);
+	share = GOSSIP_INFLIGHT_MAX / (in + out > 0 ? in + out : 1);
+	if (share > GOSSIP_PEER_ANNOUNCED)
+		share = GOSSIP_PEER_ANNOUNCED;
+	if (share < GOSSIP_PEER_ANNOUNCED_MIN)
+		share = GOSSIP_PEER_ANNOUNCED_MIN;
+	return share;
+}
+
 static int
 gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
     size_t count)
 {
 	struct gossip_inflight *inf;
-	size_t i;
+	size_t i, quota;
 	int validating;
 
+	quota = gossip_announce_quota(g);
 	for (i = 0; i < count; i++) {
 		idset_add(p->known, ids[i]);
 		if (mempool_get(g->node->mempool, ids[i]) != NULL ||
@@ -596,7 +618,7 @@ gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 		 * Bounded per first announcer, as Bitcoin Core bounds announcements
 		 * per peer: one peer announcing junk cannot crowd out the others.
 		 */
-		if (p->announced >= GOSSIP_PEER_ANNOUNCED ||
+		if (p->announced >= quota ||
 		    idmap_count(g->inflight) >= GOSSIP_INFLIGHT_MAX)
 			continue;
 		/*

@@ -156,3 +156,34 @@ def test_one_peer_announcing_junk_cannot_crowd_out_the_others(cluster, wallet):
     good.inv([t.id()])
     assert t.id() in getdata_ids(good, 5.0), \
         "an honest announcement was skipped after one peer's junk"
+
+
+def test_many_peers_announcing_junk_leave_room_for_an_honest_one(cluster, wallet):
+    # Twelve peers each announcing as many junk ids as one peer may first
+    # announce when few are connected (20000): with a fixed quota they would
+    # fill the table of 200000 wanted ids and honest announcements be
+    # skipped.  Each peer's share shrinks with the number of peers instead.
+    victim = cluster.start("victim")
+    good = p2plib.SecureConn(victim.p2p_port); good.hello("good")
+    junks = []
+    for k in range(12):
+        j = p2plib.SecureConn(victim.p2p_port); j.hello("junk%d" % k)
+        junks.append(j)
+    active(victim, good, *junks)
+    for j in junks:
+        for _ in range(20):
+            j.inv([os.urandom(32) for _ in range(1000)])
+        # a PING round trip after the INVs: the victim has read them all
+        j.send_frame(p2plib.FRAME_PING, b"\0" * 8)
+    for j in junks:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            j.timeout = 5
+            f, _ = j.recv_frame()
+            if f == p2plib.FRAME_PONG:
+                break
+    t = wallet.tx(amount=7)
+    good.inv([t.id()])
+    assert t.id() in getdata_ids(good, 5.0), \
+        "an honest announcement was skipped after twelve peers' junk"
+    assert victim.alive()
