@@ -42,6 +42,8 @@ struct gossip_waiter {
 	TAILQ_ENTRY(gossip_waiter) entry;
 	gossip_verdict_cb cb;
 	void		*arg;
+	uint8_t		*raw;	/* its copy, if not the one being validated */
+	size_t		 len;
 };
 TAILQ_HEAD(gossip_waiter_list, gossip_waiter);
 
@@ -49,6 +51,7 @@ TAILQ_HEAD(gossip_waiter_list, gossip_waiter);
 struct gossip_vstate {
 	TAILQ_ENTRY(gossip_vstate) backlog_entry;	/* parked API work */
 	uint8_t		id[TX_ID_LEN];
+	uint8_t		copy[TX_ID_LEN];	/* hash of the bytes validated */
 	uint64_t	origin;		/* peer serial, 0: API */
 	char		from[FRAME_NAME_MAX + 1];
 	struct validator_job *job;	/* while parked */
@@ -116,6 +119,7 @@ static void	gossip_verdict_fill(struct gossip_verdict *, enum gossip_status,
 static void	gossip_want_next(struct gossip *, struct gossip_inflight *);
 static void	gossip_flush_getdata(struct gossip *);
 static void	gossip_inflight_free(struct gossip *, struct gossip_inflight *);
+static size_t	gossip_announce_quota(struct gossip *);
 
 /* The hash that names one copy of a transaction: its encoded bytes. */
 static void
@@ -222,6 +226,7 @@ gossip_vstate_answer(struct gossip_vstate *vs, const struct gossip_verdict *v)
 	while ((w = TAILQ_FIRST(&vs->waiters)) != NULL) {
 		TAILQ_REMOVE(&vs->waiters, w, entry);
 		w->cb(v, w->arg);
+		free(w->raw);
 		free(w);
 	}
 }
@@ -236,6 +241,7 @@ gossip_free_vstate(const uint8_t id[32], void *v, void *arg)
 	(void)arg;
 	while ((w = TAILQ_FIRST(&vs->waiters)) != NULL) {
 		TAILQ_REMOVE(&vs->waiters, w, entry);
+		free(w->raw);
 		free(w);
 	}
 	if (vs->job != NULL)
@@ -423,6 +429,18 @@ gossip_alt_add(struct gossip_inflight *inf, uint64_t serial)
 		inf->alts[inf->nalts++] = serial;
 }
 
+/* Makes serial inf's next announcer (the last one falls off a full list). */
+static void
+gossip_alt_add_front(struct gossip_inflight *inf, uint64_t serial)
+{
+	gossip_alt_del(inf, serial);
+	if (inf->nalts == GOSSIP_ALTS)
+		inf->nalts--;
+	memmove(&inf->alts[1], &inf->alts[0], inf->nalts * sizeof(inf->alts[0]));
+	inf->alts[0] = serial;
+	inf->nalts++;
+}
+
 /* The request of inf is over (answered, refused, timed out): free its slot. */
 static void
 gossip_request_done(struct gossip *g, struct gossip_inflight *inf)
@@ -456,6 +474,27 @@ gossip_inflight_forget(struct gossip *g, const uint8_t id[TX_ID_LEN])
 
 	if (inf != NULL)
 		gossip_inflight_free(g, inf);
+}
+
+/*
+ * A new wanted id whose first announcer is p (counted in p's quota), or NULL
+ * when the table of wanted ids is full.  The caller adds the announcers.
+ */
+static struct gossip_inflight *
+gossip_inflight_new(struct gossip *g, struct peer *p, const uint8_t id[TX_ID_LEN],
+    uint64_t deadline_ms)
+{
+	struct gossip_inflight *inf;
+
+	if (idmap_count(g->inflight) >= GOSSIP_INFLIGHT_MAX)
+		return NULL;
+	inf = xcalloc(1, sizeof(*inf));
+	memcpy(inf->id, id, TX_ID_LEN);
+	inf->deadline_ms = deadline_ms;
+	inf->creator = p->serial;
+	p->announced++;
+	idmap_put(g->inflight, id, inf);
+	return inf;
 }
 
 /*
@@ -514,6 +553,7 @@ gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 	struct gossip_inflight *inf;
 	struct gossip_vstate *vs;
 	struct validator_job *job;
+	uint64_t asked;
 
 	r = tx_decode(&tx, raw, len);
 	if (r != TX_OK) {
@@ -548,19 +588,37 @@ gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 		}
 		goto duplicate;
 	}
-	if (idmap_get(g->validating, id) != NULL) {
-		if (inf != NULL && inf->peer == 0)
-			inf->deadline_ms = GOSSIP_NEVER;	/* the verdict decides */
+	if ((vs = idmap_get(g->validating, id)) != NULL) {
+		/*
+		 * Another copy is being validated.  If this one differs, its
+		 * sender is an announcer to ask should that copy prove bad.
+		 */
+		if (inf == NULL && memcmp(vs->copy, copy, TX_ID_LEN) != 0 &&
+		    p->announced < gossip_announce_quota(g))
+			inf = gossip_inflight_new(g, p, id, GOSSIP_NEVER);
+		if (inf != NULL) {
+			if (memcmp(vs->copy, copy, TX_ID_LEN) != 0)
+				gossip_alt_add(inf, p->serial);
+			if (inf->peer == 0)
+				inf->deadline_ms = GOSSIP_NEVER;	/* the verdict decides */
+		}
 		goto duplicate;
 	}
-	/* This copy gets validated: any request for the id is moot until the verdict. */
+	/*
+	 * This copy gets validated: any request for the id is moot until the
+	 * verdict, but the peer asked stays an announcer in case this copy is bad.
+	 */
 	if (inf != NULL) {
+		asked = inf->peer;
 		gossip_request_done(g, inf);
 		gossip_alt_del(inf, p->serial);
+		if (asked != 0 && asked != p->serial)
+			gossip_alt_add_front(inf, asked);
 		inf->deadline_ms = GOSSIP_NEVER;
 	}
 	vs = xcalloc(1, sizeof(*vs));
 	memcpy(vs->id, id, TX_ID_LEN);
+	memcpy(vs->copy, copy, TX_ID_LEN);
 	vs->origin = p->serial;
 	snprintf(vs->from, sizeof(vs->from), "%s", peer_label(p));
 	TAILQ_INIT(&vs->waiters);
@@ -618,21 +676,17 @@ gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 		 * Bounded per first announcer, as Bitcoin Core bounds announcements
 		 * per peer: one peer announcing junk cannot crowd out the others.
 		 */
-		if (p->announced >= quota ||
-		    idmap_count(g->inflight) >= GOSSIP_INFLIGHT_MAX)
+		if (p->announced >= quota)
 			continue;
 		/*
 		 * Remember the announcer even of an id being validated (from the
 		 * API or another peer): if that copy proves bad, ask this one.
 		 */
 		validating = idmap_get(g->validating, ids[i]) != NULL;
-		inf = xcalloc(1, sizeof(*inf));
-		memcpy(inf->id, ids[i], TX_ID_LEN);
-		inf->deadline_ms = validating ? GOSSIP_NEVER : 0;
-		inf->alts[inf->nalts++] = p->serial;
-		inf->creator = p->serial;
-		p->announced++;
-		idmap_put(g->inflight, ids[i], inf);
+		inf = gossip_inflight_new(g, p, ids[i], validating ? GOSSIP_NEVER : 0);
+		if (inf == NULL)
+			continue;
+		gossip_alt_add(inf, p->serial);
 		if (!validating && gossip_ask(g, inf, p) == -1)
 			inf->deadline_ms = now_ms() + GOSSIP_TICK_MS;
 	}
@@ -830,6 +884,41 @@ gossip_verdict_fill(struct gossip_verdict *v, enum gossip_status st,
 	}
 }
 
+/* Moves the waiters that sent other copies than vs's bad one to list. */
+static void
+gossip_waiters_other_copies(struct gossip_vstate *vs,
+    struct gossip_waiter_list *list)
+{
+	struct gossip_waiter *w, *next;
+
+	for (w = TAILQ_FIRST(&vs->waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->raw != NULL) {
+			TAILQ_REMOVE(&vs->waiters, w, entry);
+			TAILQ_INSERT_TAIL(list, w, entry);
+		}
+	}
+}
+
+/* Submits each waiter's own copy again, as if it had just come in. */
+static void
+gossip_retry_copies(struct node *n, struct gossip_waiter_list *list)
+{
+	struct gossip_waiter *w;
+	struct gossip_verdict v;
+
+	while ((w = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, w, entry);
+		if (gossip_submit(n, w->raw, w->len, w->cb, w->arg) == -1) {
+			gossip_verdict_fill(&v, GOSSIP_REJECTED, NULL,
+			    GOSSIP_REASON_BUSY, "node is shutting down");
+			w->cb(&v, w->arg);
+		}
+		free(w->raw);
+		free(w);
+	}
+}
+
 void
 gossip_on_validated(struct validator_job *job, void *arg)
 {
@@ -844,6 +933,7 @@ gossip_on_validated(struct validator_job *job, void *arg)
 	uint8_t copy[TX_ID_LEN];
 	unsigned reason;
 	size_t evicted = 0;
+	struct gossip_waiter_list retry = TAILQ_HEAD_INITIALIZER(retry);
 
 	metrics_observe_verify(n, job->verify_ns);
 	idmap_del(g->validating, vs->id);
@@ -908,10 +998,13 @@ gossip_on_validated(struct validator_job *job, void *arg)
 		peer_close(origin, why);
 	}
 	gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id, reason, why);
+	if (reason == TX_ERR_SIGNATURE)
+		gossip_waiters_other_copies(vs, &retry);
 answer:
 	gossip_vstate_answer(vs, &v);
 	free(vs);
 	validator_job_free(job);
+	gossip_retry_copies(n, &retry);
 	gossip_drain(g);
 }
 
@@ -1026,6 +1119,12 @@ gossip_submit(struct node *n, const uint8_t *raw, size_t len,
 	w->arg = arg;
 	if ((vs = idmap_get(g->validating, id)) != NULL) {
 		n->stats.txs_duplicate++;
+		/* Another copy: kept, to be validated if that one proves bad. */
+		if (memcmp(vs->copy, copy, TX_ID_LEN) != 0) {
+			w->raw = xmalloc(len);
+			memcpy(w->raw, raw, len);
+			w->len = len;
+		}
 		TAILQ_INSERT_TAIL(&vs->waiters, w, entry);
 		return 0;
 	}
@@ -1041,6 +1140,7 @@ gossip_submit(struct node *n, const uint8_t *raw, size_t len,
 	}
 	vs = xcalloc(1, sizeof(*vs));
 	memcpy(vs->id, id, TX_ID_LEN);
+	memcpy(vs->copy, copy, TX_ID_LEN);
 	snprintf(vs->from, sizeof(vs->from), "api");
 	TAILQ_INIT(&vs->waiters);
 	TAILQ_INSERT_TAIL(&vs->waiters, w, entry);
@@ -1071,6 +1171,7 @@ gossip_cancel_one(const uint8_t id[32], void *v, void *a)
 		next = TAILQ_NEXT(w, entry);
 		if (w->arg == ca->arg) {
 			TAILQ_REMOVE(&vs->waiters, w, entry);
+			free(w->raw);
 			free(w);
 		}
 	}

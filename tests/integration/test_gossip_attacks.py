@@ -187,3 +187,65 @@ def test_many_peers_announcing_junk_leave_room_for_an_honest_one(cluster, wallet
     assert t.id() in getdata_ids(good, 5.0), \
         "an honest announcement was skipped after twelve peers' junk"
     assert victim.alive()
+
+
+def flood_then(wallet_from, count, last):
+    """Records carrying count valid TXs of wallet_from, then the TX last:
+    the validator is FIFO, so last waits behind the flood."""
+    recs, cur = [], b""
+    for i in range(count):
+        f = p2plib.frame(p2plib.FRAME_TX,
+                         wallet_from.tx(amount=1, nonce=1000 + i).encode())
+        if len(cur) + len(f) > 65000:
+            recs.append(cur)
+            cur = b""
+        cur += f
+    recs.append(cur + p2plib.frame(p2plib.FRAME_TX, last))
+    return recs
+
+
+def test_valid_copy_during_a_bad_copys_validation_is_not_lost(cluster, wallet):
+    # The honest announcer is asked; a bad-signature copy from another peer
+    # goes to the validator first (behind a flood), and the honest answer
+    # arrives while it waits.  When the bad copy fails, the node must ask
+    # the honest peer again rather than forget the transaction.
+    victim = cluster.start("victim", args=["--validators", "1",
+                                           "--getdata-timeout-ms", "1000"])
+    good = p2plib.SecureConn(victim.p2p_port); good.hello("good")
+    evil = p2plib.SecureConn(victim.p2p_port); evil.hello("evil")
+    active(victim, good, evil)
+    t = wallet.tx(amount=5)
+    recs = flood_then(txlib.Wallet(), 3000, t.with_bad_signature().encode())
+    good.inv([t.id()])
+    assert t.id() in p2plib.parse_ids(good.recv_until(p2plib.FRAME_GETDATA))
+    for r in recs:
+        evil.send_record(r)
+    time.sleep(0.05)
+    good.send_frame(p2plib.FRAME_TX, t.encode())
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not victim.has_tx(t.id_hex()):
+        good.timeout = 0.2
+        try:
+            f, p = good.recv_frame()
+        except (socket.timeout, TimeoutError):
+            continue
+        if f == p2plib.FRAME_GETDATA and t.id() in p2plib.parse_ids(p):
+            good.send_frame(p2plib.FRAME_TX, t.encode())
+        elif f == p2plib.FRAME_PING:
+            good.send_frame(p2plib.FRAME_PONG, p)
+    assert victim.has_tx(t.id_hex()), "the valid copy was lost to the bad one"
+
+
+def test_api_copy_during_a_bad_copys_validation_gets_its_own_verdict(cluster, wallet):
+    # A wallet's valid transaction posted while a peer's bad-signature copy
+    # of the same id is being validated must be judged on its own bytes.
+    victim = cluster.start("victim", args=["--validators", "1"])
+    evil = p2plib.SecureConn(victim.p2p_port); evil.hello("evil")
+    active(victim, evil)
+    t = wallet.tx(amount=5)
+    for r in flood_then(txlib.Wallet(), 3000, t.with_bad_signature().encode()):
+        evil.send_record(r)
+    time.sleep(0.05)
+    code, body = victim.submit(t.hex())
+    assert code == 200 and body["status"] == "accepted", (code, body)
+    assert victim.has_tx(t.id_hex())
