@@ -36,6 +36,8 @@
 #define NET_GETPEERS_EVERY_MS	5000
 #define NET_GETPEERS_MIN_GAP_MS	1000	/* answer one GETPEERS a second */
 #define NET_DISCONNECT_HOLD_MS	(10 * 60 * 1000)	/* no redial after DELETE */
+#define NET_API_TARGETS_MAX	64	/* peers added with POST /v1/peers */
+#define NET_SELF_MAX		16	/* addresses found to reach this node */
 
 struct net_target {
 	TAILQ_ENTRY(net_target) entry;
@@ -43,6 +45,7 @@ struct net_target {
 	char		host[CONFIG_HOSTPORT_MAX];
 	uint16_t	port;
 	int		persistent;	/* --peer or API: reconnect forever */
+	int		api;		/* added with POST /v1/peers */
 	struct peer	*peer;		/* current connection, or NULL */
 	unsigned	failures;
 	struct event	*timer;
@@ -62,6 +65,12 @@ struct net_addr {
 };
 TAILQ_HEAD(net_addr_list, net_addr);
 
+/* An address that turned out to reach this node itself. */
+struct net_self {
+	char		host[CONFIG_HOSTPORT_MAX];
+	uint16_t	port;
+};
+
 struct net {
 	struct node	*node;
 	struct evconnlistener *lis;
@@ -73,12 +82,16 @@ struct net {
 	struct net_target_list targets;
 	struct net_addr_list book;
 	size_t		nbook;
+	struct net_self	self[NET_SELF_MAX];
+	size_t		nself, selfnext;
 	uint64_t	serial;
 	int		shutdown;
 };
 
 static void	net_target_schedule(struct net_target *, uint64_t);
 static void	net_target_free(struct net_target *);
+static void	net_book_del(struct net *, struct net_addr *);
+static int	net_is_self(struct net *, const char *, uint16_t);
 
 struct peer_list *
 net_peers(struct node *n)
@@ -202,7 +215,8 @@ net_book_add(struct net *net, const uint8_t id[TX_PK_LEN], const char *host,
 {
 	struct net_addr *a;
 
-	if (memcmp(id, net->node->node_pk, TX_PK_LEN) == 0 || port == 0)
+	if (memcmp(id, net->node->node_pk, TX_PK_LEN) == 0 || port == 0 ||
+	    net_is_self(net, host, port))
 		return;
 	TAILQ_FOREACH(a, &net->book, entry)
 		if (memcmp(a->node_id, id, TX_PK_LEN) == 0)
@@ -220,10 +234,16 @@ net_book_add(struct net *net, const uint8_t id[TX_PK_LEN], const char *host,
 		return;
 	}
 	if (net->nbook >= NET_BOOK_MAX) {
-		a = TAILQ_FIRST(&net->book);
-		TAILQ_REMOVE(&net->book, a, entry);
-		net->nbook--;
-		free(a);
+		/* The oldest hearsay goes first; hearsay never evicts what we saw. */
+		TAILQ_FOREACH(a, &net->book, entry)
+			if (!a->direct)
+				break;
+		if (a == NULL) {
+			if (!direct)
+				return;
+			a = TAILQ_FIRST(&net->book);
+		}
+		net_book_del(net, a);
 	}
 	a = xcalloc(1, sizeof(*a));
 	memcpy(a->node_id, id, TX_PK_LEN);
@@ -232,6 +252,72 @@ net_book_add(struct net *net, const uint8_t id[TX_PK_LEN], const char *host,
 	a->direct = direct;
 	TAILQ_INSERT_TAIL(&net->book, a, entry);
 	net->nbook++;
+}
+
+static void
+net_book_del(struct net *net, struct net_addr *a)
+{
+	TAILQ_REMOVE(&net->book, a, entry);
+	net->nbook--;
+	free(a);
+}
+
+/* True if host:port is known to reach this node itself. */
+static int
+net_is_self(struct net *net, const char *host, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < net->nself; i++)
+		if (net->self[i].port == port && strcmp(net->self[i].host, host) == 0)
+			return 1;
+	return 0;
+}
+
+/* Remembers that host:port reaches this node and forgets book entries for it. */
+static void
+net_self_add(struct net *net, const char *host, uint16_t port)
+{
+	struct net_addr *a, *next;
+	struct net_self *sf;
+
+	if (net_is_self(net, host, port))
+		return;
+	sf = &net->self[net->selfnext];
+	net->selfnext = (net->selfnext + 1) % NET_SELF_MAX;
+	if (net->nself < NET_SELF_MAX)
+		net->nself++;
+	snprintf(sf->host, sizeof(sf->host), "%s", host);
+	sf->port = port;
+	for (a = TAILQ_FIRST(&net->book); a != NULL; a = next) {
+		next = TAILQ_NEXT(a, entry);
+		if (a->port == port && strcmp(a->host, host) == 0)
+			net_book_del(net, a);
+	}
+	log_info("net", "%s:%u reaches this node itself: not dialling it again",
+	    host, port);
+}
+
+/*
+ * True if an active peer listens at host:port, or a dial to it is under way:
+ * a book entry naming another node id there must not cause a second link.
+ */
+static int
+net_addr_busy(struct net *net, const char *host, uint16_t port)
+{
+	struct net_target *t;
+	struct peer *p;
+	char h[INET6_ADDRSTRLEN];
+
+	TAILQ_FOREACH(t, &net->targets, entry)
+		if (t->peer != NULL && t->port == port && strcmp(t->host, host) == 0)
+			return 1;
+	TAILQ_FOREACH(p, &net->peers, entry)
+		if (p->state == PEER_ACTIVE && p->listen_port == port &&
+		    net_sockaddr_host(p->sa, h, sizeof(h), NULL, NULL) == 0 &&
+		    strcmp(h, host) == 0)
+			return 1;
+	return 0;
 }
 
 static struct net_addr *
@@ -316,19 +402,36 @@ net_peer_authenticated(struct peer *p)
 {
 	struct net *net = p->node->net;
 	struct peer *q;
+	struct net_addr *a;
 	const uint8_t *ip, *iq;
 	char reason[128];
 
 	if (memcmp(p->remote_pk, p->node->node_pk, TX_PK_LEN) == 0) {
-		if (p->target != NULL && p->target->persistent) {
-			log_warn("net", "peer %s:%u is this node itself: not dialling it again",
-			    p->target->host, p->target->port);
+		if (p->target != NULL) {
+			if (p->target->persistent)
+				log_warn("net", "peer %s:%u is this node itself: not "
+				    "dialling it again", p->target->host, p->target->port);
 			p->target->persistent = 0;
+			net_self_add(net, p->target->host, p->target->port);
 		}
 		peer_close(p, "connected to itself");
 		return -1;
 	}
 	if (p->target != NULL) {
+		/*
+		 * The address was heard of as another node's: that entry is
+		 * wrong (a lie, or the node there changed its key).  Forget it,
+		 * so it is not dialled again.
+		 */
+		if (p->target->have_id &&
+		    memcmp(p->target->node_id, p->remote_pk, TX_PK_LEN) != 0 &&
+		    (a = net_book_find(net, p->target->node_id)) != NULL &&
+		    !a->direct) {
+			log_debug("net", "%s:%u is node %.16s, not the node heard "
+			    "of there: forgetting that address", p->target->host,
+			    p->target->port, p->remote_hex);
+			net_book_del(net, a);
+		}
 		memcpy(p->target->node_id, p->remote_pk, TX_PK_LEN);
 		p->target->have_id = 1;
 	}
@@ -379,6 +482,7 @@ net_peer_active(struct peer *p)
 	api_event_peer(p->node, 1, &pi, NULL);
 	if (p->node->cfg->peer_exchange) {
 		p->next_getpeers_ms = now_ms() + NET_GETPEERS_EVERY_MS;
+		p->getpeers_out = 1;
 		peer_send(p, FRAME_GETPEERS, NULL, 0);
 	}
 }
@@ -396,7 +500,8 @@ net_peer_closed(struct peer *p, const char *reason)
 		    peer_label(p), p->addr, p->remote_hex, reason);
 		peer_info(p, &pi);
 		api_event_peer(p->node, 0, &pi, reason);
-	} else if (t != NULL && t->failures > 0)
+	} else if (t != NULL && (t->failures > 0 || !t->persistent))
+		/* Repeated failures, and dials of addresses only heard of. */
 		log_debug("net", "connection to %s closed: %s", p->addr, reason);
 	else
 		log_info("net", "connection %s %s closed: %s",
@@ -430,6 +535,7 @@ net_peer_tick(struct peer *p)
 
 	if (p->node->cfg->peer_exchange && now >= p->next_getpeers_ms) {
 		p->next_getpeers_ms = now + NET_GETPEERS_EVERY_MS;
+		p->getpeers_out = 1;
 		peer_send(p, FRAME_GETPEERS, NULL, 0);
 	}
 }
@@ -480,8 +586,12 @@ net_on_peers(struct peer *p, const uint8_t *payload, size_t len)
 		peer_close(p, reason);
 		return -1;
 	}
-	if (!p->node->cfg->peer_exchange)
+	/* Only an answer is heard: one PEERS per GETPEERS we sent. */
+	if (!p->node->cfg->peer_exchange || !p->getpeers_out) {
+		log_debug("net", "peer %s: unrequested PEERS ignored", peer_label(p));
 		return 0;
+	}
+	p->getpeers_out = 0;
 	for (i = 0; i < n; i++) {
 		if (fp[i].port == 0)
 			continue;
@@ -529,7 +639,7 @@ net_maintcb(evutil_socket_t fd, short what, void *arg)
 			if (t->peer != NULL && t->have_id &&
 			    memcmp(t->node_id, a->node_id, TX_PK_LEN) == 0)
 				busy = 1;
-		if (busy)
+		if (busy || net_addr_busy(net, a->host, a->port))
 			continue;
 		a->next_try_ms = now + net_backoff_ms(a->failures);
 		t = net_target_new(net, a->host, a->port, 0);
@@ -644,6 +754,7 @@ net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
 {
 	struct config_addr a;
 	struct net_target *t;
+	unsigned napi;
 
 	if (config_parse_addr(&a, hostport, err, errlen) == -1)
 		return -1;
@@ -651,7 +762,8 @@ net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
 		snprintf(err, errlen, "'%s': port 0", hostport);
 		return -1;
 	}
-	TAILQ_FOREACH(t, &n->net->targets, entry)
+	napi = 0;
+	TAILQ_FOREACH(t, &n->net->targets, entry) {
 		if (strcasecmp(t->host, a.host) == 0 && t->port == a.port) {
 			t->persistent = 1;
 			if (t->peer == NULL) {
@@ -660,7 +772,17 @@ net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
 			}
 			return 0;
 		}
+		if (t->api && t->persistent)
+			napi++;
+	}
+	if (napi >= NET_API_TARGETS_MAX) {
+		snprintf(err, errlen, "already %u peers added through the API, the "
+		    "most a node keeps (disconnect some or restart the node)",
+		    NET_API_TARGETS_MAX);
+		return -1;
+	}
 	t = net_target_new(n->net, a.host, a.port, 1);
+	t->api = 1;
 	log_info("net", "connecting to %s:%u (API request)", a.host, a.port);
 	net_target_dial(t);
 	return 0;

@@ -107,11 +107,6 @@ peer_new(struct node *n, int fd, const struct sockaddr *sa, int salen,
 	TAILQ_INIT(&p->backlog);
 	frame_decoder_init(&p->dec);
 	p->known = idset_new(PEER_KNOWN_MAX);
-	p->ch = channel_new(p->outbound, n->netid, n->node_sk);
-	if (p->ch == NULL) {
-		log_error("net", "cannot allocate a channel");
-		abort();
-	}
 	p->sa = xcalloc(1, sizeof(*p->sa));
 	if (sa != NULL && salen > 0 && (size_t)salen <= sizeof(*p->sa)) {
 		memcpy(p->sa, sa, salen);
@@ -119,9 +114,12 @@ peer_new(struct node *n, int fd, const struct sockaddr *sa, int salen,
 	} else
 		snprintf(p->addr, sizeof(p->addr), "%s:%u", host, port);
 
-	p->bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (p->bev == NULL) {
-		log_error("net", "peer %s: cannot create a bufferevent", p->addr);
+	/* Out of (locked) memory or descriptors: this link fails, the node goes on. */
+	p->ch = channel_new(p->outbound, n->netid, n->node_sk);
+	if (p->ch == NULL ||
+	    (p->bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		log_error("net", "peer %s: cannot allocate its %s", p->addr,
+		    p->ch == NULL ? "secure channel" : "bufferevent");
 		if (fd >= 0)
 			evutil_closesocket(fd);
 		net_peer_linked(p);

@@ -78,6 +78,7 @@ struct peer {
 	struct peer_backlog_list backlog;
 	size_t		nbacklog;
 	uint64_t	next_getpeers_ms;
+	int		getpeers_out;	/* our GETPEERS awaits its PEERS */
 	uint64_t	last_getpeers_in_ms;	/* their last GETPEERS */
 };
 
