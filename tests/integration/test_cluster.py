@@ -435,15 +435,19 @@ def test_node_just_spawned_counts_as_running(tmp_path):
     argv = [NODED, "--name", "node1", "--listen", "127.0.0.1:%d" % (base + 1),
             "--api", "127.0.0.1:%d" % (base + 101), "--data-dir", ndir,
             "--log-file", os.path.join(ndir, "noded.log")]
-    for _ in range(20):
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    errpath = os.path.join(ndir, "stderr.log")
+    for i in range(20):
+        with open(errpath, "wb") as err:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                 stdout=err, stderr=err)
         try:
-            assert cl.pid_is_ours(p.pid, ndir)
+            ours = cl.pid_is_ours(p.pid, ndir)
         finally:
             p.kill()
             p.wait()
+        with open(errpath, errors="replace") as f:
+            assert ours, "round %d: pid %d not taken for a running node " \
+                "(exit %s):\n%s" % (i, p.pid, p.returncode, f.read())
         assert not cl.pid_is_ours(p.pid, ndir)
 
 
