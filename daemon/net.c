@@ -38,6 +38,7 @@
 #define NET_DISCONNECT_HOLD_MS	(10 * 60 * 1000)	/* no redial after DELETE */
 #define NET_API_TARGETS_MAX	64	/* peers added with POST /v1/peers */
 #define NET_SELF_MAX		16	/* addresses found to reach this node */
+#define NET_ACCEPT_PAUSE_MS	1000	/* after accept() runs out of descriptors */
 
 struct net_target {
 	TAILQ_ENTRY(net_target) entry;
@@ -79,6 +80,7 @@ struct net {
 	struct peer_list dead;		/* closed, freed by the reaper */
 	struct event	*reaper;
 	struct event	*maint;
+	struct event	*accept_resume;
 	struct net_target_list targets;
 	struct net_addr_list book;
 	size_t		nbook;
@@ -678,14 +680,38 @@ net_acceptcb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa
 	peer_new(n, fd, sa, salen, NULL, 0, NULL);
 }
 
+/*
+ * accept() failed.  Out of descriptors or memory, the pending connection
+ * stays queued and the listener would fire again at once: pause accepting
+ * for a second instead of spinning, and say so once per pause.
+ */
 static void
 net_listen_errorcb(struct evconnlistener *lis, void *arg)
 {
+	struct net *net = arg;
 	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { NET_ACCEPT_PAUSE_MS / 1000,
+	    (NET_ACCEPT_PAUSE_MS % 1000) * 1000 };
 
-	(void)lis;
-	(void)arg;
-	log_warn("net", "accept failed: %s", evutil_socket_error_to_string(err));
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_warn("net", "accept failed: %s", evutil_socket_error_to_string(err));
+		return;
+	}
+	evconnlistener_disable(lis);
+	event_add(net->accept_resume, &tv);
+	log_warn("net", "accept failed: %s: not accepting peers for %d ms",
+	    evutil_socket_error_to_string(err), NET_ACCEPT_PAUSE_MS);
+}
+
+static void
+net_accept_resumecb(evutil_socket_t fd, short what, void *arg)
+{
+	struct net *net = arg;
+
+	(void)fd;
+	(void)what;
+	if (!net->shutdown && net->lis != NULL)
+		evconnlistener_enable(net->lis);
 }
 
 struct net *
@@ -708,6 +734,7 @@ net_new(struct node *n)
 	net->reaper = event_new(n->base, -1, 0, net_reapcb, net);
 	net->maint = event_new(n->base, -1, EV_PERSIST, net_maintcb, net);
 	event_add(net->maint, &sec);
+	net->accept_resume = evtimer_new(n->base, net_accept_resumecb, net);
 
 	net->dns = evdns_base_new(n->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (net->dns == NULL) {
@@ -851,6 +878,7 @@ net_shutdown(struct net *net, const char *reason)
 		net->lis = NULL;
 	}
 	event_del(net->maint);
+	event_del(net->accept_resume);
 	TAILQ_FOREACH(t, &net->targets, entry) {
 		t->persistent = 0;
 		event_del(t->timer);
@@ -877,6 +905,7 @@ net_free(struct net *net)
 	net_reapcb(-1, 0, net);
 	event_free(net->reaper);
 	event_free(net->maint);
+	event_free(net->accept_resume);
 	if (net->dns != NULL)
 		evdns_base_free(net->dns, 0);
 	net->node->net = NULL;

@@ -389,3 +389,42 @@ def test_silent_peer_after_handshake_is_dropped(cluster, wallet):
     assert_closed_with_reason(victim, c.addr, r"silent|time ?out")
     # The honest peer answers PINGs: it is still there.
     assert_still_serving(victim, honest, wallet)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_descriptors_pauses_accepting_instead_of_spinning(cluster, tmp_path, wallet):
+    # A node limited to 64 descriptors gets 120 connections: accept() fails
+    # with EMFILE while they stay open.  The node must pause accepting (one
+    # log line per pause), not spin on the listener and flood its log, and
+    # take peers again once descriptors are free.
+    from conftest import Node, NODED
+    wrapper = tmp_path / "noded-64fd"
+    wrapper.write_text("#!/bin/sh\nulimit -n 64\nexec %s \"$@\"\n" % NODED)
+    wrapper.chmod(0o755)
+    victim = Node("victim", cluster.workdir, binary=str(wrapper),
+                  args=["--max-peers", "300"])
+    cluster.nodes.append(victim)
+    victim.start()
+    socks = []
+    for _ in range(120):
+        try:
+            socks.append(p2plib.connect(victim.p2p_port))
+        except OSError:
+            break
+    cpu0 = cpu_seconds(victim.proc.pid)
+    time.sleep(3)
+    spent = cpu_seconds(victim.proc.pid) - cpu0
+    fails = len(victim.log_grep(r"accept failed"))
+    assert victim.alive()
+    assert fails <= 10, "%d 'accept failed' lines in 3 s" % fails
+    assert spent < 1.5, "the node used %.1f s of CPU in 3 s (spinning?)" % spent
+    for s in socks:
+        s.close()
+    honest = cluster.start("honest", peers=[victim])
+    wait_connected(victim, honest, timeout=30)
+    assert victim.status() is not None
