@@ -78,6 +78,7 @@ struct gossip_inflight {
 struct gossip_reject {
 	unsigned	reason;
 	uint64_t	until_ms;	/* 0: for as long as it is remembered */
+	size_t		slot;		/* its place in the FIFO ring */
 };
 
 struct gossip {
@@ -168,21 +169,27 @@ static void
 gossip_reject_remember(struct gossip *g, const uint8_t key[TX_ID_LEN],
     unsigned reason)
 {
-	struct gossip_reject *r;
+	struct gossip_reject *r, *old;
 	uint8_t *slot;
 	uint64_t ttl = gossip_reject_ttl(reason);
 
 	if ((r = idmap_get(g->rejected, key)) == NULL) {
 		if (g->rejcount == GOSSIP_REJECTED_MAX) {
+			/*
+			 * The oldest slot goes, and its entry with it unless the
+			 * key expired and was remembered again in a newer slot.
+			 */
 			slot = g->rejring[g->rejhead];
-			free(idmap_del(g->rejected, slot));
+			if ((old = idmap_get(g->rejected, slot)) != NULL &&
+			    old->slot == g->rejhead)
+				free(idmap_del(g->rejected, slot));
 			g->rejhead = (g->rejhead + 1) % GOSSIP_REJECTED_MAX;
 			g->rejcount--;
 		}
-		slot = g->rejring[(g->rejhead + g->rejcount) % GOSSIP_REJECTED_MAX];
-		memcpy(slot, key, TX_ID_LEN);
-		g->rejcount++;
 		r = xmalloc(sizeof(*r));
+		r->slot = (g->rejhead + g->rejcount) % GOSSIP_REJECTED_MAX;
+		memcpy(g->rejring[r->slot], key, TX_ID_LEN);
+		g->rejcount++;
 		idmap_put(g->rejected, key, r);
 	}
 	r->reason = reason;
