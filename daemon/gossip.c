@@ -422,18 +422,42 @@ gossip_alt_del(struct gossip_inflight *inf, uint64_t serial)
 	inf->nalts = k;
 }
 
+static void	gossip_alt_add_front(struct gossip_inflight *, uint64_t);
+
+/*
+ * Records p as an announcer of inf.  When the list is full, p takes the
+ * place of an announcer that is gone; and a peer this node dialled (which
+ * an attacker cannot make itself) takes the place of the newest inbound
+ * one and is asked first, as Bitcoin Core prefers outbound announcers: a
+ * crowd of inbound peers announcing an id first cannot shut it out.
+ */
 static void
-gossip_alt_add(struct gossip_inflight *inf, uint64_t serial)
+gossip_alt_add(struct gossip *g, struct gossip_inflight *inf, struct peer *p)
 {
+	struct peer *q;
 	unsigned i;
 
-	if (serial == inf->peer)
+	if (p->serial == inf->peer)
 		return;
 	for (i = 0; i < inf->nalts; i++)
-		if (inf->alts[i] == serial)
+		if (inf->alts[i] == p->serial)
 			return;
-	if (inf->nalts < GOSSIP_ALTS)
-		inf->alts[inf->nalts++] = serial;
+	if (inf->nalts < GOSSIP_ALTS) {
+		inf->alts[inf->nalts++] = p->serial;
+		return;
+	}
+	for (i = inf->nalts; i-- > 0; ) {
+		q = net_peer_by_serial(g->node, inf->alts[i]);
+		if (q == NULL || q->state != PEER_ACTIVE ||
+		    (p->outbound && !q->outbound)) {
+			gossip_alt_del(inf, inf->alts[i]);
+			if (p->outbound)
+				gossip_alt_add_front(inf, p->serial);
+			else
+				inf->alts[inf->nalts++] = p->serial;
+			return;
+		}
+	}
 }
 
 /* Makes serial inf's next announcer (the last one falls off a full list). */
@@ -605,7 +629,7 @@ gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 			inf = gossip_inflight_new(g, p, id, GOSSIP_NEVER);
 		if (inf != NULL) {
 			if (memcmp(vs->copy, copy, TX_ID_LEN) != 0)
-				gossip_alt_add(inf, p->serial);
+				gossip_alt_add(g, inf, p);
 			if (inf->peer == 0)
 				inf->deadline_ms = GOSSIP_NEVER;	/* the verdict decides */
 		}
@@ -676,7 +700,7 @@ gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 		    gossip_rejected(g, ids[i]) != NULL)
 			continue;
 		if ((inf = idmap_get(g->inflight, ids[i])) != NULL) {
-			gossip_alt_add(inf, p->serial);
+			gossip_alt_add(g, inf, p);
 			continue;
 		}
 		/*
@@ -693,7 +717,7 @@ gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 		inf = gossip_inflight_new(g, p, ids[i], validating ? GOSSIP_NEVER : 0);
 		if (inf == NULL)
 			continue;
-		gossip_alt_add(inf, p->serial);
+		gossip_alt_add(g, inf, p);
 		if (!validating && gossip_ask(g, inf, p) == -1)
 			inf->deadline_ms = now_ms() + GOSSIP_TICK_MS;
 	}

@@ -249,3 +249,28 @@ def test_api_copy_during_a_bad_copys_validation_gets_its_own_verdict(cluster, wa
     code, body = victim.submit(t.hex())
     assert code == 200 and body["status"] == "accepted", (code, body)
     assert victim.has_tx(t.id_hex())
+
+
+def test_crowd_of_inbound_announcers_cannot_shut_out_an_outbound_one(cluster, wallet):
+    # Nine inbound peers announce an id first and never deliver it: more
+    # than the announcers kept per id (8).  The peer the victim dialled
+    # announces it after them and must still be asked.
+    honest = cluster.start("honest")
+    victim = cluster.start("victim", peers=[honest],
+                           args=["--getdata-timeout-ms", "1000"])
+    wait_connected(victim, honest)
+    t = wallet.tx(amount=6)
+    crowd = []
+    for k in range(9):
+        c = p2plib.SecureConn(victim.p2p_port); c.hello("crowd%d" % k)
+        crowd.append(c)
+    active(victim, *crowd)
+    for c in crowd:
+        c.inv([t.id()])
+    # a PING round trip after the INVs: the victim has read them
+    for c in crowd:
+        c.send_frame(p2plib.FRAME_PING, b"\0" * 8)
+        c.recv_until(p2plib.FRAME_PONG)
+    assert honest.submit(t.hex())[0] == 200
+    wait_until(lambda: victim.has_tx(t.id_hex()), 15,
+               "the tx from the outbound announcer")
