@@ -4,7 +4,10 @@
  * command line.  One table names every option; each source hands option and
  * text to config_set(), which checks the value and names the source in any
  * complaint ("--peer 'node2:70x0': bad port", "NODED_MAX_PEERS '-1': ...",
- * "noded.conf:3: max-peers '-1': ...").
+ * "noded.conf:3: max-peers '-1': ...").  Each value's source is kept
+ * (config_source()), so that a check across options, or a failure after
+ * parsing, names what the user gave: "default peer-timeout-ms" when it
+ * was nothing.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -93,7 +96,8 @@ static const struct config_option config_options[] = {
 	{ "config", OPT_CONFIG, 0, "FILE",
 	  "read options from FILE (lines \"option = value\", # comments)", 0, 0 },
 	{ "name", OPT_NAME, 0, "NAME",
-	  "label on every log line and in HELLO (default: node-<listen port>)", 0, 0 },
+	  "log and HELLO label (default: node-<listen port>; port 0: node-<id>)",
+	  0, 0 },
 	{ "listen", OPT_LISTEN, 0, "HOST:PORT",
 	  "P2P address (default: 0.0.0.0:7000)", 0, 0 },
 	{ "api", OPT_API, 0, "HOST:PORT",
@@ -155,12 +159,15 @@ static const struct config_option config_options[] = {
 	{ "version", OPT_VERSION, 1, NULL, "print the version and exit", 0, 0 },
 };
 #define CONFIG_NOPTIONS	(sizeof(config_options) / sizeof(config_options[0]))
+_Static_assert(CONFIG_NOPTIONS <= CONFIG_OPTIONS_MAX,
+    "struct config has no room for every option's source");
 
 /* What config_set() needs besides the config itself. */
 struct config_state {
 	struct config	*cfg;
 	enum config_src	 src;		/* the source being applied */
 	enum config_src	 peers_src;	/* the source of the current --peer list */
+	enum config_src	 srcs[CONFIG_NOPTIONS];	/* of each option's value */
 	int		 name_set;
 	int		 log_file_set;
 	char		*err;
@@ -585,7 +592,7 @@ config_set_string(struct config_state *st, const char *label, const char *v,
 
 /* Applies one option from the current source.  Returns 0, or -1 with st->err set. */
 static int
-config_set(struct config_state *st, const struct config_option *o,
+config_apply(struct config_state *st, const struct config_option *o,
     const char *label, const char *v)
 {
 	struct config	*cfg = st->cfg;
@@ -716,6 +723,29 @@ config_set(struct config_state *st, const struct config_option *o,
 	return 0;
 }
 
+/*
+ * Sets one option from the current source and remembers where its value
+ * came from (label, "...<tail>" if too long, keeping the line and option).
+ */
+static int
+config_set(struct config_state *st, const struct config_option *o,
+    const char *label, const char *v)
+{
+	size_t	i = (size_t)(o - config_options), len;
+	char	*dst = st->cfg->source[i];
+
+	if (config_apply(st, o, label, v) == -1)
+		return -1;
+	st->srcs[i] = st->src;
+	len = strlen(label);
+	if (len < CONFIG_SOURCE_MAX)
+		memcpy(dst, label, len + 1);
+	else
+		snprintf(dst, CONFIG_SOURCE_MAX, "...%s",
+		    label + len - (CONFIG_SOURCE_MAX - 4));
+	return 0;
+}
+
 /* Trims blanks at both ends in place. */
 static char *
 config_trim(char *s)
@@ -806,8 +836,9 @@ config_file_line(struct config_state *st, const char *path, unsigned lineno,
 	return config_set(st, o, label, val);
 }
 
+/* Reads the config file at path; what names it ("--config", "NODED_CONFIG") is from. */
 static int
-config_load_file(struct config_state *st, const char *path)
+config_load_file(struct config_state *st, const char *from, const char *path)
 {
 	FILE		*f;
 	char		*line;
@@ -816,13 +847,13 @@ config_load_file(struct config_state *st, const char *path)
 	int		 rc = 0;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		config_err(st, "--config '%s': %s", path, strerror(errno));
+		config_err(st, "%s '%s': %s", from, path, strerror(errno));
 		return -1;
 	}
 	line = malloc(CONFIG_LINE_MAX + 2);
 	if (line == NULL) {
 		fclose(f);
-		config_err(st, "--config '%s': out of memory", path);
+		config_err(st, "%s '%s': out of memory", from, path);
 		return -1;
 	}
 	while (fgets(line, CONFIG_LINE_MAX + 2, f) != NULL) {
@@ -845,7 +876,7 @@ config_load_file(struct config_state *st, const char *path)
 			break;
 	}
 	if (rc == 0 && ferror(f)) {
-		config_err(st, "--config '%s': %s", path, strerror(errno));
+		config_err(st, "%s '%s': %s", from, path, strerror(errno));
 		rc = -1;
 	}
 	free(line);
@@ -956,6 +987,42 @@ config_getopt_err(struct config_state *st, int c, int argc, char **argv)
 		config_err(st, "unknown option '%s' (see --help)", arg);
 }
 
+/*
+ * Checks that option lo's value is below option hi's.  The complaint names
+ * the source of both values and blames the one from the stronger source
+ * (the one the user most likely just set); hi on a tie.
+ */
+static int
+config_check_less(struct config_state *st, int lo, uint64_t vlo, int hi,
+    uint64_t vhi)
+{
+	const struct config_option	*olo = config_find_opt(lo);
+	const struct config_option	*ohi = config_find_opt(hi);
+	const char			*llo, *lhi;
+
+	if (vlo < vhi)
+		return 0;
+	llo = st->cfg->source[olo - config_options];
+	lhi = st->cfg->source[ohi - config_options];
+	if (st->srcs[olo - config_options] > st->srcs[ohi - config_options])
+		config_err(st, "%s '%" PRIu64 "': must be less than %s (%" PRIu64
+		    ")", llo, vlo, lhi, vhi);
+	else
+		config_err(st, "%s '%" PRIu64 "': must be greater than %s (%"
+		    PRIu64 ")", lhi, vhi, llo, vlo);
+	return -1;
+}
+
+const char *
+config_source(const struct config *cfg, const char *option)
+{
+	const struct config_option	*o;
+
+	if ((o = config_find(option)) == NULL)
+		return NULL;
+	return cfg->source[o - config_options];
+}
+
 int
 config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
     FILE *out, char *err, size_t errlen)
@@ -963,12 +1030,15 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 	const struct config_option	*o;
 	struct option			*longopts = config_longopts();
 	struct config_state		 st;
-	const char			*file = NULL;
+	const char			*file = NULL, *from = "--config";
 	char				 label[64], var[64];
-	size_t				 dlen;
+	size_t				 dlen, i;
 	int				 c, help = 0, version = 0;
 
 	config_defaults(cfg);
+	for (i = 0; i < CONFIG_NOPTIONS; i++)
+		snprintf(cfg->source[i], sizeof(cfg->source[i]), "default %s",
+		    config_options[i].name);
 	memset(&st, 0, sizeof(st));
 	st.cfg = cfg;
 	st.err = err;
@@ -1015,11 +1085,15 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 		return 1;
 	}
 
-	if (file == NULL)
+	if (file == NULL) {
 		file = config_getenv(envp, "config", var, sizeof(var));
+		from = var;
+	}
 	if (file != NULL) {
+		snprintf(cfg->source[config_find_opt(OPT_CONFIG) - config_options],
+		    CONFIG_SOURCE_MAX, "%s", from);
 		st.src = SRC_FILE;
-		if (config_load_file(&st, file) == -1)
+		if (config_load_file(&st, from, file) == -1)
 			return -1;
 	}
 
@@ -1040,19 +1114,18 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 	}
 	optind = 0;
 
-	if (cfg->peer_timeout_ms <= cfg->ping_interval_ms) {
-		config_err(&st, "--peer-timeout-ms '%u': must be greater than "
-		    "--ping-interval-ms (%u)", cfg->peer_timeout_ms,
-		    cfg->ping_interval_ms);
+	if (config_check_less(&st, OPT_PING_INTERVAL_MS, cfg->ping_interval_ms,
+	    OPT_PEER_TIMEOUT_MS, cfg->peer_timeout_ms) == -1)
 		return -1;
-	}
-	if (!st.name_set)
+	/* Port 0 says nothing about the node: main.c names it after its id. */
+	if (!st.name_set && cfg->listen.port != 0)
 		snprintf(cfg->name, sizeof(cfg->name), "node-%u",
 		    (unsigned)cfg->listen.port);
 	if (!st.log_file_set) {
 		if (strlen(cfg->data_dir) + sizeof("/noded.log") >
 		    sizeof(cfg->log_file)) {
-			config_err(&st, "--data-dir '%.40s...': too long", cfg->data_dir);
+			config_err(&st, "%s '%.40s...': too long",
+			    config_source(cfg, "data-dir"), cfg->data_dir);
 			return -1;
 		}
 		dlen = strlen(cfg->data_dir);

@@ -13,6 +13,8 @@
 
 #define CONFIG_MAX_PEERS_LIST	64	/* --peer entries */
 #define CONFIG_HOSTPORT_MAX	256
+#define CONFIG_OPTIONS_MAX	40	/* room in config.source */
+#define CONFIG_SOURCE_MAX	192	/* one source label, NUL included */
 
 struct config_addr {
 	char		host[CONFIG_HOSTPORT_MAX];	/* name or literal, no brackets */
@@ -20,7 +22,9 @@ struct config_addr {
 };
 
 struct config {
-	char		name[65];		/* --name; default derived from --listen */
+	char		name[65];		/* --name; default node-<listen port>, or
+						   "" if that port is 0 (main.c then
+						   names the node after its id) */
 	struct config_addr listen;		/* --listen, default 0.0.0.0:7000 */
 	struct config_addr api;			/* --api, default 127.0.0.1:8000 */
 	struct config_addr peers[CONFIG_MAX_PEERS_LIST];	/* --peer, repeatable, comma lists */
@@ -48,6 +52,8 @@ struct config {
 	unsigned	peer_timeout_ms;	/* --peer-timeout-ms (silence), default 30000 */
 	unsigned	getdata_timeout_ms;	/* --getdata-timeout-ms, default 2000 */
 	unsigned	inv_batch_ms;		/* --inv-batch-ms, default 5 */
+	/* Where each value came from, by option; read with config_source(). */
+	char		source[CONFIG_OPTIONS_MAX][CONFIG_SOURCE_MAX];
 };
 
 /*
@@ -73,6 +79,14 @@ int	config_parse(struct config *cfg, int argc, char **argv,
 
 /* Writes a as "host:port", or "[v6]:port" for an IPv6 literal. */
 void	config_addr_str(const struct config_addr *a, char *out, size_t outlen);
+
+/*
+ * Where the value of option (named as on the command line, without dashes)
+ * came from, as a label to start a message with: "--data-dir",
+ * "NODED_DATA_DIR", "FILE:LINE: data-dir" or "default data-dir".  Points
+ * into cfg; NULL for an unknown option.  Any thread, once cfg is filled.
+ */
+const char *config_source(const struct config *cfg, const char *option);
 
 /* True if every address host resolves to is a loopback address. */
 int	config_addr_is_loopback(const struct config_addr *a);

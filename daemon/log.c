@@ -7,11 +7,18 @@
  * interleave.  log_reopen() swaps the file under the same descriptor number
  * with dup2(2), which is atomic, so a thread that is writing at that moment
  * writes either to the old file or to the new one, never to a closed fd.
+ *
+ * A route whose lines we do not write ourselves (libevent's) is rate
+ * limited: at most LOG_ROUTE_BURST lines a second, then one line saying how
+ * many were suppressed.  A flood (accept(2) failing with EMFILE on every
+ * loop turn) must not fill the disk or bury the lines around it.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +37,23 @@ static int		log_fd = -1;		/* atomic loads and stores */
 static int		log_min = LOG_INFO;	/* atomic loads and stores */
 static int		log_fmt = LOG_TEXT;
 static pthread_mutex_t	log_swap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A rate-limited route: LOG_ROUTE_BURST lines per LOG_ROUTE_WINDOW_MS. */
+#define LOG_ROUTE_WINDOW_MS	1000
+#define LOG_ROUTE_LAST_MAX	256
+struct log_route {
+	const char	*subsys;
+	pthread_mutex_t	 lock;
+	uint64_t	 start_ms;	/* of the current window */
+	unsigned	 lines;		/* written in the current window */
+	uint64_t	 suppressed;	/* since the last summary */
+	int		 level;		/* highest level suppressed */
+	char		 last[LOG_ROUTE_LAST_MAX];	/* last message suppressed */
+};
+
+static struct log_route	log_route_libevent = {
+	"libevent", PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, LOG_DEBUG, ""
+};
 
 static const char *log_level_upper[] = { "DEBUG", "INFO", "WARN", "ERROR" };
 static const char *log_level_lower[] = { "debug", "info", "warn", "error" };
@@ -289,6 +313,112 @@ log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 	log_write_all(STDERR_FILENO, line, b.len);
 }
 
+static uint64_t
+log_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+log_route_reset(struct log_route *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->start_ms = 0;
+	r->lines = 0;
+	r->suppressed = 0;
+	r->level = LOG_DEBUG;
+	r->last[0] = '\0';
+	pthread_mutex_unlock(&r->lock);
+}
+
+/*
+ * Ends r's window if it is over (or if force): returns how many lines it
+ * suppressed, with their highest level and the last of them, and starts
+ * counting afresh.  Called with r->lock held.
+ */
+static uint64_t
+log_route_end(struct log_route *r, uint64_t now, int force, int *level,
+    char *last, size_t lastlen)
+{
+	uint64_t	n = 0;
+
+	if (!force && now - r->start_ms < LOG_ROUTE_WINDOW_MS)
+		return 0;
+	if (r->suppressed > 0) {
+		n = r->suppressed;
+		*level = r->level;
+		snprintf(last, lastlen, "%s", r->last);
+	}
+	r->start_ms = now;
+	r->lines = 0;
+	r->suppressed = 0;
+	r->level = LOG_DEBUG;
+	r->last[0] = '\0';
+	return n;
+}
+
+static void
+log_route_summary(struct log_route *r, uint64_t n, int level, const char *last)
+{
+	if (n > 0)
+		log_msg((enum log_level)level, r->subsys, "%" PRIu64 " similar "
+		    "message%s suppressed (last: %s)", n, n == 1 ? "" : "s", last);
+}
+
+/* Writes r's summary if its window is over, or in any case if force. */
+static void
+log_route_flush(struct log_route *r, int force)
+{
+	char		last[LOG_ROUTE_LAST_MAX];
+	uint64_t	n;
+	int		level = LOG_DEBUG;
+
+	pthread_mutex_lock(&r->lock);
+	n = log_route_end(r, log_now_ms(), force, &level, last, sizeof(last));
+	pthread_mutex_unlock(&r->lock);
+	log_route_summary(r, n, level, last);
+}
+
+/*
+ * Logs msg on route r unless LOG_ROUTE_BURST lines went out in this window;
+ * a new window first reports what the last one suppressed.  Any thread.
+ */
+static void
+log_route_msg(struct log_route *r, enum log_level level, const char *msg)
+{
+	char		last[LOG_ROUTE_LAST_MAX];
+	uint64_t	n;
+	int		sumlevel = LOG_DEBUG, emit = 0;
+
+	/* Lines that --log-level drops use none of the budget. */
+	if ((int)level < __atomic_load_n(&log_min, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&r->lock);
+	n = log_route_end(r, log_now_ms(), 0, &sumlevel, last, sizeof(last));
+	if (r->lines < LOG_ROUTE_BURST) {
+		r->lines++;
+		emit = 1;
+	} else {
+		r->suppressed++;
+		if ((int)level > r->level)
+			r->level = (int)level;
+		snprintf(r->last, sizeof(r->last), "%s", msg);
+	}
+	pthread_mutex_unlock(&r->lock);
+	log_route_summary(r, n, sumlevel, last);
+	if (emit)
+		log_msg(level, r->subsys, "%s", msg);
+}
+
+void
+log_tick(void)
+{
+	log_route_flush(&log_route_libevent, 0);
+}
+
 static int
 log_open_file(const char *path)
 {
@@ -322,6 +452,7 @@ log_open(const char *name, const char *path, enum log_level level,
 	pthread_mutex_unlock(&log_swap_lock);
 	if (old >= 0)
 		close(old);
+	log_route_reset(&log_route_libevent);
 	return 0;
 }
 
@@ -353,6 +484,8 @@ log_close(void)
 {
 	int	old;
 
+	/* Nothing suppressed goes unreported. */
+	log_route_flush(&log_route_libevent, 1);
 	pthread_mutex_lock(&log_swap_lock);
 	old = __atomic_exchange_n(&log_fd, -1, __ATOMIC_ACQ_REL);
 	log_path[0] = '\0';
@@ -403,7 +536,7 @@ log_libevent_cb(int severity, const char *msg)
 		level = LOG_ERROR;
 		break;
 	}
-	log_msg(level, "libevent", "%s", msg);
+	log_route_msg(&log_route_libevent, level, msg);
 }
 
 static void __attribute__((noreturn))

@@ -25,8 +25,17 @@ void	log_close(void);
 int	log_level_parse(const char *s);
 /* Parses "text|json"; -1 if unknown. */
 int	log_format_parse(const char *s);
-/* Routes libevent's messages into the log; its fatal errors log, then abort.  Main thread, at start. */
+/* Lines a second let through from libevent; the rest are counted, then summed up in one line. */
+#define LOG_ROUTE_BURST	20
+
+/*
+ * Routes libevent's messages into the log, at most LOG_ROUTE_BURST lines a
+ * second: the rest become one "libevent: K similar messages suppressed
+ * (last: ...)" line.  Its fatal errors log, then abort.  Main thread, at start.
+ */
 void	log_libevent_route(void);
+/* Writes the "suppressed" line of a burst whose second is over.  Any thread; main.c calls it once a second. */
+void	log_tick(void);
 
 /* Logs one line if level passes --log-level; control characters are escaped.  Any thread. */
 void	log_msg(enum log_level level, const char *subsys, const char *fmt, ...)

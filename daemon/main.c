@@ -31,6 +31,7 @@
 #define NODE_KEY_FILE	"node_key"
 
 static const struct timeval main_linger = { 0, 200 * 1000 };
+static const struct timeval main_second = { 1, 0 };
 
 /* Creates dir and its parents (mode 0700 for the last).  Returns 0 or -1. */
 static int
@@ -132,6 +133,16 @@ main_shutdown(struct node *n, const char *why)
 	event_base_loopexit(n->base, &main_linger);
 }
 
+/* Once a second: the log's summary of a libevent burst that ended. */
+static void
+main_tickcb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_tick();
+}
+
 static void
 main_signalcb(evutil_socket_t sig, short what, void *arg)
 {
@@ -154,8 +165,10 @@ main(int argc, char **argv)
 {
 	static struct config cfg;
 	struct node n;
-	struct event *sigs[3] = { NULL, NULL, NULL };
+	struct event *sigs[3] = { NULL, NULL, NULL }, *tick = NULL;
 	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
+	char laddr[CONFIG_HOSTPORT_MAX + 16], aaddr[CONFIG_HOSTPORT_MAX + 16];
+	struct config_addr bound;
 	int rc, i, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -171,20 +184,24 @@ main(int argc, char **argv)
 
 	memset(&n, 0, sizeof(n));
 	n.cfg = &cfg;
+	/* Messages name the option's source: NODED_DATA_DIR, not --data-dir. */
 	if (main_mkdirs(cfg.data_dir) == -1) {
-		fprintf(stderr, "noded: --data-dir '%s': %s\n", cfg.data_dir,
-		    strerror(errno));
+		fprintf(stderr, "noded: %s '%s': %s\n",
+		    config_source(&cfg, "data-dir"), cfg.data_dir, strerror(errno));
 		return 1;
 	}
-	if (log_open(cfg.name, cfg.log_file, cfg.log_level, cfg.log_format) == -1) {
-		fprintf(stderr, "noded: --log-file '%s': %s\n", cfg.log_file,
-		    strerror(errno));
-		return 1;
-	}
-	log_libevent_route();
+	/* The key first: a node listening on port 0 is named after its id. */
 	if (main_node_key(&n, cfg.data_dir) == -1)
 		return 1;
 	hex_encode(n.node_id_hex, n.node_pk, TX_PK_LEN);
+	if (cfg.name[0] == '\0')
+		snprintf(cfg.name, sizeof(cfg.name), "node-%.8s", n.node_id_hex);
+	if (log_open(cfg.name, cfg.log_file, cfg.log_level, cfg.log_format) == -1) {
+		fprintf(stderr, "noded: %s '%s': %s\n",
+		    config_source(&cfg, "log-file"), cfg.log_file, strerror(errno));
+		return 1;
+	}
+	log_libevent_route();
 
 	n.base = event_base_new();
 	if (n.base == NULL) {
@@ -210,10 +227,18 @@ main(int argc, char **argv)
 		sigs[i] = evsignal_new(n.base, signos[i], main_signalcb, &n);
 		evsignal_add(sigs[i], NULL);
 	}
-	log_info("main", "noded %s started: node %.16s network %s listen %s:%u "
-	    "api %s:%u validators %u", NODED_VERSION, n.node_id_hex, cfg.network,
-	    cfg.listen.host, cfg.listen.port, cfg.api.host, cfg.api.port,
-	    cfg.validators);
+	tick = event_new(n.base, -1, EV_PERSIST, main_tickcb, NULL);
+	if (tick != NULL)
+		event_add(tick, &main_second);
+	bound = cfg.listen;
+	bound.port = net_listen_port(&n);
+	config_addr_str(&bound, laddr, sizeof(laddr));
+	bound = cfg.api;
+	bound.port = api_port(n.api);
+	config_addr_str(&bound, aaddr, sizeof(aaddr));
+	log_info("main", "noded %s started: node %.16s network %s listen %s "
+	    "api %s validators %u", NODED_VERSION, n.node_id_hex, cfg.network,
+	    laddr, aaddr, cfg.validators);
 
 	event_base_dispatch(n.base);
 	status = 0;
@@ -229,6 +254,8 @@ out:
 	for (i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
+	if (tick != NULL)
+		event_free(tick);
 	event_base_free(n.base);
 	sodium_free(n.node_sk);
 	log_info("main", status == 0 ? "stopped" : "not started");

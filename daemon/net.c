@@ -75,6 +75,7 @@ struct net_self {
 struct net {
 	struct node	*node;
 	struct evconnlistener *lis;
+	uint16_t	port;		/* bound, even for --listen HOST:0 */
 	struct evdns_base *dns;
 	struct peer_list peers;
 	struct peer_list dead;		/* closed, freed by the reaper */
@@ -724,6 +725,10 @@ net_new(struct node *n)
 	int rc;
 	struct net_target *t;
 	struct timeval sec = { 1, 0 };
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct config_addr bound;
+	char addr[CONFIG_HOSTPORT_MAX + 16];
 
 	net->node = n;
 	n->net = net;
@@ -767,7 +772,18 @@ net_new(struct node *n)
 		return NULL;
 	}
 	evconnlistener_set_error_cb(net->lis, net_listen_errorcb);
-	log_info("net", "listening on %s:%u", n->cfg->listen.host, n->cfg->listen.port);
+	net->port = n->cfg->listen.port;
+	memset(&ss, 0, sizeof(ss));
+	sslen = sizeof(ss);
+	if (getsockname(evconnlistener_get_fd(net->lis), (struct sockaddr *)&ss,
+	    &sslen) == 0)
+		net->port = ss.ss_family == AF_INET6 ?
+		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	bound = n->cfg->listen;
+	bound.port = net->port;
+	config_addr_str(&bound, addr, sizeof(addr));
+	log_info("net", "listening on %s", addr);
 
 	for (i = 0; i < n->cfg->npeers; i++) {
 		t = net_target_new(net, n->cfg->peers[i].host, n->cfg->peers[i].port, 1);
@@ -847,6 +863,12 @@ net_peers_foreach(struct node *n, void (*fn)(const struct peer_info *, void *),
 			peer_info(p, &pi);
 			fn(&pi, arg);
 		}
+}
+
+uint16_t
+net_listen_port(struct node *n)
+{
+	return n->net != NULL ? n->net->port : n->cfg->listen.port;
 }
 
 void

@@ -92,6 +92,8 @@ struct peer_info {
 void	net_peers_foreach(struct node *n, void (*fn)(const struct peer_info *, void *), void *arg);
 /* Counts of active peers. */
 void	net_peer_counts(struct node *n, unsigned *inbound, unsigned *outbound);
+/* The P2P port bound (the real one for --listen HOST:0). */
+uint16_t net_listen_port(struct node *n);
 /* Dials host:port (API POST /v1/peers).  Returns 0 or -1 with err filled. */
 int	net_connect(struct node *n, const char *hostport, char *err, size_t errlen);
 /* Disconnects the peer with this node id (hex).  Returns 0, or -1 if none. */

@@ -279,7 +279,7 @@ peer_send_hello(struct peer *p)
 
 	memset(&h, 0, sizeof(h));
 	h.version = FRAME_PROTO_VERSION;
-	h.listen_port = p->node->cfg->listen.port;
+	h.listen_port = net_listen_port(p->node);
 	snprintf(h.name, sizeof(h.name), "%s", p->node->cfg->name);
 	len = frame_hello_encode(&h, buf, sizeof(buf));
 	return peer_send(p, FRAME_HELLO, buf, len);

@@ -506,6 +506,135 @@ test_config_derived(void **state)
 	parse_ok(&c, args, NULL);
 	expect_field(&c, "name", "explicit");
 	expect_field(&c, "log-file", "/var/log/n.log");
+	/* Port 0 says nothing about the node: the name is left to main.c. */
+	args[0] = "--listen";
+	args[1] = "127.0.0.1:0";
+	args[2] = NULL;
+	parse_ok(&c, args, NULL);
+	expect_field(&c, "name", "");
+	args[2] = "--name";
+	args[3] = "given";
+	args[4] = NULL;
+	parse_ok(&c, args, NULL);
+	expect_field(&c, "name", "given");
+}
+
+/*
+ * Cross-checks between options name where each value came from (option,
+ * variable, file line or default), not options the user never gave.
+ */
+static void
+test_config_cross_check_sources(void **state)
+{
+	struct config	 c;
+	const char	*file, *args[8], *env[4];
+	char		 err[1024], want[1024], dir[4200];
+
+	(void)state;
+	env[0] = "NODED_PING_INTERVAL_MS=60000";
+	env[1] = NULL;
+	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
+	assert_string_equal(err, "NODED_PING_INTERVAL_MS '60000': must be less "
+	    "than default peer-timeout-ms (30000)");
+
+	args[0] = "--peer-timeout-ms";
+	args[1] = "5000";
+	args[2] = NULL;
+	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), NULL), -1);
+	assert_string_equal(err, "--peer-timeout-ms '5000': must be greater "
+	    "than default ping-interval-ms (10000)");
+
+	env[0] = "NODED_PEER_TIMEOUT_MS=10000";
+	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
+	assert_string_equal(err, "NODED_PEER_TIMEOUT_MS '10000': must be greater "
+	    "than default ping-interval-ms (10000)");
+
+	/* The file's line, against the environment; the stronger source is blamed. */
+	file = write_file("t.conf", "# timers\nping-interval-ms = 60000\n");
+	args[0] = "--config";
+	args[1] = file;
+	args[2] = NULL;
+	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), NULL), -1);
+	snprintf(want, sizeof(want), "%s:2: ping-interval-ms '60000': must be "
+	    "less than default peer-timeout-ms (30000)", file);
+	assert_string_equal(err, want);
+	env[0] = "NODED_PEER_TIMEOUT_MS=50000";
+	assert_int_equal(parse(&c, args, env, err, sizeof(err), NULL), -1);
+	snprintf(want, sizeof(want), "NODED_PEER_TIMEOUT_MS '50000': must be "
+	    "greater than %s:2: ping-interval-ms (60000)", file);
+	assert_string_equal(err, want);
+	args[2] = "--ping-interval-ms";
+	args[3] = "50000";
+	args[4] = NULL;
+	assert_int_equal(parse(&c, args, env, err, sizeof(err), NULL), -1);
+	assert_string_equal(err, "--ping-interval-ms '50000': must be less "
+	    "than NODED_PEER_TIMEOUT_MS (50000)");
+
+	/* The derived log file's length check names the data directory's source. */
+	memset(dir, 'a', sizeof(dir));
+	memcpy(dir, "NODED_DATA_DIR=/", 16);
+	dir[15 + 4090] = '\0';
+	env[0] = dir;
+	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
+	assert_string_equal(err, "NODED_DATA_DIR '/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaa...': too long");
+}
+
+/* config_source names each value's origin, for messages outside config.c. */
+static void
+test_config_source(void **state)
+{
+	struct config	 c;
+	const char	*file, *args[6], *env[3];
+	char		 want[512], path[400];
+	size_t		 len;
+
+	(void)state;
+	parse_ok(&c, NULL, NULL);
+	assert_string_equal(config_source(&c, "data-dir"), "default data-dir");
+	assert_string_equal(config_source(&c, "name"), "default name");
+	assert_null(config_source(&c, "no-such-option"));
+
+	file = write_file("s.conf", "max-peers = 3\n\nname = filename\n");
+	args[0] = "--config";
+	args[1] = file;
+	args[2] = "--outbound";
+	args[3] = "2";
+	args[4] = NULL;
+	env[0] = "NODED_DATA_DIR=/srv/x";
+	env[1] = "NODED_MAX_PEERS=4";
+	env[2] = NULL;
+	parse_ok(&c, args, env);
+	assert_string_equal(config_source(&c, "data-dir"), "NODED_DATA_DIR");
+	assert_string_equal(config_source(&c, "max-peers"), "NODED_MAX_PEERS");
+	assert_string_equal(config_source(&c, "outbound"), "--outbound");
+	snprintf(want, sizeof(want), "%s:3: name", file);
+	assert_string_equal(config_source(&c, "name"), want);
+	assert_string_equal(config_source(&c, "log-file"), "default log-file");
+
+	/* A long file path keeps its tail: the line and the option. */
+	len = (size_t)snprintf(path, sizeof(path), "%s/", tmpdir);
+	while (len < 300) {
+		memcpy(path + len, "./", 3);
+		len += 2;
+	}
+	strcat(path, "l.conf");
+	{
+		FILE	*f = fopen(path, "w");
+
+		assert_non_null(f);
+		fputs("max-peers = 5\n", f);
+		fclose(f);
+	}
+	args[1] = path;
+	args[2] = NULL;
+	parse_ok(&c, args, NULL);
+	len = strlen(config_source(&c, "max-peers"));
+	assert_int_equal(len, CONFIG_SOURCE_MAX - 1);
+	assert_memory_equal(config_source(&c, "max-peers"), "...", 3);
+	assert_string_equal(config_source(&c, "max-peers") + len -
+	    strlen("/./l.conf:1: max-peers"), "/./l.conf:1: max-peers");
+	unlink(path);
 }
 
 static const struct {
@@ -622,6 +751,11 @@ test_config_bad_env(void **state)
 	env[0] = "NODED_PEER=a:1,b:x";
 	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
 	assert_string_equal(err, "NODED_PEER 'b:x': bad port");
+	/* A bad NODED_CONFIG is reported as NODED_CONFIG, not --config. */
+	env[0] = "NODED_CONFIG=/nonexistent/x.conf";
+	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
+	assert_string_equal(err,
+	    "NODED_CONFIG '/nonexistent/x.conf': No such file or directory");
 	env[0] = "NODED_API_INSECURE=yes";
 	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
 	assert_string_equal(err,
@@ -892,6 +1026,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_config_booleans, setup, teardown),
 		cmocka_unit_test(test_config_derived),
+		cmocka_unit_test_setup_teardown(test_config_cross_check_sources,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_source, setup,
+		    teardown),
 		cmocka_unit_test(test_config_bad_values),
 		cmocka_unit_test(test_config_bad_env),
 		cmocka_unit_test_setup_teardown(test_config_file_syntax, setup,

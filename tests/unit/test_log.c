@@ -1,7 +1,7 @@
 /*
  * test_log.c: the log line formats (text and JSON), escaping, truncation,
- * level filtering, reopening, libevent routing, and many threads writing at
- * once without a torn or interleaved line.
+ * level filtering, reopening, libevent routing and its rate limit, and many
+ * threads writing at once without a torn or interleaved line.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/util.h>
 #include <jansson.h>
 
 #include "log.h"
@@ -607,6 +608,161 @@ test_log_libevent_routed(void **state)
 	unlink(path);
 }
 
+#define BURST_THREADS	4
+#define BURST_EACH	25000
+#define BURST_MSG	"fcntl(-1, F_GETFL): Bad file descriptor"
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One libevent warning, the same every time, through its public API. */
+static void
+libevent_warn_once(void)
+{
+	assert_int_equal(evutil_make_socket_nonblocking(-1), -1);
+}
+
+static void *
+burst_main(void *arg)
+{
+	int	i;
+
+	(void)arg;
+	for (i = 0; i < BURST_EACH; i++)
+		evutil_make_socket_nonblocking(-1);
+	return NULL;
+}
+
+/*
+ * Counts the route's lines in buf: *passed copies of BURST_MSG, and the
+ * summaries, whose counts are added to *suppressed.  Every libevent line is
+ * one or the other.
+ */
+static void
+count_burst(const char *buf, uint64_t *passed, uint64_t *suppressed,
+    unsigned *summaries)
+{
+	const char		*p, *nl, *m;
+	unsigned long long	 k;
+	int			 n;
+
+	*passed = *suppressed = 0;
+	*summaries = 0;
+	for (p = buf; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		if ((m = strstr(p, " libevent: ")) == NULL || m > nl)
+			continue;
+		m += strlen(" libevent: ");
+		if (strncmp(m, BURST_MSG "\n", strlen(BURST_MSG) + 1) == 0) {
+			assert_memory_equal(m - strlen(" WARN libevent: "),
+			    " WARN libevent: ", strlen(" WARN libevent: "));
+			(*passed)++;
+			continue;
+		}
+		n = 0;
+		if (sscanf(m, "%llu similar messages suppressed (last: %n", &k,
+		    &n) != 1 || n == 0)
+			fail_msg("unexpected libevent line: %.*s", (int)(nl - p), p);
+		assert_true(k > 0);
+		assert_memory_equal(m + n, BURST_MSG ")\n", strlen(BURST_MSG) + 2);
+		*suppressed += k;
+		(*summaries)++;
+	}
+}
+
+/*
+ * A flood of identical libevent messages from several threads (libevent may
+ * log from any thread that uses it): at most LOG_ROUTE_BURST lines a second
+ * get through, the rest are counted exactly, and once the flood is over one
+ * line says how many were suppressed.
+ */
+static void
+test_log_libevent_rate_limit(void **state)
+{
+	pthread_t	 th[BURST_THREADS];
+	uint64_t	 t0, took, passed, suppressed;
+	unsigned	 summaries;
+	struct timespec	 ts = { 1, 100 * 1000 * 1000 };
+	char		*buf;
+	int		 i;
+
+	(void)state;
+	assert_int_equal(log_open("n", path, LOG_INFO, LOG_TEXT), 0);
+	log_libevent_route();
+	t0 = mono_ms();
+	for (i = 0; i < BURST_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, burst_main, NULL), 0);
+	for (i = 0; i < BURST_THREADS; i++)
+		pthread_join(th[i], NULL);
+	took = mono_ms() - t0;
+
+	/* Calm: the next tick after the second is over writes the summary. */
+	nanosleep(&ts, NULL);
+	log_tick();
+	buf = slurp(path, NULL);
+	count_burst(buf, &passed, &suppressed, &summaries);
+	free(buf);
+	assert_int_equal(passed + suppressed, BURST_THREADS * BURST_EACH);
+	assert_true(passed >= LOG_ROUTE_BURST);
+	assert_true(passed <= LOG_ROUTE_BURST * (took / 1000 + 1));
+	assert_true(summaries >= 1);
+	assert_true(summaries <= took / 1000 + 1);
+	/* Nothing more to say: another tick writes nothing. */
+	log_tick();
+	buf = slurp(path, NULL);
+	assert_int_equal(count_lines(buf), passed + summaries);
+	free(buf);
+
+	/* A new second lets lines through again. */
+	for (i = 0; i < LOG_ROUTE_BURST + 5; i++)
+		libevent_warn_once();
+	/* log_close reports what is still pending. */
+	log_close();
+	buf = slurp(path, NULL);
+	count_burst(buf, &passed, &suppressed, &summaries);
+	assert_int_equal(passed + suppressed, BURST_THREADS * BURST_EACH +
+	    LOG_ROUTE_BURST + 5);
+	assert_non_null(strstr(buf, " n WARN libevent: 5 similar messages "
+	    "suppressed (last: " BURST_MSG ")\n"));
+	free(buf);
+	unlink(path);
+}
+
+/* Messages below --log-level use none of the route's budget. */
+static void
+test_log_libevent_rate_limit_level(void **state)
+{
+	char		*buf;
+	uint64_t	 passed, suppressed;
+	unsigned	 summaries;
+	int		 i;
+
+	(void)state;
+	assert_int_equal(log_open("n", path, LOG_ERROR, LOG_TEXT), 0);
+	log_libevent_route();
+	for (i = 0; i < 1000; i++)
+		libevent_warn_once();
+	log_close();
+	buf = slurp(path, NULL);
+	assert_int_equal(count_lines(buf), 0);
+	free(buf);
+	assert_int_equal(log_open("n", path, LOG_WARN, LOG_TEXT), 0);
+	for (i = 0; i < LOG_ROUTE_BURST; i++)
+		libevent_warn_once();
+	log_close();
+	buf = slurp(path, NULL);
+	count_burst(buf, &passed, &suppressed, &summaries);
+	assert_int_equal(passed, LOG_ROUTE_BURST);
+	assert_int_equal(suppressed, 0);
+	free(buf);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -626,6 +782,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_log_libevent_routed, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_log_libevent_rate_limit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_log_libevent_rate_limit_level,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
