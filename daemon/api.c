@@ -6,9 +6,15 @@
  * transactions: the request is kept in a list, and the connection's close
  * callback cancels the outstanding verdicts if the client goes away first.
  * GET /v1/events streams Server-Sent Events with chunked replies; each
- * event is formatted once and copied to every client, and a client whose
+ * event is formatted once and appended straight to every client's output
+ * buffer (packed, so bytes pending are the memory held), and a client whose
  * connection holds more than API_SSE_MAX_PENDING unsent bytes is dropped,
- * so a slow reader costs bounded memory.  Loop thread only.
+ * so a slow reader costs bounded memory.
+ *
+ * The API owns its listener (evhttp_bind_listener) to survive running out of
+ * descriptors, and tracks every connection (struct api_conn, found through
+ * evhttp_set_bevcb) to cap their number and to close one that does not send
+ * a whole request in time.  Loop thread only.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -32,6 +38,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -60,27 +67,55 @@
 #endif
 #define API_MAX_HEADERS		(16 * 1024)
 #ifndef API_TIMEOUT_S
-#define API_TIMEOUT_S		60	/* idle connection, slow request */
+#define API_TIMEOUT_S		60	/* no byte read or written */
+#endif
+#ifndef API_REQUEST_S
+#define API_REQUEST_S		20	/* to send a whole request, once idle */
 #endif
 #ifndef API_KEEPALIVE_S
 #define API_KEEPALIVE_S		15	/* SSE comment to idle streams */
 #endif
+#define API_ACCEPT_PAUSE_S	1	/* listener rest after accept(2) failed */
+#define API_ACCEPT_QUIET_S	10	/* without a failure: the episode is over */
+#define API_BACKLOG		128
 #define API_TOKEN_MAX		4096
+#define API_TOKEN_FILE_MAX	(API_TOKEN_MAX + 256)	/* blanks around it */
 #define API_MEMPOOL_LIMIT	100
 #define API_MEMPOOL_LIMIT_MAX	10000
+
+struct api_txreq;
+struct api_client;
+
+/*
+ * One connection, from the accept (evhttp_set_bevcb hands us its new
+ * bufferevent) to its close (evhttp_connection_set_closecb).  evhttp has no
+ * hook between the two that names the connection, so a fresh one waits on
+ * a->fresh until api_conn_attach finds its evhttp_connection, which is
+ * before anything is read from it.
+ */
+struct api_conn {
+	TAILQ_ENTRY(api_conn) entry;
+	struct api		*api;
+	struct bufferevent	*bev;
+	struct evhttp_connection *evcon;	/* NULL while fresh */
+	struct event		*deadline;	/* for a whole request */
+	struct api_txreq	*txreq;		/* a pending POST /v1/tx */
+	struct api_client	*client;	/* an event stream */
+};
+TAILQ_HEAD(api_conn_list, api_conn);
 
 /* One GET /v1/events stream. */
 struct api_client {
 	LIST_ENTRY(api_client) entry;
 	struct api		*api;
+	struct api_conn		*conn;
 	struct evhttp_request	*req;
 	struct evhttp_connection *evcon;
 	struct event		*watch;		/* EOF from the client */
+	int			 chunked;	/* HTTP/1.1: chunk framing is ours */
 	char			 addr[80];
 };
 LIST_HEAD(api_client_list, api_client);
-
-struct api_txreq;
 
 /* One transaction of a POST /v1/tx: the gossip callback's argument. */
 struct api_txslot {
@@ -93,6 +128,7 @@ struct api_txslot {
 struct api_txreq {
 	LIST_ENTRY(api_txreq) entry;
 	struct api		*api;
+	struct api_conn		*conn;
 	struct evhttp_request	*req;
 	struct evhttp_connection *evcon;
 	struct event		*watch;		/* EOF from the client */
@@ -108,11 +144,21 @@ LIST_HEAD(api_txreq_list, api_txreq);
 struct api {
 	struct node		*n;
 	struct evhttp		*http;
-	struct evhttp_bound_socket *sock;
+	struct evconnlistener	*lis;		/* owned by http once bound */
 	uint16_t		 port;
 	int			 stopping;
 	int			 have_token;
 	uint8_t			 token_hash[crypto_generichash_BYTES];
+	struct api_conn_list	 conns;
+	struct api_conn_list	 fresh;		/* accepted, not attached yet */
+	struct event		*attach;	/* runs api_conn_attach */
+	unsigned		 nconns;
+	int			 capped;	/* at API_MAX_CONNS: closing new ones */
+	uint64_t		 refused;	/* in this capped episode */
+	struct event		*resume;	/* re-enables lis after a pause */
+	int			 accept_failing;	/* in an episode of failed accept(2) */
+	uint64_t		 accept_failures;	/* in this episode */
+	uint64_t		 accept_failed_ns;	/* the last one, mono_ns() */
 	struct api_client_list	 clients;
 	struct api_txreq_list	 txreqs;
 	unsigned		 nclients;
@@ -121,6 +167,13 @@ struct api {
 	struct evbuffer		*scratch;
 	struct api_stats	 st;
 };
+
+/*
+ * evhttp_bind_listener makes the evhttp the listener's callback argument,
+ * the error callback's too, so that callback finds the API here.  There is
+ * one API per process.
+ */
+static struct api	*api_listening;
 
 /* Routes: a path (or a prefix followed by one segment) and its methods. */
 enum api_route {
@@ -472,8 +525,10 @@ api_txreq_unlink(struct api_txreq *r)
 		event_free(r->watch);
 		r->watch = NULL;
 	}
-	if (r->evcon != NULL)
-		evhttp_connection_set_closecb(r->evcon, NULL, NULL);
+	if (r->conn != NULL) {
+		r->conn->txreq = NULL;
+		r->conn = NULL;
+	}
 }
 
 /* Forgets the verdicts still outstanding. */
@@ -539,11 +594,8 @@ api_tx_verdict(const struct gossip_verdict *v, void *arg)
 
 /* evhttp is freeing the connection under a pending POST /v1/tx. */
 static void
-api_tx_closecb(struct evhttp_connection *evcon, void *arg)
+api_txreq_gone(struct api_txreq *r)
 {
-	struct api_txreq	*r = arg;
-
-	(void)evcon;
 	log_debug("api", "POST /v1/tx: connection closed before %zu of %zu "
 	    "verdicts", r->pending, r->n);
 	r->evcon = NULL;
@@ -600,7 +652,7 @@ api_check_hex(json_t *v, size_t *len)
 }
 
 static void
-api_tx_post(struct api *a, struct evhttp_request *req)
+api_tx_post(struct api *a, struct evhttp_request *req, struct api_conn *conn)
 {
 	static const char *const fields[] = { "tx", "txs", NULL };
 	struct api_txreq	*r;
@@ -686,10 +738,9 @@ api_tx_post(struct api *a, struct evhttp_request *req)
 	LIST_INSERT_HEAD(&a->txreqs, r, entry);
 	r->listed = 1;
 	a->ntxreqs++;
-	if (r->evcon != NULL) {
-		evhttp_connection_set_closecb(r->evcon, api_tx_closecb, r);
-		r->watch = api_watch_new(a, r->evcon, api_tx_watchcb, r);
-	}
+	r->conn = conn;
+	conn->txreq = r;
+	r->watch = api_watch_new(a, r->evcon, api_tx_watchcb, r);
 out:
 	json_decref(body);
 }
@@ -830,12 +881,13 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	unsigned	 in = 0, out = 0;
 	uint64_t	 now = now_ms();
 	char		 listen[CONFIG_HOSTPORT_MAX + 16], api[CONFIG_HOSTPORT_MAX + 16];
-	struct config_addr aa = n->cfg->api;
+	struct config_addr aa = n->cfg->api, la = n->cfg->listen;
 	json_t		*o;
 
 	if (n->net != NULL)
 		net_peer_counts(n, &in, &out);
-	config_addr_str(&n->cfg->listen, listen, sizeof(listen));
+	la.port = net_listen_port(n);
+	config_addr_str(&la, listen, sizeof(listen));
 	aa.port = a->port;
 	config_addr_str(&aa, api, sizeof(api));
 	o = json_object();
@@ -994,18 +1046,15 @@ api_client_unlink(struct api_client *c)
 {
 	if (c->watch != NULL)
 		event_free(c->watch);
-	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+	c->conn->client = NULL;
 	LIST_REMOVE(c, entry);
 	c->api->nclients--;
 }
 
 /* evhttp is freeing the connection (a write failed, or the server stops). */
 static void
-api_client_closecb(struct evhttp_connection *evcon, void *arg)
+api_client_gone(struct api_client *c)
 {
-	struct api_client	*c = arg;
-
-	(void)evcon;
 	log_debug("api", "events: %s went away", c->addr);
 	api_client_unlink(c);
 	api_req_orphan_free(c->req);
@@ -1027,27 +1076,34 @@ api_client_watchcb(evutil_socket_t fd, short what, void *arg)
 	evhttp_connection_free(evcon);
 }
 
-/* Queues bytes on c's stream unless that would pass the bound; then drops c. */
+/*
+ * Queues bytes on c's stream unless that would pass the bound; then drops c.
+ * evhttp_send_reply_chunk would move each event's buffer into the output as
+ * a chain of its own, 512 bytes or more for an event of 250; appended here
+ * the events fill the output's chains, so the bytes pending are the memory
+ * held.  The chunk framing is evhttp_send_reply_chunk's; the bufferevent
+ * writes what is added, evhttp having enabled writing at the reply's start.
+ */
 static void
 api_client_send(struct api_client *c, const char *s, size_t len)
 {
-	struct api		*a = c->api;
-	struct bufferevent	*bev;
-	size_t			 queued = 0;
-	char			 why[128];
+	struct evbuffer	*out;
+	size_t		 queued;
+	char		 why[128];
 
-	bev = evhttp_connection_get_bufferevent(c->evcon);
-	if (bev != NULL)
-		queued = evbuffer_get_length(bufferevent_get_output(bev));
+	out = bufferevent_get_output(evhttp_connection_get_bufferevent(c->evcon));
+	queued = evbuffer_get_length(out);
 	if (queued + len > API_SSE_MAX_PENDING) {
 		snprintf(why, sizeof(why), "slow reader: %zu bytes unsent, limit %d",
 		    queued, API_SSE_MAX_PENDING);
 		api_client_drop(c, why);
 		return;
 	}
-	evbuffer_drain(a->scratch, evbuffer_get_length(a->scratch));
-	evbuffer_add(a->scratch, s, len);
-	evhttp_send_reply_chunk(c->req, a->scratch);
+	if (c->chunked)
+		evbuffer_add_printf(out, "%x\r\n", (unsigned)len);
+	evbuffer_add(out, s, len);
+	if (c->chunked)
+		evbuffer_add(out, "\r\n", 2);
 }
 
 /* Cuts c off now: what is queued for it is thrown away. */
@@ -1065,25 +1121,35 @@ api_client_drop(struct api_client *c, const char *why)
 }
 
 static void
-api_events_get(struct api *a, struct evhttp_request *req)
+api_events_get(struct api *a, struct evhttp_request *req, struct api_conn *conn)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct api_client	*c;
+	const char		*te;
 	char			 hello[128];
 
+	if (a->nclients >= API_MAX_STREAMS) {
+		api_error(a, req, 503, "too many event streams: %u open, limit %d",
+		    a->nclients, API_MAX_STREAMS);
+		return;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->api = a;
+	c->conn = conn;
 	c->req = req;
-	c->evcon = evhttp_request_get_connection(req);
+	c->evcon = conn->evcon;
 	api_conn_addr(c->evcon, c->addr, sizeof(c->addr));
 	evhttp_add_header(h, "Content-Type", "text/event-stream");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Accel-Buffering", "no");
 	evhttp_send_reply_start(req, 200, "OK");
+	/* evhttp chose chunks (HTTP/1.1) or a body that ends with the connection. */
+	te = evhttp_find_header(h, "Transfer-Encoding");
+	c->chunked = te != NULL && strcasecmp(te, "chunked") == 0;
 	a->st.requests++;
 	LIST_INSERT_HEAD(&a->clients, c, entry);
 	a->nclients++;
-	evhttp_connection_set_closecb(c->evcon, api_client_closecb, c);
+	conn->client = c;
 	c->watch = api_watch_new(a, c->evcon, api_client_watchcb, c);
 	log_debug("api", "events: %s listening", c->addr);
 	/* A comment: SSE parsers skip it; it tells the client the stream is live. */
@@ -1168,6 +1234,200 @@ api_event_peer(struct node *n, int connected, const struct peer_info *p,
 	api_broadcast(a, connected ? "peer_connected" : "peer_disconnected", o);
 }
 
+/* --- connections ------------------------------------------------------ */
+
+static struct api_conn *
+api_conn_find(struct api *a, struct evhttp_connection *evcon)
+{
+	struct api_conn	*ac;
+
+	TAILQ_FOREACH(ac, &a->conns, entry) {
+		if (ac->evcon == evcon)
+			return ac;
+	}
+	return NULL;
+}
+
+/* The connection did not send a whole request in time: close it. */
+static void
+api_conn_deadlinecb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_conn	*ac = arg;
+	char		 addr[80];
+
+	(void)fd;
+	(void)what;
+	if (ac->txreq != NULL || ac->client != NULL)
+		return;
+	api_conn_addr(ac->evcon, addr, sizeof(addr));
+	log_debug("api", "closing %s: no whole request within %d s", addr,
+	    API_REQUEST_S);
+	/* api_conn_closecb frees ac. */
+	evhttp_connection_free(ac->evcon);
+}
+
+/* The answer went out: the connection has API_REQUEST_S for its next request. */
+static void
+api_req_donecb(struct evhttp_request *req, void *arg)
+{
+	struct api_conn	*ac = arg;
+	struct timeval	 tv = { API_REQUEST_S, 0 };
+
+	(void)req;
+	evtimer_add(ac->deadline, &tv);
+}
+
+/* evhttp is freeing a connection. */
+static void
+api_conn_closecb(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_conn	*ac = arg;
+	struct api	*a = ac->api;
+
+	(void)evcon;
+	if (ac->txreq != NULL)
+		api_txreq_gone(ac->txreq);
+	if (ac->client != NULL)
+		api_client_gone(ac->client);
+	TAILQ_REMOVE(&a->conns, ac, entry);
+	a->nconns--;
+	event_free(ac->deadline);
+	free(ac);
+	if (a->capped && a->nconns < API_MAX_CONNS) {
+		log_info("api", "below %d connections again; %" PRIu64 " refused "
+		    "meanwhile", API_MAX_CONNS, a->refused);
+		a->capped = 0;
+	}
+}
+
+/*
+ * Finds the connections evhttp built around the bufferevents of
+ * api_conn_bevcb (their callback argument is the evhttp_connection): each
+ * gets its close callback and request deadline, or is closed at once when
+ * API_MAX_CONNS are open.
+ */
+static void
+api_conn_attach(struct api *a)
+{
+	struct api_conn	*ac;
+	struct timeval	 tv = { API_REQUEST_S, 0 };
+	void		*cbarg = NULL;
+
+	while ((ac = TAILQ_FIRST(&a->fresh)) != NULL) {
+		TAILQ_REMOVE(&a->fresh, ac, entry);
+		bufferevent_getcb(ac->bev, NULL, NULL, NULL, &cbarg);
+		if (cbarg == NULL) {
+			/* evhttp could not set the connection up: nothing to track. */
+			free(ac);
+			continue;
+		}
+		ac->evcon = cbarg;
+		if (a->nconns >= API_MAX_CONNS) {
+			if (!a->capped) {
+				log_warn("api", "%d connections open, the limit: closing "
+				    "new ones until some close", API_MAX_CONNS);
+				a->capped = 1;
+				a->refused = 0;
+			}
+			a->refused++;
+			evhttp_connection_free(ac->evcon);
+			free(ac);
+			continue;
+		}
+		ac->deadline = evtimer_new(a->n->base, api_conn_deadlinecb, ac);
+		if (ac->deadline == NULL) {
+			log_error("api", "cannot create a timer");
+			abort();
+		}
+		TAILQ_INSERT_TAIL(&a->conns, ac, entry);
+		a->nconns++;
+		evhttp_connection_set_closecb(ac->evcon, api_conn_closecb, ac);
+		evtimer_add(ac->deadline, &tv);
+	}
+}
+
+static void
+api_conn_attachcb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	api_conn_attach(arg);
+}
+
+/*
+ * evhttp accepted a connection and asks for its bufferevent (no descriptor
+ * yet).  The connection is attached from an event made active here, which
+ * runs before the loop next polls, so before its first byte is read.
+ */
+static struct bufferevent *
+api_conn_bevcb(struct event_base *base, void *arg)
+{
+	struct api		*a = arg;
+	struct api_conn		*ac;
+	struct bufferevent	*bev;
+
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL) {
+		log_error("api", "cannot create a bufferevent");
+		abort();
+	}
+	/*
+	 * Near the descriptor limit accept(2) may fail and succeed by turns:
+	 * the episode ends with a success API_ACCEPT_QUIET_S after the last
+	 * failure, so it is logged twice at most however long it lasts.
+	 */
+	if (a->accept_failing && mono_ns() - a->accept_failed_ns >=
+	    (uint64_t)API_ACCEPT_QUIET_S * 1000000000) {
+		log_info("api", "accepting connections again after %" PRIu64
+		    " failed accept(2) calls", a->accept_failures);
+		a->accept_failing = 0;
+	}
+	ac = xcalloc(1, sizeof(*ac));
+	ac->api = a;
+	ac->bev = bev;
+	TAILQ_INSERT_TAIL(&a->fresh, ac, entry);
+	event_active(a->attach, EV_READ, 0);
+	return bev;
+}
+
+/*
+ * accept(2) failed, typically with EMFILE: the pending connection stays in
+ * the queue and the listener would be called again at once, forever.  Rest
+ * it for API_ACCEPT_PAUSE_S; log once per episode (see api_conn_bevcb).
+ */
+static void
+api_listen_errorcb(struct evconnlistener *lis, void *arg)
+{
+	struct api	*a = api_listening;
+	int		 err = EVUTIL_SOCKET_ERROR();
+	struct timeval	 tv = { API_ACCEPT_PAUSE_S, 0 };
+
+	(void)arg;
+	evconnlistener_disable(lis);
+	if (a == NULL || a->lis != lis)
+		return;
+	if (!a->accept_failing) {
+		log_warn("api", "cannot accept connections: %s; retrying every %d s",
+		    evutil_socket_error_to_string(err), API_ACCEPT_PAUSE_S);
+		a->accept_failing = 1;
+		a->accept_failures = 0;
+	}
+	a->accept_failures++;
+	a->accept_failed_ns = mono_ns();
+	evtimer_add(a->resume, &tv);
+}
+
+static void
+api_listen_resumecb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api	*a = arg;
+
+	(void)fd;
+	(void)what;
+	if (!a->stopping)
+		evconnlistener_enable(a->lis);
+}
+
 /* --- dispatch --------------------------------------------------------- */
 
 /* Checks the bearer token; returns NULL, or why the request is refused. */
@@ -1220,16 +1480,71 @@ api_route_find(const char *path, const char **arg)
 	return ROUTE_NONE;
 }
 
+static int
+api_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decodes the path raw (len bytes) into out (len + 1 bytes).
+ * Returns NULL, or what is wrong: a '%' without two hex digits, or an
+ * escape for '/' or NUL, which would change the segments or end the string.
+ */
+static const char *
+api_path_decode(const char *raw, size_t len, char *out)
+{
+	size_t	i, o = 0;
+	int	hi, lo, c;
+
+	for (i = 0; i < len; i++) {
+		if (raw[i] != '%') {
+			out[o++] = raw[i];
+			continue;
+		}
+		if (len - i < 3 ||
+		    (hi = api_hexval((unsigned char)raw[i + 1])) == -1 ||
+		    (lo = api_hexval((unsigned char)raw[i + 2])) == -1)
+			return "'%' must be followed by two hex digits";
+		c = hi << 4 | lo;
+		if (c == '/')
+			return "%2F (an encoded '/') is not allowed";
+		if (c == 0)
+			return "%00 is not allowed";
+		out[o++] = (char)c;
+		i += 2;
+	}
+	out[o] = '\0';
+	return NULL;
+}
+
 static void
 api_handle(struct evhttp_request *req, void *arg)
 {
 	struct api		*a = arg;
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
-	const char		*path, *why, *seg;
+	const char		*raw, *why, *seg;
+	char			*path = NULL;
+	size_t			 rawlen;
 	enum api_route		 rt;
+	struct api_conn		*conn;
 	char			 addr[80];
 
+	if ((conn = api_conn_find(a, evhttp_request_get_connection(req))) ==
+	    NULL) {
+		/* Cannot happen: connections are attached before they are read. */
+		api_error(a, req, 503, "connection not tracked");
+		return;
+	}
+	evtimer_del(conn->deadline);
+	evhttp_request_set_on_complete_cb(req, api_req_donecb, conn);
 	if (a->stopping) {
 		api_error(a, req, 503, "node is shutting down");
 		return;
@@ -1243,31 +1558,51 @@ api_handle(struct evhttp_request *req, void *arg)
 		api_error(a, req, 401, "%s", why);
 		return;
 	}
-	if (uri == NULL || (path = evhttp_uri_get_path(uri)) == NULL) {
+	if (uri == NULL || evhttp_uri_get_path(uri) == NULL) {
 		api_error(a, req, 400, "malformed request URI");
 		return;
 	}
+	/*
+	 * Route on the path as sent: evhttp takes "//v1/status" for a host
+	 * ("v1") and a path ("/status").  Only an absolute URI
+	 * ("http://host/v1/status") needs evhttp's parse.
+	 */
+	raw = evhttp_request_get_uri(req);
+	if (raw[0] == '/')
+		rawlen = strcspn(raw, "?#");
+	else {
+		raw = evhttp_uri_get_path(uri);
+		rawlen = strlen(raw);
+	}
+	path = xmalloc(rawlen + 1);
+	if ((why = api_path_decode(raw, rawlen, path)) != NULL) {
+		api_error(a, req, 400, "bad path '%.*s': %s",
+		    (int)(rawlen > 200 ? 200 : rawlen), raw, why);
+		goto out;
+	}
 	if ((rt = api_route_find(path, &seg)) == ROUTE_NONE) {
-		api_error(a, req, 404, "not found: %.200s", path);
-		return;
+		api_error(a, req, 404, "not found: %.*s",
+		    (int)(rawlen > 200 ? 200 : rawlen), raw);
+		goto out;
 	}
 	if (((int)m & api_routes[rt].methods) == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 		    api_routes[rt].allow);
-		api_error(a, req, 405, "method %s not allowed on %.200s (allowed: %s)",
-		    api_method_str(m), path, api_routes[rt].allow);
-		return;
+		api_error(a, req, 405, "method %s not allowed on %.*s (allowed: %s)",
+		    api_method_str(m), (int)(rawlen > 200 ? 200 : rawlen), raw,
+		    api_routes[rt].allow);
+		goto out;
 	}
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
 	    API_MAX_BODY) {
 		api_error(a, req, 413, "request body of %zu bytes is over the limit "
 		    "of %d bytes", evbuffer_get_length(
 		    evhttp_request_get_input_buffer(req)), API_MAX_BODY);
-		return;
+		goto out;
 	}
 	switch (rt) {
 	case ROUTE_TX:
-		api_tx_post(a, req);
+		api_tx_post(a, req, conn);
 		break;
 	case ROUTE_TX_ID:
 		api_tx_get(a, req, seg);
@@ -1288,7 +1623,7 @@ api_handle(struct evhttp_request *req, void *arg)
 		api_peer_delete(a, req, seg);
 		break;
 	case ROUTE_EVENTS:
-		api_events_get(a, req);
+		api_events_get(a, req, conn);
 		break;
 	case ROUTE_METRICS:
 		api_metrics_get(a, req);
@@ -1296,15 +1631,22 @@ api_handle(struct evhttp_request *req, void *arg)
 	case ROUTE_NONE:
 		break;
 	}
+out:
+	free(path);
 }
 
 /* --- life cycle ------------------------------------------------------- */
 
-/* Reads and hashes the token; 0, or -1 after logging what to fix. */
+/*
+ * Reads and hashes the token: the file's content without the blanks and
+ * newlines around it, 1 to API_TOKEN_MAX bytes.  The file may hold up to
+ * API_TOKEN_FILE_MAX bytes, so that a longest token still fits with its
+ * newline.  0, or -1 after logging what to fix.
+ */
 static int
 api_load_token(struct api *a, const char *path)
 {
-	char		 buf[API_TOKEN_MAX + 1];
+	char		 buf[API_TOKEN_FILE_MAX + 1];
 	struct stat	 st;
 	ssize_t		 r;
 	size_t		 len = 0, start, i;
@@ -1334,9 +1676,10 @@ api_load_token(struct api *a, const char *path)
 			break;
 		len += (size_t)r;
 	}
-	if (len > API_TOKEN_MAX) {
-		log_error("api", "--api-token-file '%s': longer than %d bytes", path,
-		    API_TOKEN_MAX);
+	if (len > API_TOKEN_FILE_MAX) {
+		log_error("api", "--api-token-file '%s': over %d bytes; the file "
+		    "must hold only the token (at most %d bytes)", path,
+		    API_TOKEN_FILE_MAX, API_TOKEN_MAX);
 		goto out;
 	}
 	for (start = 0; start < len && (buf[start] == ' ' || buf[start] == '\t' ||
@@ -1349,6 +1692,11 @@ api_load_token(struct api *a, const char *path)
 		log_error("api", "--api-token-file '%s' holds no token: put a secret "
 		    "in it, e.g. head -c 32 /dev/urandom | xxd -p -c 64 > '%s'",
 		    path, path);
+		goto out;
+	}
+	if (len - start > API_TOKEN_MAX) {
+		log_error("api", "--api-token-file '%s': the token is %zu bytes, "
+		    "longer than %d", path, len - start, API_TOKEN_MAX);
 		goto out;
 	}
 	for (i = start; i < len; i++) {
@@ -1368,6 +1716,58 @@ out:
 	return rc;
 }
 
+/*
+ * Binds cfg->api as evhttp_bind_socket would, but with a listener of our
+ * own, so that a failing accept(2) reaches api_listen_errorcb.  0, or -1
+ * after logging why.
+ */
+static int
+api_listen(struct api *a, const char *addr)
+{
+	const struct config	*cfg = a->n->cfg;
+	struct evutil_addrinfo	 hints, *res = NULL;
+	char			 port[8];
+	int			 rc, on = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", (unsigned)cfg->api.port);
+	rc = evutil_getaddrinfo(cfg->api.host[0] != '\0' ? cfg->api.host : NULL,
+	    port, &hints, &res);
+	if (rc != 0 || res == NULL) {
+		log_error("api", "cannot listen on %s (%s): %s", addr,
+		    config_source(cfg, "api"),
+		    evutil_gai_strerror(rc));
+		return -1;
+	}
+	errno = 0;
+	/* No callback yet: evhttp_bind_listener sets its own and enables it. */
+	a->lis = evconnlistener_new_bind(a->n->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    API_BACKLOG, res->ai_addr, (int)res->ai_addrlen);
+	evutil_freeaddrinfo(res);
+	if (a->lis == NULL) {
+		log_error("api", "cannot listen on %s (%s): %s", addr,
+		    config_source(cfg, "api"),
+		    errno != 0 ? strerror(errno) : "bind failed");
+		return -1;
+	}
+	/* As evhttp_bind_socket does; accepted sockets inherit it. */
+	(void)setsockopt(evconnlistener_get_fd(a->lis), SOL_SOCKET, SO_KEEPALIVE,
+	    &on, sizeof(on));
+	evconnlistener_set_error_cb(a->lis, api_listen_errorcb);
+	if (evhttp_bind_listener(a->http, a->lis) == NULL) {
+		log_error("api", "cannot listen on %s (%s): out of memory", addr,
+		    config_source(cfg, "api"));
+		evconnlistener_free(a->lis);
+		a->lis = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 struct api *
 api_new(struct node *n)
 {
@@ -1382,6 +1782,8 @@ api_new(struct node *n)
 	config_addr_str(&cfg->api, addr, sizeof(addr));
 	a = xcalloc(1, sizeof(*a));
 	a->n = n;
+	TAILQ_INIT(&a->conns);
+	TAILQ_INIT(&a->fresh);
 	LIST_INIT(&a->clients);
 	LIST_INIT(&a->txreqs);
 	if (cfg->api_token_file[0] != '\0' &&
@@ -1402,7 +1804,10 @@ api_new(struct node *n)
 		    addr);
 
 	if ((a->http = evhttp_new(n->base)) == NULL ||
-	    (a->scratch = evbuffer_new()) == NULL) {
+	    (a->scratch = evbuffer_new()) == NULL ||
+	    (a->attach = event_new(n->base, -1, 0, api_conn_attachcb, a)) ==
+	    NULL ||
+	    (a->resume = evtimer_new(n->base, api_listen_resumecb, a)) == NULL) {
 		log_error("api", "cannot create the HTTP server");
 		goto fail;
 	}
@@ -1414,16 +1819,12 @@ api_new(struct node *n)
 	evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
 	evhttp_set_timeout(a->http, API_TIMEOUT_S);
 	evhttp_set_gencb(a->http, api_handle, a);
-	errno = 0;
-	a->sock = evhttp_bind_socket_with_handle(a->http, cfg->api.host,
-	    cfg->api.port);
-	if (a->sock == NULL) {
-		log_error("api", "cannot listen on %s (--api): %s", addr,
-		    errno != 0 ? strerror(errno) : "bind failed");
+	evhttp_set_bevcb(a->http, api_conn_bevcb, a);
+	if (api_listen(a, addr) == -1)
 		goto fail;
-	}
+	api_listening = a;
 	a->port = cfg->api.port;
-	if (getsockname(evhttp_bound_socket_get_fd(a->sock),
+	if (getsockname(evconnlistener_get_fd(a->lis),
 	    (struct sockaddr *)&ss, &sslen) == 0) {
 		if (ss.ss_family == AF_INET)
 			a->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -1446,6 +1847,10 @@ fail:
 		evhttp_free(a->http);
 	if (a->scratch != NULL)
 		evbuffer_free(a->scratch);
+	if (a->attach != NULL)
+		event_free(a->attach);
+	if (a->resume != NULL)
+		event_free(a->resume);
 	free(a);
 	return NULL;
 }
@@ -1472,19 +1877,31 @@ api_shutdown(struct api *a)
 	}
 	if (a->keepalive != NULL)
 		event_del(a->keepalive);
+	evtimer_del(a->resume);
 }
 
 void
 api_free(struct api *a)
 {
+	struct api_conn	*ac;
+
 	if (a == NULL)
 		return;
 	api_shutdown(a);
 	if (a->n->api == a)
 		a->n->api = NULL;
+	/* Frees the listener, and every connection through api_conn_closecb. */
 	evhttp_free(a->http);
+	while ((ac = TAILQ_FIRST(&a->fresh)) != NULL) {
+		TAILQ_REMOVE(&a->fresh, ac, entry);
+		free(ac);
+	}
+	if (api_listening == a)
+		api_listening = NULL;
 	if (a->keepalive != NULL)
 		event_free(a->keepalive);
+	event_free(a->attach);
+	event_free(a->resume);
 	evbuffer_free(a->scratch);
 	free(a);
 }

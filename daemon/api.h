@@ -15,6 +15,12 @@
 #ifndef API_SSE_MAX_PENDING
 #define API_SSE_MAX_PENDING	(1024 * 1024)	/* unsent bytes before a slow reader is dropped */
 #endif
+#ifndef API_MAX_CONNS
+#define API_MAX_CONNS		256		/* open connections; more are closed at once */
+#endif
+#ifndef API_MAX_STREAMS
+#define API_MAX_STREAMS		64		/* GET /v1/events streams; more get 503 */
+#endif
 
 struct api;
 

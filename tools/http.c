@@ -211,7 +211,7 @@ http_out_printf(struct http_stream *s, size_t *size, const char *fmt, ...)
 static int
 http_out_printf(struct http_stream *s, size_t *size, const char *fmt, ...)
 {
-	char	 line[2048];
+	char	 line[8192];	/* a 4096-byte token fits */
 	va_list	 ap;
 	int	 n;
 

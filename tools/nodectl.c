@@ -340,11 +340,16 @@ ctl_add_nodes(struct ctl *c, const char *what, const char *s)
 	}
 }
 
-/* Reads the bearer token from path: bounded, trailing white space dropped. */
+/*
+ * Reads the bearer token from path: white space around it dropped, then
+ * 1 to CTL_TOKEN_MAX bytes.  The file may be CTL_TOKEN_FILE_MAX bytes, so
+ * that a longest token fits with its newline.
+ */
+#define CTL_TOKEN_FILE_MAX	(CTL_TOKEN_MAX + 256)
 static int
 ctl_read_token(struct ctl *c, const char *what, const char *path)
 {
-	char		 buf[CTL_TOKEN_MAX + 2];
+	char		 buf[CTL_TOKEN_FILE_MAX + 2];
 	struct stat	 st;
 	ssize_t		 n;
 	size_t		 len = 0, start = 0, i;
@@ -373,8 +378,9 @@ ctl_read_token(struct ctl *c, const char *what, const char *path)
 		len += (size_t)n;
 	}
 	close(fd);
-	if (len > CTL_TOKEN_MAX) {
-		ctl_warnx("%s '%s': token over %d bytes", what, path,
+	if (len > CTL_TOKEN_FILE_MAX) {
+		ctl_warnx("%s '%s': over %d bytes; the file must hold only the "
+		    "token (at most %d bytes)", what, path, CTL_TOKEN_FILE_MAX,
 		    CTL_TOKEN_MAX);
 		goto fail;
 	}
@@ -388,6 +394,11 @@ ctl_read_token(struct ctl *c, const char *what, const char *path)
 		start++;
 	if (start == len) {
 		ctl_warnx("%s '%s': the file holds no token", what, path);
+		goto fail;
+	}
+	if (len - start > CTL_TOKEN_MAX) {
+		ctl_warnx("%s '%s': token over %d bytes", what, path,
+		    CTL_TOKEN_MAX);
 		goto fail;
 	}
 	for (i = start; i < len; i++) {
