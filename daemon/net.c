@@ -928,8 +928,14 @@ net_free(struct net *net)
 	event_free(net->reaper);
 	event_free(net->maint);
 	event_free(net->accept_resume);
-	if (net->dns != NULL)
-		evdns_base_free(net->dns, 0);
+	/*
+	 * A dial still resolving its host name holds its bufferevent: failing
+	 * the lookups and letting their (deferred) callbacks run releases them.
+	 */
+	if (net->dns != NULL) {
+		evdns_base_free(net->dns, 1);
+		event_base_loop(net->node->base, EVLOOP_NONBLOCK);
+	}
 	net->node->net = NULL;
 	free(net);
 }
