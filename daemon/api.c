@@ -121,6 +121,7 @@ LIST_HEAD(api_client_list, api_client);
 struct api_txslot {
 	struct api_txreq	*r;
 	int			 done;
+	uint8_t			 id[TX_ID_LEN];	/* to cancel while not done */
 	struct gossip_verdict	 v;
 };
 
@@ -539,7 +540,7 @@ api_txreq_cancel(struct api_txreq *r)
 
 	for (i = 0; i < r->n; i++) {
 		if (!r->slots[i].done) {
-			gossip_cancel(r->api->n, &r->slots[i]);
+			gossip_cancel(r->api->n, r->slots[i].id, &r->slots[i]);
 			r->slots[i].done = 1;
 		}
 	}
@@ -716,7 +717,7 @@ api_tx_post(struct api *a, struct evhttp_request *req, struct api_conn *conn)
 		r->slots[i].r = r;
 		r->pending++;
 		if (gossip_submit(a->n, raw, len / 2, api_tx_verdict,
-		    &r->slots[i]) == -1) {
+		    &r->slots[i], r->slots[i].id) == -1) {
 			r->pending--;
 			r->slots[i].done = 1;
 			failed = 1;

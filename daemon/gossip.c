@@ -940,7 +940,7 @@ gossip_retry_copies(struct node *n, struct gossip_waiter_list *list)
 
 	while ((w = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, w, entry);
-		if (gossip_submit(n, w->raw, w->len, w->cb, w->arg) == -1) {
+		if (gossip_submit(n, w->raw, w->len, w->cb, w->arg, NULL) == -1) {
 			gossip_verdict_fill(&v, GOSSIP_REJECTED, NULL,
 			    GOSSIP_REASON_BUSY, "node is shutting down");
 			w->cb(&v, w->arg);
@@ -1108,7 +1108,7 @@ gossip_drain(struct gossip *g)
 
 int
 gossip_submit(struct node *n, const uint8_t *raw, size_t len,
-    gossip_verdict_cb cb, void *arg)
+    gossip_verdict_cb cb, void *arg, uint8_t *id_out)
 {
 	struct gossip *g = n->gossip;
 	struct gossip_verdict v;
@@ -1131,6 +1131,8 @@ gossip_submit(struct node *n, const uint8_t *raw, size_t len,
 		return 0;
 	}
 	tx_id(&tx, id);
+	if (id_out != NULL)
+		memcpy(id_out, id, TX_ID_LEN);
 	if (mempool_get(n->mempool, id) != NULL) {
 		n->stats.txs_duplicate++;
 		gossip_verdict_fill(&v, GOSSIP_DUPLICATE, id, 0, NULL);
@@ -1186,33 +1188,21 @@ gossip_submit(struct node *n, const uint8_t *raw, size_t len,
 	return 0;
 }
 
-struct gossip_cancel_arg {
-	void		*arg;
-};
-
-static void
-gossip_cancel_one(const uint8_t id[32], void *v, void *a)
+void
+gossip_cancel(struct node *n, const uint8_t *id, void *arg)
 {
-	struct gossip_vstate *vs = v;
-	struct gossip_cancel_arg *ca = a;
+	struct gossip_vstate *vs;
 	struct gossip_waiter *w, *next;
 
-	(void)id;
+	if (n->gossip == NULL ||
+	    (vs = idmap_get(n->gossip->validating, id)) == NULL)
+		return;
 	for (w = TAILQ_FIRST(&vs->waiters); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
-		if (w->arg == ca->arg) {
+		if (w->arg == arg) {
 			TAILQ_REMOVE(&vs->waiters, w, entry);
 			free(w->raw);
 			free(w);
 		}
 	}
-}
-
-void
-gossip_cancel(struct node *n, void *arg)
-{
-	struct gossip_cancel_arg ca = { arg };
-
-	if (n->gossip != NULL)
-		idmap_foreach(n->gossip->validating, gossip_cancel_one, &ca);
 }

@@ -68,13 +68,15 @@ typedef void (*gossip_verdict_cb)(const struct gossip_verdict *v, void *arg);
 /*
  * Submits an encoded transaction from the API (raw is copied).  cb is
  * called on the loop thread exactly once, possibly before this returns
- * (duplicates, recently rejected), unless gossip_cancel(arg) is called
- * first.  Returns 0, or -1 if the node is stopping (cb not called).
+ * (duplicates, recently rejected), unless gossip_cancel(id, arg) is called
+ * first.  id_out, if not NULL, gets the transaction's id (valid whenever cb
+ * was not called at once).  Returns 0, or -1 if the node is stopping (cb
+ * not called).
  */
 int	gossip_submit(struct node *n, const uint8_t *raw, size_t len,
-	    gossip_verdict_cb cb, void *arg);
-/* Forgets a pending callback (the API request went away). */
-void	gossip_cancel(struct node *n, void *arg);
+	    gossip_verdict_cb cb, void *arg, uint8_t *id_out);
+/* Forgets the pending callback arg on transaction id (the API request went away). */
+void	gossip_cancel(struct node *n, const uint8_t *id, void *arg);
 
 /* Peer summary for the API. */
 struct peer_info {
