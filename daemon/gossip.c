@@ -870,10 +870,14 @@ gossip_peer_closed(struct peer *p)
 		p->blocked = 0;
 	}
 	/*
-	 * Jobs p sent that the validator never took are dropped: a closing peer
-	 * must not leave work behind.  Ids that others announced are still
-	 * wanted and go to their next announcer.
+	 * Jobs p sent that the validator never took are dropped, and those it
+	 * took are skipped: a closing peer must not leave work behind (an
+	 * attacker dropped for one bad transaction must not keep the workers
+	 * busy with the rest of its flood).  Ids that others announced are
+	 * still wanted and go to their next announcer.
 	 */
+	if (g->node->validator != NULL)
+		validator_forget(g->node->validator, p->serial);
 	while ((b = TAILQ_FIRST(&p->backlog)) != NULL) {
 		TAILQ_REMOVE(&p->backlog, b, entry);
 		vs = b->job->ctx;
@@ -966,9 +970,22 @@ gossip_on_validated(struct validator_job *job, void *arg)
 	size_t evicted = 0;
 	struct gossip_waiter_list retry = TAILQ_HEAD_INITIALIZER(retry);
 
-	metrics_observe_verify(n, job->verify_ns);
 	idmap_del(g->validating, vs->id);
 	hex_encode(idhex, vs->id, TX_ID_LEN);
+	if (job->skipped) {
+		/* Its peer closed: no verdict, as for its backlog. */
+		log_debug("gossip", "tx %.16s from %s: not validated, the peer "
+		    "closed", idhex, vs->from);
+		gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id, GOSSIP_REASON_BUSY,
+		    "node busy: the peer relaying it went away, retry");
+		if ((inf = idmap_get(g->inflight, vs->id)) != NULL) {
+			gossip_alt_del(inf, vs->origin);
+			inf->deadline_ms = 0;
+		}
+		gossip_waiters_other_copies(vs, &retry);
+		goto answer;
+	}
+	metrics_observe_verify(n, job->verify_ns);
 	origin = vs->origin != 0 ? net_peer_by_serial(n, vs->origin) : NULL;
 
 	if (job->res.reason == TX_OK) {

@@ -56,6 +56,9 @@ struct validator {
 	void			*arg;
 	_Atomic uint64_t	 verified;
 	atomic_int		 wake_pending;
+	/* Origins whose queued jobs are skipped: written by the loop, read by workers. */
+	_Atomic uint64_t	 forgotten[VALIDATOR_FORGET_MAX];
+	unsigned		 forget_next;	/* loop thread only */
 };
 
 static void __attribute__((noreturn))
@@ -72,7 +75,15 @@ validator_run(struct validator *v, struct validator_job *job)
 {
 	enum tx_reason	r;
 	uint64_t	t0;
+	unsigned	i;
 
+	if (job->origin != 0)
+		for (i = 0; i < VALIDATOR_FORGET_MAX; i++)
+			if (atomic_load_explicit(&v->forgotten[i],
+			    memory_order_relaxed) == job->origin) {
+				job->skipped = 1;
+				return;
+			}
 	/*
 	 * tx_validate fills job->tx only when the bytes decode; a memo_len no
 	 * decoded tx can have tells "memo too long" at decode time (no id)
@@ -120,6 +131,14 @@ validator_worker(void *arg)
 		}
 	}
 	return NULL;
+}
+
+void
+validator_forget(struct validator *v, uint64_t origin)
+{
+	atomic_store_explicit(&v->forgotten[v->forget_next], origin,
+	    memory_order_relaxed);
+	v->forget_next = (v->forget_next + 1) % VALIDATOR_FORGET_MAX;
 }
 
 /* Hands up to max finished jobs to done(); returns how many.  Loop thread. */

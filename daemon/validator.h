@@ -27,6 +27,7 @@ struct validator_job {
 	int		decoded;	/* 1 if raw decoded (id is meaningful) */
 	struct tx_result res;
 	uint64_t	verify_ns;	/* time spent in tx_validate */
+	int		skipped;	/* not validated: its origin was forgotten */
 };
 
 struct validator;
@@ -48,6 +49,15 @@ struct validator *validator_new(struct event_base *base, unsigned nthreads,
  * EPIPE when shutting down.  Loop thread.
  */
 int	validator_submit(struct validator *v, struct validator_job *job);
+
+/*
+ * Jobs of origin still queued are not validated: they come back with
+ * skipped set (a peer that closed, typically dropped for misbehaviour,
+ * must not keep the workers busy with the rest of its flood).  The last VALIDATOR_FORGET_MAX origins
+ * are remembered.  Loop thread.
+ */
+#define VALIDATOR_FORGET_MAX	64
+void	validator_forget(struct validator *v, uint64_t origin);
 
 /* Jobs queued and not yet picked up, and the channel's capacity. */
 size_t	validator_depth(struct validator *v);

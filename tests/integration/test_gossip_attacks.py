@@ -274,3 +274,50 @@ def test_crowd_of_inbound_announcers_cannot_shut_out_an_outbound_one(cluster, wa
     assert honest.submit(t.hex())[0] == 200
     wait_until(lambda: victim.has_tx(t.id_hex()), 15,
                "the tx from the outbound announcer")
+
+
+
+def records(frames):
+    """Plaintext records (at most 65000 bytes each) carrying frames."""
+    recs, cur = [], b""
+    for f in frames:
+        if len(cur) + len(f) > 65000:
+            recs.append(cur)
+            cur = b""
+        cur += f
+    return recs + [cur]
+
+
+def test_flood_queued_by_a_dropped_peer_is_not_verified(cluster, wallet):
+    # While the single validator is busy with 2000 valid transactions from
+    # an honest peer, another peer queues 2000 with bad signatures behind
+    # them, then sends an undecodable one and is dropped for it.  What it
+    # left in the queue is skipped, not verified: a misbehaving peer must
+    # not keep the workers busy after it is gone.
+    victim = cluster.start("victim", args=["--validators", "1"])
+    filler = p2plib.SecureConn(victim.p2p_port); filler.hello("filler")
+    evil = p2plib.SecureConn(victim.p2p_port); evil.hello("evil")
+    active(victim, filler, evil)
+    nid = txlib.netid("devnet")
+    base = txlib.now_ms()
+    good = [p2plib.frame(p2plib.FRAME_TX, wallet.tx(amount=1).encode())
+            for _ in range(2000)]
+    bad = [p2plib.frame(p2plib.FRAME_TX, txlib.Tx(
+        netid_=nid, sender=wallet.pk, recipient=os.urandom(32), amount=1,
+        nonce=10 ** 6 + k, timestamp_ms=base, sig=os.urandom(64)).encode())
+        for k in range(2000)]
+    bad.append(p2plib.frame(p2plib.FRAME_TX, b"\x07" * 10))  # undecodable
+    wire_good = b"".join(filler.seal(r) for r in records(good))
+    wire_bad = b"".join(evil.seal(r) for r in records(bad))
+    v0 = victim.status()["verified"]
+    filler.send_raw(wire_good)
+    evil.send_raw(wire_bad)
+    p2plib.wait_closed(evil.sock, 10)
+    evil.close()
+    wait_until(lambda: victim.status()["mempool_txs"] == 2000, 60,
+               "the honest peer's 2000 transactions")
+    wait_until(lambda: victim.status()["validator_queue_depth"] == 0, 30,
+               "an empty validator queue")
+    time.sleep(0.5)
+    verified = victim.status()["verified"] - v0 - 2000
+    assert verified < 1000, "%d of 2000 bad signatures verified after the drop" % verified
