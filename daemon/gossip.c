@@ -71,6 +71,7 @@ struct gossip_inflight {
 	uint64_t	creator;	/* serial of the first announcer (its quota) */
 	uint64_t	deadline_ms;	/* ask the next one then; NEVER while validating */
 	uint64_t	alts[GOSSIP_ALTS];	/* other announcers, oldest first */
+	uint8_t		altout[GOSSIP_ALTS];	/* 1: that announcer is outbound */
 	unsigned	nalts;
 };
 
@@ -417,24 +418,38 @@ gossip_alt_del(struct gossip_inflight *inf, uint64_t serial)
 	unsigned i, k = 0;
 
 	for (i = 0; i < inf->nalts; i++)
-		if (inf->alts[i] != serial)
+		if (inf->alts[i] != serial) {
+			inf->altout[k] = inf->altout[i];
 			inf->alts[k++] = inf->alts[i];
+		}
 	inf->nalts = k;
 }
 
-static void	gossip_alt_add_front(struct gossip_inflight *, uint64_t);
+/* Makes serial inf's next announcer (the last one falls off a full list). */
+static void
+gossip_alt_add_front(struct gossip_inflight *inf, uint64_t serial, int outbound)
+{
+	gossip_alt_del(inf, serial);
+	if (inf->nalts == GOSSIP_ALTS)
+		inf->nalts--;
+	memmove(&inf->alts[1], &inf->alts[0], inf->nalts * sizeof(inf->alts[0]));
+	memmove(&inf->altout[1], &inf->altout[0], inf->nalts);
+	inf->alts[0] = serial;
+	inf->altout[0] = outbound != 0;
+	inf->nalts++;
+}
 
 /*
- * Records p as an announcer of inf.  When the list is full, p takes the
- * place of an announcer that is gone; and a peer this node dialled (which
- * an attacker cannot make itself) takes the place of the newest inbound
- * one and is asked first, as Bitcoin Core prefers outbound announcers: a
- * crowd of inbound peers announcing an id first cannot shut it out.
+ * Records p as an announcer of inf.  When the list is full, a peer this
+ * node dialled (which an attacker cannot make itself) takes the place of
+ * the newest inbound one and is asked first, as Bitcoin Core prefers
+ * outbound announcers: a crowd of inbound peers announcing an id first
+ * cannot shut it out.  (Announcers that are gone are pruned when the next
+ * one is asked.)
  */
 static void
-gossip_alt_add(struct gossip *g, struct gossip_inflight *inf, struct peer *p)
+gossip_alt_add(struct gossip_inflight *inf, struct peer *p)
 {
-	struct peer *q;
 	unsigned i;
 
 	if (p->serial == inf->peer)
@@ -443,33 +458,18 @@ gossip_alt_add(struct gossip *g, struct gossip_inflight *inf, struct peer *p)
 		if (inf->alts[i] == p->serial)
 			return;
 	if (inf->nalts < GOSSIP_ALTS) {
+		inf->altout[inf->nalts] = p->outbound != 0;
 		inf->alts[inf->nalts++] = p->serial;
 		return;
 	}
-	for (i = inf->nalts; i-- > 0; ) {
-		q = net_peer_by_serial(g->node, inf->alts[i]);
-		if (q == NULL || q->state != PEER_ACTIVE ||
-		    (p->outbound && !q->outbound)) {
+	if (!p->outbound)
+		return;
+	for (i = inf->nalts; i-- > 0; )
+		if (!inf->altout[i]) {
 			gossip_alt_del(inf, inf->alts[i]);
-			if (p->outbound)
-				gossip_alt_add_front(inf, p->serial);
-			else
-				inf->alts[inf->nalts++] = p->serial;
+			gossip_alt_add_front(inf, p->serial, 1);
 			return;
 		}
-	}
-}
-
-/* Makes serial inf's next announcer (the last one falls off a full list). */
-static void
-gossip_alt_add_front(struct gossip_inflight *inf, uint64_t serial)
-{
-	gossip_alt_del(inf, serial);
-	if (inf->nalts == GOSSIP_ALTS)
-		inf->nalts--;
-	memmove(&inf->alts[1], &inf->alts[0], inf->nalts * sizeof(inf->alts[0]));
-	inf->alts[0] = serial;
-	inf->nalts++;
 }
 
 /* The request of inf is over (answered, refused, timed out): free its slot. */
@@ -584,6 +584,7 @@ gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 	struct gossip_inflight *inf;
 	struct gossip_vstate *vs;
 	struct validator_job *job;
+	struct peer *q;
 	uint64_t asked;
 
 	r = tx_decode(&tx, raw, len);
@@ -629,7 +630,7 @@ gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 			inf = gossip_inflight_new(g, p, id, GOSSIP_NEVER);
 		if (inf != NULL) {
 			if (memcmp(vs->copy, copy, TX_ID_LEN) != 0)
-				gossip_alt_add(g, inf, p);
+				gossip_alt_add(inf, p);
 			if (inf->peer == 0)
 				inf->deadline_ms = GOSSIP_NEVER;	/* the verdict decides */
 		}
@@ -643,8 +644,9 @@ gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 		asked = inf->peer;
 		gossip_request_done(g, inf);
 		gossip_alt_del(inf, p->serial);
-		if (asked != 0 && asked != p->serial)
-			gossip_alt_add_front(inf, asked);
+		if (asked != 0 && asked != p->serial &&
+		    (q = net_peer_by_serial(g->node, asked)) != NULL)
+			gossip_alt_add_front(inf, asked, q->outbound);
 		inf->deadline_ms = GOSSIP_NEVER;
 	}
 	vs = xcalloc(1, sizeof(*vs));
@@ -655,6 +657,8 @@ gossip_on_tx(struct gossip *g, struct peer *p, const uint8_t *raw, size_t len)
 	TAILQ_INIT(&vs->waiters);
 	idmap_put(g->validating, id, vs);
 	job = gossip_job_new(raw, len, p->serial, vs);
+	job->gate = p->gate;
+	p->gate->refs++;
 	if (gossip_submit_job(g, job) == -1)
 		gossip_block_peer(g, p, job);
 	return 0;
@@ -700,7 +704,7 @@ gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 		    gossip_rejected(g, ids[i]) != NULL)
 			continue;
 		if ((inf = idmap_get(g->inflight, ids[i])) != NULL) {
-			gossip_alt_add(g, inf, p);
+			gossip_alt_add(inf, p);
 			continue;
 		}
 		/*
@@ -717,7 +721,7 @@ gossip_on_inv(struct gossip *g, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 		inf = gossip_inflight_new(g, p, ids[i], validating ? GOSSIP_NEVER : 0);
 		if (inf == NULL)
 			continue;
-		gossip_alt_add(g, inf, p);
+		gossip_alt_add(inf, p);
 		if (!validating && gossip_ask(g, inf, p) == -1)
 			inf->deadline_ms = now_ms() + GOSSIP_TICK_MS;
 	}
@@ -876,8 +880,7 @@ gossip_peer_closed(struct peer *p)
 	 * busy with the rest of its flood).  Ids that others announced are
 	 * still wanted and go to their next announcer.
 	 */
-	if (g->node->validator != NULL)
-		validator_forget(g->node->validator, p->serial);
+	validator_gate_close(p->gate);
 	while ((b = TAILQ_FIRST(&p->backlog)) != NULL) {
 		TAILQ_REMOVE(&p->backlog, b, entry);
 		vs = b->job->ctx;
@@ -935,6 +938,27 @@ gossip_waiters_other_copies(struct gossip_vstate *vs,
 	}
 }
 
+/*
+ * Moves every waiter of vs to list, to be submitted again: those that sent
+ * the bytes of job get a copy of them.  For a job that was not validated.
+ */
+static void
+gossip_waiters_take(struct gossip_vstate *vs, const struct validator_job *job,
+    struct gossip_waiter_list *list)
+{
+	struct gossip_waiter *w;
+
+	while ((w = TAILQ_FIRST(&vs->waiters)) != NULL) {
+		TAILQ_REMOVE(&vs->waiters, w, entry);
+		if (w->raw == NULL) {
+			w->raw = xmalloc(job->len);
+			memcpy(w->raw, job->raw, job->len);
+			w->len = job->len;
+		}
+		TAILQ_INSERT_TAIL(list, w, entry);
+	}
+}
+
 /* Submits each waiter's own copy again, as if it had just come in. */
 static void
 gossip_retry_copies(struct node *n, struct gossip_waiter_list *list)
@@ -982,7 +1006,8 @@ gossip_on_validated(struct validator_job *job, void *arg)
 			gossip_alt_del(inf, vs->origin);
 			inf->deadline_ms = 0;
 		}
-		gossip_waiters_other_copies(vs, &retry);
+		/* API callers still get a verdict: on their own copy, or this one. */
+		gossip_waiters_take(vs, job, &retry);
 		goto answer;
 	}
 	metrics_observe_verify(n, job->verify_ns);

@@ -792,11 +792,22 @@ net_new(struct node *n)
 	return net;
 }
 
+/* Keeps t for good (redialled with backoff) and dials it now if idle. */
+static void
+net_target_keep(struct net_target *t)
+{
+	t->persistent = 1;
+	if (t->peer == NULL) {
+		event_del(t->timer);
+		net_target_dial(t);
+	}
+}
+
 int
 net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
 {
 	struct config_addr a;
-	struct net_target *t;
+	struct net_target *t, *found;
 	unsigned napi;
 
 	if (config_parse_addr(&a, hostport, err, errlen) == -1)
@@ -806,23 +817,29 @@ net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
 		return -1;
 	}
 	napi = 0;
+	found = NULL;
 	TAILQ_FOREACH(t, &n->net->targets, entry) {
-		if (strcasecmp(t->host, a.host) == 0 && t->port == a.port) {
-			t->persistent = 1;
-			if (t->peer == NULL) {
-				event_del(t->timer);
-				net_target_dial(t);
-			}
-			return 0;
-		}
-		if (t->api && t->persistent)
+		if (strcasecmp(t->host, a.host) == 0 && t->port == a.port)
+			found = t;
+		else if (t->api && t->persistent)
 			napi++;
+	}
+	/* Already kept for good (--peer, or added before): nothing new. */
+	if (found != NULL && found->persistent) {
+		net_target_keep(found);
+		return 0;
 	}
 	if (napi >= NET_API_TARGETS_MAX) {
 		snprintf(err, errlen, "already %u peers added through the API, the "
 		    "most a node keeps (disconnect some or restart the node)",
 		    NET_API_TARGETS_MAX);
 		return -1;
+	}
+	/* A dial from peer exchange becomes one the operator asked for. */
+	if (found != NULL) {
+		found->api = 1;
+		net_target_keep(found);
+		return 0;
 	}
 	t = net_target_new(n->net, a.host, a.port, 1);
 	t->api = 1;

@@ -107,6 +107,7 @@ peer_new(struct node *n, int fd, const struct sockaddr *sa, int salen,
 	TAILQ_INIT(&p->backlog);
 	frame_decoder_init(&p->dec);
 	p->known = idset_new(PEER_KNOWN_MAX);
+	p->gate = validator_gate_new();
 	p->sa = xcalloc(1, sizeof(*p->sa));
 	if (sa != NULL && salen > 0 && (size_t)salen <= sizeof(*p->sa)) {
 		memcpy(p->sa, sa, salen);
@@ -198,6 +199,8 @@ peer_close(struct peer *p, const char *reason)
 	p->ch = NULL;
 	frame_decoder_free(&p->dec);
 	idset_free(p->known);
+	validator_gate_unref(p->gate);
+	p->gate = NULL;
 	p->known = NULL;
 	free(p->inv);
 	p->inv = NULL;

@@ -79,6 +79,7 @@ struct peer {
 	size_t		nbacklog;
 	uint64_t	next_getpeers_ms;
 	int		getpeers_out;	/* our GETPEERS awaits its PEERS */
+	struct validator_gate *gate;	/* closed with the peer: its queued jobs are skipped */
 	uint64_t	last_getpeers_in_ms;	/* their last GETPEERS */
 };
 

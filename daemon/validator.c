@@ -56,9 +56,6 @@ struct validator {
 	void			*arg;
 	_Atomic uint64_t	 verified;
 	atomic_int		 wake_pending;
-	/* Origins whose queued jobs are skipped: written by the loop, read by workers. */
-	_Atomic uint64_t	 forgotten[VALIDATOR_FORGET_MAX];
-	unsigned		 forget_next;	/* loop thread only */
 };
 
 static void __attribute__((noreturn))
@@ -75,15 +72,12 @@ validator_run(struct validator *v, struct validator_job *job)
 {
 	enum tx_reason	r;
 	uint64_t	t0;
-	unsigned	i;
 
-	if (job->origin != 0)
-		for (i = 0; i < VALIDATOR_FORGET_MAX; i++)
-			if (atomic_load_explicit(&v->forgotten[i],
-			    memory_order_relaxed) == job->origin) {
-				job->skipped = 1;
-				return;
-			}
+	if (job->gate != NULL &&
+	    atomic_load_explicit(&job->gate->closed, memory_order_relaxed)) {
+		job->skipped = 1;
+		return;
+	}
 	/*
 	 * tx_validate fills job->tx only when the bytes decode; a memo_len no
 	 * decoded tx can have tells "memo too long" at decode time (no id)
@@ -133,12 +127,27 @@ validator_worker(void *arg)
 	return NULL;
 }
 
-void
-validator_forget(struct validator *v, uint64_t origin)
+struct validator_gate *
+validator_gate_new(void)
 {
-	atomic_store_explicit(&v->forgotten[v->forget_next], origin,
-	    memory_order_relaxed);
-	v->forget_next = (v->forget_next + 1) % VALIDATOR_FORGET_MAX;
+	struct validator_gate *gate = xcalloc(1, sizeof(*gate));
+
+	atomic_init(&gate->closed, 0);
+	gate->refs = 1;
+	return gate;
+}
+
+void
+validator_gate_close(struct validator_gate *gate)
+{
+	atomic_store_explicit(&gate->closed, 1, memory_order_relaxed);
+}
+
+void
+validator_gate_unref(struct validator_gate *gate)
+{
+	if (gate != NULL && --gate->refs == 0)
+		free(gate);
 }
 
 /* Hands up to max finished jobs to done(); returns how many.  Loop thread. */
@@ -306,6 +315,7 @@ validator_job_free(struct validator_job *job)
 {
 	if (job == NULL)
 		return;
+	validator_gate_unref(job->gate);
 	free(job->raw);
 	free(job);
 }

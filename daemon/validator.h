@@ -8,6 +8,7 @@
 #ifndef DAEMON_VALIDATOR_H
 #define DAEMON_VALIDATOR_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,19 +16,36 @@
 
 struct event_base;
 
+/*
+ * A gate the submitter may close to have its jobs still queued skipped
+ * (a peer that closed must not keep the workers busy with the rest of its
+ * flood).  Reference counted on the loop thread: the submitter holds one,
+ * each job holding it another.  Workers only read closed.
+ */
+struct validator_gate {
+	atomic_int	closed;
+	unsigned	refs;
+};
+
+struct validator_gate *validator_gate_new(void);
+void	validator_gate_close(struct validator_gate *gate);
+/* Drops one reference; the last frees it.  NULL is ignored.  Loop thread. */
+void	validator_gate_unref(struct validator_gate *gate);
+
 struct validator_job {
 	/* Filled by the submitter. */
 	uint8_t		*raw;		/* encoded tx, owned by the job (free()d with it) */
 	size_t		len;
 	uint64_t	origin;		/* submitter's tag: peer serial, 0 for the API */
 	void		*ctx;		/* submitter's context (e.g. a pending API request) */
+	struct validator_gate *gate;	/* optional; the job holds a reference */
 	/* Filled by the worker. */
 	struct tx	tx;
 	uint8_t		id[TX_ID_LEN];	/* set whenever raw decodes */
 	int		decoded;	/* 1 if raw decoded (id is meaningful) */
 	struct tx_result res;
 	uint64_t	verify_ns;	/* time spent in tx_validate */
-	int		skipped;	/* not validated: its origin was forgotten */
+	int		skipped;	/* not validated: its gate was closed */
 };
 
 struct validator;
@@ -50,15 +68,6 @@ struct validator *validator_new(struct event_base *base, unsigned nthreads,
  */
 int	validator_submit(struct validator *v, struct validator_job *job);
 
-/*
- * Jobs of origin still queued are not validated: they come back with
- * skipped set (a peer that closed, typically dropped for misbehaviour,
- * must not keep the workers busy with the rest of its flood).  The last VALIDATOR_FORGET_MAX origins
- * are remembered.  Loop thread.
- */
-#define VALIDATOR_FORGET_MAX	64
-void	validator_forget(struct validator *v, uint64_t origin);
-
 /* Jobs queued and not yet picked up, and the channel's capacity. */
 size_t	validator_depth(struct validator *v);
 size_t	validator_capacity(struct validator *v);
@@ -79,7 +88,7 @@ size_t	validator_outstanding(struct validator *v);
  */
 void	validator_free(struct validator *v);
 
-/* Frees a job and its raw bytes. */
+/* Frees a job and its raw bytes, and drops its gate reference.  Loop thread. */
 void	validator_job_free(struct validator_job *job);
 
 #endif

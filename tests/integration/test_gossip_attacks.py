@@ -314,6 +314,9 @@ def test_flood_queued_by_a_dropped_peer_is_not_verified(cluster, wallet):
     evil.send_raw(wire_bad)
     p2plib.wait_closed(evil.sock, 10)
     evil.close()
+    # connections coming and going meanwhile change nothing
+    for _ in range(80):
+        p2plib.connect(victim.p2p_port).close()
     wait_until(lambda: victim.status()["mempool_txs"] == 2000, 60,
                "the honest peer's 2000 transactions")
     wait_until(lambda: victim.status()["validator_queue_depth"] == 0, 30,
@@ -321,3 +324,29 @@ def test_flood_queued_by_a_dropped_peer_is_not_verified(cluster, wallet):
     time.sleep(0.5)
     verified = victim.status()["verified"] - v0 - 2000
     assert verified < 1000, "%d of 2000 bad signatures verified after the drop" % verified
+
+
+def test_api_copy_of_a_tx_queued_by_a_peer_that_leaves_gets_its_verdict(cluster, wallet):
+    # A peer queues T behind 6000 others; the API posts the same bytes
+    # (joining that validation); the peer leaves, so its queued jobs are
+    # skipped.  The API caller must still get T judged: accepted.
+    import threading
+    victim = cluster.start("victim", args=["--validators", "1",
+                                           "--validator-queue", "100000"])
+    p = p2plib.SecureConn(victim.p2p_port); p.hello("relay")
+    active(victim, p)
+    t = wallet.tx(amount=77)
+    frames = [p2plib.frame(p2plib.FRAME_TX, txlib.Wallet().tx(amount=1).encode())
+              for _ in range(6000)]
+    frames.append(p2plib.frame(p2plib.FRAME_TX, t.encode()))
+    p.send_raw(b"".join(p.seal(r) for r in records(frames)))
+    wait_until(lambda: victim.status()["validator_queue_depth"] > 3000, 10,
+               "the peer's transactions queued")
+    res = {}
+    th = threading.Thread(target=lambda: res.update(r=victim.submit(t.hex())))
+    th.start()
+    time.sleep(0.05)
+    p.close()
+    th.join(60)
+    assert res["r"][0] == 200 and res["r"][1]["status"] == "accepted", res
+    assert victim.has_tx(t.id_hex())
