@@ -758,8 +758,9 @@ net_new(struct node *n)
 	rc = evutil_getaddrinfo(n->cfg->listen.host[0] ? n->cfg->listen.host : NULL,
 	    port, &hints, &res);
 	if (rc != 0 || res == NULL) {
-		log_error("net", "cannot listen on %s:%u: %s", n->cfg->listen.host,
-		    n->cfg->listen.port, evutil_gai_strerror(rc));
+		log_error("net", "cannot listen on %s:%u (%s): %s", n->cfg->listen.host,
+		    n->cfg->listen.port, config_source(n->cfg, "listen"),
+		    evutil_gai_strerror(rc));
 		return NULL;
 	}
 	net->lis = evconnlistener_new_bind(n->base, net_acceptcb, net,
@@ -767,8 +768,9 @@ net_new(struct node *n)
 	    res->ai_addr, (int)res->ai_addrlen);
 	evutil_freeaddrinfo(res);
 	if (net->lis == NULL) {
-		log_error("net", "cannot listen on %s:%u: %s", n->cfg->listen.host,
-		    n->cfg->listen.port, strerror(errno));
+		log_error("net", "cannot listen on %s:%u (%s): %s", n->cfg->listen.host,
+		    n->cfg->listen.port, config_source(n->cfg, "listen"),
+		    strerror(errno));
 		return NULL;
 	}
 	evconnlistener_set_error_cb(net->lis, net_listen_errorcb);

@@ -86,6 +86,7 @@ int	ctl_usage(const struct ctl *c, const char *fmt, ...)
 
 /* Prints "nodectl: <msg>" to stderr. */
 void	ctl_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	ctl_token_hint(const struct ctl *c);
 
 /*
  * Settles the node address(es) (--node, NODECTL_NODE, the default) and the

@@ -246,8 +246,9 @@ ctl_mempool(struct ctl *c, int argc, char **argv)
 		limit = MEMPOOL_LIMIT_DEFAULT;
 	if (next != NULL && json_array_size(txs) == limit &&
 	    ctl_is_hex(next, TX_ID_HEX_LEN))
-		printf("next page: nodectl mempool --limit %" PRIu64
-		    " --after %s\n", limit, next);
+		printf("next page: nodectl%s%s mempool --limit %" PRIu64
+		    " --after %s\n", c->nnode_args > 0 ? " --node " : "",
+		    c->nnode_args > 0 ? c->node_args[0] : "", limit, next);
 	ctl_answer_free(&a);
 	return CTL_OK;
 }
@@ -399,6 +400,10 @@ ctl_peer_lookup(struct ctl *c, const char *arg, char id[NODE_ID_HEX_LEN + 1])
 	if (matches == 1) {
 		snprintf(id, NODE_ID_HEX_LEN + 1, "%s", found);
 		rc = 0;
+	} else if (matches == 0 && arglen < PEER_PREFIX_MIN &&
+	    ctl_is_hex(arg, arglen)) {
+		rc = ctl_usage(c, "'%s': no peer of that name, and an id prefix "
+		    "needs at least %d hex digits", safe, PEER_PREFIX_MIN);
 	} else if (matches == 0) {
 		ctl_warnx("%s: no peer named '%s' or with an id starting "
 		    "with it", c->nodes[0].text, safe);

@@ -501,8 +501,10 @@ ctl_submit(struct ctl *c, int argc, char **argv)
 	if (len > TX_HEX_MAX)
 		return ctl_usage(c, "HEX: %zu hex digits; a transaction has at "
 		    "most %d", len, TX_HEX_MAX);
-	if (len % 2 != 0 || !ctl_is_hex(hex, len))
-		return ctl_usage(c, "HEX: not an even number of hex digits");
+	if (!ctl_is_hex(hex, len))
+		return ctl_usage(c, "HEX: not hex (only 0-9, a-f and A-F)");
+	if (len % 2 != 0)
+		return ctl_usage(c, "HEX: an odd number of hex digits (%zu)", len);
 	if ((rc = ctl_connect_setup(c, 0)) != 0)
 		return rc;
 

@@ -355,8 +355,7 @@ watch_refused(struct watch_node *wn)
 		ctl_warnx("%s: HTTP %d %s", wn->addr->text,
 		    http_stream_status(wn->s), reason);
 	if (http_stream_status(wn->s) == 401)
-		ctl_warnx("the node wants its API token: give --token-file "
-		    "FILE or set NODECTL_TOKEN_FILE");
+		ctl_token_hint(wn->w->c);
 	json_decref(j);
 }
 

@@ -126,6 +126,19 @@ ctl_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* After a 401: a token was sent and refused, or none was given. */
+void
+ctl_token_hint(const struct ctl *c)
+{
+	if (c->token != NULL)
+		ctl_warnx("the node refused the token (from %s): check that it "
+		    "is the one in the node's --api-token-file", c->token_file !=
+		    NULL ? c->token_file : "NODECTL_TOKEN_FILE");
+	else
+		ctl_warnx("the node wants its API token: give --token-file "
+		    "FILE or set NODECTL_TOKEN_FILE");
+}
+
 int
 ctl_usage(const struct ctl *c, const char *fmt, ...)
 {
@@ -148,10 +161,19 @@ ctl_main_help(FILE *f)
 
 	fprintf(f, "usage: nodectl [global options] COMMAND [options]\n\n"
 	    "Controls a noded node through its HTTP API.\n\nCommands:\n");
-	for (i = 0; i < CTL_NCMDS; i++)
-		fprintf(f, "  %-10s %.*s\n", ctl_cmds[i].name,
-		    (int)strcspn(ctl_cmds[i].synopsis, "\n"),
-		    ctl_cmds[i].synopsis);
+	/* Whole synopses: a second line is indented under the first. */
+	for (i = 0; i < CTL_NCMDS; i++) {
+		const char *s = ctl_cmds[i].synopsis;
+		size_t n = strcspn(s, "\n");
+
+		fprintf(f, "  %-10s %.*s\n", ctl_cmds[i].name, (int)n, s);
+		while (s[n] == '\n') {
+			s += n + 1;
+			s += strspn(s, " ");
+			n = strcspn(s, "\n");
+			fprintf(f, "  %-10s %.*s\n", "", (int)n, s);
+		}
+	}
 	fprintf(f, "\n%s  --version           print the version\n\n"
 	    "Exit status: 0 success, 1 rejected or not found, 2 usage or "
 	    "connection error.\n", ctl_global_help);
@@ -525,8 +547,7 @@ ctl_answer_error(struct ctl *c, struct ctl_answer *a)
 		ctl_warnx("%s: HTTP %d %s", c->nodes[0].text, a->status,
 		    reason);
 	if (a->status == 401)
-		fprintf(stderr, "nodectl: the node wants its API token: give "
-		    "--token-file FILE or set NODECTL_TOKEN_FILE\n");
+		ctl_token_hint(c);
 	if (a->status == 404 || a->status == 422)
 		return CTL_FAIL;
 	return CTL_ERR;

@@ -204,8 +204,8 @@ def test_help_for_every_command_and_version():
      "--network ''"),
     (["send", "--key"], "option '--key' needs a value"),
     (["submit"], "required"),
-    (["submit", "abc"], "not an even number of hex digits"),
-    (["submit", "zz"], "not an even number of hex digits"),
+    (["submit", "abc"], "an odd number of hex digits (3)"),
+    (["submit", "zz"], "not hex (only 0-9, a-f and A-F)"),
     (["submit", "aa" * 2000], "at most"),
     (["tx"], "ID is required"),
     (["tx", "abcd"], "expected 64 hex characters"),
@@ -506,7 +506,9 @@ def test_mempool_lists_and_pages(cluster, wallet):
 
     r = ok(ctl("mempool", "--limit", "2", node=n))
     assert ID_RE.findall(r.stdout)[:2] == want[:2]
-    assert "next page: nodectl mempool --limit 2 --after %s" % want[1] in r.stdout
+    # the hint is a command that works as printed: it names the node
+    assert "next page: nodectl --node %s mempool --limit 2 --after %s" % (
+        n.api_addr, want[1]) in r.stdout
     r = ok(ctl("mempool", "--limit", "2", "--after", want[1], node=n))
     assert ID_RE.findall(r.stdout)[:2] == want[2:4]
 
@@ -553,6 +555,9 @@ def test_connect_peers_disconnect(cluster, keys, watches):
     assert r.returncode == 1, (r.stdout, r.stderr)
     r = ctl("disconnect", "nosuchpeer", node=a)
     assert r.returncode == 1 and "no peer named 'nosuchpeer'" in r.stderr
+    # a prefix too short to look up says so, rather than "no peer"
+    r = ctl("disconnect", b.node_id[:3], node=a)
+    assert r.returncode == 2 and "at least 4 hex digits" in r.stderr, r.stderr
 
 
 def test_watch_merges_nodes_and_survives_one_going_away(cluster, keys, watches):
@@ -702,6 +707,7 @@ def test_api_token(cluster, tmp_path, keys):
     wrong.write_text("not-the-token\n")
     r = ctl("--token-file", wrong, "status", node=n)
     assert r.returncode == 2 and "HTTP 401" in r.stderr
+    assert "refused the token (from %s)" % wrong in r.stderr, r.stderr
     r = ok(ctl("--token-file", tok, "send", "--key", keys["alice"][0], "--to",
                keys["bob"][1], "--amount", "1", node=n))
     assert "accepted" in r.stdout
