@@ -36,6 +36,8 @@
 #define GOSSIP_TICK_MS		200
 #define GOSSIP_EXPIRE_EVERY_MS	5000
 #define GOSSIP_NEVER		UINT64_MAX
+#define GOSSIP_SYNC_SLICE	5000	/* mempool ids announced to a new peer per tick */
+#define GOSSIP_SYNC_SNDBUF	(256 * 1024)	/* ... while less than this waits to be sent */
 
 /* An API caller waiting for the verdict on an id. */
 struct gossip_waiter {
@@ -122,6 +124,7 @@ static void	gossip_want_next(struct gossip *, struct gossip_inflight *);
 static void	gossip_flush_getdata(struct gossip *);
 static void	gossip_inflight_free(struct gossip *, struct gossip_inflight *);
 static size_t	gossip_announce_quota(struct gossip *);
+static void	gossip_sync_all(struct gossip *);
 
 /* The hash that names one copy of a transaction: its encoded bytes. */
 static void
@@ -854,8 +857,77 @@ gossip_tickcb(evutil_socket_t fd, short what, void *arg)
 			log_info("mempool", "expired %zu transactions older than %llu ms",
 			    n, (unsigned long long)g->node->policy.max_age_ms);
 	}
+	gossip_sync_all(g);
 	/* Parked work may wait on a queue that drained without a result for us. */
 	gossip_drain(g);
+}
+
+struct gossip_sync_arg {
+	struct peer	*p;
+	int		 queued;
+};
+
+static int
+gossip_sync_one(const struct mempool_entry *e, void *arg)
+{
+	struct gossip_sync_arg *sa = arg;
+	struct peer *p = sa->p;
+
+	memcpy(p->sync_after, e->id, TX_ID_LEN);
+	p->sync_started = 1;
+	if (idset_add(p->known, e->id)) {
+		gossip_queue_id(p, FRAME_INV, e->id);
+		sa->queued = 1;
+	}
+	return p->state != PEER_ACTIVE;
+}
+
+/* Announces the next slice of the mempool to p, if its send buffer is short. */
+static void
+gossip_sync_step(struct gossip *g, struct peer *p)
+{
+	struct gossip_sync_arg sa = { p, 0 };
+	size_t limit, n;
+
+	if (!p->sync || p->state != PEER_ACTIVE || peer_send_pending(p) >
+	    GOSSIP_SYNC_SNDBUF)
+		return;
+	limit = p->sync_left < GOSSIP_SYNC_SLICE ? p->sync_left : GOSSIP_SYNC_SLICE;
+	n = mempool_walk(g->node->mempool, p->sync_started ? p->sync_after : NULL,
+	    limit, gossip_sync_one, &sa);
+	p->sync_left -= n;
+	if (n < limit || p->sync_left == 0) {
+		p->sync = 0;
+		log_debug("gossip", "mempool announced to %s", peer_label(p));
+	}
+	if (sa.queued && p->state == PEER_ACTIVE)
+		gossip_send_ids(p, FRAME_INV, p->inv, &p->ninv);
+}
+
+void
+gossip_peer_active(struct peer *p)
+{
+	struct gossip *g = p->node->gossip;
+
+	if (g == NULL || mempool_count(g->node->mempool) == 0)
+		return;
+	p->sync = 1;
+	p->sync_started = 0;
+	/* An evicted cursor restarts the walk: at most two rounds in all. */
+	p->sync_left = 2 * mempool_count(g->node->mempool);
+	gossip_sync_step(g, p);
+}
+
+static void
+gossip_sync_all(struct gossip *g)
+{
+	struct peer *p, *next;
+
+	for (p = TAILQ_FIRST(net_peers(g->node)); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->sync)
+			gossip_sync_step(g, p);
+	}
 }
 
 void

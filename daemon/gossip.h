@@ -18,6 +18,12 @@ void	gossip_free(struct gossip *g);
 
 /* INV, GETDATA, TX and NOTFOUND from an active peer.  Returns -1 if p was closed. */
 int	gossip_on_frame(struct peer *p, const struct frame *f);
+/*
+ * p just became active: its mempool is announced to it, a slice per tick
+ * while its send buffer is short, as CometBFT's mempool reactor sends its
+ * mempool to each new peer (a node that restarts or joins late catches up).
+ */
+void	gossip_peer_active(struct peer *p);
 /* Peer teardown hook, called by peer_close: drops p's parked work and requests. */
 void	gossip_peer_closed(struct peer *p);
 

@@ -24,6 +24,7 @@
 #include "channel.h"
 #include "config.h"
 #include "frame.h"
+#include "gossip.h"
 #include "hex.h"
 #include "log.h"
 #include "net.h"
@@ -483,6 +484,7 @@ net_peer_active(struct peer *p)
 	}
 	peer_info(p, &pi);
 	api_event_peer(p->node, 1, &pi, NULL);
+	gossip_peer_active(p);
 	if (p->node->cfg->peer_exchange) {
 		p->next_getpeers_ms = now_ms() + NET_GETPEERS_EVERY_MS;
 		p->getpeers_out = 1;

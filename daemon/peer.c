@@ -240,6 +240,12 @@ peer_send(struct peer *p, uint8_t type, const uint8_t *payload, size_t len)
 	return 0;
 }
 
+size_t
+peer_send_pending(const struct peer *p)
+{
+	return p->bev != NULL ? evbuffer_get_length(bufferevent_get_output(p->bev)) : 0;
+}
+
 void
 peer_pause(struct peer *p)
 {

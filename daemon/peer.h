@@ -79,6 +79,10 @@ struct peer {
 	size_t		nbacklog;
 	uint64_t	next_getpeers_ms;
 	int		getpeers_out;	/* our GETPEERS awaits its PEERS */
+	int		sync;		/* our mempool is still being announced */
+	int		sync_started;	/* sync_after holds the last id announced */
+	uint8_t		sync_after[32];
+	size_t		sync_left;	/* most entries still to walk (bounds restarts) */
 	struct validator_gate *gate;	/* closed with the peer: its queued jobs are skipped */
 	uint64_t	last_getpeers_in_ms;	/* their last GETPEERS */
 };
@@ -95,6 +99,8 @@ void	peer_close(struct peer *p, const char *reason);
 
 /* Sends one frame (sealed).  Returns 0, or -1 (the peer was closed). */
 int	peer_send(struct peer *p, uint8_t type, const uint8_t *payload, size_t len);
+/* Bytes queued for p and not yet written to its socket. */
+size_t	peer_send_pending(const struct peer *p);
 
 /* Stops or resumes reading from the peer's socket (backpressure). */
 void	peer_pause(struct peer *p);

@@ -272,3 +272,25 @@ def test_two_connections_with_one_identity_collapse_to_one(cluster):
     assert alive[0].recv_until(p2plib.FRAME_PONG) == b"\x01" * 8
     for c in conns:
         c.close()
+
+
+def test_a_node_that_joins_late_or_restarts_gets_the_mempool(cluster):
+    # Transactions accepted before a node connects reach it when it does:
+    # each node announces its mempool to a new peer (as CometBFT does).
+    w = Wallet()
+    a = cluster.start("a")
+    txs = w.txs(1200, amount=2)   # more than one INV frame (1000 ids)
+    for i in range(0, len(txs), 400):
+        code, body = a.submit_batch([t.hex() for t in txs[i:i + 400]])
+        assert code == 200, body
+    b = cluster.start("b", peers=[a])
+    wait_connected(a, b)
+    wait_until(lambda: b.status()["mempool_txs"] == 1200, 20,
+               "the 1200 earlier transactions at the late node")
+    # b restarts with an empty mempool and catches up again
+    b.stop()
+    b.start()
+    wait_connected(a, b)
+    wait_until(lambda: b.status()["mempool_txs"] == 1200, 20,
+               "the 1200 transactions at the restarted node")
+    assert set(b.mempool_ids()) == {t.id_hex() for t in txs}
