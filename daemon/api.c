@@ -1481,18 +1481,6 @@ api_route_find(const char *path, const char **arg)
 	return ROUTE_NONE;
 }
 
-static int
-api_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decodes the path raw (len bytes) into out (len + 1 bytes).
  * Returns NULL, or what is wrong: a '%' without two hex digits, or an
@@ -1510,8 +1498,8 @@ api_path_decode(const char *raw, size_t len, char *out)
 			continue;
 		}
 		if (len - i < 3 ||
-		    (hi = api_hexval((unsigned char)raw[i + 1])) == -1 ||
-		    (lo = api_hexval((unsigned char)raw[i + 2])) == -1)
+		    (hi = hex_nibble(raw[i + 1])) == -1 ||
+		    (lo = hex_nibble(raw[i + 2])) == -1)
 			return "'%' must be followed by two hex digits";
 		c = hi << 4 | lo;
 		if (c == '/')

@@ -14,5 +14,7 @@ void	hex_encode(char *out, const uint8_t *in, size_t len);
  * length that does not match outlen, or a non-hex digit.  Any thread.
  */
 int	hex_decode(uint8_t *out, size_t outlen, const char *hex, size_t hexlen);
+/* The value of hex digit c (0-9, a-f, A-F), or -1. */
+int	hex_nibble(char c);
 
 #endif
