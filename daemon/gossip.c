@@ -994,39 +994,28 @@ gossip_verdict_fill(struct gossip_verdict *v, enum gossip_status st,
 	}
 }
 
-/* Moves the waiters that sent other copies than vs's bad one to list. */
+/*
+ * Moves waiters of vs to list, to be submitted again on their own bytes.
+ * Without unjudged, only those that sent another copy than vs's (which
+ * proved bad); with it (vs's job, which was not validated), every waiter,
+ * those that sent its bytes getting a copy of them.
+ */
 static void
-gossip_waiters_other_copies(struct gossip_vstate *vs,
-    struct gossip_waiter_list *list)
+gossip_waiters_take(struct gossip_vstate *vs,
+    const struct validator_job *unjudged, struct gossip_waiter_list *list)
 {
 	struct gossip_waiter *w, *next;
 
 	for (w = TAILQ_FIRST(&vs->waiters); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
-		if (w->raw != NULL) {
-			TAILQ_REMOVE(&vs->waiters, w, entry);
-			TAILQ_INSERT_TAIL(list, w, entry);
-		}
-	}
-}
-
-/*
- * Moves every waiter of vs to list, to be submitted again: those that sent
- * the bytes of job get a copy of them.  For a job that was not validated.
- */
-static void
-gossip_waiters_take(struct gossip_vstate *vs, const struct validator_job *job,
-    struct gossip_waiter_list *list)
-{
-	struct gossip_waiter *w;
-
-	while ((w = TAILQ_FIRST(&vs->waiters)) != NULL) {
-		TAILQ_REMOVE(&vs->waiters, w, entry);
 		if (w->raw == NULL) {
-			w->raw = xmalloc(job->len);
-			memcpy(w->raw, job->raw, job->len);
-			w->len = job->len;
+			if (unjudged == NULL)
+				continue;
+			w->raw = xmalloc(unjudged->len);
+			memcpy(w->raw, unjudged->raw, unjudged->len);
+			w->len = unjudged->len;
 		}
+		TAILQ_REMOVE(&vs->waiters, w, entry);
 		TAILQ_INSERT_TAIL(list, w, entry);
 	}
 }
@@ -1144,7 +1133,7 @@ gossip_on_validated(struct validator_job *job, void *arg)
 	}
 	gossip_verdict_fill(&v, GOSSIP_REJECTED, vs->id, reason, why);
 	if (reason == TX_ERR_SIGNATURE)
-		gossip_waiters_other_copies(vs, &retry);
+		gossip_waiters_take(vs, NULL, &retry);
 answer:
 	gossip_vstate_answer(vs, &v);
 	free(vs);

@@ -81,7 +81,7 @@ struct peer {
 	int		getpeers_out;	/* our GETPEERS awaits its PEERS */
 	int		sync;		/* our mempool is still being announced */
 	int		sync_started;	/* sync_after holds the last id announced */
-	uint8_t		sync_after[32];
+	uint8_t		sync_after[TX_ID_LEN];
 	size_t		sync_left;	/* most entries still to walk (bounds restarts) */
 	struct validator_gate *gate;	/* closed with the peer: its queued jobs are skipped */
 	uint64_t	last_getpeers_in_ms;	/* their last GETPEERS */
