@@ -24,7 +24,7 @@ WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 ifdef WERROR
 WARN	+= -Werror
 endif
-CPPFLAGS += -D_GNU_SOURCE -Iproto -Idaemon
+CPPFLAGS += -D_GNU_SOURCE -I. -Idaemon
 DEPFLAGS = -MMD -MP
 
 ifdef SANITIZE
@@ -51,13 +51,16 @@ CPPFLAGS += -I$(BUILD)
 VERSION_H := $(BUILD)/version.h
 
 PROTO_SRC  := $(wildcard proto/*.c)
-DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+LIB_SRC    := $(wildcard lib/*.c)
+# The daemon's layers, lowest first (docs/ARCHITECTURE.md).
+DAEMON_SRC := $(wildcard daemon/base/*.c daemon/core/*.c daemon/p2p/*.c daemon/http/*.c)
 TOOL_SRC   := $(filter-out tools/nodectl.c,$(wildcard tools/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 PROTO_OBJ  := $(PROTO_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 TOOL_OBJ   := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -65,6 +68,7 @@ BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 LIBPROTO   := $(BUILD)/libproto.a
+LIBCOMMON  := $(BUILD)/libcommon.a
 LIBNODED   := $(BUILD)/libnoded.a
 
 .PHONY: FORCE all deps test unit integration docker-test asan fuzz fuzz-smoke bench \
@@ -90,26 +94,30 @@ $(LIBPROTO): $(PROTO_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(LIBCOMMON): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(LIBNODED): $(DAEMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BINDIR)/noded: $(BUILD)/daemon/main.o $(LIBNODED) $(LIBPROTO)
+$(BINDIR)/noded: $(BUILD)/daemon/main.o $(LIBNODED) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(@D)
 	$(CC) $(LDALL) -o $@ $^ $(PKG_LIBS)
 
-$(BINDIR)/nodectl: $(BUILD)/tools/nodectl.o $(TOOL_OBJ) $(LIBPROTO)
+$(BINDIR)/nodectl: $(BUILD)/tools/nodectl.o $(TOOL_OBJ) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(@D)
 	$(CC) $(LDALL) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBNODED) $(LIBPROTO)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBNODED) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_CFLAGS) -o $@ $< $(LIBNODED) $(LIBPROTO) \
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_CFLAGS) -o $@ $< $(LIBNODED) $(LIBCOMMON) $(LIBPROTO) \
 	    $(PKG_LIBS) $(TEST_LIBS)
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIBNODED) $(LIBPROTO)
+$(BUILD)/bench/%: tests/bench/%.c $(LIBNODED) $(LIBCOMMON) $(LIBPROTO)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $< $(LIBNODED) $(LIBPROTO) $(PKG_LIBS)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $< $(LIBNODED) $(LIBCOMMON) $(LIBPROTO) $(PKG_LIBS)
 
 # Every unit test binary runs; the first failure fails the target.
 unit: $(UNIT_BIN)
@@ -130,7 +138,7 @@ asan:
 
 # libFuzzer targets, built with clang over the proto sources.
 FUZZ_CC    ?= clang
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iproto $(PKG_CFLAGS)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS)
 build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(PROTO_SRC) $(SODIUM_LIBS)

@@ -16,16 +16,16 @@
 #include <event2/event.h>
 #include <sodium.h>
 
-#include "api.h"
-#include "config.h"
-#include "gossip.h"
-#include "hex.h"
-#include "log.h"
-#include "mempool.h"
-#include "net.h"
-#include "node.h"
-#include "util.h"
-#include "validator.h"
+#include "http/api.h"
+#include "base/config.h"
+#include "p2p/gossip.h"
+#include "proto/hex.h"
+#include "base/log.h"
+#include "core/mempool.h"
+#include "p2p/net.h"
+#include "base/node.h"
+#include "lib/util.h"
+#include "core/validator.h"
 #include "version.h"
 
 #define NODE_KEY_FILE	"node_key"

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "ctl.h"
-#include "tx.h"
+#include "proto/tx.h"
 
 #define MEMPOOL_LIMIT_MAX	10000	/* as the API's */
 #define MEMPOOL_LIMIT_DEFAULT	100	/* the API's */

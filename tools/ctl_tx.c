@@ -17,8 +17,8 @@
 #include <sodium.h>
 
 #include "ctl.h"
-#include "hex.h"
-#include "tx.h"
+#include "proto/hex.h"
+#include "proto/tx.h"
 
 #define KEY_HEX_LEN	(2 * TX_SK_LEN)
 #define KEY_FILE_MAX	512		/* a key file is 129 bytes; more is not one */

@@ -14,9 +14,9 @@
 
 #include <sodium.h>
 
-#include "mempool.h"
-#include "tx.h"
-#include "util.h"
+#include "core/mempool.h"
+#include "proto/tx.h"
+#include "lib/util.h"
 
 #define NTX		100000
 #define NKEYS		64

@@ -16,9 +16,9 @@
 #include <event2/event.h>
 #include <sodium.h>
 
-#include "tx.h"
-#include "util.h"
-#include "validator.h"
+#include "proto/tx.h"
+#include "lib/util.h"
+#include "core/validator.h"
 
 #define NETWORK		"bench-net"
 #define ROUNDS		5

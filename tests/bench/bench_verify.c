@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "tx.h"
+#include "proto/tx.h"
 
 #define ROUNDS	15
 #define ITERS	2000

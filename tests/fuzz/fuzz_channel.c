@@ -22,7 +22,7 @@
 
 #include <sodium.h>
 
-#include "channel.h"
+#include "proto/channel.h"
 
 #define WIRE_MAX	(8 * (CHANNEL_RECORD_MAX + CHANNEL_RECORD_OVERHEAD))
 #define SEALED_MAX	256

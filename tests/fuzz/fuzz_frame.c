@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
-#include "tx.h"
+#include "proto/frame.h"
+#include "proto/tx.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

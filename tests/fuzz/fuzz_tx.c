@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-#include "tx.h"
+#include "proto/tx.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

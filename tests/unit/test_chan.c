@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "chan.h"
+#include "core/chan.h"
 
 /* Items are small integers disguised as pointers; 0 is never pushed. */
 #define ITEM(i)		((void *)(uintptr_t)(i))

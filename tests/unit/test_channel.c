@@ -15,8 +15,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "channel.h"
-#include "hex.h"
+#include "proto/channel.h"
+#include "proto/hex.h"
 
 #define STREAM_MAX	(4 * (CHANNEL_RECORD_MAX + CHANNEL_RECORD_OVERHEAD))
 

@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "log.h"
-#include "tx.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "proto/tx.h"
 
 #define MAXARGS	80
 

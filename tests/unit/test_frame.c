@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
+#include "proto/frame.h"
 
 /* Deterministic generator so that a failure can be replayed. */
 static uint64_t	rng_state = 0x9e3779b97f4a7c15ULL;

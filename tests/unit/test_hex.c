@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "hex.h"
+#include "proto/hex.h"
 
 static const struct {
 	const char	*hex;

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "idmap.h"
+#include "base/idmap.h"
 
 static void
 id_make(uint8_t id[32], uint64_t n)

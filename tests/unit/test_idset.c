@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "idset.h"
+#include "base/idset.h"
 
 /* Id number n: distinct for distinct n, spread over all 32 bytes. */
 static void

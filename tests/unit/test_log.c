@@ -26,7 +26,7 @@
 #include <event2/util.h>
 #include <jansson.h>
 
-#include "log.h"
+#include "base/log.h"
 
 #define TEXT_RE	"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z " \
 		"([^ ]+) (DEBUG|INFO|WARN|ERROR) ([^ :]+): (.*)$"

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "mempool.h"
+#include "core/mempool.h"
 
 #define NKEYS		3
 #define T0		1700000000000ULL	/* a fixed "now" in ms */

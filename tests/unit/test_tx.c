@@ -13,8 +13,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "hex.h"
-#include "tx.h"
+#include "proto/hex.h"
+#include "proto/tx.h"
 
 /*
  * The test vector.  These strings appear verbatim in docs/PROTOCOL.md

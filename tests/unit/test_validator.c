@@ -13,9 +13,9 @@
 #include <event2/event.h>
 #include <sodium.h>
 
-#include "tx.h"
-#include "util.h"
-#include "validator.h"
+#include "proto/tx.h"
+#include "lib/util.h"
+#include "core/validator.h"
 
 #define NETWORK		"unit-test-net"
 #define POLICY_MEMO	16	/* this test's policy memo bound */

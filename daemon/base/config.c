@@ -26,9 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../proto/tx.h"
-#include "config.h"
-#include "log.h"
+#include "proto/tx.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "version.h"
 
 #ifndef NODED_VERSION

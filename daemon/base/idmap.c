@@ -4,8 +4,8 @@
 
 #include <sodium.h>
 
-#include "idmap.h"
-#include "util.h"
+#include "base/idmap.h"
+#include "lib/util.h"
 
 struct idmap_node {
 	struct idmap_node *next;

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../proto/frame.h"
-#include "../proto/tx.h"
-#include "node.h"
+#include "proto/frame.h"
+#include "proto/tx.h"
+#include "base/node.h"
 
 struct bufferevent;
 struct channel;

@@ -42,16 +42,16 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "../proto/hex.h"
-#include "../proto/tx.h"
-#include "api.h"
-#include "config.h"
-#include "log.h"
-#include "mempool.h"
-#include "metrics.h"
-#include "node.h"
-#include "util.h"
-#include "validator.h"
+#include "proto/hex.h"
+#include "proto/tx.h"
+#include "http/api.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "core/mempool.h"
+#include "http/metrics.h"
+#include "base/node.h"
+#include "lib/util.h"
+#include "core/validator.h"
 #include "version.h"
 
 #ifndef NODED_VERSION

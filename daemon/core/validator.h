@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../proto/tx.h"
+#include "proto/tx.h"
 
 struct event_base;
 

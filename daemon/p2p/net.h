@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node.h"
-#include "peer.h"
+#include "base/node.h"
+#include "p2p/peer.h"
 
 TAILQ_HEAD(peer_list, peer);
 

@@ -12,18 +12,18 @@
 #include <event2/event.h>
 #include <sodium.h>
 
-#include "frame.h"
-#include "gossip.h"
-#include "hex.h"
-#include "idmap.h"
-#include "idset.h"
-#include "log.h"
-#include "mempool.h"
-#include "metrics.h"
-#include "net.h"
-#include "peer.h"
-#include "util.h"
-#include "validator.h"
+#include "proto/frame.h"
+#include "p2p/gossip.h"
+#include "proto/hex.h"
+#include "base/idmap.h"
+#include "base/idset.h"
+#include "base/log.h"
+#include "core/mempool.h"
+#include "http/metrics.h"
+#include "p2p/net.h"
+#include "p2p/peer.h"
+#include "lib/util.h"
+#include "core/validator.h"
 
 #define GOSSIP_REJECTED_MAX	100000	/* recent rejections remembered */
 #define GOSSIP_REJECT_TTL_MS	30000	/* for verdicts that time or the mempool may change */

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /* One write(2) so the message survives even when stdio is in a bad state. */
 static void __attribute__((noreturn))

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "node.h"
+#include "base/node.h"
 
 #define API_MAX_BODY		(1024 * 1024)	/* request bodies, bytes */
 #define API_MAX_BATCH		1000		/* transactions in one POST /v1/tx */

@@ -17,8 +17,8 @@
 
 #include <sodium.h>
 
-#include "mempool.h"
-#include "util.h"
+#include "core/mempool.h"
+#include "lib/util.h"
 
 #define MEMPOOL_MIN_TABLE	64
 

@@ -18,16 +18,16 @@
 #include <event2/event.h>
 #include <sodium.h>
 
-#include "channel.h"
-#include "frame.h"
-#include "gossip.h"
-#include "hex.h"
-#include "idset.h"
-#include "log.h"
-#include "net.h"
-#include "peer.h"
-#include "util.h"
-#include "validator.h"
+#include "proto/channel.h"
+#include "proto/frame.h"
+#include "p2p/gossip.h"
+#include "proto/hex.h"
+#include "base/idset.h"
+#include "base/log.h"
+#include "p2p/net.h"
+#include "p2p/peer.h"
+#include "lib/util.h"
+#include "core/validator.h"
 
 #define PEER_TICK_MS		250
 #define PEER_KNOWN_MAX		50000	/* ids remembered per peer */

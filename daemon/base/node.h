@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../proto/tx.h"
-#include "config.h"
+#include "proto/tx.h"
+#include "base/config.h"
 
 struct event_base;
 struct evhttp_request;

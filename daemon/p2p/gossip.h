@@ -7,8 +7,8 @@
 #ifndef DAEMON_GOSSIP_H
 #define DAEMON_GOSSIP_H
 
-#include "../proto/frame.h"
-#include "node.h"
+#include "proto/frame.h"
+#include "base/node.h"
 
 struct peer;
 struct validator_job;

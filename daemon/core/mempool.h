@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../proto/tx.h"
+#include "proto/tx.h"
 
 struct mempool_entry {
 	uint8_t		id[TX_ID_LEN];

@@ -10,15 +10,15 @@
 
 #include <event2/buffer.h>
 
-#include "../proto/frame.h"
-#include "../proto/tx.h"
-#include "api.h"
-#include "gossip.h"
-#include "mempool.h"
-#include "metrics.h"
-#include "node.h"
-#include "util.h"
-#include "validator.h"
+#include "proto/frame.h"
+#include "proto/tx.h"
+#include "http/api.h"
+#include "p2p/gossip.h"
+#include "core/mempool.h"
+#include "http/metrics.h"
+#include "base/node.h"
+#include "lib/util.h"
+#include "core/validator.h"
 #include "version.h"
 
 #ifndef NODED_VERSION

@@ -27,7 +27,7 @@
 
 #include <event2/event.h>
 
-#include "log.h"
+#include "base/log.h"
 
 #define LOG_NAME_MAX	64
 

@@ -31,9 +31,9 @@
 #include <event2/event.h>
 #include <sodium.h>
 
-#include "chan.h"
-#include "util.h"
-#include "validator.h"
+#include "core/chan.h"
+#include "lib/util.h"
+#include "core/validator.h"
 
 /* Jobs handed to done() per batch taken from "out". */
 #define VALIDATOR_BATCH		64

@@ -21,15 +21,15 @@
 #include <event2/util.h>
 #include <sodium.h>
 
-#include "channel.h"
-#include "config.h"
-#include "frame.h"
-#include "gossip.h"
-#include "hex.h"
-#include "log.h"
-#include "net.h"
-#include "peer.h"
-#include "util.h"
+#include "proto/channel.h"
+#include "base/config.h"
+#include "proto/frame.h"
+#include "p2p/gossip.h"
+#include "proto/hex.h"
+#include "base/log.h"
+#include "p2p/net.h"
+#include "p2p/peer.h"
+#include "lib/util.h"
 
 #define NET_BOOK_MAX		1000
 #define NET_BACKOFF_MIN_MS	500

@@ -10,8 +10,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "chan.h"
-#include "util.h"
+#include "core/chan.h"
+#include "lib/util.h"
 
 struct chan {
 	pthread_mutex_t	 mu;

@@ -20,8 +20,8 @@
 
 #include <sodium.h>
 
-#include "idset.h"
-#include "util.h"
+#include "base/idset.h"
+#include "lib/util.h"
 
 #define IDSET_ID_LEN		32
 #define IDSET_MIN_RING		16
