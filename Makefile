@@ -71,7 +71,8 @@ LIBPROTO   := $(BUILD)/libproto.a
 LIBCOMMON  := $(BUILD)/libcommon.a
 LIBNODED   := $(BUILD)/libnoded.a
 
-.PHONY: FORCE all deps test unit integration docker-test asan fuzz fuzz-smoke bench \
+
+.PHONY: FORCE all deps test layers unit integration docker-test asan fuzz fuzz-smoke bench \
 	demo image compose-plugin install clean help
 .DEFAULT_GOAL := all
 
@@ -130,18 +131,30 @@ integration: all
 docker-test: all
 	@sh tests/docker/run.sh
 
-test: all unit integration docker-test
+# Dependencies run one way: the #include lines (and, once built, the calls
+# between objects) of proto/, lib/, daemon/ and tools/ follow the layers of
+# docs/ARCHITECTURE.md, with no cycle.
+layers: all
+	$(PYTHON) tests/layers/layers.py --objects $(BUILD)
+
+test: all layers unit integration docker-test
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
 	$(MAKE) test SANITIZE=address,undefined DOCKER_TEST=skip
 
-# libFuzzer targets, built with clang over the proto sources.
+# libFuzzer targets, built with clang over the proto and lib sources, plus
+# the sources a target names in FUZZ_SRCS_<target>.
 FUZZ_CC    ?= clang
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. $(PKG_CFLAGS)
-build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Idaemon \
+	$(PKG_CFLAGS)
+FUZZ_SRCS_fuzz_http  := tools/http.c
+FUZZ_SRCS_fuzz_txreq := daemon/p2p/txreq.c daemon/base/idmap.c
+.SECONDEXPANSION:
+build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(LIB_SRC) $$(FUZZ_SRCS_$$*)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(PROTO_SRC) $(SODIUM_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(PROTO_SRC) $(LIB_SRC) $(FUZZ_SRCS_$*) \
+	    $(SODIUM_LIBS)
 
 fuzz: $(FUZZ_BIN)
 
