@@ -1,0 +1,42 @@
+/*
+ * stats.h: the node's counters, a leaf that every layer may bump and that
+ * only metrics reads.  Gauges (mempool size, peers, queue depth) are not
+ * here: metrics asks their owners.  Loop thread only.
+ */
+#ifndef BASE_STATS_H
+#define BASE_STATS_H
+
+#include <stdint.h>
+
+#include "lib/reason.h"
+#include "proto/frame.h"
+
+#define STATS_FRAME_TYPES	(FRAME_TYPE_MAX + 1)	/* index 0: the handshake */
+#define STATS_VERIFY_BUCKETS	12
+
+struct stats {
+	uint64_t	txs_accepted;
+	uint64_t	txs_rejected[REASON_COUNT];	/* by enum reason */
+	uint64_t	txs_duplicate;
+	uint64_t	backpressure;		/* times the validator channel was full */
+	uint64_t	bytes_sent[STATS_FRAME_TYPES];	/* by frame type */
+	uint64_t	bytes_received[STATS_FRAME_TYPES];
+	uint64_t	verify_hist[STATS_VERIFY_BUCKETS];	/* not cumulative */
+	uint64_t	verify_count;
+	double		verify_sum_s;
+	uint64_t	peers_dropped;		/* for misbehaviour */
+};
+
+extern struct stats stats;
+
+/* Upper bounds of the verification-time buckets, in ns. */
+extern const uint64_t stats_verify_bounds_ns[STATS_VERIFY_BUCKETS];
+
+/* Counts one verification that took ns nanoseconds. */
+void	stats_verify(uint64_t ns);
+/* Counts one rejection for reason r (enum reason). */
+void	stats_reject(unsigned r);
+/* Counts bytes of a frame of type t sent or received (0: handshake). */
+void	stats_bytes(int sent, unsigned t, uint64_t bytes);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * reason.h: why a transaction was refused, one table for logs, API answers,
+ * events and metrics labels: proto's enum tx_reason (0..TX_REASON_COUNT-1)
+ * and, after it, the node's own reasons.  Any thread.
+ */
+#ifndef LIB_REASON_H
+#define LIB_REASON_H
+
+#include "proto/tx.h"
+
+enum reason {
+	REASON_NONCE = TX_REASON_COUNT,	/* "nonce already used" */
+	REASON_FULL,			/* "mempool full" */
+	REASON_BUSY,			/* "node busy" */
+	REASON_COUNT
+};
+
+/* Stable text of reason r ("amount too high", "node busy"); "unknown" past the last. */
+const char *reason_str(unsigned r);
+
+/* True for reasons no honest node could relay (see tx_reason_is_misbehaviour). */
+int	reason_is_misbehaviour(unsigned r);
+
+#endif
