@@ -16,22 +16,32 @@
 #include <event2/event.h>
 #include <sodium.h>
 
-#include "http/api.h"
 #include "base/config.h"
-#include "p2p/gossip.h"
-#include "proto/hex.h"
 #include "base/log.h"
-#include "core/mempool.h"
-#include "p2p/net.h"
 #include "base/node.h"
+#include "core/admit.h"
+#include "core/mempool.h"
+#include "http/api.h"
 #include "lib/util.h"
-#include "core/validator.h"
+#include "p2p/net.h"
+#include "p2p/relay.h"
+#include "proto/hex.h"
 #include "version.h"
 
 #define NODE_KEY_FILE	"node_key"
 
 static const struct timeval main_linger = { 0, 200 * 1000 };
 static const struct timeval main_second = { 1, 0 };
+
+/* The node's modules, lowest layer first; main wires them and tears them down. */
+struct main_node {
+	struct node	 n;
+	struct mempool	*mempool;
+	struct admit	*admit;
+	struct net	*net;
+	struct relay	*relay;
+	struct api	*api;
+};
 
 /* Creates dir and its parents (mode 0700 for the last).  Returns 0 or -1. */
 static int
@@ -115,22 +125,18 @@ main_node_key(struct node *n, const char *dir)
 }
 
 static void
-main_shutdown(struct node *n, const char *why)
+main_shutdown(struct main_node *m, const char *why)
 {
-	struct validator *v;
-
-	if (n->stopping)
+	if (m->n.stopping)
 		return;
-	n->stopping = 1;
+	m->n.stopping = 1;
 	log_info("main", "%s: shutting down", why);
-	api_shutdown(n->api);
-	net_shutdown(n->net, "shutting down");
+	api_shutdown(m->api);
+	net_shutdown(m->net, "shutting down");
 	/* Drain: every queued job is verified and answered before the threads go. */
-	v = n->validator;
-	validator_free(v);
-	n->validator = NULL;
+	admit_shutdown(m->admit);
 	/* A moment for the API's last answers (503s, verdicts) to leave. */
-	event_base_loopexit(n->base, &main_linger);
+	event_base_loopexit(m->n.base, &main_linger);
 }
 
 /* Once a second: the log's summary of a libevent burst that ended. */
@@ -146,7 +152,7 @@ main_tickcb(evutil_socket_t fd, short what, void *arg)
 static void
 main_signalcb(evutil_socket_t sig, short what, void *arg)
 {
-	struct node *n = arg;
+	struct main_node *m = arg;
 
 	(void)what;
 	if (sig == SIGHUP) {
@@ -157,14 +163,15 @@ main_signalcb(evutil_socket_t sig, short what, void *arg)
 			log_info("main", "SIGHUP: log file reopened");
 		return;
 	}
-	main_shutdown(n, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	main_shutdown(m, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 int
 main(int argc, char **argv)
 {
 	static struct config cfg;
-	struct node n;
+	static struct main_node m;
+	struct node *n = &m.n;
 	struct event *sigs[3] = { NULL, NULL, NULL }, *tick = NULL;
 	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
 	char laddr[CONFIG_HOSTPORT_MAX + 16], aaddr[CONFIG_HOSTPORT_MAX + 16];
@@ -182,8 +189,7 @@ main(int argc, char **argv)
 	if (rc == -1)
 		return 2;
 
-	memset(&n, 0, sizeof(n));
-	n.cfg = &cfg;
+	n->cfg = &cfg;
 	/* Messages name the option's source: NODED_DATA_DIR, not --data-dir. */
 	if (main_mkdirs(cfg.data_dir) == -1) {
 		fprintf(stderr, "noded: %s '%s': %s\n",
@@ -191,11 +197,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* The key first: a node listening on port 0 is named after its id. */
-	if (main_node_key(&n, cfg.data_dir) == -1)
+	if (main_node_key(n, cfg.data_dir) == -1)
 		return 1;
-	hex_encode(n.node_id_hex, n.node_pk, TX_PK_LEN);
+	hex_encode(n->node_id_hex, n->node_pk, TX_PK_LEN);
 	if (cfg.name[0] == '\0')
-		snprintf(cfg.name, sizeof(cfg.name), "node-%.8s", n.node_id_hex);
+		snprintf(cfg.name, sizeof(cfg.name), "node-%.8s", n->node_id_hex);
 	if (log_open(cfg.name, cfg.log_file, cfg.log_level, cfg.log_format) == -1) {
 		fprintf(stderr, "noded: %s '%s': %s\n",
 		    config_source(&cfg, "log-file"), cfg.log_file, strerror(errno));
@@ -203,61 +209,65 @@ main(int argc, char **argv)
 	}
 	log_libevent_route();
 
-	n.base = event_base_new();
-	if (n.base == NULL) {
+	n->base = event_base_new();
+	if (n->base == NULL) {
 		log_error("main", "cannot create the event loop");
 		return 1;
 	}
-	n.start_ms = now_ms();
-	tx_policy_default(&n.policy, cfg.network);
-	n.policy.max_amount = cfg.max_amount;
-	n.policy.max_memo = cfg.max_memo;
-	n.policy.max_future_ms = cfg.max_future_ms;
-	n.policy.max_age_ms = cfg.max_age_ms;
-	memcpy(n.netid, n.policy.netid, TX_NETID_LEN);
+	n->start_ms = now_ms();
+	tx_policy_default(&n->policy, cfg.network);
+	n->policy.max_amount = cfg.max_amount;
+	n->policy.max_memo = cfg.max_memo;
+	n->policy.max_future_ms = cfg.max_future_ms;
+	n->policy.max_age_ms = cfg.max_age_ms;
+	memcpy(n->netid, n->policy.netid, TX_NETID_LEN);
 
-	n.mempool = mempool_new(cfg.mempool_max_txs, cfg.mempool_max_bytes);
-	n.validator = validator_new(n.base, cfg.validators, cfg.validator_queue,
-	    &n.policy, gossip_on_validated, &n);
-	gossip_new(&n);
+	/* Lowest layer first: each module is handed the ones it uses. */
+	m.mempool = mempool_new(cfg.mempool_max_txs, cfg.mempool_max_bytes);
+	m.admit = admit_new(n, m.mempool);
+	m.net = net_new(n);
+	m.relay = relay_new(n, m.net, m.admit, m.mempool);
 	/* The API first: a refused --api bind must not leave the P2P port opened. */
-	if ((n.api = api_new(&n)) == NULL || net_new(&n) == NULL)
+	if ((m.api = api_new(n, m.admit, m.mempool, m.net)) == NULL ||
+	    net_start(m.net) == -1)
 		goto out;
 	for (i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(n.base, signos[i], main_signalcb, &n);
+		sigs[i] = evsignal_new(n->base, signos[i], main_signalcb, &m);
 		evsignal_add(sigs[i], NULL);
 	}
-	tick = event_new(n.base, -1, EV_PERSIST, main_tickcb, NULL);
+	tick = event_new(n->base, -1, EV_PERSIST, main_tickcb, NULL);
 	if (tick != NULL)
 		event_add(tick, &main_second);
 	bound = cfg.listen;
-	bound.port = net_listen_port(&n);
+	bound.port = net_listen_port(m.net);
 	config_addr_str(&bound, laddr, sizeof(laddr));
 	bound = cfg.api;
-	bound.port = api_port(n.api);
+	bound.port = api_port(m.api);
 	config_addr_str(&bound, aaddr, sizeof(aaddr));
 	log_info("main", "noded %s started: node %.16s network %s listen %s "
-	    "api %s validators %u", NODED_VERSION, n.node_id_hex, cfg.network,
+	    "api %s validators %u", NODED_VERSION, n->node_id_hex, cfg.network,
 	    laddr, aaddr, cfg.validators);
 
-	event_base_dispatch(n.base);
+	event_base_dispatch(n->base);
 	status = 0;
 
 out:
 	/* One teardown for a clean stop and a failed start alike. */
-	if (!n.stopping)
-		main_shutdown(&n, status == 0 ? "event loop ended" : "start-up failed");
-	api_free(n.api);
-	net_free(n.net);
-	gossip_free(n.gossip);
-	mempool_free(n.mempool);
+	if (!n->stopping)
+		main_shutdown(&m, status == 0 ? "event loop ended" : "start-up failed");
+	api_free(m.api);
+	net_shutdown(m.net, "shutting down");
+	relay_free(m.relay);
+	net_free(m.net);
+	admit_free(m.admit);
+	mempool_free(m.mempool);
 	for (i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
 	if (tick != NULL)
 		event_free(tick);
-	event_base_free(n.base);
-	sodium_free(n.node_sk);
+	event_base_free(n->base);
+	sodium_free(n->node_sk);
 	log_info("main", status == 0 ? "stopped" : "not started");
 	log_close();
 	return status;

@@ -1,28 +1,30 @@
 /*
- * metrics.h: the node's counters in the Prometheus text format 0.0.4, for
- * GET /metrics.  The rejection reasons are indexed as in node.h's
- * stats.txs_rejected: 0..TX_REASON_COUNT-1 are enum tx_reason, the node's
- * own reasons follow (GOSSIP_REASON_* in gossip.h).  Loop thread only.
+ * metrics.h: the node's counters and gauges in the Prometheus text format
+ * 0.0.4, for GET /metrics.  It only reads: the counters of base/stats.h and
+ * the gauges of the modules named in struct metrics_src.  Loop thread only.
  */
-#ifndef DAEMON_METRICS_H
-#define DAEMON_METRICS_H
+#ifndef HTTP_METRICS_H
+#define HTTP_METRICS_H
 
-#include <stddef.h>
-#include <stdint.h>
-
+struct admit;
+struct events;
 struct evbuffer;
+struct mempool;
+struct net;
 struct node;
+struct server;
 
-/* Upper bounds of the verification-time histogram buckets, in ns (NODE_HIST_BUCKETS of them). */
-extern const uint64_t metrics_verify_bounds_ns[];
+/* What the metrics are read from; a NULL module's gauges read 0. */
+struct metrics_src {
+	const struct node *n;
+	struct mempool	*mp;
+	struct admit	*admit;
+	struct net	*net;
+	struct server	*srv;
+	struct events	*events;
+};
 
-/* Appends every metric of n to out. */
-void	metrics_render(struct node *n, struct evbuffer *out);
-
-/* Records one transaction verification that took ns nanoseconds. */
-void	metrics_observe_verify(struct node *n, uint64_t ns);
-
-/* Stable text of rejection index i (the reason="..." label), or NULL past the last. */
-const char *metrics_reason_str(size_t i);
+/* Appends every metric to out. */
+void	metrics_render(const struct metrics_src *m, struct evbuffer *out);
 
 #endif

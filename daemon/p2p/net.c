@@ -21,15 +21,16 @@
 #include <event2/util.h>
 #include <sodium.h>
 
-#include "proto/channel.h"
 #include "base/config.h"
-#include "proto/frame.h"
-#include "p2p/gossip.h"
-#include "proto/hex.h"
+#include "base/hub.h"
 #include "base/log.h"
+#include "lib/util.h"
+#include "p2p/addrbook.h"
 #include "p2p/net.h"
 #include "p2p/peer.h"
-#include "lib/util.h"
+#include "proto/channel.h"
+#include "proto/frame.h"
+#include "proto/hex.h"
 
 #define NET_BOOK_MAX		1000
 #define NET_BACKOFF_MIN_MS	500
@@ -38,7 +39,6 @@
 #define NET_GETPEERS_MIN_GAP_MS	1000	/* answer one GETPEERS a second */
 #define NET_DISCONNECT_HOLD_MS	(10 * 60 * 1000)	/* no redial after DELETE */
 #define NET_API_TARGETS_MAX	64	/* peers added with POST /v1/peers */
-#define NET_SELF_MAX		16	/* addresses found to reach this node */
 #define NET_ACCEPT_PAUSE_MS	1000	/* after accept() runs out of descriptors */
 
 struct net_target {
@@ -56,25 +56,18 @@ struct net_target {
 };
 TAILQ_HEAD(net_target_list, net_target);
 
-struct net_addr {
-	TAILQ_ENTRY(net_addr) entry;
-	uint8_t		node_id[TX_PK_LEN];
-	char		host[INET6_ADDRSTRLEN];
-	uint16_t	port;
-	unsigned	failures;
-	uint64_t	next_try_ms;
-	int		direct;		/* seen on a connection, not only heard of */
-};
-TAILQ_HEAD(net_addr_list, net_addr);
-
-/* An address that turned out to reach this node itself. */
-struct net_self {
-	char		host[CONFIG_HOSTPORT_MAX];
-	uint16_t	port;
+/* net's part of a peer (p->net). */
+struct net_peer {
+	struct net	*net;
+	struct net_target *target;	/* the dial target, outbound only */
+	uint64_t	next_getpeers_ms;
+	int		getpeers_out;	/* our GETPEERS awaits its PEERS */
+	uint64_t	last_getpeers_in_ms;	/* their last GETPEERS */
 };
 
 struct net {
 	struct node	*node;
+	struct net_handler handler;
 	struct evconnlistener *lis;
 	uint16_t	port;		/* bound, even for --listen HOST:0 */
 	struct evdns_base *dns;
@@ -84,43 +77,36 @@ struct net {
 	struct event	*maint;
 	struct event	*accept_resume;
 	struct net_target_list targets;
-	struct net_addr_list book;
-	size_t		nbook;
-	struct net_self	self[NET_SELF_MAX];
-	size_t		nself, selfnext;
+	struct addrbook	*book;
 	uint64_t	serial;
 	int		shutdown;
 };
 
 static void	net_target_schedule(struct net_target *, uint64_t);
 static void	net_target_free(struct net_target *);
-static void	net_book_del(struct net *, struct net_addr *);
-static int	net_is_self(struct net *, const char *, uint16_t);
+static int	net_on_authenticated(struct peer *);
+static void	net_on_active(struct peer *);
+static int	net_on_frame(struct peer *, const struct frame *);
+static void	net_on_tick(struct peer *);
+static void	net_on_closed(struct peer *, const char *);
+
+static const struct peer_hooks net_peer_hooks = {
+	net_on_authenticated, net_on_active, net_on_frame, net_on_tick,
+	net_on_closed
+};
 
 struct peer_list *
-net_peers(struct node *n)
+net_peers(struct net *net)
 {
-	return &n->net->peers;
-}
-
-struct evdns_base *
-net_dns(struct node *n)
-{
-	return n->net->dns;
-}
-
-uint64_t
-net_next_serial(struct node *n)
-{
-	return ++n->net->serial;
+	return &net->peers;
 }
 
 struct peer *
-net_peer_by_serial(struct node *n, uint64_t serial)
+net_peer_by_serial(struct net *net, uint64_t serial)
 {
 	struct peer *p;
 
-	TAILQ_FOREACH(p, &n->net->peers, entry)
+	TAILQ_FOREACH(p, &net->peers, entry)
 		if (p->serial == serial && p->state != PEER_CLOSED)
 			return p;
 	return NULL;
@@ -154,10 +140,28 @@ net_backoff_ms(unsigned failures)
 	return d > NET_BACKOFF_MAX_MS ? NET_BACKOFF_MAX_MS : d;
 }
 
-void
-net_peer_linked(struct peer *p)
+/*
+ * A new peer of net's, linked and started: inbound on fd, or a dial of
+ * target t.  May come back closed.
+ */
+static struct peer *
+net_peer_new(struct net *net, int fd, const struct sockaddr *sa, int salen,
+    struct net_target *t)
 {
-	TAILQ_INSERT_TAIL(&p->node->net->peers, p, entry);
+	struct peer	*p;
+	struct net_peer	*np = xcalloc(1, sizeof(*np));
+
+	p = peer_new(net->node, &net_peer_hooks, ++net->serial, t != NULL,
+	    net->port);
+	np->net = net;
+	np->target = t;
+	p->net = np;
+	TAILQ_INSERT_TAIL(&net->peers, p, entry);
+	if (t != NULL)
+		peer_start(p, -1, NULL, 0, t->host, t->port, net->dns);
+	else
+		peer_start(p, fd, sa, salen, NULL, 0, NULL);
+	return p;
 }
 
 static void
@@ -171,8 +175,9 @@ net_reapcb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while ((p = TAILQ_FIRST(&net->dead)) != NULL) {
 		TAILQ_REMOVE(&net->dead, p, entry);
-		free(p->sa);
-		free(p);
+		free(p->net);
+		p->net = NULL;
+		peer_free(p);
 	}
 	for (t = TAILQ_FIRST(&net->targets); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);
@@ -208,98 +213,13 @@ net_sockaddr_host(const struct sockaddr_storage *ss, char *host, size_t len,
 	return -1;
 }
 
-/*
- * Adds or updates the address of node id.  Hearsay (a PEERS entry) never
- * overrides an address seen on a real connection (direct), so a peer cannot
- * redirect us away from a node we know, nor lift a hold on redialling it.
- */
-static void
-net_book_add(struct net *net, const uint8_t id[TX_PK_LEN], const char *host,
-    uint16_t port, int direct)
-{
-	struct net_addr *a;
-
-	if (memcmp(id, net->node->node_pk, TX_PK_LEN) == 0 || port == 0 ||
-	    net_is_self(net, host, port))
-		return;
-	TAILQ_FOREACH(a, &net->book, entry)
-		if (memcmp(a->node_id, id, TX_PK_LEN) == 0)
-			break;
-	if (a != NULL) {
-		if (a->direct && !direct)
-			return;
-		a->direct |= direct;
-		if (strcmp(a->host, host) != 0 || a->port != port) {
-			snprintf(a->host, sizeof(a->host), "%s", host);
-			a->port = port;
-			a->failures = 0;
-			a->next_try_ms = 0;
-		}
-		return;
-	}
-	if (net->nbook >= NET_BOOK_MAX) {
-		/* The oldest hearsay goes first; hearsay never evicts what we saw. */
-		TAILQ_FOREACH(a, &net->book, entry)
-			if (!a->direct)
-				break;
-		if (a == NULL) {
-			if (!direct)
-				return;
-			a = TAILQ_FIRST(&net->book);
-		}
-		net_book_del(net, a);
-	}
-	a = xcalloc(1, sizeof(*a));
-	memcpy(a->node_id, id, TX_PK_LEN);
-	snprintf(a->host, sizeof(a->host), "%s", host);
-	a->port = port;
-	a->direct = direct;
-	TAILQ_INSERT_TAIL(&net->book, a, entry);
-	net->nbook++;
-}
-
-static void
-net_book_del(struct net *net, struct net_addr *a)
-{
-	TAILQ_REMOVE(&net->book, a, entry);
-	net->nbook--;
-	free(a);
-}
-
-/* True if host:port is known to reach this node itself. */
-static int
-net_is_self(struct net *net, const char *host, uint16_t port)
-{
-	size_t i;
-
-	for (i = 0; i < net->nself; i++)
-		if (net->self[i].port == port && strcmp(net->self[i].host, host) == 0)
-			return 1;
-	return 0;
-}
-
 /* Remembers that host:port reaches this node and forgets book entries for it. */
 static void
 net_self_add(struct net *net, const char *host, uint16_t port)
 {
-	struct net_addr *a, *next;
-	struct net_self *sf;
-
-	if (net_is_self(net, host, port))
-		return;
-	sf = &net->self[net->selfnext];
-	net->selfnext = (net->selfnext + 1) % NET_SELF_MAX;
-	if (net->nself < NET_SELF_MAX)
-		net->nself++;
-	snprintf(sf->host, sizeof(sf->host), "%s", host);
-	sf->port = port;
-	for (a = TAILQ_FIRST(&net->book); a != NULL; a = next) {
-		next = TAILQ_NEXT(a, entry);
-		if (a->port == port && strcmp(a->host, host) == 0)
-			net_book_del(net, a);
-	}
-	log_info("net", "%s:%u reaches this node itself: not dialling it again",
-	    host, port);
+	if (addrbook_self_add(net->book, host, port))
+		log_info("net", "%s:%u reaches this node itself: not dialling it "
+		    "again", host, port);
 }
 
 /*
@@ -318,21 +238,10 @@ net_addr_busy(struct net *net, const char *host, uint16_t port)
 			return 1;
 	TAILQ_FOREACH(p, &net->peers, entry)
 		if (p->state == PEER_ACTIVE && p->listen_port == port &&
-		    net_sockaddr_host(p->sa, h, sizeof(h), NULL, NULL) == 0 &&
+		    net_sockaddr_host(&p->sa, h, sizeof(h), NULL, NULL) == 0 &&
 		    strcmp(h, host) == 0)
 			return 1;
 	return 0;
-}
-
-static struct net_addr *
-net_book_find(struct net *net, const uint8_t id[TX_PK_LEN])
-{
-	struct net_addr *a;
-
-	TAILQ_FOREACH(a, &net->book, entry)
-		if (memcmp(a->node_id, id, TX_PK_LEN) == 0)
-			return a;
-	return NULL;
 }
 
 static void
@@ -356,7 +265,7 @@ net_target_dial(struct net_target *t)
 		net_target_schedule(t, NET_BACKOFF_MAX_MS);
 		return;
 	}
-	t->peer = peer_new(net->node, -1, NULL, 0, t->host, t->port, t);
+	t->peer = net_peer_new(net, -1, NULL, 0, t);
 	if (t->peer->state == PEER_CLOSED)
 		t->peer = NULL;
 }
@@ -395,49 +304,50 @@ static void
 net_target_free(struct net_target *t)
 {
 	if (t->peer != NULL)
-		t->peer->target = NULL;
+		t->peer->net->target = NULL;
 	TAILQ_REMOVE(&t->net->targets, t, entry);
 	event_free(t->timer);
 	free(t);
 }
 
-int
-net_peer_authenticated(struct peer *p)
+/* After authentication: self and duplicate checks.  Returns -1 if p was closed. */
+static int
+net_on_authenticated(struct peer *p)
 {
-	struct net *net = p->node->net;
+	struct net *net = p->net->net;
+	struct net_target *t = p->net->target;
 	struct peer *q;
-	struct net_addr *a;
+	struct addrbook_entry *a;
 	const uint8_t *ip, *iq;
 	char reason[128];
 
 	if (memcmp(p->remote_pk, p->node->node_pk, TX_PK_LEN) == 0) {
-		if (p->target != NULL) {
-			if (p->target->persistent)
+		if (t != NULL) {
+			if (t->persistent)
 				log_warn("net", "peer %s:%u is this node itself: not "
-				    "dialling it again", p->target->host, p->target->port);
-			p->target->persistent = 0;
-			net_self_add(net, p->target->host, p->target->port);
+				    "dialling it again", t->host, t->port);
+			t->persistent = 0;
+			net_self_add(net, t->host, t->port);
 		}
 		peer_close(p, "connected to itself");
 		return -1;
 	}
-	if (p->target != NULL) {
+	if (t != NULL) {
 		/*
 		 * The address was heard of as another node's: that entry is
 		 * wrong (a lie, or the node there changed its key).  Forget it,
 		 * so it is not dialled again.
 		 */
-		if (p->target->have_id &&
-		    memcmp(p->target->node_id, p->remote_pk, TX_PK_LEN) != 0 &&
-		    (a = net_book_find(net, p->target->node_id)) != NULL &&
+		if (t->have_id && memcmp(t->node_id, p->remote_pk, TX_PK_LEN) != 0 &&
+		    (a = addrbook_find(net->book, t->node_id)) != NULL &&
 		    !a->direct) {
 			log_debug("net", "%s:%u is node %.16s, not the node heard "
-			    "of there: forgetting that address", p->target->host,
-			    p->target->port, p->remote_hex);
-			net_book_del(net, a);
+			    "of there: forgetting that address", t->host, t->port,
+			    p->remote_hex);
+			addrbook_del(net->book, a);
 		}
-		memcpy(p->target->node_id, p->remote_pk, TX_PK_LEN);
-		p->target->have_id = 1;
+		memcpy(t->node_id, p->remote_pk, TX_PK_LEN);
+		t->have_id = 1;
 	}
 	q = net_peer_by_key(net, p->remote_pk, p);
 	if (q != NULL) {
@@ -464,47 +374,68 @@ net_peer_authenticated(struct peer *p)
 	return 0;
 }
 
-void
-net_peer_active(struct peer *p)
+/* Posts a peer event for the upper layers. */
+static void
+net_post(enum hub_topic topic, const struct peer *p, const char *why)
 {
-	struct net *net = p->node->net;
-	struct peer_info pi;
+	struct hub_event	ev;
+	struct peer_info	pi;
+
+	if (!hub_wanted(topic))
+		return;
+	peer_info(p, &pi);
+	memset(&ev, 0, sizeof(ev));
+	ev.topic = topic;
+	ev.peer = &pi;
+	ev.why = why;
+	hub_post(&ev);
+}
+
+static void
+net_getpeers(struct peer *p)
+{
+	p->net->next_getpeers_ms = now_ms() + NET_GETPEERS_EVERY_MS;
+	p->net->getpeers_out = 1;
+	peer_send(p, FRAME_GETPEERS, NULL, 0);
+}
+
+static void
+net_on_active(struct peer *p)
+{
+	struct net *net = p->net->net;
 	char host[INET6_ADDRSTRLEN];
-	struct net_addr *a;
+	struct addrbook_entry *a;
 
 	log_info("net", "peer %s connected: %s %s node %.16s", peer_label(p),
 	    p->outbound ? "outbound to" : "inbound from", p->addr, p->remote_hex);
-	if (p->target != NULL)
-		p->target->failures = 0;
-	if (net_sockaddr_host(p->sa, host, sizeof(host), NULL, NULL) == 0 &&
+	if (p->net->target != NULL)
+		p->net->target->failures = 0;
+	if (net_sockaddr_host(&p->sa, host, sizeof(host), NULL, NULL) == 0 &&
 	    p->listen_port != 0) {
-		net_book_add(net, p->remote_pk, host, p->listen_port, 1);
-		if ((a = net_book_find(net, p->remote_pk)) != NULL)
+		addrbook_add(net->book, p->remote_pk, host, p->listen_port, 1);
+		if ((a = addrbook_find(net->book, p->remote_pk)) != NULL)
 			a->failures = 0;
 	}
-	peer_info(p, &pi);
-	api_event_peer(p->node, 1, &pi, NULL);
-	gossip_peer_active(p);
-	if (p->node->cfg->peer_exchange) {
-		p->next_getpeers_ms = now_ms() + NET_GETPEERS_EVERY_MS;
-		p->getpeers_out = 1;
-		peer_send(p, FRAME_GETPEERS, NULL, 0);
-	}
+	net_post(HUB_PEER_UP, p, NULL);
+	if (net->handler.up != NULL)
+		net->handler.up(p, net->handler.arg);
+	if (p->state == PEER_ACTIVE && p->node->cfg->peer_exchange)
+		net_getpeers(p);
 }
 
-void
-net_peer_closed(struct peer *p, const char *reason)
+static void
+net_on_closed(struct peer *p, const char *reason)
 {
-	struct net *net = p->node->net;
-	struct net_target *t = p->target;
-	struct net_addr *a;
-	struct peer_info pi;
+	struct net *net = p->net->net;
+	struct net_target *t = p->net->target;
+	struct addrbook_entry *a;
 
 	if (p->active_ms != 0) {
 		log_info("net", "peer %s disconnected (%s node %.16s): %s",
 		    peer_label(p), p->addr, p->remote_hex, reason);
-		peer_info(p, &pi);
-		api_event_peer(p->node, 0, &pi, reason);
+		if (net->handler.down != NULL)
+			net->handler.down(p, net->handler.arg);
+		net_post(HUB_PEER_DOWN, p, reason);
 	} else if (t != NULL && (t->failures > 0 || !t->persistent))
 		/* Repeated failures, and dials of addresses only heard of. */
 		log_debug("net", "connection to %s closed: %s", p->addr, reason);
@@ -518,10 +449,10 @@ net_peer_closed(struct peer *p, const char *reason)
 	if (t == NULL)
 		return;
 	t->peer = NULL;
-	p->target = NULL;
+	p->net->target = NULL;
 	if (p->active_ms == 0)
 		t->failures++;
-	if (t->have_id && (a = net_book_find(net, t->node_id)) != NULL &&
+	if (t->have_id && (a = addrbook_find(net->book, t->node_id)) != NULL &&
 	    p->active_ms == 0) {
 		a->failures++;
 		a->next_try_ms = now_ms() + net_backoff_ms(a->failures);
@@ -533,31 +464,27 @@ net_peer_closed(struct peer *p, const char *reason)
 		net_target_schedule(t, net_backoff_ms(t->failures));
 }
 
-void
-net_peer_tick(struct peer *p)
+/* Once a second per active peer: peer exchange requests. */
+static void
+net_on_tick(struct peer *p)
 {
-	uint64_t now = now_ms();
-
-	if (p->node->cfg->peer_exchange && now >= p->next_getpeers_ms) {
-		p->next_getpeers_ms = now + NET_GETPEERS_EVERY_MS;
-		p->getpeers_out = 1;
-		peer_send(p, FRAME_GETPEERS, NULL, 0);
-	}
+	if (p->node->cfg->peer_exchange && now_ms() >= p->net->next_getpeers_ms)
+		net_getpeers(p);
 }
 
-int
+static int
 net_on_getpeers(struct peer *p)
 {
-	struct net *net = p->node->net;
+	struct net *net = p->net->net;
 	struct frame_peer fp[FRAME_MAX_PEERS];
 	uint8_t buf[2 + FRAME_MAX_PEERS * FRAME_PEER_ENTRY_LEN];
 	char host[INET6_ADDRSTRLEN];
 	struct peer *q;
 	size_t n = 0, len;
 
-	if (now_ms() - p->last_getpeers_in_ms < NET_GETPEERS_MIN_GAP_MS)
+	if (now_ms() - p->net->last_getpeers_in_ms < NET_GETPEERS_MIN_GAP_MS)
 		return 0;
-	p->last_getpeers_in_ms = now_ms();
+	p->net->last_getpeers_in_ms = now_ms();
 	/* Peer exchange off: answer, but share nobody, so the chosen topology holds. */
 	if (p->node->cfg->peer_exchange) {
 		TAILQ_FOREACH(q, &net->peers, entry) {
@@ -565,7 +492,7 @@ net_on_getpeers(struct peer *p)
 				break;
 			if (q == p || q->state != PEER_ACTIVE || q->listen_port == 0)
 				continue;
-			if (net_sockaddr_host(q->sa, host, sizeof(host), &fp[n].family,
+			if (net_sockaddr_host(&q->sa, host, sizeof(host), &fp[n].family,
 			    fp[n].addr) == -1)
 				continue;
 			memcpy(fp[n].node_id, q->remote_pk, TX_PK_LEN);
@@ -577,10 +504,10 @@ net_on_getpeers(struct peer *p)
 	return peer_send(p, FRAME_PEERS, buf, len);
 }
 
-int
+static int
 net_on_peers(struct peer *p, const uint8_t *payload, size_t len)
 {
-	struct net *net = p->node->net;
+	struct net *net = p->net->net;
 	struct frame_peer fp[FRAME_MAX_PEERS];
 	char host[INET6_ADDRSTRLEN], reason[128];
 	const char *err = NULL;
@@ -592,11 +519,11 @@ net_on_peers(struct peer *p, const uint8_t *payload, size_t len)
 		return -1;
 	}
 	/* Only an answer is heard: one PEERS per GETPEERS we sent. */
-	if (!p->node->cfg->peer_exchange || !p->getpeers_out) {
+	if (!p->node->cfg->peer_exchange || !p->net->getpeers_out) {
 		log_debug("net", "peer %s: unrequested PEERS ignored", peer_label(p));
 		return 0;
 	}
-	p->getpeers_out = 0;
+	p->net->getpeers_out = 0;
 	for (i = 0; i < n; i++) {
 		if (fp[i].port == 0)
 			continue;
@@ -606,11 +533,33 @@ net_on_peers(struct peer *p, const uint8_t *payload, size_t len)
 			inet_ntop(AF_INET6, fp[i].addr, host, sizeof(host));
 		else
 			continue;
-		net_book_add(net, fp[i].node_id, host, fp[i].port, 0);
+		addrbook_add(net->book, fp[i].node_id, host, fp[i].port, 0);
 	}
 	if (n > 0)
 		event_active(net->maint, 0, 0);
 	return 0;
+}
+
+static int
+net_on_frame(struct peer *p, const struct frame *f)
+{
+	struct net *net = p->net->net;
+
+	switch (f->type) {
+	case FRAME_GETPEERS:
+		return net_on_getpeers(p);
+	case FRAME_PEERS:
+		return net_on_peers(p, f->payload, f->len);
+	case FRAME_INV:
+	case FRAME_GETDATA:
+	case FRAME_TX:
+	case FRAME_NOTFOUND:
+		if (net->handler.frame != NULL)
+			return net->handler.frame(p, f, net->handler.arg);
+		return 0;
+	}
+	peer_close(p, "protocol error: bad frame");
+	return -1;
 }
 
 /* Keeps --outbound links from the address book when peer exchange is on. */
@@ -620,7 +569,7 @@ net_maintcb(evutil_socket_t fd, short what, void *arg)
 	struct net *net = arg;
 	struct node *n = net->node;
 	struct net_target *t;
-	struct net_addr *a;
+	struct addrbook_entry *a;
 	struct peer *p;
 	unsigned outbound = 0;
 	uint64_t now = now_ms();
@@ -633,7 +582,7 @@ net_maintcb(evutil_socket_t fd, short what, void *arg)
 	TAILQ_FOREACH(p, &net->peers, entry)
 		if (p->state != PEER_CLOSED && p->outbound)
 			outbound++;
-	TAILQ_FOREACH(a, &net->book, entry) {
+	for (a = addrbook_first(net->book); a != NULL; a = addrbook_next(a)) {
 		if (outbound >= n->cfg->outbound)
 			break;
 		if (a->next_try_ms > now ||
@@ -680,7 +629,7 @@ net_acceptcb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa
 	}
 	evutil_make_socket_nonblocking(fd);
 	net_set_nodelay(fd);
-	peer_new(n, fd, sa, salen, NULL, 0, NULL);
+	net_peer_new(net, fd, sa, salen, NULL);
 }
 
 /*
@@ -721,6 +670,29 @@ struct net *
 net_new(struct node *n)
 {
 	struct net *net = xcalloc(1, sizeof(*net));
+
+	net->node = n;
+	net->port = n->cfg->listen.port;
+	TAILQ_INIT(&net->peers);
+	TAILQ_INIT(&net->dead);
+	TAILQ_INIT(&net->targets);
+	net->book = addrbook_new(n->node_pk, NET_BOOK_MAX);
+	net->reaper = event_new(n->base, -1, 0, net_reapcb, net);
+	net->maint = event_new(n->base, -1, EV_PERSIST, net_maintcb, net);
+	net->accept_resume = evtimer_new(n->base, net_accept_resumecb, net);
+	return net;
+}
+
+void
+net_set_handler(struct net *net, const struct net_handler *h)
+{
+	net->handler = *h;
+}
+
+int
+net_start(struct net *net)
+{
+	struct node *n = net->node;
 	struct evutil_addrinfo hints, *res = NULL;
 	char port[8];
 	size_t i;
@@ -732,17 +704,7 @@ net_new(struct node *n)
 	struct config_addr bound;
 	char addr[CONFIG_HOSTPORT_MAX + 16];
 
-	net->node = n;
-	n->net = net;
-	TAILQ_INIT(&net->peers);
-	TAILQ_INIT(&net->dead);
-	TAILQ_INIT(&net->targets);
-	TAILQ_INIT(&net->book);
-	net->reaper = event_new(n->base, -1, 0, net_reapcb, net);
-	net->maint = event_new(n->base, -1, EV_PERSIST, net_maintcb, net);
 	event_add(net->maint, &sec);
-	net->accept_resume = evtimer_new(n->base, net_accept_resumecb, net);
-
 	net->dns = evdns_base_new(n->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (net->dns == NULL) {
 		log_warn("net", "no DNS configuration (/etc/resolv.conf): only "
@@ -763,7 +725,7 @@ net_new(struct node *n)
 		log_error("net", "cannot listen on %s:%u (%s): %s", n->cfg->listen.host,
 		    n->cfg->listen.port, config_source(n->cfg, "listen"),
 		    evutil_gai_strerror(rc));
-		return NULL;
+		return -1;
 	}
 	net->lis = evconnlistener_new_bind(n->base, net_acceptcb, net,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
@@ -773,10 +735,9 @@ net_new(struct node *n)
 		log_error("net", "cannot listen on %s:%u (%s): %s", n->cfg->listen.host,
 		    n->cfg->listen.port, config_source(n->cfg, "listen"),
 		    strerror(errno));
-		return NULL;
+		return -1;
 	}
 	evconnlistener_set_error_cb(net->lis, net_listen_errorcb);
-	net->port = n->cfg->listen.port;
 	memset(&ss, 0, sizeof(ss));
 	sslen = sizeof(ss);
 	if (getsockname(evconnlistener_get_fd(net->lis), (struct sockaddr *)&ss,
@@ -793,7 +754,7 @@ net_new(struct node *n)
 		t = net_target_new(net, n->cfg->peers[i].host, n->cfg->peers[i].port, 1);
 		net_target_dial(t);
 	}
-	return net;
+	return 0;
 }
 
 /* Keeps t for good (redialled with backoff) and dials it now if idle. */
@@ -808,7 +769,7 @@ net_target_keep(struct net_target *t)
 }
 
 int
-net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
+net_connect(struct net *net, const char *hostport, char *err, size_t errlen)
 {
 	struct config_addr a;
 	struct net_target *t, *found;
@@ -822,7 +783,7 @@ net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
 	}
 	napi = 0;
 	found = NULL;
-	TAILQ_FOREACH(t, &n->net->targets, entry) {
+	TAILQ_FOREACH(t, &net->targets, entry) {
 		if (strcasecmp(t->host, a.host) == 0 && t->port == a.port)
 			found = t;
 		else if (t->api && t->persistent)
@@ -845,7 +806,7 @@ net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
 		net_target_keep(found);
 		return 0;
 	}
-	t = net_target_new(n->net, a.host, a.port, 1);
+	t = net_target_new(net, a.host, a.port, 1);
 	t->api = 1;
 	log_info("net", "connecting to %s:%u (API request)", a.host, a.port);
 	net_target_dial(t);
@@ -853,18 +814,18 @@ net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
 }
 
 int
-net_disconnect(struct node *n, const char *node_id_hex, const char *reason)
+net_disconnect(struct net *net, const char *node_id_hex, const char *reason)
 {
 	struct peer *p;
-	struct net_addr *a;
+	struct addrbook_entry *a;
 
-	TAILQ_FOREACH(p, &n->net->peers, entry)
+	TAILQ_FOREACH(p, &net->peers, entry)
 		if (p->state == PEER_ACTIVE &&
 		    strcasecmp(p->remote_hex, node_id_hex) == 0) {
-			if (p->target != NULL)
-				p->target->persistent = 0;
+			if (p->net->target != NULL)
+				p->net->target->persistent = 0;
 			/* Peer exchange must not undo the operator's disconnect at once. */
-			if ((a = net_book_find(n->net, p->remote_pk)) != NULL)
+			if ((a = addrbook_find(net->book, p->remote_pk)) != NULL)
 				a->next_try_ms = now_ms() + NET_DISCONNECT_HOLD_MS;
 			peer_close(p, reason);
 			return 0;
@@ -873,13 +834,13 @@ net_disconnect(struct node *n, const char *node_id_hex, const char *reason)
 }
 
 void
-net_peers_foreach(struct node *n, void (*fn)(const struct peer_info *, void *),
+net_peers_foreach(struct net *net, void (*fn)(const struct peer_info *, void *),
     void *arg)
 {
 	struct peer *p;
 	struct peer_info pi;
 
-	TAILQ_FOREACH(p, &n->net->peers, entry)
+	TAILQ_FOREACH(p, &net->peers, entry)
 		if (p->state == PEER_ACTIVE) {
 			peer_info(p, &pi);
 			fn(&pi, arg);
@@ -887,18 +848,18 @@ net_peers_foreach(struct node *n, void (*fn)(const struct peer_info *, void *),
 }
 
 uint16_t
-net_listen_port(struct node *n)
+net_listen_port(const struct net *net)
 {
-	return n->net != NULL ? n->net->port : n->cfg->listen.port;
+	return net->port;
 }
 
 void
-net_peer_counts(struct node *n, unsigned *inbound, unsigned *outbound)
+net_peer_counts(struct net *net, unsigned *inbound, unsigned *outbound)
 {
 	struct peer *p;
 
 	*inbound = *outbound = 0;
-	TAILQ_FOREACH(p, &n->net->peers, entry)
+	TAILQ_FOREACH(p, &net->peers, entry)
 		if (p->state == PEER_ACTIVE) {
 			if (p->outbound)
 				(*outbound)++;
@@ -934,17 +895,13 @@ void
 net_free(struct net *net)
 {
 	struct net_target *t;
-	struct net_addr *a;
 
 	if (net == NULL)
 		return;
 	net_shutdown(net, "shutting down");
 	while ((t = TAILQ_FIRST(&net->targets)) != NULL)
 		net_target_free(t);
-	while ((a = TAILQ_FIRST(&net->book)) != NULL) {
-		TAILQ_REMOVE(&net->book, a, entry);
-		free(a);
-	}
+	addrbook_free(net->book);
 	net_reapcb(-1, 0, net);
 	event_free(net->reaper);
 	event_free(net->maint);
@@ -957,6 +914,5 @@ net_free(struct net *net)
 		evdns_base_free(net->dns, 1);
 		event_base_loop(net->node->base, EVLOOP_NONBLOCK);
 	}
-	net->node->net = NULL;
 	free(net);
 }

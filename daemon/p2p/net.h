@@ -2,46 +2,61 @@
  * net.h: the node's connections: the P2P listener, dial targets (--peer
  * addresses, reconnected with exponential backoff and jitter), the address
  * book fed by peer exchange, the list of peers, duplicate-connection
- * collapse.  Loop thread only.
+ * collapse.  The relay above hears of active peers and their frames through
+ * the handler it installs; the HTTP layer of peers up and down through the
+ * event hub.  Loop thread only.
  */
-#ifndef DAEMON_NET_H
-#define DAEMON_NET_H
+#ifndef P2P_NET_H
+#define P2P_NET_H
 
 #include <sys/queue.h>
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hub.h"
 #include "base/node.h"
 #include "p2p/peer.h"
 
 TAILQ_HEAD(peer_list, peer);
 
-/* Binds the listener and starts dialling cfg->peers.  NULL (logged) on failure. */
+/* The module above: told of each peer that becomes active, its frames, its end. */
+struct net_handler {
+	void	(*up)(struct peer *p, void *arg);
+	/* Called from peer_close for a peer that was up, before its connection goes. */
+	void	(*down)(struct peer *p, void *arg);
+	/* INV, GETDATA, TX, NOTFOUND.  Returns -1 if p was closed. */
+	int	(*frame)(struct peer *p, const struct frame *f, void *arg);
+	void	*arg;
+};
+
+struct net;
+
+/* The connections of n; nothing is bound or dialled before net_start. */
 struct net *net_new(struct node *n);
+/* Installs the handler (copied); before net_start. */
+void	net_set_handler(struct net *net, const struct net_handler *h);
+/* Binds the listener and starts dialling cfg->peers.  0, or -1 (logged). */
+int	net_start(struct net *net);
 /* Closes the listener and every peer (reason given), stops dialling. */
 void	net_shutdown(struct net *net, const char *reason);
 void	net_free(struct net *net);
 
-/* All peers, in every state; walk with TAILQ_FOREACH, skipping PEER_CLOSED. */
-struct peer_list *net_peers(struct node *n);
-struct peer *net_peer_by_serial(struct node *n, uint64_t serial);
-/* The DNS base for outbound dials. */
-struct evdns_base *net_dns(struct node *n);
-/* A fresh peer serial. */
-uint64_t net_next_serial(struct node *n);
+/* Active peers and those still connecting: walk with TAILQ_FOREACH, skipping all but PEER_ACTIVE. */
+struct peer_list *net_peers(struct net *net);
+/* The open peer with this serial, or NULL. */
+struct peer *net_peer_by_serial(struct net *net, uint64_t serial);
+/* Counts of active peers. */
+void	net_peer_counts(struct net *net, unsigned *inbound, unsigned *outbound);
+/* Calls fn for every active peer. */
+void	net_peers_foreach(struct net *net,
+	    void (*fn)(const struct peer_info *, void *), void *arg);
+/* The P2P port bound (the real one for --listen HOST:0; cfg's before net_start). */
+uint16_t net_listen_port(const struct net *net);
 
-/* Peer life-cycle hooks, called by peer.c. */
-void	net_peer_linked(struct peer *p);
-/* After authentication: self and duplicate checks.  Returns -1 if p was closed. */
-int	net_peer_authenticated(struct peer *p);
-void	net_peer_active(struct peer *p);
-void	net_peer_closed(struct peer *p, const char *reason);
-/* Once a second per active peer: peer exchange requests. */
-void	net_peer_tick(struct peer *p);
-
-/* GETPEERS and PEERS from p.  Return -1 if p was closed. */
-int	net_on_getpeers(struct peer *p);
-int	net_on_peers(struct peer *p, const uint8_t *payload, size_t len);
+/* Dials host:port for good (API POST /v1/peers).  0, or -1 with err filled. */
+int	net_connect(struct net *net, const char *hostport, char *err, size_t errlen);
+/* Disconnects the peer with this node id (hex).  0, or -1 if none. */
+int	net_disconnect(struct net *net, const char *node_id_hex, const char *reason);
 
 #endif

@@ -18,19 +18,15 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "base/log.h"
+#include "base/stats.h"
+#include "lib/util.h"
+#include "p2p/peer.h"
 #include "proto/channel.h"
 #include "proto/frame.h"
-#include "p2p/gossip.h"
 #include "proto/hex.h"
-#include "base/idset.h"
-#include "base/log.h"
-#include "p2p/net.h"
-#include "p2p/peer.h"
-#include "lib/util.h"
-#include "core/validator.h"
 
 #define PEER_TICK_MS		250
-#define PEER_KNOWN_MAX		50000	/* ids remembered per peer */
 #define PEER_OUTBUF_MAX		(16u << 20)	/* unread output before we give up */
 #define PEER_READ_HIGH		(1u << 20)	/* input buffered per read burst */
 
@@ -85,32 +81,37 @@ peer_flush_handshake(struct peer *p)
 			return -1;
 		}
 		p->bytes_sent += n;
-		p->node->stats.bytes_sent[0] += n;
+		stats_bytes(1, 0, n);
 	}
 	return 0;
 }
 
 struct peer *
-peer_new(struct node *n, int fd, const struct sockaddr *sa, int salen,
-    const char *host, uint16_t port, struct net_target *t)
+peer_new(struct node *n, const struct peer_hooks *hooks, uint64_t serial,
+    int outbound, uint16_t our_port)
 {
-	struct peer *p;
-	struct timeval tv = { 0, PEER_TICK_MS * 1000 };
+	struct peer	*p = xcalloc(1, sizeof(*p));
 
-	p = xcalloc(1, sizeof(*p));
 	p->node = n;
-	p->serial = net_next_serial(n);
-	p->outbound = fd < 0;
-	p->target = t;
+	p->hooks = hooks;
+	p->serial = serial;
+	p->outbound = outbound;
+	p->our_port = our_port;
 	p->rtt_ms = -1;
 	p->connected_ms = p->last_recv_ms = now_ms();
-	TAILQ_INIT(&p->backlog);
 	frame_decoder_init(&p->dec);
-	p->known = idset_new(PEER_KNOWN_MAX);
-	p->gate = validator_gate_new();
-	p->sa = xcalloc(1, sizeof(*p->sa));
-	if (sa != NULL && salen > 0 && (size_t)salen <= sizeof(*p->sa)) {
-		memcpy(p->sa, sa, salen);
+	return p;
+}
+
+void
+peer_start(struct peer *p, int fd, const struct sockaddr *sa, int salen,
+    const char *host, uint16_t port, struct evdns_base *dns)
+{
+	struct node	*n = p->node;
+	struct timeval	 tv = { 0, PEER_TICK_MS * 1000 };
+
+	if (sa != NULL && salen > 0 && (size_t)salen <= sizeof(p->sa)) {
+		memcpy(&p->sa, sa, salen);
 		peer_format_addr(p->addr, sizeof(p->addr), sa);
 	} else
 		snprintf(p->addr, sizeof(p->addr), "%s:%u", host, port);
@@ -123,31 +124,28 @@ peer_new(struct node *n, int fd, const struct sockaddr *sa, int salen,
 		    p->ch == NULL ? "secure channel" : "bufferevent");
 		if (fd >= 0)
 			evutil_closesocket(fd);
-		net_peer_linked(p);
 		peer_close(p, "out of resources");
-		return p;
+		return;
 	}
 	bufferevent_setcb(p->bev, peer_readcb, NULL, peer_eventcb, p);
 	bufferevent_setwatermark(p->bev, EV_READ, 0, PEER_READ_HIGH);
 	p->timer = event_new(n->base, -1, EV_PERSIST, peer_tickcb, p);
 	event_add(p->timer, &tv);
-	net_peer_linked(p);
 
 	if (!p->outbound) {
 		p->state = PEER_HANDSHAKE;
 		log_debug("net", "inbound connection from %s", p->addr);
 		if (peer_flush_handshake(p) == -1)
-			return p;
+			return;
 		bufferevent_enable(p->bev, EV_READ | EV_WRITE);
-		return p;
+		return;
 	}
 	p->state = PEER_CONNECTING;
 	log_debug("net", "dialling %s", p->addr);
 	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect_hostname(p->bev, net_dns(n), AF_UNSPEC,
+	if (bufferevent_socket_connect_hostname(p->bev, dns, AF_UNSPEC,
 	    host, port) == -1 && p->state != PEER_CLOSED)
 		peer_close(p, "cannot start connecting");
-	return p;
 }
 
 /*
@@ -179,8 +177,7 @@ peer_close(struct peer *p, const char *reason)
 	if (p->state == PEER_CLOSED)
 		return;
 	p->state = PEER_CLOSED;
-	net_peer_closed(p, reason);
-	gossip_peer_closed(p);
+	p->hooks->closed(p, reason);
 	if (p->bev != NULL) {
 		/*
 		 * Best effort, without blocking: what was queued (our M2 on a
@@ -198,17 +195,15 @@ peer_close(struct peer *p, const char *reason)
 	channel_free(p->ch);
 	p->ch = NULL;
 	frame_decoder_free(&p->dec);
-	idset_free(p->known);
-	validator_gate_unref(p->gate);
-	p->gate = NULL;
-	p->known = NULL;
-	free(p->inv);
-	p->inv = NULL;
-	p->ninv = 0;
-	free(p->want);
-	p->want = NULL;
-	p->nwant = 0;
-	/* net frees the struct itself later, so callers may still test p->state. */
+}
+
+void
+peer_free(struct peer *p)
+{
+	if (p == NULL)
+		return;
+	peer_close(p, "freed");
+	free(p);
 }
 
 int
@@ -231,8 +226,7 @@ peer_send(struct peer *p, uint8_t type, const uint8_t *payload, size_t len)
 	}
 	p->bytes_sent += rlen;
 	p->msgs_sent++;
-	if (type < 16)
-		p->node->stats.bytes_sent[type] += flen;
+	stats_bytes(1, type, flen);
 	if (evbuffer_get_length(bufferevent_get_output(p->bev)) > PEER_OUTBUF_MAX) {
 		peer_close(p, "send buffer over 16 MiB: peer is not reading");
 		return -1;
@@ -249,6 +243,7 @@ peer_send_pending(const struct peer *p)
 void
 peer_pause(struct peer *p)
 {
+	p->paused = 1;
 	if (p->bev != NULL)
 		bufferevent_disable(p->bev, EV_READ);
 }
@@ -256,6 +251,7 @@ peer_pause(struct peer *p)
 void
 peer_resume(struct peer *p)
 {
+	p->paused = 0;
 	if (p->state == PEER_CLOSED || p->bev == NULL)
 		return;
 	bufferevent_enable(p->bev, EV_READ);
@@ -288,7 +284,7 @@ peer_send_hello(struct peer *p)
 
 	memset(&h, 0, sizeof(h));
 	h.version = FRAME_PROTO_VERSION;
-	h.listen_port = net_listen_port(p->node);
+	h.listen_port = p->our_port;
 	snprintf(h.name, sizeof(h.name), "%s", p->node->cfg->name);
 	len = frame_hello_encode(&h, buf, sizeof(buf));
 	return peer_send(p, FRAME_HELLO, buf, len);
@@ -323,7 +319,7 @@ peer_on_hello(struct peer *p, const struct frame *f)
 		snprintf(p->name, sizeof(p->name), "%s", h.name);
 	p->state = PEER_ACTIVE;
 	p->active_ms = now_ms();
-	net_peer_active(p);
+	p->hooks->active(p);
 	return p->state == PEER_CLOSED ? -1 : 0;
 }
 
@@ -334,8 +330,7 @@ peer_dispatch(struct peer *p, const struct frame *f)
 	uint8_t buf[8];
 
 	p->msgs_received++;
-	if (f->type < 16)
-		p->node->stats.bytes_received[f->type] += FRAME_HDR_LEN + f->len;
+	stats_bytes(0, f->type, FRAME_HDR_LEN + f->len);
 	if (!p->got_hello && f->type != FRAME_HELLO) {
 		peer_close(p, "protocol error: frame before HELLO");
 		return -1;
@@ -355,17 +350,8 @@ peer_dispatch(struct peer *p, const struct frame *f)
 			p->ping_sent_ms = 0;
 		}
 		return 0;
-	case FRAME_GETPEERS:
-		return net_on_getpeers(p);
-	case FRAME_PEERS:
-		return net_on_peers(p, f->payload, f->len);
-	case FRAME_INV:
-	case FRAME_GETDATA:
-	case FRAME_TX:
-	case FRAME_NOTFOUND:
-		return gossip_on_frame(p, f);
 	default:
-		break;
+		return p->hooks->frame(p, f);
 	}
 	peer_close(p, "protocol error: bad frame");
 	return -1;
@@ -402,7 +388,7 @@ peer_on_authenticated(struct peer *p)
 {
 	memcpy(p->remote_pk, channel_remote_key(p->ch), TX_PK_LEN);
 	hex_encode(p->remote_hex, p->remote_pk, TX_PK_LEN);
-	if (net_peer_authenticated(p) == -1)
+	if (p->hooks->authenticated(p) == -1)
 		return -1;
 	return peer_send_hello(p);
 }
@@ -421,7 +407,7 @@ peer_process(struct peer *p)
 	int was_established;
 
 	while (p->state != PEER_CLOSED && p->state != PEER_CONNECTING &&
-	    p->nbacklog == 0) {
+	    !p->paused) {
 		in = bufferevent_get_input(p->bev);
 		avail = evbuffer_get_length(in);
 		if (avail == 0)
@@ -446,7 +432,7 @@ peer_process(struct peer *p)
 		p->bytes_received += used;
 		p->last_recv_ms = now_ms();
 		if (!was_established) {
-			p->node->stats.bytes_received[0] += used;
+			stats_bytes(0, 0, used);
 			if (peer_flush_handshake(p) == -1)
 				return;
 			if (channel_established(p->ch) && peer_on_authenticated(p) == -1)
@@ -477,8 +463,8 @@ peer_eventcb(struct bufferevent *bev, short what, void *arg)
 		p->state = PEER_HANDSHAKE;
 		p->connected_ms = p->last_recv_ms = now_ms();
 		if (getpeername(bufferevent_getfd(bev), (struct sockaddr *)&ss,
-		    &sslen) == 0 && sslen <= sizeof(*p->sa)) {
-			memcpy(p->sa, &ss, sslen);
+		    &sslen) == 0 && sslen <= sizeof(p->sa)) {
+			memcpy(&p->sa, &ss, sslen);
 			peer_format_addr(p->addr, sizeof(p->addr),
 			    (struct sockaddr *)&ss);
 		}
@@ -530,7 +516,7 @@ peer_tickcb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* Not reading while the validator holds us back is not the peer's silence. */
-	if (p->blocked)
+	if (p->paused)
 		p->last_recv_ms = now;
 	if (now - p->last_recv_ms > cfg->peer_timeout_ms) {
 		snprintf(reason, sizeof(reason), "timeout: silent for %llu ms",
@@ -545,5 +531,5 @@ peer_tickcb(evutil_socket_t fd, short what, void *arg)
 		    buf)) == -1)
 			return;
 	}
-	net_peer_tick(p);
+	p->hooks->tick(p);
 }

@@ -1,11 +1,17 @@
 /*
- * peer.h: one connection to another node.  A peer moves through
- * CONNECTING (outbound dial), HANDSHAKE (proto/channel.h, with a timeout),
- * ACTIVE (channel established and HELLO received) and is torn down by
- * peer_close() alone, whose reason is logged.  Loop thread only.
+ * peer.h: one connection to another node: the secure channel
+ * (proto/channel.h) with its handshake timeout, framing, HELLO, PING/PONG
+ * and the single teardown path.  A peer moves through CONNECTING (outbound
+ * dial), HANDSHAKE, ACTIVE (channel established and HELLO received) and
+ * CLOSED (peer_close alone, whose reason is logged by the owner).
+ *
+ * The owner (net.c) creates peers, hears of their life through the hooks it
+ * installs, and frees them with peer_free once nothing refers to them.  The
+ * modules above keep their per-peer state behind the opaque pointers below,
+ * each allocating and freeing its own.  Loop thread only.
  */
-#ifndef DAEMON_PEER_H
-#define DAEMON_PEER_H
+#ifndef P2P_PEER_H
+#define P2P_PEER_H
 
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -13,16 +19,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hub.h"
+#include "base/node.h"
 #include "proto/frame.h"
 #include "proto/tx.h"
-#include "base/node.h"
 
 struct bufferevent;
 struct channel;
 struct event;
-struct idset;
-struct net_target;
-struct validator_job;
+struct evdns_base;
+struct net_peer;
+struct relay_peer;
 
 enum peer_state {
 	PEER_CONNECTING = 0,
@@ -31,33 +38,42 @@ enum peer_state {
 	PEER_CLOSED
 };
 
-/* A job the validator could not take yet: the peer stops reading until it goes. */
-struct peer_backlog {
-	TAILQ_ENTRY(peer_backlog) entry;
-	struct validator_job *job;
+struct peer;
+
+/* What the owner hears; each may close the peer (then returns -1 where it returns). */
+struct peer_hooks {
+	/* The channel is up and the remote key known: self and duplicate checks. */
+	int	(*authenticated)(struct peer *p);
+	/* HELLO received: the peer is ACTIVE. */
+	void	(*active)(struct peer *p);
+	/* A frame other than HELLO, PING and PONG. */
+	int	(*frame)(struct peer *p, const struct frame *f);
+	/* Once per tick while ACTIVE, after the ping. */
+	void	(*tick)(struct peer *p);
+	/* From peer_close, first: the reason, and the peer still whole. */
+	void	(*closed)(struct peer *p, const char *reason);
 };
-TAILQ_HEAD(peer_backlog_list, peer_backlog);
 
 struct peer {
-	TAILQ_ENTRY(peer) entry;	/* net's list of all peers */
-	TAILQ_ENTRY(peer) blocked_entry; /* gossip's list of peers waiting for the validator */
+	TAILQ_ENTRY(peer) entry;	/* the owner's lists */
+	const struct peer_hooks *hooks;
 	struct node	*node;
-	uint64_t	serial;		/* unique per connection; job origin tag */
+	uint64_t	serial;		/* unique per connection, never 0 */
 	enum peer_state	state;
 	int		outbound;
-	int		blocked;	/* on gossip's blocked list */
-	struct net_target *target;	/* the dial target, outbound only */
+	int		paused;		/* reads stopped (backpressure) */
 	struct bufferevent *bev;
 	struct channel	*ch;
 	struct frame_decoder dec;
 	struct event	*timer;		/* handshake timeout, then ping tick */
+	uint16_t	our_port;	/* the listen port our HELLO announces */
 	char		addr[80];	/* remote "ip:port" as connected */
-	char		name[FRAME_NAME_MAX + 1];	/* from HELLO, else addr */
+	char		name[FRAME_NAME_MAX + 1];	/* from HELLO, else "" */
 	uint8_t		remote_pk[TX_PK_LEN];
 	char		remote_hex[2 * TX_PK_LEN + 1];
 	int		got_hello;
 	uint16_t	listen_port;	/* from HELLO */
-	struct sockaddr_storage *sa;	/* remote address */
+	struct sockaddr_storage sa;	/* remote address */
 	uint64_t	connected_ms;	/* TCP up */
 	uint64_t	active_ms;	/* became ACTIVE */
 	uint64_t	last_recv_ms;
@@ -67,35 +83,28 @@ struct peer {
 	int64_t		rtt_ms;
 	uint64_t	bytes_sent, bytes_received;
 	uint64_t	msgs_sent, msgs_received;
-	/* gossip state */
-	struct idset	*known;		/* ids this peer has or was sent */
-	uint8_t		(*inv)[TX_ID_LEN];	/* ids waiting to be announced */
-	size_t		ninv;
-	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
-	size_t		nwant;
-	size_t		inflight;	/* our GETDATA ids outstanding at this peer */
-	size_t		announced;	/* wanted ids this peer announced first */
-	struct peer_backlog_list backlog;
-	size_t		nbacklog;
-	uint64_t	next_getpeers_ms;
-	int		getpeers_out;	/* our GETPEERS awaits its PEERS */
-	int		sync;		/* our mempool is still being announced */
-	int		sync_started;	/* sync_after holds the last id announced */
-	uint8_t		sync_after[TX_ID_LEN];
-	size_t		sync_left;	/* most entries still to walk (bounds restarts) */
-	struct validator_gate *gate;	/* closed with the peer: its queued jobs are skipped */
-	uint64_t	last_getpeers_in_ms;	/* their last GETPEERS */
+	/* The upper modules' per-peer state: each allocates and frees its own. */
+	struct net_peer	*net;
+	struct relay_peer *relay;
 };
 
 /*
- * Creates a peer on a connected socket (inbound, fd >= 0) or starts dialling
- * host:port (outbound, fd < 0).  Returns NULL (and logs) on failure.
+ * A new peer, not started: the owner links it and sets its own state first.
+ * our_port goes in our HELLO.
  */
-struct peer *peer_new(struct node *n, int fd, const struct sockaddr *sa,
-	    int salen, const char *host, uint16_t port, struct net_target *t);
+struct peer *peer_new(struct node *n, const struct peer_hooks *hooks,
+	    uint64_t serial, int outbound, uint16_t our_port);
+/*
+ * Starts p on a connected socket (inbound: fd, sa its address) or dials
+ * host:port through dns (outbound).  p may be closed when this returns.
+ */
+void	peer_start(struct peer *p, int fd, const struct sockaddr *sa, int salen,
+	    const char *host, uint16_t port, struct evdns_base *dns);
 
-/* The one teardown: logs reason, unlinks from net and gossip, frees. */
+/* The one teardown: hooks->closed(reason), then the connection goes.  p stays allocated. */
 void	peer_close(struct peer *p, const char *reason);
+/* Frees a closed peer (the owner, once nothing refers to it). */
+void	peer_free(struct peer *p);
 
 /* Sends one frame (sealed).  Returns 0, or -1 (the peer was closed). */
 int	peer_send(struct peer *p, uint8_t type, const uint8_t *payload, size_t len);
@@ -106,7 +115,7 @@ size_t	peer_send_pending(const struct peer *p);
 void	peer_pause(struct peer *p);
 void	peer_resume(struct peer *p);
 
-/* Fills the API summary of p. */
+/* Fills the summary upper layers see. */
 void	peer_info(const struct peer *p, struct peer_info *pi);
 
 /* Formats sa as "ip:port" or "[ip6]:port". */

@@ -1,0 +1,780 @@
+/*
+ * admit.c: admission of transactions from peers and from the API: one path
+ * for both (admit_tx), the loop side of the validator pool, verdicts, the
+ * mempool insert, and expiry.  Loop thread only.
+ *
+ * An id has at most one job in the validator, however many copies arrive:
+ * later copies wait on it (API callers as waiters, peers through the relay's
+ * announcer lists).  Jobs the validator cannot take wait in their source's
+ * queue (the API's, or a peer's, whose reads are then paused), and are fed
+ * in turns as results free room.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "base/hub.h"
+#include "base/idmap.h"
+#include "base/log.h"
+#include "base/stats.h"
+#include "core/admit.h"
+#include "core/mempool.h"
+#include "core/validator.h"
+#include "lib/reason.h"
+#include "lib/util.h"
+#include "proto/frame.h"
+#include "proto/hex.h"
+
+#define ADMIT_REJECTED_MAX	100000	/* recent rejections remembered */
+#define ADMIT_REJECT_TTL_MS	30000	/* for verdicts that time or the mempool may change */
+#define ADMIT_API_BACKLOG_MAX	100000	/* API transactions waiting for a validator */
+#define ADMIT_TICK_MS		200
+#define ADMIT_EXPIRE_EVERY_MS	5000
+
+/* An API caller waiting for the verdict on an id. */
+struct admit_waiter {
+	TAILQ_ENTRY(admit_waiter) entry;
+	admit_verdict_cb cb;
+	void		*arg;
+	uint8_t		*raw;	/* its copy, if not the one being validated */
+	size_t		 len;
+};
+TAILQ_HEAD(admit_waiter_list, admit_waiter);
+
+/* An id being validated: at most one job per id, however many submitters. */
+struct admit_vstate {
+	TAILQ_ENTRY(admit_vstate) entry;	/* in its source's queue */
+	uint8_t		id[TX_ID_LEN];
+	uint8_t		copy[TX_ID_LEN];	/* hash of the bytes validated */
+	uint64_t	origin;		/* its source's tag, 0: API */
+	char		from[FRAME_NAME_MAX + 1];
+	struct validator_job *job;	/* while it waits for the validator */
+	struct admit_waiter_list waiters;
+};
+TAILQ_HEAD(admit_vstate_list, admit_vstate);
+
+/* A remembered rejection, keyed by id (or, for a bad signature, by the bytes' hash). */
+struct admit_reject {
+	unsigned	reason;
+	uint64_t	until_ms;	/* 0: for as long as it is remembered */
+	size_t		slot;		/* its place in the FIFO ring */
+};
+
+struct admit_source {
+	TAILQ_ENTRY(admit_source) entry;	/* on a->blocked */
+	struct admit	*a;
+	uint64_t	 tag;
+	char		 label[FRAME_NAME_MAX + 1];
+	void		(*pause)(void *);
+	void		(*resume)(void *);
+	void		*arg;
+	struct validator_gate *gate;	/* closed with the source: its jobs are skipped */
+	struct admit_vstate_list queue;	/* jobs the validator could not take yet */
+	size_t		 nqueue;
+	int		 blocked;	/* on a->blocked, reads paused */
+};
+
+struct admit {
+	struct node	*n;
+	struct mempool	*mp;
+	struct validator *v;
+	struct admit_hooks hooks;
+	struct idmap	*validating;	/* id → admit_vstate */
+	struct idmap	*rejected;	/* id or copy hash → admit_reject */
+	uint8_t		(*rejring)[TX_ID_LEN];	/* FIFO of rejected keys */
+	size_t		 rejhead, rejcount;
+	struct admit_source api;	/* the API's queue; never paused */
+	TAILQ_HEAD(, admit_source) blocked;	/* paused sources, in turn */
+	struct event	*tick;
+	uint64_t	 next_expire_ms;
+};
+
+static void	admit_validated(struct validator_job *, void *);
+static void	admit_drain(struct admit *);
+
+/* The hash that names one copy of a transaction: its encoded bytes. */
+static void
+admit_copy_hash(uint8_t out[TX_ID_LEN], const uint8_t *raw, size_t len)
+{
+	crypto_generichash(out, TX_ID_LEN, raw, len, NULL, 0);
+}
+
+/*
+ * How a rejection is remembered, so the same transaction is not verified
+ * again.  A verdict on the body holds for every copy, for good (version,
+ * network, amount, memo, age) or for a while (a future timestamp, a used
+ * nonce, a full mempool: time and the mempool change).  A bad signature
+ * condemns only that copy: the id leaves the signature out, so a broken copy
+ * must not lock out the valid transaction.
+ */
+static uint64_t
+admit_reject_ttl(unsigned reason)
+{
+	switch (reason) {
+	case TX_ERR_VERSION:
+	case TX_ERR_NETWORK:
+	case TX_ERR_AMOUNT:
+	case TX_ERR_MEMO:
+	case TX_ERR_EXPIRED:
+	case TX_ERR_SIGNATURE:
+		return 0;
+	default:
+		return ADMIT_REJECT_TTL_MS;
+	}
+}
+
+static const struct admit_reject *
+admit_rejected(struct admit *a, const uint8_t key[TX_ID_LEN])
+{
+	struct admit_reject	*r = idmap_get(a->rejected, key);
+
+	if (r != NULL && r->until_ms != 0 && now_ms() >= r->until_ms) {
+		free(idmap_del(a->rejected, key));
+		return NULL;
+	}
+	return r;
+}
+
+static void
+admit_reject_remember(struct admit *a, const uint8_t key[TX_ID_LEN],
+    unsigned reason)
+{
+	struct admit_reject	*r, *old;
+	uint8_t			*slot;
+	uint64_t		 ttl = admit_reject_ttl(reason);
+
+	if ((r = idmap_get(a->rejected, key)) == NULL) {
+		if (a->rejcount == ADMIT_REJECTED_MAX) {
+			/*
+			 * The oldest slot goes, and its entry with it unless the
+			 * key expired and was remembered again in a newer slot.
+			 */
+			slot = a->rejring[a->rejhead];
+			if ((old = idmap_get(a->rejected, slot)) != NULL &&
+			    old->slot == a->rejhead)
+				free(idmap_del(a->rejected, slot));
+			a->rejhead = (a->rejhead + 1) % ADMIT_REJECTED_MAX;
+			a->rejcount--;
+		}
+		r = xmalloc(sizeof(*r));
+		r->slot = (a->rejhead + a->rejcount) % ADMIT_REJECTED_MAX;
+		memcpy(a->rejring[r->slot], key, TX_ID_LEN);
+		a->rejcount++;
+		idmap_put(a->rejected, key, r);
+	}
+	r->reason = reason;
+	r->until_ms = ttl == 0 ? 0 : now_ms() + ttl;
+}
+
+static void
+admit_verdict_fill(struct admit_verdict *v, enum admit_status st,
+    const uint8_t *id, unsigned reason, const char *msg)
+{
+	memset(v, 0, sizeof(*v));
+	v->status = st;
+	if (id != NULL) {
+		v->have_id = 1;
+		memcpy(v->id, id, TX_ID_LEN);
+	}
+	if (st == ADMIT_REJECTED) {
+		v->reason = reason;
+		snprintf(v->msg, sizeof(v->msg), "%s", msg != NULL && msg[0] ? msg :
+		    reason_str(reason));
+	}
+}
+
+/* Answers and frees every waiter of vs. */
+static void
+admit_vstate_answer(struct admit_vstate *vs, const struct admit_verdict *v)
+{
+	struct admit_waiter	*w;
+
+	while ((w = TAILQ_FIRST(&vs->waiters)) != NULL) {
+		TAILQ_REMOVE(&vs->waiters, w, entry);
+		if (v != NULL)
+			w->cb(v, w->arg);
+		free(w->raw);
+		free(w);
+	}
+}
+
+/* Frees vs, its waiters (unanswered) and its waiting job. */
+static void
+admit_vstate_free(struct admit_vstate *vs)
+{
+	admit_vstate_answer(vs, NULL);
+	if (vs->job != NULL)
+		validator_job_free(vs->job);
+	free(vs);
+}
+
+static void
+admit_vstate_free_cb(const uint8_t id[TX_ID_LEN], void *v, void *arg)
+{
+	(void)id;
+	(void)arg;
+	admit_vstate_free(v);
+}
+
+static void
+admit_free_cb(const uint8_t id[TX_ID_LEN], void *v, void *arg)
+{
+	(void)id;
+	(void)arg;
+	free(v);
+}
+
+/* Drops the jobs waiting in src's queue; each of their ids may come again. */
+static void
+admit_queue_drop(struct admit *a, struct admit_source *src, const char *why)
+{
+	struct admit_vstate	*vs;
+	struct admit_verdict	 v;
+
+	while ((vs = TAILQ_FIRST(&src->queue)) != NULL) {
+		TAILQ_REMOVE(&src->queue, vs, entry);
+		src->nqueue--;
+		idmap_del(a->validating, vs->id);
+		admit_verdict_fill(&v, ADMIT_REJECTED, vs->id, REASON_BUSY, why);
+		admit_vstate_answer(vs, &v);
+		if (src != &a->api && a->hooks.retry != NULL)
+			a->hooks.retry(a->hooks.arg, vs->id, 0);
+		admit_vstate_free(vs);
+	}
+}
+
+/* Unlinks src from the blocked list and lets it read again. */
+static void
+admit_unblock(struct admit *a, struct admit_source *src, int resume)
+{
+	if (!src->blocked)
+		return;
+	TAILQ_REMOVE(&a->blocked, src, entry);
+	src->blocked = 0;
+	if (resume && src->resume != NULL) {
+		log_debug("gossip", "validator queue has room: resuming reads "
+		    "from %s", src->label);
+		src->resume(src->arg);
+	}
+}
+
+/*
+ * Queues vs's job, or when the validator is full (or earlier work waits, to
+ * keep the order) makes it wait in src's queue, pausing a peer's reads.
+ */
+static void
+admit_submit(struct admit *a, struct admit_source *src, struct admit_vstate *vs,
+    struct validator_job *job)
+{
+	if (TAILQ_EMPTY(&a->api.queue) && TAILQ_EMPTY(&a->blocked)) {
+		if (validator_submit(a->v, job) == 0)
+			return;
+		stats.backpressure++;
+	}
+	vs->job = job;
+	TAILQ_INSERT_TAIL(&src->queue, vs, entry);
+	src->nqueue++;
+	if (src == &a->api || src->blocked)
+		return;
+	src->blocked = 1;
+	TAILQ_INSERT_TAIL(&a->blocked, src, entry);
+	if (src->pause != NULL)
+		src->pause(src->arg);
+	log_debug("gossip", "validator queue full: pausing reads from %s",
+	    src->label);
+}
+
+/*
+ * Feeds waiting work to the validator while it has room, taking turns: one
+ * API transaction, then one paused peer's whole queue (at most one record's
+ * worth), so neither side can starve the other.
+ */
+static void
+admit_drain(struct admit *a)
+{
+	struct admit_vstate	*vs;
+	struct admit_source	*src;
+	int			 progress = 1;
+
+	if (a->n->stopping || a->v == NULL) {
+		admit_queue_drop(a, &a->api, "node is shutting down");
+		return;
+	}
+	while (progress) {
+		progress = 0;
+		if ((vs = TAILQ_FIRST(&a->api.queue)) != NULL) {
+			if (validator_submit(a->v, vs->job) == -1) {
+				if (errno == EPIPE)
+					admit_queue_drop(a, &a->api,
+					    "node is shutting down");
+				return;
+			}
+			TAILQ_REMOVE(&a->api.queue, vs, entry);
+			a->api.nqueue--;
+			vs->job = NULL;
+			progress = 1;
+		}
+		if ((src = TAILQ_FIRST(&a->blocked)) != NULL) {
+			while ((vs = TAILQ_FIRST(&src->queue)) != NULL) {
+				if (validator_submit(a->v, vs->job) == -1)
+					return;
+				TAILQ_REMOVE(&src->queue, vs, entry);
+				src->nqueue--;
+				vs->job = NULL;
+			}
+			admit_unblock(a, src, 1);
+			progress = 1;
+		}
+	}
+}
+
+static void
+admit_tickcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admit	*a = arg;
+	uint64_t	 now = now_ms();
+	size_t		 n;
+
+	(void)fd;
+	(void)what;
+	if (now >= a->next_expire_ms) {
+		a->next_expire_ms = now + ADMIT_EXPIRE_EVERY_MS;
+		n = mempool_expire(a->mp, now, a->n->policy.max_age_ms);
+		if (n > 0)
+			log_info("mempool", "expired %zu transactions older than %llu ms",
+			    n, (unsigned long long)a->n->policy.max_age_ms);
+	}
+	/* Waiting work may wait on a queue that drained without a result for us. */
+	admit_drain(a);
+}
+
+struct admit *
+admit_new(struct node *n, struct mempool *mp)
+{
+	struct admit	*a = xcalloc(1, sizeof(*a));
+	struct timeval	 tv = { 0, ADMIT_TICK_MS * 1000 };
+
+	a->n = n;
+	a->mp = mp;
+	a->validating = idmap_new();
+	a->rejected = idmap_new();
+	a->rejring = xcalloc(ADMIT_REJECTED_MAX, TX_ID_LEN);
+	a->api.a = a;
+	snprintf(a->api.label, sizeof(a->api.label), "api");
+	TAILQ_INIT(&a->api.queue);
+	TAILQ_INIT(&a->blocked);
+	a->v = validator_new(n->base, n->cfg->validators, n->cfg->validator_queue,
+	    &n->policy, admit_validated, a);
+	a->tick = event_new(n->base, -1, EV_PERSIST, admit_tickcb, a);
+	event_add(a->tick, &tv);
+	a->next_expire_ms = now_ms() + ADMIT_EXPIRE_EVERY_MS;
+	return a;
+}
+
+void
+admit_set_hooks(struct admit *a, const struct admit_hooks *h)
+{
+	a->hooks = *h;
+}
+
+void
+admit_shutdown(struct admit *a)
+{
+	struct validator	*v;
+
+	if (a == NULL || a->v == NULL)
+		return;
+	/* Drain: every queued job is verified and answered before the threads go. */
+	v = a->v;
+	validator_free(v);
+	a->v = NULL;
+	admit_queue_drop(a, &a->api, "node is shutting down");
+}
+
+void
+admit_free(struct admit *a)
+{
+	struct admit_source	*src;
+
+	if (a == NULL)
+		return;
+	admit_shutdown(a);
+	while ((src = TAILQ_FIRST(&a->blocked)) != NULL)
+		admit_unblock(a, src, 0);
+	idmap_foreach(a->validating, admit_vstate_free_cb, NULL);
+	idmap_free(a->validating);
+	idmap_foreach(a->rejected, admit_free_cb, NULL);
+	idmap_free(a->rejected);
+	free(a->rejring);
+	event_free(a->tick);
+	free(a);
+}
+
+struct validator *
+admit_validator(const struct admit *a)
+{
+	return a->v;
+}
+
+struct admit_source *
+admit_source_new(struct admit *a, uint64_t tag, const char *label,
+    void (*pause)(void *), void (*resume)(void *), void *arg)
+{
+	struct admit_source	*src = xcalloc(1, sizeof(*src));
+
+	src->a = a;
+	src->tag = tag;
+	snprintf(src->label, sizeof(src->label), "%s", label);
+	src->pause = pause;
+	src->resume = resume;
+	src->arg = arg;
+	src->gate = validator_gate_new();
+	TAILQ_INIT(&src->queue);
+	return src;
+}
+
+void
+admit_source_free(struct admit_source *src)
+{
+	struct admit	*a;
+
+	if (src == NULL)
+		return;
+	a = src->a;
+	admit_unblock(a, src, 0);
+	/*
+	 * Jobs src sent that the validator never took are dropped, and those it
+	 * took are skipped: a closing peer must not leave work behind (an
+	 * attacker dropped for one bad transaction must not keep the workers
+	 * busy with the rest of its flood).  Ids that others announced are
+	 * still wanted and go to their next announcer.
+	 */
+	validator_gate_close(src->gate);
+	admit_queue_drop(a, src, "node busy: the peer relaying it went away, retry");
+	validator_gate_unref(src->gate);
+	free(src);
+}
+
+int
+admit_source_blocked(const struct admit_source *src)
+{
+	return src->blocked;
+}
+
+int
+admit_settled(struct admit *a, const uint8_t id[TX_ID_LEN])
+{
+	return mempool_get(a->mp, id) != NULL || admit_rejected(a, id) != NULL;
+}
+
+int
+admit_pending(struct admit *a, const uint8_t id[TX_ID_LEN])
+{
+	return idmap_get(a->validating, id) != NULL;
+}
+
+static struct validator_job *
+admit_job_new(const uint8_t *raw, size_t len, uint64_t origin, void *ctx)
+{
+	struct validator_job	*job = xcalloc(1, sizeof(*job));
+
+	job->raw = xmalloc(len);
+	memcpy(job->raw, raw, len);
+	job->len = len;
+	job->origin = origin;
+	job->ctx = ctx;
+	return job;
+}
+
+/* Answers an API caller at once. */
+static void
+admit_answer(admit_verdict_cb cb, void *arg, enum admit_status st,
+    const uint8_t *id, unsigned reason, const char *msg)
+{
+	struct admit_verdict	v;
+
+	if (cb == NULL)
+		return;
+	admit_verdict_fill(&v, st, id, reason, msg);
+	cb(&v, arg);
+}
+
+void
+admit_tx(struct admit *a, struct admit_source *src, const uint8_t *raw,
+    size_t len, admit_verdict_cb cb, void *arg, struct admit_result *r)
+{
+	const struct admit_reject *rej;
+	struct admit_vstate	*vs;
+	struct admit_waiter	*w;
+	struct validator_job	*job;
+	struct tx		 tx;
+	uint8_t			 copy[TX_ID_LEN];
+	char			 idhex[TX_ID_HEX_LEN + 1];
+	const char		*from = src != NULL ? src->label : "api";
+	enum tx_reason		 tr;
+
+	memset(r, 0, sizeof(*r));
+	if (a->n->stopping || a->v == NULL) {
+		r->what = ADMIT_STOPPING;
+		return;
+	}
+	if ((tr = tx_decode(&tx, raw, len)) != TX_OK) {
+		stats_reject(tr);
+		log_msg(src != NULL ? LOG_WARN : LOG_INFO, "gossip",
+		    "tx from %s rejected: %s", from, tx_reason_str(tr));
+		r->what = ADMIT_UNDECODABLE;
+		r->reason = tr;
+		admit_answer(cb, arg, ADMIT_REJECTED, NULL, tr, NULL);
+		return;
+	}
+	tx_id(&tx, r->id);
+	hex_encode(idhex, r->id, TX_ID_LEN);
+	if (mempool_get(a->mp, r->id) != NULL) {
+		r->what = ADMIT_KNOWN;
+		admit_answer(cb, arg, ADMIT_DUPLICATE, r->id, 0, NULL);
+		goto duplicate;
+	}
+	admit_copy_hash(copy, raw, len);
+	if ((rej = admit_rejected(a, r->id)) != NULL ||
+	    (rej = admit_rejected(a, copy)) != NULL) {
+		r->what = idmap_get(a->rejected, r->id) == rej ? ADMIT_REJECTED_ID :
+		    ADMIT_REJECTED_COPY;
+		r->reason = rej->reason;
+		admit_answer(cb, arg, ADMIT_REJECTED, r->id, rej->reason, NULL);
+		goto duplicate;
+	}
+	if ((vs = idmap_get(a->validating, r->id)) != NULL) {
+		r->what = memcmp(vs->copy, copy, TX_ID_LEN) == 0 ?
+		    ADMIT_PENDING_SAME : ADMIT_PENDING_OTHER;
+		if (cb != NULL) {
+			w = xcalloc(1, sizeof(*w));
+			w->cb = cb;
+			w->arg = arg;
+			/* Another copy: kept, to be validated if that one proves bad. */
+			if (r->what == ADMIT_PENDING_OTHER) {
+				w->raw = xmalloc(len);
+				memcpy(w->raw, raw, len);
+				w->len = len;
+			}
+			TAILQ_INSERT_TAIL(&vs->waiters, w, entry);
+		}
+		goto duplicate;
+	}
+	if (src == NULL && a->api.nqueue >= ADMIT_API_BACKLOG_MAX) {
+		log_warn("gossip", "tx %.16s from api refused: %zu transactions "
+		    "already wait for a validator", idhex, a->api.nqueue);
+		r->what = ADMIT_BUSY;
+		r->reason = REASON_BUSY;
+		admit_answer(cb, arg, ADMIT_REJECTED, r->id, REASON_BUSY,
+		    "node busy: validator backlog full, retry later");
+		return;
+	}
+	vs = xcalloc(1, sizeof(*vs));
+	memcpy(vs->id, r->id, TX_ID_LEN);
+	memcpy(vs->copy, copy, TX_ID_LEN);
+	vs->origin = src != NULL ? src->tag : 0;
+	snprintf(vs->from, sizeof(vs->from), "%s", from);
+	TAILQ_INIT(&vs->waiters);
+	if (cb != NULL) {
+		w = xcalloc(1, sizeof(*w));
+		w->cb = cb;
+		w->arg = arg;
+		TAILQ_INSERT_TAIL(&vs->waiters, w, entry);
+	}
+	idmap_put(a->validating, r->id, vs);
+	job = admit_job_new(raw, len, vs->origin, vs);
+	if (src != NULL) {
+		job->gate = src->gate;
+		src->gate->refs++;
+	}
+	admit_submit(a, src != NULL ? src : &a->api, vs, job);
+	r->what = ADMIT_QUEUED;
+	return;
+
+duplicate:
+	stats.txs_duplicate++;
+	if (src != NULL)
+		log_debug("gossip", "tx %.16s from %s: already known", idhex, from);
+}
+
+void
+admit_cancel(struct admit *a, const uint8_t id[TX_ID_LEN], void *arg)
+{
+	struct admit_vstate	*vs;
+	struct admit_waiter	*w, *next;
+
+	if ((vs = idmap_get(a->validating, id)) == NULL)
+		return;
+	for (w = TAILQ_FIRST(&vs->waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->arg == arg) {
+			TAILQ_REMOVE(&vs->waiters, w, entry);
+			free(w->raw);
+			free(w);
+		}
+	}
+}
+
+/*
+ * Moves waiters of vs to list, to be admitted again on their own bytes.
+ * Without unjudged, only those that sent another copy than vs's (which
+ * proved bad); with it (vs's job, which was not validated), every waiter,
+ * those that sent its bytes getting a copy of them.
+ */
+static void
+admit_waiters_take(struct admit_vstate *vs,
+    const struct validator_job *unjudged, struct admit_waiter_list *list)
+{
+	struct admit_waiter	*w, *next;
+
+	for (w = TAILQ_FIRST(&vs->waiters); w != NULL; w = next) {
+		next = TAILQ_NEXT(w, entry);
+		if (w->raw == NULL) {
+			if (unjudged == NULL)
+				continue;
+			w->raw = xmalloc(unjudged->len);
+			memcpy(w->raw, unjudged->raw, unjudged->len);
+			w->len = unjudged->len;
+		}
+		TAILQ_REMOVE(&vs->waiters, w, entry);
+		TAILQ_INSERT_TAIL(list, w, entry);
+	}
+}
+
+/* Admits each waiter's own copy again, as if it had just come in. */
+static void
+admit_retry_copies(struct admit *a, struct admit_waiter_list *list)
+{
+	struct admit_waiter	*w;
+	struct admit_result	 r;
+
+	while ((w = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, w, entry);
+		admit_tx(a, NULL, w->raw, w->len, w->cb, w->arg, &r);
+		if (r.what == ADMIT_STOPPING)
+			admit_answer(w->cb, w->arg, ADMIT_REJECTED, NULL, REASON_BUSY,
+			    "node is shutting down");
+		free(w->raw);
+		free(w);
+	}
+}
+
+/* Posts a transaction event for the upper layers. */
+static void
+admit_post(enum hub_topic topic, const struct admit_vstate *vs, uint64_t amount,
+    unsigned reason)
+{
+	struct hub_event	ev;
+
+	if (!hub_wanted(topic))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.topic = topic;
+	ev.id = vs->id;
+	ev.from = vs->from;
+	ev.amount = amount;
+	ev.reason = reason;
+	hub_post(&ev);
+}
+
+/*
+ * A verdict from the validator pool.  job->gate tells whether the source
+ * is still open: a peer that closed is neither dropped again nor logged
+ * loudly (an attacker that reconnects must not be able to fill the log).
+ */
+static void
+admit_validated(struct validator_job *job, void *arg)
+{
+	struct admit		*a = arg;
+	struct admit_vstate	*vs = job->ctx;
+	struct admit_verdict	 v;
+	struct admit_waiter_list retry = TAILQ_HEAD_INITIALIZER(retry);
+	enum mempool_result	 mr;
+	char			 idhex[TX_ID_HEX_LEN + 1], why[160], drop[160];
+	uint8_t			 copy[TX_ID_LEN];
+	unsigned		 reason;
+	size_t			 evicted = 0;
+	int			 open, bad;
+
+	idmap_del(a->validating, vs->id);
+	hex_encode(idhex, vs->id, TX_ID_LEN);
+	open = vs->origin != 0 && job->gate != NULL &&
+	    !atomic_load_explicit(&job->gate->closed, memory_order_relaxed);
+	if (job->skipped) {
+		/* Its peer closed: no verdict, as for its queue. */
+		log_debug("gossip", "tx %.16s from %s: not validated, the peer "
+		    "closed", idhex, vs->from);
+		admit_verdict_fill(&v, ADMIT_REJECTED, vs->id, REASON_BUSY,
+		    "node busy: the peer relaying it went away, retry");
+		if (a->hooks.retry != NULL)
+			a->hooks.retry(a->hooks.arg, vs->id, vs->origin);
+		/* API callers still get a verdict: on their own copy, or this one. */
+		admit_waiters_take(vs, job, &retry);
+		goto answer;
+	}
+	stats_verify(job->verify_ns);
+
+	if (job->res.reason == TX_OK) {
+		mr = mempool_add(a->mp, vs->id, &job->tx, job->raw, job->len,
+		    now_ms(), &evicted);
+		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE) {
+			stats.txs_accepted++;
+			log_info("gossip", "tx %.16s accepted from %s amount=%llu",
+			    idhex, vs->from, (unsigned long long)job->tx.amount);
+			if (evicted > 0)
+				log_info("mempool", "evicted %zu oldest transactions "
+				    "(mempool bounds)", evicted);
+			admit_post(HUB_TX_ACCEPTED, vs, job->tx.amount, 0);
+			if (a->hooks.accepted != NULL)
+				a->hooks.accepted(a->hooks.arg, vs->id, vs->origin);
+			admit_verdict_fill(&v, ADMIT_ACCEPTED, vs->id, 0, NULL);
+			goto answer;
+		}
+		reason = mr == MEMPOOL_NONCE_USED ? REASON_NONCE : REASON_FULL;
+		snprintf(why, sizeof(why), "%s", reason_str(reason));
+		if (mr == MEMPOOL_NONCE_USED)
+			snprintf(why, sizeof(why), "nonce already used: nonce %llu of "
+			    "this sender is taken by another transaction",
+			    (unsigned long long)job->tx.nonce);
+	} else {
+		reason = job->res.reason;
+		snprintf(why, sizeof(why), "%s", job->res.msg[0] ? job->res.msg :
+		    reason_str(reason));
+	}
+	stats_reject(reason);
+	if (reason == TX_ERR_SIGNATURE) {
+		/* Only this copy is bad: another announcer may hold a valid one. */
+		admit_copy_hash(copy, job->raw, job->len);
+		admit_reject_remember(a, copy, reason);
+		if (a->hooks.retry != NULL)
+			a->hooks.retry(a->hooks.arg, vs->id, vs->origin);
+	} else {
+		admit_reject_remember(a, vs->id, reason);
+		if (a->hooks.settled != NULL)
+			a->hooks.settled(a->hooks.arg, vs->id);
+	}
+	bad = reason_is_misbehaviour(reason);
+	log_msg(vs->origin != 0 && !open && bad ? LOG_DEBUG : LOG_INFO,
+	    "gossip", "tx %.16s rejected from %s: %s", idhex, vs->from, why);
+	admit_post(HUB_TX_REJECTED, vs, 0, reason);
+	if (open && bad && a->hooks.misbehaved != NULL) {
+		snprintf(drop, sizeof(drop), "sent invalid tx %.16s: %s", idhex,
+		    reason_str(reason));
+		a->hooks.misbehaved(a->hooks.arg, vs->origin, drop);
+	}
+	admit_verdict_fill(&v, ADMIT_REJECTED, vs->id, reason, why);
+	if (reason == TX_ERR_SIGNATURE)
+		admit_waiters_take(vs, NULL, &retry);
+answer:
+	admit_vstate_answer(vs, &v);
+	free(vs);
+	validator_job_free(job);
+	admit_retry_copies(a, &retry);
+	admit_drain(a);
+}

@@ -1,0 +1,523 @@
+/*
+ * relay.c: transaction relay, announce then pull (docs/PROTOCOL.md section
+ * 5).  The wire side of it: which peer knows which id, batched INV and
+ * GETDATA, answers to GETDATA, and the mempool announced to a new peer.
+ * Which announcer to ask is the download scheduler's decision (txreq.c);
+ * what a transaction is worth, admission's (core/admit.c).  Loop thread only.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "base/idset.h"
+#include "base/log.h"
+#include "base/stats.h"
+#include "core/admit.h"
+#include "core/mempool.h"
+#include "lib/util.h"
+#include "p2p/net.h"
+#include "p2p/peer.h"
+#include "p2p/relay.h"
+#include "p2p/txreq.h"
+#include "proto/frame.h"
+#include "proto/tx.h"
+
+#define RELAY_KNOWN_MAX		50000	/* ids remembered per peer */
+#define RELAY_TICK_MS		200
+#define RELAY_SYNC_SLICE	5000	/* mempool ids announced to a new peer per tick */
+#define RELAY_SYNC_SNDBUF	(256 * 1024)	/* ... while less than this waits to be sent */
+
+/* Limits of the download scheduler (docs/PROTOCOL.md 5.3). */
+#define RELAY_WANTED_MAX	200000	/* wanted ids overall */
+#define RELAY_ANNOUNCED_MAX	20000	/* wanted ids first announced by one peer */
+#define RELAY_ANNOUNCED_MIN	2000	/* ... however many peers share the table */
+#define RELAY_PEER_INFLIGHT	5000	/* GETDATA ids outstanding per peer */
+#define RELAY_ALTS		8	/* other announcers kept per wanted id */
+
+/* relay's part of a peer (p->relay), from HELLO to close. */
+struct relay_peer {
+	struct admit_source *src;	/* its transactions' queue and gate */
+	struct idset	*known;		/* ids this peer has or was sent */
+	uint8_t		(*inv)[TX_ID_LEN];	/* ids waiting to be announced */
+	size_t		 ninv;
+	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
+	size_t		 nwant;
+	int		 sync;		/* our mempool is still being announced */
+	int		 sync_started;	/* sync_after holds the last id announced */
+	uint8_t		 sync_after[TX_ID_LEN];
+	size_t		 sync_left;	/* most entries still to walk (bounds restarts) */
+};
+
+struct relay {
+	struct node	*n;
+	struct net	*net;
+	struct admit	*admit;
+	struct mempool	*mp;
+	struct txreq	*sched;
+	struct peer	*last;		/* the peer the scheduler asked last */
+	int		 wanting;	/* some peer has GETDATA ids queued */
+	struct event	*inv_timer;
+	struct event	*tick;
+};
+
+/* The active peer with this serial: most requests in a row go to one peer. */
+static struct peer *
+relay_peer_find(struct relay *r, uint64_t serial)
+{
+	struct peer	*p;
+
+	if (r->last != NULL && r->last->serial == serial)
+		return r->last;
+	p = net_peer_by_serial(r->net, serial);
+	if (p == NULL || p->state != PEER_ACTIVE || p->relay == NULL)
+		return NULL;
+	r->last = p;
+	return p;
+}
+
+/* Sends a peer's queued ids as one INV or GETDATA. */
+static int
+relay_send_ids(struct peer *p, uint8_t type, uint8_t (*ids)[TX_ID_LEN], size_t *n)
+{
+	static uint8_t	buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
+	size_t		len;
+
+	if (*n == 0)
+		return 0;
+	len = frame_ids_encode((const uint8_t (*)[TX_ID_LEN])ids, *n, buf, sizeof(buf));
+	*n = 0;
+	return peer_send(p, type, buf, len);
+}
+
+/* Queues id in a peer's batch (allocated on first use); sends a full batch. */
+static int
+relay_queue_id(struct peer *p, uint8_t type, const uint8_t id[TX_ID_LEN])
+{
+	struct relay_peer *rp = p->relay;
+	uint8_t		(**ids)[TX_ID_LEN] = type == FRAME_INV ? &rp->inv : &rp->want;
+	size_t		*n = type == FRAME_INV ? &rp->ninv : &rp->nwant;
+
+	if (*ids == NULL)
+		*ids = xcalloc(FRAME_MAX_IDS, TX_ID_LEN);
+	memcpy((*ids)[(*n)++], id, TX_ID_LEN);
+	if (*n < FRAME_MAX_IDS)
+		return 0;
+	return relay_send_ids(p, type, *ids, n);
+}
+
+/* Sends every peer's queued announcements (INV) or requests (GETDATA). */
+static void
+relay_flush(struct relay *r, uint8_t type)
+{
+	struct peer	*p, *next;
+
+	if (type == FRAME_GETDATA) {
+		if (!r->wanting)
+			return;
+		r->wanting = 0;
+	}
+	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->state != PEER_ACTIVE || p->relay == NULL)
+			continue;
+		if (type == FRAME_INV)
+			relay_send_ids(p, FRAME_INV, p->relay->inv, &p->relay->ninv);
+		else
+			relay_send_ids(p, FRAME_GETDATA, p->relay->want,
+			    &p->relay->nwant);
+	}
+}
+
+static void
+relay_invcb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	relay_flush(arg, FRAME_INV);
+}
+
+/* The scheduler asks peer for id: queued in its GETDATA batch. */
+static void
+relay_ask(uint64_t serial, const uint8_t id[TXREQ_ID_LEN], void *arg)
+{
+	struct relay	*r = arg;
+	struct peer	*p;
+
+	if ((p = relay_peer_find(r, serial)) == NULL)
+		return;
+	relay_queue_id(p, FRAME_GETDATA, id);
+	r->wanting = 1;
+}
+
+/* Announces id to every active peer not known to have it (batched). */
+static void
+relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
+{
+	struct peer	*p, *next;
+	struct timeval	 tv;
+	int		 queued = 0;
+
+	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->state != PEER_ACTIVE || p->relay == NULL ||
+		    p->serial == origin)
+			continue;
+		if (!idset_add(p->relay->known, id))
+			continue;
+		relay_queue_id(p, FRAME_INV, id);
+		queued = 1;
+	}
+	if (queued && !evtimer_pending(r->inv_timer, NULL)) {
+		tv.tv_sec = 0;
+		tv.tv_usec = (suseconds_t)r->n->cfg->inv_batch_ms * 1000;
+		evtimer_add(r->inv_timer, &tv);
+	}
+}
+
+/* --- admission's verdicts --------------------------------------------- */
+
+static void
+relay_accepted(void *arg, const uint8_t id[TX_ID_LEN], uint64_t origin)
+{
+	struct relay	*r = arg;
+
+	txreq_forget(r->sched, id);
+	relay_announce(r, id, origin);
+}
+
+static void
+relay_settled(void *arg, const uint8_t id[TX_ID_LEN])
+{
+	struct relay	*r = arg;
+
+	txreq_forget(r->sched, id);
+}
+
+static void
+relay_retry(void *arg, const uint8_t id[TX_ID_LEN], uint64_t bad_origin)
+{
+	struct relay	*r = arg;
+
+	txreq_retry(r->sched, id, bad_origin);
+}
+
+static void
+relay_misbehaved(void *arg, uint64_t origin, const char *why)
+{
+	struct relay	*r = arg;
+	struct peer	*p;
+
+	if ((p = net_peer_by_serial(r->net, origin)) == NULL)
+		return;
+	stats.peers_dropped++;
+	peer_close(p, why);
+}
+
+/* --- frames ----------------------------------------------------------- */
+
+static int
+relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
+{
+	struct admit_result	res;
+	char			reason[128];
+	enum txreq_rx		rx;
+
+	admit_tx(r->admit, p->relay->src, raw, len, NULL, NULL, &res);
+	switch (res.what) {
+	case ADMIT_UNDECODABLE:
+		snprintf(reason, sizeof(reason), "sent an undecodable transaction: %s",
+		    tx_reason_str((enum tx_reason)res.reason));
+		stats.peers_dropped++;
+		peer_close(p, reason);
+		return -1;
+	case ADMIT_STOPPING:
+	case ADMIT_BUSY:
+		return 0;
+	case ADMIT_KNOWN:
+	case ADMIT_REJECTED_ID:
+		rx = TXREQ_RX_SETTLED;
+		break;
+	case ADMIT_REJECTED_COPY:
+		rx = TXREQ_RX_BAD_COPY;
+		break;
+	case ADMIT_PENDING_SAME:
+		rx = TXREQ_RX_PENDING_SAME;
+		break;
+	case ADMIT_PENDING_OTHER:
+		rx = TXREQ_RX_PENDING_OTHER;
+		break;
+	case ADMIT_QUEUED:
+	default:
+		rx = TXREQ_RX_VALIDATING;
+		break;
+	}
+	if (p->state == PEER_CLOSED)
+		return -1;
+	idset_add(p->relay->known, res.id);
+	txreq_received(r->sched, p->serial, res.id, rx, now_ms());
+	relay_flush(r, FRAME_GETDATA);
+	return p->state == PEER_CLOSED ? -1 : 0;
+}
+
+static int
+relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+    size_t count)
+{
+	uint64_t	now = now_ms();
+	size_t		i;
+
+	for (i = 0; i < count; i++) {
+		idset_add(p->relay->known, ids[i]);
+		if (admit_settled(r->admit, ids[i]))
+			continue;
+		/*
+		 * The announcer of an id being validated (from the API or
+		 * another peer) is remembered: if that copy proves bad, it is
+		 * asked.
+		 */
+		txreq_announce(r->sched, p->serial, ids[i],
+		    admit_pending(r->admit, ids[i]), now);
+	}
+	if (p->state == PEER_CLOSED)
+		return -1;
+	relay_flush(r, FRAME_GETDATA);
+	return p->state == PEER_CLOSED ? -1 : 0;
+}
+
+static int
+relay_on_getdata(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+    size_t count)
+{
+	static uint8_t	missing[FRAME_MAX_IDS][TX_ID_LEN];
+	static uint8_t	buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
+	const struct mempool_entry *e;
+	size_t		i, nmissing = 0;
+
+	for (i = 0; i < count; i++) {
+		e = mempool_get(r->mp, ids[i]);
+		if (e == NULL) {
+			memcpy(missing[nmissing++], ids[i], TX_ID_LEN);
+			continue;
+		}
+		idset_add(p->relay->known, ids[i]);
+		if (peer_send(p, FRAME_TX, e->raw, e->len) == -1)
+			return -1;
+	}
+	if (nmissing == 0)
+		return 0;
+	return peer_send(p, FRAME_NOTFOUND, buf, frame_ids_encode(
+	    (const uint8_t (*)[TX_ID_LEN])missing, nmissing, buf, sizeof(buf)));
+}
+
+static int
+relay_on_notfound(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+    size_t count)
+{
+	uint64_t	now = now_ms();
+	size_t		i;
+
+	for (i = 0; i < count; i++)
+		txreq_notfound(r->sched, p->serial, ids[i], now);
+	relay_flush(r, FRAME_GETDATA);
+	return p->state == PEER_CLOSED ? -1 : 0;
+}
+
+static int
+relay_on_frame(struct peer *p, const struct frame *f, void *arg)
+{
+	struct relay	*r = arg;
+	const uint8_t	(*ids)[TX_ID_LEN];
+	size_t		 count;
+	const char	*err = NULL;
+	char		 reason[128];
+
+	if (p->relay == NULL)
+		return 0;
+	if (f->type == FRAME_TX)
+		return relay_on_tx(r, p, f->payload, f->len);
+	if (frame_ids_decode(f->payload, f->len, &ids, &count, &err) == -1) {
+		snprintf(reason, sizeof(reason), "protocol error: bad %s: %s",
+		    frame_type_str(f->type), err);
+		peer_close(p, reason);
+		return -1;
+	}
+	switch (f->type) {
+	case FRAME_INV:
+		return relay_on_inv(r, p, ids, count);
+	case FRAME_GETDATA:
+		return relay_on_getdata(r, p, ids, count);
+	case FRAME_NOTFOUND:
+		return relay_on_notfound(r, p, ids, count);
+	}
+	return 0;
+}
+
+/* --- a new peer's catch-up -------------------------------------------- */
+
+struct relay_sync_arg {
+	struct peer	*p;
+	int		 queued;
+};
+
+static int
+relay_sync_one(const struct mempool_entry *e, void *arg)
+{
+	struct relay_sync_arg *sa = arg;
+	struct relay_peer *rp = sa->p->relay;
+
+	memcpy(rp->sync_after, e->id, TX_ID_LEN);
+	rp->sync_started = 1;
+	if (idset_add(rp->known, e->id)) {
+		relay_queue_id(sa->p, FRAME_INV, e->id);
+		sa->queued = 1;
+	}
+	return sa->p->state != PEER_ACTIVE;
+}
+
+/* Announces the next slice of the mempool to p, if its send buffer is short. */
+static void
+relay_sync_step(struct relay *r, struct peer *p)
+{
+	struct relay_peer *rp = p->relay;
+	struct relay_sync_arg sa = { p, 0 };
+	size_t		limit, n;
+
+	if (!rp->sync || p->state != PEER_ACTIVE ||
+	    peer_send_pending(p) > RELAY_SYNC_SNDBUF)
+		return;
+	limit = rp->sync_left < RELAY_SYNC_SLICE ? rp->sync_left : RELAY_SYNC_SLICE;
+	n = mempool_walk(r->mp, rp->sync_started ? rp->sync_after : NULL, limit,
+	    relay_sync_one, &sa);
+	rp->sync_left -= n;
+	if (n < limit || rp->sync_left == 0) {
+		rp->sync = 0;
+		log_debug("gossip", "mempool announced to %s", peer_label(p));
+	}
+	if (sa.queued && p->state == PEER_ACTIVE)
+		relay_send_ids(p, FRAME_INV, rp->inv, &rp->ninv);
+}
+
+static void
+relay_tickcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	struct peer	*p, *next;
+
+	(void)fd;
+	(void)what;
+	txreq_poll(r->sched, now_ms());
+	relay_flush(r, FRAME_GETDATA);
+	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->relay != NULL && p->relay->sync)
+			relay_sync_step(r, p);
+	}
+}
+
+/* --- peers ------------------------------------------------------------ */
+
+static void
+relay_pause(void *arg)
+{
+	peer_pause(arg);
+}
+
+static void
+relay_resume(void *arg)
+{
+	peer_resume(arg);
+}
+
+/*
+ * p became active.  Its mempool is announced to it, a slice per tick while
+ * its send buffer is short, as CometBFT's mempool reactor sends its mempool
+ * to each new peer (a node that restarts or joins late catches up).
+ */
+static void
+relay_up(struct peer *p, void *arg)
+{
+	struct relay	*r = arg;
+	struct relay_peer *rp = xcalloc(1, sizeof(*rp));
+
+	rp->src = admit_source_new(r->admit, p->serial, peer_label(p), relay_pause,
+	    relay_resume, p);
+	rp->known = idset_new(RELAY_KNOWN_MAX);
+	p->relay = rp;
+	txreq_peer_add(r->sched, p->serial, p->outbound);
+	if (mempool_count(r->mp) == 0)
+		return;
+	rp->sync = 1;
+	/* An evicted cursor restarts the walk: at most two rounds in all. */
+	rp->sync_left = 2 * mempool_count(r->mp);
+	relay_sync_step(r, p);
+}
+
+/*
+ * p is closing.  Its requests go to other announcers, its queued jobs are
+ * dropped and those in the validator skipped (admit_source_free).
+ */
+static void
+relay_down(struct peer *p, void *arg)
+{
+	struct relay	*r = arg;
+	struct relay_peer *rp = p->relay;
+
+	if (rp == NULL)
+		return;
+	if (r->last == p)
+		r->last = NULL;
+	txreq_peer_del(r->sched, p->serial);
+	admit_source_free(rp->src);
+	idset_free(rp->known);
+	free(rp->inv);
+	free(rp->want);
+	free(rp);
+	p->relay = NULL;
+}
+
+struct relay *
+relay_new(struct node *n, struct net *net, struct admit *admit,
+    struct mempool *mp)
+{
+	struct relay	*r = xcalloc(1, sizeof(*r));
+	struct timeval	 tv = { 0, RELAY_TICK_MS * 1000 };
+	struct txreq_limits lim = {
+		.table_max = RELAY_WANTED_MAX,
+		.announced_max = RELAY_ANNOUNCED_MAX,
+		.announced_min = RELAY_ANNOUNCED_MIN,
+		.inflight = RELAY_PEER_INFLIGHT,
+		.alts = RELAY_ALTS,
+		.timeout_ms = n->cfg->getdata_timeout_ms,
+		.retry_ms = RELAY_TICK_MS,
+	};
+	struct net_handler h = { relay_up, relay_down, relay_on_frame, r };
+	struct admit_hooks ah = { relay_accepted, relay_settled, relay_retry,
+	    relay_misbehaved, r };
+
+	r->n = n;
+	r->net = net;
+	r->admit = admit;
+	r->mp = mp;
+	r->sched = txreq_new(&lim, relay_ask, r);
+	r->inv_timer = evtimer_new(n->base, relay_invcb, r);
+	r->tick = event_new(n->base, -1, EV_PERSIST, relay_tickcb, r);
+	event_add(r->tick, &tv);
+	net_set_handler(net, &h);
+	admit_set_hooks(admit, &ah);
+	return r;
+}
+
+void
+relay_free(struct relay *r)
+{
+	if (r == NULL)
+		return;
+	txreq_free(r->sched);
+	event_free(r->inv_timer);
+	event_free(r->tick);
+	free(r);
+}
