@@ -567,6 +567,9 @@ txreq_retry(struct txreq *s, const uint8_t id[TXREQ_ID_LEN], uint64_t bad_peer)
 
 	if (e == NULL)
 		return;
+	/* A peer that sent a bad copy is not waited for, nor asked again. */
+	if (e->asked != NULL && e->asked->serial == bad_peer)
+		txreq_request_done(e);
 	if (bad_peer != 0)
 		txreq_alt_del(e, bad_peer);
 	txreq_deadline_set(s, e, 0);

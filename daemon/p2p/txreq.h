@@ -114,8 +114,9 @@ void	txreq_forget(struct txreq *s, const uint8_t id[TXREQ_ID_LEN]);
 /*
  * The copy of id under validation was not good enough: bad (a bad
  * signature) or not judged (its peer went away).  bad_peer (0: none) sent
- * it and is no announcer any more; the entry is due: at the next txreq_poll
- * a request still out for it is given up and the next announcer asked.
+ * it and is no announcer any more (nor asked); the entry is due: at the next
+ * txreq_poll a request still out for it is given up and the next announcer
+ * asked.
  */
 void	txreq_retry(struct txreq *s, const uint8_t id[TXREQ_ID_LEN],
 	    uint64_t bad_peer);
