@@ -22,8 +22,9 @@
  *
  * Requests leave through the ask() callback given to txreq_new, called from
  * inside txreq_announce, txreq_received, txreq_notfound and txreq_poll; the
- * caller queues them and sends them when that call returns.  Peers are
- * named by a 64-bit serial that is never 0.  One thread.
+ * caller queues them and sends them when that call returns (ask must not
+ * call back into the scheduler).  Peers are named by a 64-bit serial that
+ * is never 0 and never reused.  One thread.
  */
 #ifndef P2P_TXREQ_H
 #define P2P_TXREQ_H
@@ -69,12 +70,15 @@ enum txreq_rx {
 	TXREQ_RX_PENDING_OTHER	/* other bytes are being validated: this peer is an announcer in case they prove bad */
 };
 
-/* New scheduler; limits is copied.  Owned by the caller (txreq_free). */
+/*
+ * New scheduler; limits is copied (alts clamped to 1..8).  Owned by the
+ * caller (txreq_free).
+ */
 struct txreq *txreq_new(const struct txreq_limits *limits, txreq_ask_cb ask,
 	    void *arg);
 void	txreq_free(struct txreq *s);
 
-/* A peer became active; outbound: this node dialled it. */
+/* A peer became active; outbound: this node dialled it.  Again: no change. */
 void	txreq_peer_add(struct txreq *s, uint64_t peer, int outbound);
 /*
  * A peer is gone: its requests become due (asked of the next announcer at
@@ -86,13 +90,17 @@ void	txreq_peer_del(struct txreq *s, uint64_t peer);
 /*
  * peer announced id, which is neither in the mempool nor rejected (the
  * caller checks).  held: a copy of it is being validated, so nobody is asked
- * until the verdict.  A new id not held is asked of peer at once if it has a
- * free request slot, else retried after retry_ms.
+ * until the verdict (for a new id; one already wanted keeps its state).  A
+ * new id not held is asked of peer at once if it has a free request slot,
+ * else retried after retry_ms.  A peer not added: TXREQ_ANN_DROPPED.
  */
 enum txreq_ann txreq_announce(struct txreq *s, uint64_t peer,
 	    const uint8_t id[TXREQ_ID_LEN], int held, uint64_t now);
 
-/* peer sent a copy of id, and admission says what became of it (see enum txreq_rx). */
+/*
+ * peer sent a copy of id, and admission says what became of it (see enum
+ * txreq_rx).  A peer not added is made neither announcer nor creator.
+ */
 void	txreq_received(struct txreq *s, uint64_t peer,
 	    const uint8_t id[TXREQ_ID_LEN], enum txreq_rx what, uint64_t now);
 
@@ -106,8 +114,9 @@ void	txreq_forget(struct txreq *s, const uint8_t id[TXREQ_ID_LEN]);
 /*
  * The copy of id under validation was not good enough: bad (a bad
  * signature) or not judged (its peer went away).  bad_peer (0: none) sent
- * it and is no announcer any more; the next announcer is asked at the next
- * txreq_poll.
+ * it and is no announcer any more (nor asked); the entry is due: at the next
+ * txreq_poll a request still out for it is given up and the next announcer
+ * asked.
  */
 void	txreq_retry(struct txreq *s, const uint8_t id[TXREQ_ID_LEN],
 	    uint64_t bad_peer);
