@@ -46,14 +46,40 @@ hub_wanted(enum hub_topic topic)
 	return (unsigned)topic < HUB_NTOPICS && hub_nsubs[topic] > 0;
 }
 
-void
-hub_post(const struct hub_event *ev)
+/* True while cb/arg is subscribed to topic. */
+static int
+hub_subscribed(unsigned topic, hub_cb cb, void *arg)
 {
 	unsigned	i;
 
+	for (i = 0; i < hub_nsubs[topic]; i++) {
+		if (hub_subs[topic][i].cb == cb && hub_subs[topic][i].arg == arg)
+			return 1;
+	}
+	return 0;
+}
+
+void
+hub_post(const struct hub_event *ev)
+{
+	unsigned	i, n;
+	hub_cb		cbs[HUB_SUBSCRIBERS_MAX];
+	void		*args[HUB_SUBSCRIBERS_MAX];
+
 	if ((unsigned)ev->topic >= HUB_NTOPICS)
 		return;
-	/* A subscriber that unsubscribes while called shortens the table. */
-	for (i = 0; i < hub_nsubs[ev->topic]; i++)
-		hub_subs[ev->topic][i].cb(ev, hub_subs[ev->topic][i].arg);
+	/*
+	 * The subscribers as they were when the event came: one that leaves
+	 * while called must not make the next miss it, and one that another
+	 * removed meanwhile is not called.
+	 */
+	n = hub_nsubs[ev->topic];
+	for (i = 0; i < n; i++) {
+		cbs[i] = hub_subs[ev->topic][i].cb;
+		args[i] = hub_subs[ev->topic][i].arg;
+	}
+	for (i = 0; i < n; i++) {
+		if (hub_subscribed(ev->topic, cbs[i], args[i]))
+			cbs[i](ev, args[i]);
+	}
 }
