@@ -90,6 +90,7 @@ struct admit {
 	uint8_t		(*rejring)[TX_ID_LEN];	/* FIFO of rejected keys */
 	size_t		 rejhead, rejcount;
 	struct admit_source api;	/* the API's queue; never paused */
+	struct admit_vstate *answering;	/* out of validating, its waiters being answered */
 	TAILQ_HEAD(, admit_source) blocked;	/* paused sources, in turn */
 	struct event	*tick;
 	uint64_t	 next_expire_ms;
@@ -189,12 +190,19 @@ admit_verdict_fill(struct admit_verdict *v, enum admit_status st,
 	}
 }
 
-/* Answers and frees every waiter of vs. */
+/*
+ * Answers and frees every waiter of vs.  A callback may cancel another
+ * waiter of vs (admit_cancel finds it through a->answering).
+ */
 static void
-admit_vstate_answer(struct admit_vstate *vs, const struct admit_verdict *v)
+admit_vstate_answer(struct admit *a, struct admit_vstate *vs,
+    const struct admit_verdict *v)
 {
 	struct admit_waiter	*w;
+	struct admit_vstate	*outer = a != NULL ? a->answering : NULL;
 
+	if (a != NULL)
+		a->answering = vs;
 	while ((w = TAILQ_FIRST(&vs->waiters)) != NULL) {
 		TAILQ_REMOVE(&vs->waiters, w, entry);
 		if (v != NULL)
@@ -202,13 +210,15 @@ admit_vstate_answer(struct admit_vstate *vs, const struct admit_verdict *v)
 		free(w->raw);
 		free(w);
 	}
+	if (a != NULL)
+		a->answering = outer;
 }
 
 /* Frees vs, its waiters (unanswered) and its waiting job. */
 static void
 admit_vstate_free(struct admit_vstate *vs)
 {
-	admit_vstate_answer(vs, NULL);
+	admit_vstate_answer(NULL, vs, NULL);
 	if (vs->job != NULL)
 		validator_job_free(vs->job);
 	free(vs);
@@ -242,7 +252,7 @@ admit_queue_drop(struct admit *a, struct admit_source *src, const char *why)
 		src->nqueue--;
 		idmap_del(a->validating, vs->id);
 		admit_verdict_fill(&v, ADMIT_REJECTED, vs->id, REASON_BUSY, why);
-		admit_vstate_answer(vs, &v);
+		admit_vstate_answer(a, vs, &v);
 		if (src != &a->api && a->hooks.retry != NULL)
 			a->hooks.retry(a->hooks.arg, vs->id, 0);
 		admit_vstate_free(vs);
@@ -387,6 +397,9 @@ void
 admit_shutdown(struct admit *a)
 {
 	struct validator	*v;
+	struct admit_source	*src;
+	struct admit_vstate	*vs;
+	struct admit_verdict	 verdict;
 
 	if (a == NULL || a->v == NULL)
 		return;
@@ -395,6 +408,14 @@ admit_shutdown(struct admit *a)
 	validator_free(v);
 	a->v = NULL;
 	admit_queue_drop(a, &a->api, "node is shutting down");
+	/* API callers waiting on a paused peer's jobs are answered too. */
+	TAILQ_FOREACH(src, &a->blocked, entry) {
+		TAILQ_FOREACH(vs, &src->queue, entry) {
+			admit_verdict_fill(&verdict, ADMIT_REJECTED, vs->id,
+			    REASON_BUSY, "node is shutting down");
+			admit_vstate_answer(a, vs, &verdict);
+		}
+	}
 }
 
 void
@@ -609,7 +630,8 @@ admit_cancel(struct admit *a, const uint8_t id[TX_ID_LEN], void *arg)
 	struct admit_vstate	*vs;
 	struct admit_waiter	*w, *next;
 
-	if ((vs = idmap_get(a->validating, id)) == NULL)
+	if ((vs = idmap_get(a->validating, id)) == NULL &&
+	    ((vs = a->answering) == NULL || memcmp(vs->id, id, TX_ID_LEN) != 0))
 		return;
 	for (w = TAILQ_FIRST(&vs->waiters); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
@@ -772,7 +794,7 @@ admit_validated(struct validator_job *job, void *arg)
 	if (reason == TX_ERR_SIGNATURE)
 		admit_waiters_take(vs, NULL, &retry);
 answer:
-	admit_vstate_answer(vs, &v);
+	admit_vstate_answer(a, vs, &v);
 	free(vs);
 	validator_job_free(job);
 	admit_retry_copies(a, &retry);

@@ -108,8 +108,9 @@ int	admit_source_blocked(const struct admit_source *src);
  * Admits a copy of a transaction (raw is copied when kept).  From a peer:
  * src is its source and cb NULL; the verdict reaches the hooks.  From the
  * API: src NULL, and cb(v, arg) gets the verdict exactly once, possibly
- * before this returns, unless admit_cancel(id, arg) comes first.  r (not
- * NULL) says what was done.
+ * before this returns, unless admit_cancel(id, arg) comes first or the node
+ * is stopping (r->what ADMIT_STOPPING: cb is not called).  r (not NULL)
+ * says what was done.
  */
 void	admit_tx(struct admit *a, struct admit_source *src, const uint8_t *raw,
 	    size_t len, admit_verdict_cb cb, void *arg, struct admit_result *r);

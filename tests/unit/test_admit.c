@@ -797,14 +797,11 @@ test_admit_api_cancel(void **state)
 }
 
 /*
- * BUG: admit.c takes an id out of "validating" (admit_validated,
- * admit_queue_drop) before it calls the waiters' callbacks, so an
- * admit_cancel(id, arg) made from one waiter's callback finds nothing and
- * the other waiter is called all the same: two API callers on one id, the
- * first one's callback cancels the second, and the second still gets its
- * verdict (calls 1, want 0): after a cancel its arg may be freed memory.
- * Latent: api.c never cancels from inside a verdict callback today.
- * Skipped unless NODED_UNIT_BUGS is set.
+ * An admit_cancel(id, arg) made from one waiter's callback stops the other
+ * waiter's verdict, though the id is out of "validating" by then (after a
+ * cancel the other's arg may be freed memory).  Once a bug: two API callers
+ * on one id, the first one's callback cancelled the second, and the second
+ * still got its verdict.
  */
 struct cancel_ctx {
 	struct fx	*f;
@@ -834,8 +831,6 @@ test_admit_api_cancel_in_verdict(void **state)
 	int			 via_source, bad = 0;
 	size_t			 i;
 
-	if (getenv("NODED_UNIT_BUGS") == NULL)
-		skip();
 	for (via_source = 0; via_source <= 1; via_source++) {
 		fx_reset(f);
 		if (via_source) {
@@ -1382,15 +1377,10 @@ test_admit_shutdown(void **state)
 }
 
 /*
- * BUG: admit_shutdown answers the API callers whose jobs wait in the API's
- * queue, not those waiting on a job in a peer source's queue: a source
- * paused with jobs waiting, an API caller on one of them (PENDING_SAME),
- * admit_shutdown returns and that caller has had no verdict (calls 0, want
- * 1); it gets one only when the source is freed, and none at all if
- * admit_free comes first.  admit.h says "Waiting API callers are answered".
- * Latent: main.c cancels the API's callers (api_shutdown) and closes the
- * peers (net_shutdown) before admit_shutdown.  Skipped unless
- * NODED_UNIT_BUGS is set.
+ * admit_shutdown answers every waiting API caller, those waiting on a job
+ * in a paused peer source's queue too (admit.h: "Waiting API callers are
+ * answered").  Once a bug: such a caller got no verdict until the source
+ * was freed, and none at all if admit_free came first.
  */
 static void
 test_admit_shutdown_peer_queue(void **state)
@@ -1401,8 +1391,6 @@ test_admit_shutdown_peer_queue(void **state)
 	size_t		 i;
 	unsigned	 n;
 
-	if (getenv("NODED_UNIT_BUGS") == NULL)
-		skip();
 	src_open(f, &s, 71, "peer71");
 	for (i = 0; i < 4; i++) {
 		ttx_new(&px[i], 3, 1);
