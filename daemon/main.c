@@ -168,7 +168,7 @@ main(int argc, char **argv)
 	struct event *sigs[3] = { NULL, NULL, NULL }, *tick = NULL;
 	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
 	char laddr[CONFIG_HOSTPORT_MAX + 16], aaddr[CONFIG_HOSTPORT_MAX + 16];
-	struct config_addr bound;
+	struct addr bound;
 	int rc, i, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -232,10 +232,10 @@ main(int argc, char **argv)
 		event_add(tick, &main_second);
 	bound = cfg.listen;
 	bound.port = net_listen_port(&n);
-	config_addr_str(&bound, laddr, sizeof(laddr));
+	addr_str(&bound, laddr, sizeof(laddr));
 	bound = cfg.api;
 	bound.port = api_port(n.api);
-	config_addr_str(&bound, aaddr, sizeof(aaddr));
+	addr_str(&bound, aaddr, sizeof(aaddr));
 	log_info("main", "noded %s started: node %.16s network %s listen %s "
 	    "api %s validators %u", NODED_VERSION, n.node_id_hex, cfg.network,
 	    laddr, aaddr, cfg.validators);

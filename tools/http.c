@@ -79,79 +79,10 @@ http_err(char *err, size_t errlen, const char *fmt, ...)
 int
 http_addr_parse(struct http_addr *a, const char *s, char *err, size_t errlen)
 {
-	const char	*host, *colon, *p;
-	size_t		 hostlen, len;
-	unsigned long	 port;
-	char		*end;
-	int		 v6 = 0;
-
 	memset(a, 0, sizeof(*a));
-	if (strncasecmp(s, "http://", 7) == 0)
-		s += 7;
-	len = strlen(s);
-	if (len > 0 && s[len - 1] == '/')
-		len--;
-	if (len == 0) {
-		http_err(err, errlen, "'%s': expected HOST:PORT", s);
+	if (addr_parse(&a->addr, s, ADDR_URL | ADDR_NOPORT0, err, errlen) == -1)
 		return -1;
-	}
-	if (s[0] == '[') {
-		p = memchr(s, ']', len);
-		if (p == NULL || p + 1 >= s + len || p[1] != ':') {
-			http_err(err, errlen, "'%.*s': expected [ADDRESS]:PORT",
-			    (int)len, s);
-			return -1;
-		}
-		host = s + 1;
-		hostlen = (size_t)(p - host);
-		colon = p + 1;
-		v6 = 1;
-	} else {
-		colon = NULL;
-		for (p = s; p < s + len; p++) {
-			if (*p == ':')
-				colon = p;
-		}
-		if (colon == NULL) {
-			http_err(err, errlen, "'%.*s': expected HOST:PORT",
-			    (int)len, s);
-			return -1;
-		}
-		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
-			http_err(err, errlen, "'%.*s': write an IPv6 address "
-			    "as [ADDRESS]:PORT", (int)len, s);
-			return -1;
-		}
-		host = s;
-		hostlen = (size_t)(colon - s);
-	}
-	if (hostlen == 0 || hostlen >= sizeof(a->host)) {
-		http_err(err, errlen, "'%.*s': bad host", (int)len, s);
-		return -1;
-	}
-	for (p = host; p < host + hostlen; p++) {
-		if (*p <= ' ' || *p == '/' || *p == '@' || *p == 0x7f) {
-			http_err(err, errlen, "'%.*s': bad host", (int)len, s);
-			return -1;
-		}
-	}
-	p = colon + 1;
-	if ((size_t)(s + len - p) == 0 || (size_t)(s + len - p) > 5 ||
-	    p[0] < '0' || p[0] > '9') {
-		http_err(err, errlen, "'%.*s': bad port", (int)len, s);
-		return -1;
-	}
-	errno = 0;
-	port = strtoul(p, &end, 10);
-	if (errno != 0 || end != s + len || port == 0 || port > 65535) {
-		http_err(err, errlen, "'%.*s': bad port", (int)len, s);
-		return -1;
-	}
-	memcpy(a->host, host, hostlen);
-	a->host[hostlen] = '\0';
-	snprintf(a->port, sizeof(a->port), "%lu", port);
-	snprintf(a->text, sizeof(a->text), v6 ? "[%s]:%s" : "%s:%s", a->host,
-	    a->port);
+	addr_str(&a->addr, a->text, sizeof(a->text));
 	return 0;
 }
 
@@ -257,6 +188,7 @@ http_stream_open(const struct http_addr *a, const struct http_request *req,
 {
 	struct http_stream	*s;
 	struct addrinfo		 hints;
+	char			 port[8];
 	int			 rc;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -272,18 +204,19 @@ http_stream_open(const struct http_addr *a, const struct http_request *req,
 		return NULL;
 	}
 
+	snprintf(port, sizeof(port), "%u", (unsigned)a->addr.port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-	rc = getaddrinfo(a->host, a->port, &hints, &s->ai0);
+	rc = getaddrinfo(a->addr.host, port, &hints, &s->ai0);
 	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {
 		/* AI_ADDRCONFIG hides ::1 and 127.0.0.1 on hosts without one. */
 		hints.ai_flags = AI_NUMERICSERV;
-		rc = getaddrinfo(a->host, a->port, &hints, &s->ai0);
+		rc = getaddrinfo(a->addr.host, port, &hints, &s->ai0);
 	}
 	if (rc != 0) {
-		http_err(err, errlen, "cannot resolve %s: %s", a->host,
+		http_err(err, errlen, "cannot resolve %s: %s", a->addr.host,
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		s->ai0 = NULL;
 		http_stream_free(s);

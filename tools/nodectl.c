@@ -327,7 +327,7 @@ ctl_is_hex(const char *s, size_t len)
 static int
 ctl_add_nodes(struct ctl *c, const char *what, const char *s)
 {
-	char		 one[HTTP_HOST_MAX + 32], err[512];
+	char		 one[ADDR_HOST_MAX + 32], err[512];
 	const char	*p, *comma;
 	size_t		 len;
 

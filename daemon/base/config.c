@@ -9,23 +9,17 @@
  * parsing, names what the user gave: "default peer-timeout-ms" when it
  * was nothing.
  */
-#include <sys/socket.h>
-#include <sys/types.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/addr.h"
 #include "proto/tx.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -39,7 +33,6 @@ extern char **environ;
 
 #define CONFIG_LINE_MAX		8192
 #define CONFIG_NAME_MAX		64
-#define CONFIG_HOST_MAX		253
 #define CONFIG_YEAR_MS		31536000000ULL
 
 enum config_opt {
@@ -333,169 +326,6 @@ config_name_ok(const char *s)
 	return 1;
 }
 
-static int
-config_host_ok(const char *h)
-{
-	for (; *h != '\0'; h++) {
-		if (!isalnum((unsigned char)*h) && *h != '.' && *h != '-' &&
-		    *h != '_')
-			return 0;
-	}
-	return 1;
-}
-
-static void
-config_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-config_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-int
-config_parse_addr(struct config_addr *a, const char *s, char *err, size_t errlen)
-{
-	char		 host[CONFIG_HOSTPORT_MAX], v6[CONFIG_HOSTPORT_MAX];
-	const char	*port, *close, *colon;
-	struct in6_addr	 in6;
-	size_t		 hlen;
-	uint64_t	 p;
-	char		*pct;
-
-	if (*s == '\0') {
-		config_errf(err, errlen, "'': empty address (expected HOST:PORT)");
-		return -1;
-	}
-	if (strlen(s) >= CONFIG_HOSTPORT_MAX) {
-		config_errf(err, errlen, "'%.40s...': address too long", s);
-		return -1;
-	}
-	if (s[0] == '[') {
-		if ((close = strchr(s, ']')) == NULL) {
-			config_errf(err, errlen, "'%s': missing ']'", s);
-			return -1;
-		}
-		hlen = (size_t)(close - s - 1);
-		memcpy(host, s + 1, hlen);
-		host[hlen] = '\0';
-		if (close[1] != ':') {
-			config_errf(err, errlen,
-			    "'%s': missing port (expected [HOST]:PORT)", s);
-			return -1;
-		}
-		port = close + 2;
-		if (hlen == 0) {
-			config_errf(err, errlen, "'%s': empty host", s);
-			return -1;
-		}
-		/* A zone ("%eth0") is not part of the literal. */
-		snprintf(v6, sizeof(v6), "%s", host);
-		if ((pct = strchr(v6, '%')) != NULL) {
-			if (pct[1] == '\0' || !config_host_ok(pct + 1)) {
-				config_errf(err, errlen, "'%s': bad IPv6 zone", s);
-				return -1;
-			}
-			*pct = '\0';
-		}
-		if (inet_pton(AF_INET6, v6, &in6) != 1) {
-			config_errf(err, errlen, "'%s': bad IPv6 address", s);
-			return -1;
-		}
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL) {
-			config_errf(err, errlen,
-			    "'%s': missing port (expected HOST:PORT)", s);
-			return -1;
-		}
-		hlen = (size_t)(colon - s);
-		memcpy(host, s, hlen);
-		host[hlen] = '\0';
-		port = colon + 1;
-		if (strchr(host, ':') != NULL) {
-			config_errf(err, errlen,
-			    "'%s': an IPv6 address needs brackets, e.g. [::1]:8000", s);
-			return -1;
-		}
-		if (hlen == 0) {
-			config_errf(err, errlen, "'%s': empty host", s);
-			return -1;
-		}
-		if (hlen > CONFIG_HOST_MAX || !config_host_ok(host)) {
-			config_errf(err, errlen, "'%s': bad host", s);
-			return -1;
-		}
-	}
-	if (*port == '\0') {
-		config_errf(err, errlen, "'%s': empty port", s);
-		return -1;
-	}
-	switch (config_parse_u64(port, &p)) {
-	case 0:
-		if (p <= 65535)
-			break;
-		/* FALLTHROUGH */
-	case -2:
-		config_errf(err, errlen, "'%s': port out of range (0..65535)", s);
-		return -1;
-	default:
-		config_errf(err, errlen, "'%s': bad port", s);
-		return -1;
-	}
-	snprintf(a->host, sizeof(a->host), "%s", host);
-	a->port = (uint16_t)p;
-	return 0;
-}
-
-void
-config_addr_str(const struct config_addr *a, char *out, size_t outlen)
-{
-	if (strchr(a->host, ':') != NULL)
-		snprintf(out, outlen, "[%s]:%u", a->host, (unsigned)a->port);
-	else
-		snprintf(out, outlen, "%s:%u", a->host, (unsigned)a->port);
-}
-
-int
-config_addr_is_loopback(const struct config_addr *a)
-{
-	struct addrinfo		 hints, *res, *ai;
-	const struct sockaddr_in *sin;
-	const struct sockaddr_in6 *sin6;
-	int			 loop = 1;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	if (getaddrinfo(a->host, NULL, &hints, &res) != 0)
-		return 0;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_family == AF_INET) {
-			sin = (const struct sockaddr_in *)(const void *)ai->ai_addr;
-			if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-				loop = 0;
-		} else if (ai->ai_family == AF_INET6) {
-			sin6 = (const struct sockaddr_in6 *)(const void *)ai->ai_addr;
-			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-				if (sin6->sin6_addr.s6_addr[12] != 127)
-					loop = 0;
-			} else if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-				loop = 0;
-		} else
-			loop = 0;
-	}
-	freeaddrinfo(res);
-	return loop;
-}
-
 /* Sets a numeric option, checking its bounds; label names the source. */
 static int
 config_set_number(struct config_state *st, const struct config_option *o,
@@ -556,13 +386,9 @@ config_set_peers(struct config_state *st, const char *label, const char *v)
 			    label, item, CONFIG_MAX_PEERS_LIST);
 			return -1;
 		}
-		if (config_parse_addr(&cfg->peers[cfg->npeers], item, msg,
+		if (addr_parse(&cfg->peers[cfg->npeers], item, ADDR_NOPORT0, msg,
 		    sizeof(msg)) == -1) {
 			config_err(st, "%s %s", label, msg);
-			return -1;
-		}
-		if (cfg->peers[cfg->npeers].port == 0) {
-			config_err(st, "%s '%s': port must be 1..65535", label, item);
 			return -1;
 		}
 		cfg->npeers++;
@@ -624,8 +450,8 @@ config_apply(struct config_state *st, const struct config_option *o,
 		break;
 	case OPT_LISTEN:
 	case OPT_API:
-		if (config_parse_addr(o->opt == OPT_LISTEN ? &cfg->listen :
-		    &cfg->api, v, msg, sizeof(msg)) == -1) {
+		if (addr_parse(o->opt == OPT_LISTEN ? &cfg->listen : &cfg->api,
+		    v, 0, msg, sizeof(msg)) == -1) {
 			config_err(st, "%s %s", label, msg);
 			return -1;
 		}

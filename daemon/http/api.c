@@ -882,15 +882,15 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	unsigned	 in = 0, out = 0;
 	uint64_t	 now = now_ms();
 	char		 listen[CONFIG_HOSTPORT_MAX + 16], api[CONFIG_HOSTPORT_MAX + 16];
-	struct config_addr aa = n->cfg->api, la = n->cfg->listen;
+	struct addr aa = n->cfg->api, la = n->cfg->listen;
 	json_t		*o;
 
 	if (n->net != NULL)
 		net_peer_counts(n, &in, &out);
 	la.port = net_listen_port(n);
-	config_addr_str(&la, listen, sizeof(listen));
+	addr_str(&la, listen, sizeof(listen));
 	aa.port = a->port;
-	config_addr_str(&aa, api, sizeof(api));
+	addr_str(&aa, api, sizeof(api));
 	o = json_object();
 	json_object_set_new(o, "name", api_jstr(n->cfg->name));
 	json_object_set_new(o, "node_id", json_string(n->node_id_hex));
@@ -964,7 +964,7 @@ static void
 api_peers_post(struct api *a, struct evhttp_request *req)
 {
 	static const char *const fields[] = { "addr", NULL };
-	struct config_addr	 ca;
+	struct addr		 ca;
 	json_t			*body, *addr;
 	const char		*s;
 	char			 err[512];
@@ -979,7 +979,7 @@ api_peers_post(struct api *a, struct evhttp_request *req)
 		goto out;
 	}
 	s = json_string_value(addr);
-	if (config_parse_addr(&ca, s, err, sizeof(err)) == -1) {
+	if (addr_parse(&ca, s, 0, err, sizeof(err)) == -1) {
 		api_error(a, req, 400, "addr %s", err);
 		goto out;
 	}
@@ -1768,7 +1768,7 @@ api_new(struct node *n)
 	char			 addr[CONFIG_HOSTPORT_MAX + 16];
 	int			 loopback;
 
-	config_addr_str(&cfg->api, addr, sizeof(addr));
+	addr_str(&cfg->api, addr, sizeof(addr));
 	a = xcalloc(1, sizeof(*a));
 	a->n = n;
 	TAILQ_INIT(&a->conns);
@@ -1778,7 +1778,7 @@ api_new(struct node *n)
 	if (cfg->api_token_file[0] != '\0' &&
 	    api_load_token(a, cfg->api_token_file) == -1)
 		goto fail;
-	loopback = config_addr_is_loopback(&cfg->api);
+	loopback = addr_is_loopback(&cfg->api);
 	if (!loopback && !a->have_token && !cfg->api_insecure) {
 		log_error("api", "refusing to serve the API on %s, which is not a "
 		    "loopback address, without a token: give --api-token-file FILE "
@@ -1823,10 +1823,10 @@ api_new(struct node *n)
 	a->keepalive = event_new(n->base, -1, EV_PERSIST, api_keepalivecb, a);
 	event_add(a->keepalive, &tv);
 	if (a->port != cfg->api.port) {
-		struct config_addr	real = cfg->api;
+		struct addr		real = cfg->api;
 
 		real.port = a->port;
-		config_addr_str(&real, addr, sizeof(addr));
+		addr_str(&real, addr, sizeof(addr));
 	}
 	log_info("api", "listening on http://%s%s", addr, a->have_token ?
 	    " (bearer token required)" : "");

@@ -729,7 +729,7 @@ net_new(struct node *n)
 	struct timeval sec = { 1, 0 };
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	struct config_addr bound;
+	struct addr bound;
 	char addr[CONFIG_HOSTPORT_MAX + 16];
 
 	net->node = n;
@@ -786,7 +786,7 @@ net_new(struct node *n)
 		    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	bound = n->cfg->listen;
 	bound.port = net->port;
-	config_addr_str(&bound, addr, sizeof(addr));
+	addr_str(&bound, addr, sizeof(addr));
 	log_info("net", "listening on %s", addr);
 
 	for (i = 0; i < n->cfg->npeers; i++) {
@@ -810,11 +810,11 @@ net_target_keep(struct net_target *t)
 int
 net_connect(struct node *n, const char *hostport, char *err, size_t errlen)
 {
-	struct config_addr a;
+	struct addr a;
 	struct net_target *t, *found;
 	unsigned napi;
 
-	if (config_parse_addr(&a, hostport, err, errlen) == -1)
+	if (addr_parse(&a, hostport, 0, err, errlen) == -1)
 		return -1;
 	if (a.port == 0) {
 		snprintf(err, errlen, "'%s': port 0", hostport);

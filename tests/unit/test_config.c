@@ -1,7 +1,8 @@
 /*
  * test_config.c: noded's settings: defaults, every option from each source
  * (command line, NODED_* environment, config file), precedence, bad values
- * with their exact messages, peer lists, config file syntax, addresses.
+ * with their exact messages, peer lists, config file syntax.  (Addresses:
+ * test_addr.c.)
  */
 #include <sys/types.h>
 
@@ -114,13 +115,13 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 	if (strcmp(opt, "name") == 0)
 		snprintf(out, len, "%s", c->name);
 	else if (strcmp(opt, "listen") == 0)
-		config_addr_str(&c->listen, out, len);
+		addr_str(&c->listen, out, len);
 	else if (strcmp(opt, "api") == 0)
-		config_addr_str(&c->api, out, len);
+		addr_str(&c->api, out, len);
 	else if (strcmp(opt, "peer") == 0) {
 		out[0] = '\0';
 		for (i = 0; i < c->npeers; i++) {
-			config_addr_str(&c->peers[i], one, sizeof(one));
+			addr_str(&c->peers[i], one, sizeof(one));
 			if (i > 0)
 				strncat(out, ",", len - strlen(out) - 1);
 			strncat(out, one, len - strlen(out) - 1);
@@ -903,79 +904,6 @@ test_config_peer_lists(void **state)
 	    "--peer 'one-too-many:1': too many peers (at most 64)");
 }
 
-static void
-test_config_parse_addr(void **state)
-{
-	static const struct {
-		const char	*in;
-		const char	*host;
-		unsigned	 port;
-		const char	*str;
-	} good[] = {
-		{ "127.0.0.1:8000", "127.0.0.1", 8000, "127.0.0.1:8000" },
-		{ "node2:7000", "node2", 7000, "node2:7000" },
-		{ "my_host.example-1.org:1", "my_host.example-1.org", 1,
-		  "my_host.example-1.org:1" },
-		{ "[::1]:65535", "::1", 65535, "[::1]:65535" },
-		{ "[::ffff:10.0.0.1]:0", "::ffff:10.0.0.1", 0, "[::ffff:10.0.0.1]:0" },
-		{ "x:007", "x", 7, "x:7" },
-	};
-	struct config_addr	a;
-	char			err[512], s[300];
-	size_t			i;
-
-	(void)state;
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(config_parse_addr(&a, good[i].in, err, sizeof(err)), 0);
-		assert_string_equal(a.host, good[i].host);
-		assert_int_equal(a.port, good[i].port);
-		config_addr_str(&a, s, sizeof(s));
-		assert_string_equal(s, good[i].str);
-	}
-	assert_int_equal(config_parse_addr(&a, "h:1:2", err, sizeof(err)), -1);
-	assert_string_equal(err,
-	    "'h:1:2': an IPv6 address needs brackets, e.g. [::1]:8000");
-	/* NULL err is allowed. */
-	assert_int_equal(config_parse_addr(&a, "bad", NULL, 0), -1);
-	/* A long host is refused before it can overflow anything. */
-	{
-		char	big[400];
-
-		memset(big, 'h', sizeof(big));
-		memcpy(big + sizeof(big) - 6, ":7000", 6);
-		assert_int_equal(config_parse_addr(&a, big, err, sizeof(err)), -1);
-		assert_non_null(strstr(err, "address too long"));
-		memset(big, 'h', 250);
-		memcpy(big + 250, ":7000", 6);
-		assert_int_equal(config_parse_addr(&a, big, err, sizeof(err)), 0);
-		assert_int_equal(strlen(a.host), 250);
-	}
-}
-
-static void
-test_config_loopback(void **state)
-{
-	static const struct {
-		const char	*host;
-		int		 loop;
-	} cases[] = {
-		{ "127.0.0.1", 1 }, { "127.1.2.3", 1 }, { "::1", 1 },
-		{ "localhost", 1 }, { "::ffff:127.0.0.1", 1 },
-		{ "0.0.0.0", 0 }, { "::", 0 }, { "192.0.2.1", 0 }, { "10.0.0.1", 0 },
-		{ "2001:db8::1", 0 },
-	};
-	struct config_addr	a;
-	size_t			i;
-
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(a.host, sizeof(a.host), "%s", cases[i].host);
-		a.port = 8000;
-		if (config_addr_is_loopback(&a) != cases[i].loop)
-			fail_msg("%s: want loopback=%d", cases[i].host, cases[i].loop);
-	}
-}
-
 /* config_load prints the problem, prefixed, to stderr, and reads the real environment. */
 static void
 test_config_load_wrapper(void **state)
@@ -1036,8 +964,6 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_config_peer_lists, setup,
 		    teardown),
-		cmocka_unit_test(test_config_parse_addr),
-		cmocka_unit_test(test_config_loopback),
 		cmocka_unit_test_setup_teardown(test_config_load_wrapper, setup,
 		    teardown),
 	};
