@@ -24,7 +24,6 @@
 #define CTL_TIMEOUT_MS		10000
 #define CTL_DEFAULT_NODE	"127.0.0.1:8000"
 #define CTL_DEFAULT_NETWORK	"devnet"
-#define CTL_TOKEN_MAX		4096
 
 /* getopt_long codes of the global options, which every command also accepts. */
 enum {
