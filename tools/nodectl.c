@@ -15,12 +15,8 @@
 
 #include "lib/token.h"
 #include "lib/util.h"
+#include "lib/version.h"
 #include "ctl.h"
-#include "version.h"
-
-#ifndef NODED_VERSION
-#define NODED_VERSION "0.1.0"
-#endif
 
 #define CTL_OPTS_MAX	32
 
@@ -515,7 +511,7 @@ main(int argc, char **argv)
 			ctl_main_help(stdout);
 			return CTL_OK;
 		case CTL_OPT_VERSION:
-			printf("nodectl %s\n", NODED_VERSION);
+			printf("nodectl %s\n", version_get());
 			return CTL_OK;
 		default:
 			return CTL_ERR;

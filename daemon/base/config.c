@@ -20,14 +20,10 @@
 #include <unistd.h>
 
 #include "lib/addr.h"
+#include "lib/version.h"
 #include "proto/tx.h"
 #include "base/config.h"
 #include "base/log.h"
-#include "version.h"
-
-#ifndef NODED_VERSION
-#define NODED_VERSION	"0.1.0"
-#endif
 
 extern char **environ;
 
@@ -907,7 +903,7 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 		return 1;
 	}
 	if (version) {
-		fprintf(out, "noded %s\n", NODED_VERSION);
+		fprintf(out, "noded %s\n", version_get());
 		return 1;
 	}
 
