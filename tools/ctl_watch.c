@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "ctl.h"
 
 #define WATCH_LINE_MAX		(64 * 1024)	/* one SSE line */
@@ -66,10 +67,7 @@ watch_signal(int sig)
 static int64_t
 watch_mono_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(mono_ns() / 1000000);
 }
 
 /* Appends printf-style text to out (WATCH_OUT_MAX bytes) at *len. */
@@ -162,7 +160,7 @@ watch_print(struct watch_node *wn, const char *type, json_t *obj)
 	if (json_is_integer(v) && json_integer_value(v) > 0)
 		us = (uint64_t)json_integer_value(v);
 	else
-		us = ctl_now_ms() * 1000;
+		us = now_ms() * 1000;
 	t = (time_t)(us / 1000000);
 	localtime_r(&t, &tm);
 	snprintf(clock, sizeof(clock), "%02d:%02d:%02d.%03u", tm.tm_hour,
@@ -242,7 +240,6 @@ watch_line(struct watch_node *wn)
 {
 	const char	*line = wn->line, *value, *colon;
 	size_t		 len = wn->linelen, flen, vlen, want;
-	char		*p;
 
 	if (len == 0) {
 		watch_dispatch(wn);
@@ -278,11 +275,7 @@ watch_line(struct watch_node *wn)
 			want = wn->datasize == 0 ? 4096 : wn->datasize;
 			while (want < wn->datalen + vlen + 2)
 				want *= 2;
-			if ((p = realloc(wn->data, want)) == NULL) {
-				ctl_warnx("out of memory");
-				return -1;
-			}
-			wn->data = p;
+			wn->data = xrealloc(wn->data, want);
 			wn->datasize = want;
 		}
 		memcpy(wn->data + wn->datalen, value, vlen);
@@ -415,10 +408,7 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c, "unexpected argument '%s'", argv[optind]);
 	if ((rc = ctl_connect_setup(c, 1)) != 0)
 		return rc;
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		ctl_warnx("out of memory");
-		return CTL_ERR;
-	}
+	w = xcalloc(1, sizeof(*w));
 	w->c = c;
 	nocolor = getenv("NO_COLOR");
 	w->color = !c->json && isatty(STDOUT_FILENO) &&
@@ -450,11 +440,7 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 		wn->idx = i;
 		wn->addr = &c->nodes[i];
 		wn->deadline = now + c->timeout_ms;
-		if ((wn->line = malloc(WATCH_LINE_MAX + 1)) == NULL) {
-			ctl_warnx("out of memory");
-			failed = 1;
-			continue;
-		}
+		wn->line = xmalloc(WATCH_LINE_MAX + 1);
 		if ((wn->s = http_stream_open(wn->addr, &req, err,
 		    sizeof(err))) == NULL) {
 			ctl_warnx("%s", err);

@@ -16,9 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
+#include "proto/hex.h"
 #include "http.h"
 
 #define HTTP_LINE_MAX	4096		/* chunk-size and trailer lines */
@@ -111,22 +112,20 @@ http_connect_next(struct http_stream *s)
 	return -1;
 }
 
+/* Appends n bytes and a NUL; -1 if the size would overflow as it doubles. */
 static int
 http_buf_append(char **buf, size_t *len, size_t *size, const char *data,
     size_t n)
 {
-	size_t	 want;
-	char	*p;
+	size_t	want;
 
-	if (n > SIZE_MAX - *len - 1)
+	if (*len >= SIZE_MAX / 4 || n >= SIZE_MAX / 4 - *len)
 		return -1;
 	if (*len + n + 1 > *size) {
 		want = *size == 0 ? 1024 : *size;
 		while (want < *len + n + 1)
 			want *= 2;
-		if ((p = realloc(*buf, want)) == NULL)
-			return -1;
-		*buf = p;
+		*buf = xrealloc(*buf, want);
 		*size = want;
 	}
 	memcpy(*buf + *len, data, n);
@@ -191,10 +190,7 @@ http_stream_open(const struct http_addr *a, const struct http_request *req,
 	char			 port[8];
 	int			 rc;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		http_err(err, errlen, "out of memory");
-		return NULL;
-	}
+	s = xcalloc(1, sizeof(*s));
 	s->fd = -1;
 	s->addr = *a;
 	s->nobody = strcmp(req->method, "HEAD") == 0;
@@ -491,15 +487,7 @@ http_parse(struct http_stream *s, http_body_cb cb, void *arg, char *err,
 			}
 			size = 0;
 			for (i = 0; i < linelen; i++) {
-				char	c = s->in[i];
-
-				if (c >= '0' && c <= '9')
-					digit = c - '0';
-				else if (c >= 'a' && c <= 'f')
-					digit = c - 'a' + 10;
-				else if (c >= 'A' && c <= 'F')
-					digit = c - 'A' + 10;
-				else
+				if ((digit = hex_nibble(s->in[i])) == -1)
 					break;
 				size = size * 16 + (uint64_t)digit;
 				if (size > HTTP_CHUNK_MAX)
@@ -634,7 +622,7 @@ http_stream_step(struct http_stream *s, short revents, http_body_cb cb,
 	}
 	if (http_buf_append(&s->in, &s->inlen, &s->insize, buf,
 	    (size_t)n) == -1) {
-		http_err(err, errlen, "out of memory");
+		http_err(err, errlen, "%s: answer too large", s->addr.text);
 		return -1;
 	}
 	return http_parse(s, cb, arg, err, errlen);
@@ -643,10 +631,7 @@ http_stream_step(struct http_stream *s, short revents, http_body_cb cb,
 static int64_t
 http_mono_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(mono_ns() / 1000000);
 }
 
 struct http_collect {
@@ -719,10 +704,8 @@ http_fetch(const struct http_addr *a, const struct http_request *req,
 		res->status = http_stream_status(s);
 		snprintf(res->reason, sizeof(res->reason), "%s",
 		    http_stream_reason(s));
-		if (res->body == NULL && (res->body = strdup("")) == NULL) {
-			http_err(err, errlen, "out of memory");
-			rc = -1;
-		}
+		if (res->body == NULL)
+			res->body = xstrdup("");
 	}
 	http_stream_free(s);
 	if (rc != 0)

@@ -305,19 +305,6 @@ ctl_parse_u64(const struct ctl *c, const char *opt, const char *s, uint64_t *v)
 	return 0;
 }
 
-int
-ctl_is_hex(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++) {
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
-			return 0;
-	}
-	return s[len] == '\0';
-}
-
 /* Adds each address of the comma-separated list s (named what in messages). */
 static int
 ctl_add_nodes(struct ctl *c, const char *what, const char *s)
