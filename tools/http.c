@@ -59,6 +59,7 @@ struct http_stream {
 	int			 status;
 	char			 reason[64];
 	uint64_t		 remaining;	/* of a sized body or chunk */
+	size_t			 headscan;	/* in[0..headscan) ends no head */
 };
 
 static void
@@ -181,14 +182,12 @@ http_build_request(struct http_stream *s, const struct http_request *req)
 	return 0;
 }
 
-struct http_stream *
-http_stream_open(const struct http_addr *a, const struct http_request *req,
+/* A stream with its request built, not yet connected. */
+static struct http_stream *
+http_stream_new(const struct http_addr *a, const struct http_request *req,
     char *err, size_t errlen)
 {
 	struct http_stream	*s;
-	struct addrinfo		 hints;
-	char			 port[8];
-	int			 rc;
 
 	s = xcalloc(1, sizeof(*s));
 	s->fd = -1;
@@ -199,6 +198,42 @@ http_stream_open(const struct http_addr *a, const struct http_request *req,
 		http_stream_free(s);
 		return NULL;
 	}
+	return s;
+}
+
+struct http_stream *
+http_stream_fdopen(int fd, const struct http_addr *a,
+    const struct http_request *req, char *err, size_t errlen)
+{
+	struct http_stream	*s;
+	int			 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		http_err(err, errlen, "%s: %s", a->text, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if ((s = http_stream_new(a, req, err, errlen)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	s->fd = fd;
+	s->state = HS_SEND;
+	return s;
+}
+
+struct http_stream *
+http_stream_open(const struct http_addr *a, const struct http_request *req,
+    char *err, size_t errlen)
+{
+	struct http_stream	*s;
+	struct addrinfo		 hints;
+	char			 port[8];
+	int			 rc;
+
+	if ((s = http_stream_new(a, req, err, errlen)) == NULL)
+		return NULL;
 
 	snprintf(port, sizeof(port), "%u", (unsigned)a->addr.port);
 	memset(&hints, 0, sizeof(hints));
@@ -432,8 +467,9 @@ http_parse(struct http_stream *s, http_body_cb cb, void *arg, char *err,
 	for (;;) {
 		switch (s->state) {
 		case HS_HEAD:
+			/* Resume where the last read's search stopped. */
 			hend = NULL;
-			for (i = 0; i + 1 < s->inlen; i++) {
+			for (i = s->headscan; i + 1 < s->inlen; i++) {
 				if (s->in[i] == '\n' && (s->in[i + 1] == '\n' ||
 				    (i + 2 < s->inlen && s->in[i + 1] == '\r' &&
 				    s->in[i + 2] == '\n'))) {
@@ -449,12 +485,14 @@ http_parse(struct http_stream *s, http_body_cb cb, void *arg, char *err,
 					    HTTP_HEAD_MAX);
 					return -1;
 				}
+				s->headscan = s->inlen > 2 ? s->inlen - 2 : 0;
 				return 1;
 			}
 			n = (size_t)(hend - s->in);
 			if (http_parse_head(s, n, err, errlen) == -1)
 				return -1;
 			http_consume(s, n);
+			s->headscan = 0;
 			if (s->status >= 100 && s->status < 200 &&
 			    s->status != 101) {
 				/* An interim answer: the real one follows. */

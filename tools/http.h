@@ -58,6 +58,13 @@ int	http_addr_parse(struct http_addr *a, const char *s, char *err, size_t errlen
 struct http_stream *http_stream_open(const struct http_addr *a,
 	    const struct http_request *req, char *err, size_t errlen);
 
+/*
+ * Like http_stream_open on fd, a socket the caller connected (a test, the
+ * fuzzer): the stream owns fd from now on, even when it returns NULL.
+ */
+struct http_stream *http_stream_fdopen(int fd, const struct http_addr *a,
+	    const struct http_request *req, char *err, size_t errlen);
+
 /* The socket to poll, and the poll events it waits for (POLLIN or POLLOUT). */
 int	http_stream_fd(const struct http_stream *s);
 short	http_stream_events(const struct http_stream *s);
