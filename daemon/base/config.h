@@ -76,4 +76,12 @@ int	config_parse(struct config *cfg, int argc, char **argv,
  */
 const char *config_source(const struct config *cfg, const char *option);
 
+/*
+ * Writes the man page's list of options (mdoc, ".Bl" to ".El") from the
+ * same table as --help: man/noded.8 holds it between its "OPTIONS BEGIN"
+ * and "OPTIONS END" comments, and tests/unit/test_config.c checks that it
+ * is current.  Any thread.
+ */
+void	config_man(FILE *out);
+
 #endif
