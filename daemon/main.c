@@ -23,10 +23,10 @@
 #include "core/mempool.h"
 #include "http/api.h"
 #include "lib/util.h"
+#include "lib/version.h"
 #include "p2p/net.h"
 #include "p2p/relay.h"
 #include "proto/hex.h"
-#include "version.h"
 
 #define NODE_KEY_FILE	"node_key"
 
@@ -174,8 +174,8 @@ main(int argc, char **argv)
 	struct node *n = &m.n;
 	struct event *sigs[3] = { NULL, NULL, NULL }, *tick = NULL;
 	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
-	char laddr[CONFIG_HOSTPORT_MAX + 16], aaddr[CONFIG_HOSTPORT_MAX + 16];
-	struct config_addr bound;
+	char laddr[ADDR_STR_MAX], aaddr[ADDR_STR_MAX];
+	struct addr bound;
 	int rc, i, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -240,12 +240,12 @@ main(int argc, char **argv)
 		event_add(tick, &main_second);
 	bound = cfg.listen;
 	bound.port = net_listen_port(m.net);
-	config_addr_str(&bound, laddr, sizeof(laddr));
+	addr_str(&bound, laddr, sizeof(laddr));
 	bound = cfg.api;
 	bound.port = api_port(m.api);
-	config_addr_str(&bound, aaddr, sizeof(aaddr));
+	addr_str(&bound, aaddr, sizeof(aaddr));
 	log_info("main", "noded %s started: node %.16s network %s listen %s "
-	    "api %s validators %u", NODED_VERSION, n->node_id_hex, cfg.network,
+	    "api %s validators %u", version_get(), n->node_id_hex, cfg.network,
 	    laddr, aaddr, cfg.validators);
 
 	event_base_dispatch(n->base);

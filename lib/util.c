@@ -1,6 +1,7 @@
 /*
  * util.c: allocation wrappers whose failure is fatal, and clocks.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +10,18 @@
 
 #include "lib/util.h"
 
-/* One write(2) so the message survives even when stdio is in a bad state. */
+/*
+ * One write(2) so the message survives even when stdio is in a bad state.
+ * The program is named as it was run (noded, nodectl, a test).
+ */
 static void __attribute__((noreturn))
 util_oom(const char *what, size_t n)
 {
 	char	buf[128];
 	int	len;
 
-	len = snprintf(buf, sizeof(buf), "noded: fatal: %s of %zu bytes failed\n",
-	    what, n);
+	len = snprintf(buf, sizeof(buf), "%s: fatal: %s of %zu bytes failed\n",
+	    program_invocation_short_name, what, n);
 	if (len > 0)
 		(void)!write(STDERR_FILENO, buf, (size_t)len);
 	abort();

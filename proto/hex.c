@@ -31,6 +31,18 @@ hex_nibble(char c)
 }
 
 int
+hex_valid(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (hex_nibble(s[i]) == -1)
+			return 0;
+	}
+	return s[len] == '\0';
+}
+
+int
 hex_decode(uint8_t *out, size_t outlen, const char *hex, size_t hexlen)
 {
 	size_t	i;

@@ -16,5 +16,10 @@ void	hex_encode(char *out, const uint8_t *in, size_t len);
 int	hex_decode(uint8_t *out, size_t outlen, const char *hex, size_t hexlen);
 /* The value of hex digit c (0-9, a-f, A-F), or -1. */
 int	hex_nibble(char c);
+/*
+ * True if the string s is exactly len hex digits (either case): no more,
+ * no fewer, nothing else.  Reads at most len + 1 bytes.  Any thread.
+ */
+int	hex_valid(const char *s, size_t len);
 
 #endif

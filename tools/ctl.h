@@ -24,7 +24,6 @@
 #define CTL_TIMEOUT_MS		10000
 #define CTL_DEFAULT_NODE	"127.0.0.1:8000"
 #define CTL_DEFAULT_NETWORK	"devnet"
-#define CTL_TOKEN_MAX		4096
 
 /* getopt_long codes of the global options, which every command also accepts. */
 enum {
@@ -119,9 +118,6 @@ void	ctl_print_raw(const struct ctl_answer *a);
 int	ctl_parse_u64(const struct ctl *c, const char *opt, const char *s,
 	    uint64_t *v);
 
-/* Is s exactly len hex digits? */
-int	ctl_is_hex(const char *s, size_t len);
-
 /* ctl_out.c: output helpers. */
 
 /*
@@ -141,9 +137,6 @@ void	ctl_duration(char *out, size_t outlen, uint64_t seconds);
 
 /* Local time of ms since the epoch as "2026-11-26 16:44:45.123". */
 void	ctl_time_ms(char *out, size_t outlen, uint64_t ms);
-
-/* The wall clock in ms since the epoch. */
-uint64_t ctl_now_ms(void);
 
 struct ctl_table;
 

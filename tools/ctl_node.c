@@ -8,8 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ctl.h"
+#include "lib/util.h"
+#include "proto/hex.h"
 #include "proto/tx.h"
+#include "ctl.h"
 
 #define MEMPOOL_LIMIT_MAX	10000	/* as the API's */
 #define MEMPOOL_LIMIT_DEFAULT	100	/* the API's */
@@ -203,7 +205,7 @@ ctl_mempool(struct ctl *c, int argc, char **argv)
 				    optarg, MEMPOOL_LIMIT_MAX);
 			break;
 		case OPT_AFTER:
-			if (!ctl_is_hex(optarg, TX_ID_HEX_LEN))
+			if (!hex_valid(optarg, TX_ID_HEX_LEN))
 				return ctl_usage(c, "--after: expected 64 hex "
 				    "characters");
 			after = optarg;
@@ -245,7 +247,7 @@ ctl_mempool(struct ctl *c, int argc, char **argv)
 	if (limit == 0)
 		limit = MEMPOOL_LIMIT_DEFAULT;
 	if (next != NULL && json_array_size(txs) == limit &&
-	    ctl_is_hex(next, TX_ID_HEX_LEN))
+	    hex_valid(next, TX_ID_HEX_LEN))
 		printf("next page: nodectl%s%s mempool --limit %" PRIu64
 		    " --after %s\n", c->nnode_args > 0 ? " --node " : "",
 		    c->nnode_args > 0 ? c->node_args[0] : "", limit, next);
@@ -262,7 +264,7 @@ ctl_peers(struct ctl *c, int argc, char **argv)
 	char			 name[128], id[32], addr[300], dir[16];
 	char			 up[32], sent[32], recv[32], msgs[64], ping[32];
 	json_int_t		 n, m;
-	uint64_t		 now = ctl_now_ms();
+	uint64_t		 now = now_ms();
 	size_t			 i;
 	int			 rc;
 
@@ -386,10 +388,10 @@ ctl_peer_lookup(struct ctl *c, const char *arg, char id[NODE_ID_HEX_LEN + 1])
 	json_array_foreach(peers, i, p) {
 		pid = json_string_value(json_object_get(p, "node_id"));
 		name = json_string_value(json_object_get(p, "name"));
-		if (pid == NULL || !ctl_is_hex(pid, NODE_ID_HEX_LEN))
+		if (pid == NULL || !hex_valid(pid, NODE_ID_HEX_LEN))
 			continue;
 		if ((name != NULL && strcmp(name, arg) == 0) ||
-		    (arglen >= PEER_PREFIX_MIN && ctl_is_hex(arg, arglen) &&
+		    (arglen >= PEER_PREFIX_MIN && hex_valid(arg, arglen) &&
 		    strncasecmp(pid, arg, arglen) == 0)) {
 			if (found == NULL || strcmp(found, pid) != 0)
 				matches++;
@@ -401,7 +403,7 @@ ctl_peer_lookup(struct ctl *c, const char *arg, char id[NODE_ID_HEX_LEN + 1])
 		snprintf(id, NODE_ID_HEX_LEN + 1, "%s", found);
 		rc = 0;
 	} else if (matches == 0 && arglen < PEER_PREFIX_MIN &&
-	    ctl_is_hex(arg, arglen)) {
+	    hex_valid(arg, arglen)) {
 		rc = ctl_usage(c, "'%s': no peer of that name, and an id prefix "
 		    "needs at least %d hex digits", safe, PEER_PREFIX_MIN);
 	} else if (matches == 0) {
@@ -434,7 +436,7 @@ ctl_disconnect(struct ctl *c, int argc, char **argv)
 		    "peer's name or an id prefix");
 	if ((rc = ctl_connect_setup(c, 0)) != 0)
 		return rc;
-	if (ctl_is_hex(arg, NODE_ID_HEX_LEN)) {
+	if (hex_valid(arg, NODE_ID_HEX_LEN)) {
 		for (i = 0; i < NODE_ID_HEX_LEN; i++)
 			id[i] = (char)(arg[i] | 0x20);
 		id[NODE_ID_HEX_LEN] = '\0';

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/util.h"
 #include "ctl.h"
 
 struct ctl_table {
@@ -170,23 +171,15 @@ ctl_time_ms(char *out, size_t outlen, uint64_t ms)
 	    tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
 }
 
-uint64_t
-ctl_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 struct ctl_table *
 ctl_table_new(size_t ncols, const char *align)
 {
 	struct ctl_table	*t;
 
 	if (ncols == 0 || ncols >= sizeof(t->align) ||
-	    strlen(align) != ncols || (t = calloc(1, sizeof(*t))) == NULL)
+	    strlen(align) != ncols)
 		abort();
+	t = xcalloc(1, sizeof(*t));
 	t->ncols = ncols;
 	memcpy(t->align, align, ncols);
 	return t;
@@ -197,26 +190,17 @@ ctl_table_add(struct ctl_table *t, ...)
 {
 	va_list		 ap;
 	const char	*s;
-	char		**p;
 	size_t		 i;
 
 	if (t->nrows == t->size) {
 		t->size = t->size == 0 ? 16 : t->size * 2;
-		p = reallocarray(t->cells, t->size * t->ncols, sizeof(*p));
-		if (p == NULL) {
-			fprintf(stderr, "nodectl: out of memory\n");
-			exit(CTL_ERR);
-		}
-		t->cells = p;
+		t->cells = xrealloc(t->cells, t->size * t->ncols *
+		    sizeof(*t->cells));
 	}
 	va_start(ap, t);
 	for (i = 0; i < t->ncols; i++) {
 		s = va_arg(ap, const char *);
-		if ((t->cells[t->nrows * t->ncols + i] = strdup(s != NULL ?
-		    s : "-")) == NULL) {
-			fprintf(stderr, "nodectl: out of memory\n");
-			exit(CTL_ERR);
-		}
+		t->cells[t->nrows * t->ncols + i] = xstrdup(s != NULL ? s : "-");
 	}
 	va_end(ap);
 	t->nrows++;

@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "lib/util.h"
 #include "ctl.h"
 #include "proto/hex.h"
 #include "proto/tx.h"
@@ -380,7 +381,7 @@ ctl_send(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c, "--to PUBKEY is required");
 	if (!have_amount)
 		return ctl_usage(c, "--amount N is required");
-	if (!ctl_is_hex(to, 2 * TX_PK_LEN))
+	if (!hex_valid(to, 2 * TX_PK_LEN))
 		return ctl_usage(c, "--to: expected 64 hex characters");
 	if (memo != NULL && strlen(memo) > TX_MEMO_MAX)
 		return ctl_usage(c, "--memo: %zu bytes; at most %d",
@@ -403,7 +404,7 @@ ctl_send(struct ctl *c, int argc, char **argv)
 		/* 63 bits: fresh enough, and an integer (not a string) in JSON. */
 		t.nonce &= INT64_MAX;
 	}
-	t.timestamp_ms = ctl_now_ms();
+	t.timestamp_ms = now_ms();
 	if (memo != NULL) {
 		t.memo_len = (uint16_t)strlen(memo);
 		memcpy(t.memo, memo, t.memo_len);
@@ -501,7 +502,7 @@ ctl_submit(struct ctl *c, int argc, char **argv)
 	if (len > TX_HEX_MAX)
 		return ctl_usage(c, "HEX: %zu hex digits; a transaction has at "
 		    "most %d", len, TX_HEX_MAX);
-	if (!ctl_is_hex(hex, len))
+	if (!hex_valid(hex, len))
 		return ctl_usage(c, "HEX: not hex (only 0-9, a-f and A-F)");
 	if (len % 2 != 0)
 		return ctl_usage(c, "HEX: an odd number of hex digits (%zu)", len);
@@ -537,7 +538,7 @@ ctl_tx(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (optind >= argc)
 		return ctl_usage(c, "the transaction ID is required");
-	if (!ctl_is_hex(argv[optind], TX_ID_HEX_LEN))
+	if (!hex_valid(argv[optind], TX_ID_HEX_LEN))
 		return ctl_usage(c, "ID '%.80s': expected 64 hex characters",
 		    argv[optind]);
 	for (i = 0; i < TX_ID_HEX_LEN; i++)

@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "ctl.h"
+#include "sse.h"
 
-#define WATCH_LINE_MAX		(64 * 1024)	/* one SSE line */
-#define WATCH_EVENT_MAX		(256 * 1024)	/* one event's data */
 #define WATCH_ERRBODY_MAX	4096		/* an error answer kept for its message */
 #define WATCH_OUT_MAX		8192		/* one printed line */
 
@@ -28,13 +28,7 @@ struct watch_node {
 	size_t			 idx;
 	int64_t			 deadline;	/* ms, monotonic: head must come by then */
 	int			 started;	/* 200 received: the stream runs */
-	int			 cr;		/* the last byte was a CR */
-	char			*line;		/* WATCH_LINE_MAX + 1 bytes */
-	size_t			 linelen;
-	char			 event[64];
-	char			*data;
-	size_t			 datalen;
-	size_t			 datasize;
+	struct sse		*sse;		/* the event stream's parser */
 	char			 errbody[WATCH_ERRBODY_MAX + 1];
 	size_t			 errlen;
 	struct watch		*w;
@@ -66,10 +60,7 @@ watch_signal(int sig)
 static int64_t
 watch_mono_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(mono_ns() / 1000000);
 }
 
 /* Appends printf-style text to out (WATCH_OUT_MAX bytes) at *len. */
@@ -162,7 +153,7 @@ watch_print(struct watch_node *wn, const char *type, json_t *obj)
 	if (json_is_integer(v) && json_integer_value(v) > 0)
 		us = (uint64_t)json_integer_value(v);
 	else
-		us = ctl_now_ms() * 1000;
+		us = now_ms() * 1000;
 	t = (time_t)(us / 1000000);
 	localtime_r(&t, &tm);
 	snprintf(clock, sizeof(clock), "%02d:%02d:%02d.%03u", tm.tm_hour,
@@ -205,92 +196,28 @@ watch_print(struct watch_node *wn, const char *type, json_t *obj)
 	printf("%s\n", out);
 }
 
-/* A blank line ends an event: print it if it carries data. */
-static void
-watch_dispatch(struct watch_node *wn)
-{
-	json_error_t	 jerr;
-	json_t		*obj;
-	char		 safe[1024];
-	const char	*type = wn->event[0] != '\0' ? wn->event : "message";
-
-	if (wn->datalen > 0) {
-		wn->datalen--;		/* the newline after the last data line */
-		wn->data[wn->datalen] = '\0';
-		obj = json_loadb(wn->data, wn->datalen, 0, &jerr);
-		if (!json_is_object(obj)) {
-			json_decref(obj);
-			obj = json_object();
-			ctl_safe(safe, sizeof(safe), wn->data);
-			if (obj != NULL)
-				json_object_set_new(obj, "data",
-				    json_string(safe));
-		}
-		if (obj != NULL)
-			watch_print(wn, type, obj);
-		json_decref(obj);
-		if (fflush(stdout) == EOF)
-			wn->w->out_failed = 1;
-	}
-	wn->event[0] = '\0';
-	wn->datalen = 0;
-}
-
-/* One SSE line (without its end) in wn->line. */
+/* One event of a node's stream (sse_event_cb): printed as a line. */
 static int
-watch_line(struct watch_node *wn)
+watch_event(void *arg, const char *type, const char *data, size_t len)
 {
-	const char	*line = wn->line, *value, *colon;
-	size_t		 len = wn->linelen, flen, vlen, want;
-	char		*p;
+	struct watch_node	*wn = arg;
+	json_error_t		 jerr;
+	json_t			*obj;
+	char			 safe[1024];
 
-	if (len == 0) {
-		watch_dispatch(wn);
-		return 0;
+	obj = json_loadb(data, len, 0, &jerr);
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		obj = json_object();
+		ctl_safe(safe, sizeof(safe), data);
+		if (obj != NULL)
+			json_object_set_new(obj, "data", json_string(safe));
 	}
-	if (line[0] == ':')
-		return 0;	/* a comment: keep-alive */
-	if ((colon = memchr(line, ':', len)) != NULL) {
-		flen = (size_t)(colon - line);
-		value = colon + 1;
-		vlen = len - flen - 1;
-		if (vlen > 0 && *value == ' ') {
-			value++;
-			vlen--;
-		}
-	} else {
-		flen = len;
-		value = "";
-		vlen = 0;
-	}
-	if (flen == 5 && memcmp(line, "event", 5) == 0) {
-		if (vlen >= sizeof(wn->event))
-			vlen = sizeof(wn->event) - 1;
-		memcpy(wn->event, value, vlen);
-		wn->event[vlen] = '\0';
-	} else if (flen == 4 && memcmp(line, "data", 4) == 0) {
-		if (wn->datalen + vlen + 2 > WATCH_EVENT_MAX) {
-			ctl_warnx("%s: an event over %d bytes", wn->addr->text,
-			    WATCH_EVENT_MAX);
-			return -1;
-		}
-		if (wn->datalen + vlen + 2 > wn->datasize) {
-			want = wn->datasize == 0 ? 4096 : wn->datasize;
-			while (want < wn->datalen + vlen + 2)
-				want *= 2;
-			if ((p = realloc(wn->data, want)) == NULL) {
-				ctl_warnx("out of memory");
-				return -1;
-			}
-			wn->data = p;
-			wn->datasize = want;
-		}
-		memcpy(wn->data + wn->datalen, value, vlen);
-		wn->datalen += vlen;
-		wn->data[wn->datalen++] = '\n';
-		wn->data[wn->datalen] = '\0';
-	}
-	/* "id" and "retry" do not matter here: watch does not reconnect. */
+	if (obj != NULL)
+		watch_print(wn, type, obj);
+	json_decref(obj);
+	if (fflush(stdout) == EOF)
+		wn->w->out_failed = 1;
 	return 0;
 }
 
@@ -299,7 +226,8 @@ static int
 watch_body(void *arg, const char *data, size_t len)
 {
 	struct watch_node	*wn = arg;
-	size_t			 i, n;
+	char			 err[128];
+	size_t			 n;
 
 	if (http_stream_status(wn->s) != 200) {
 		n = WATCH_ERRBODY_MAX - wn->errlen;
@@ -310,26 +238,9 @@ watch_body(void *arg, const char *data, size_t len)
 		wn->errbody[wn->errlen] = '\0';
 		return 0;
 	}
-	for (i = 0; i < len; i++) {
-		if (wn->cr && data[i] == '\n') {
-			wn->cr = 0;
-			continue;
-		}
-		wn->cr = 0;
-		if (data[i] == '\r' || data[i] == '\n') {
-			wn->cr = data[i] == '\r';
-			wn->line[wn->linelen] = '\0';
-			if (watch_line(wn) == -1)
-				return -1;
-			wn->linelen = 0;
-			continue;
-		}
-		if (wn->linelen == WATCH_LINE_MAX) {
-			ctl_warnx("%s: an event line over %d bytes",
-			    wn->addr->text, WATCH_LINE_MAX);
-			return -1;
-		}
-		wn->line[wn->linelen++] = data[i];
+	if (sse_feed(wn->sse, data, len, err, sizeof(err)) == -1) {
+		ctl_warnx("%s: %s", wn->addr->text, err);
+		return -1;
 	}
 	return 0;
 }
@@ -415,10 +326,7 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c, "unexpected argument '%s'", argv[optind]);
 	if ((rc = ctl_connect_setup(c, 1)) != 0)
 		return rc;
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		ctl_warnx("out of memory");
-		return CTL_ERR;
-	}
+	w = xcalloc(1, sizeof(*w));
 	w->c = c;
 	nocolor = getenv("NO_COLOR");
 	w->color = !c->json && isatty(STDOUT_FILENO) &&
@@ -450,11 +358,7 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 		wn->idx = i;
 		wn->addr = &c->nodes[i];
 		wn->deadline = now + c->timeout_ms;
-		if ((wn->line = malloc(WATCH_LINE_MAX + 1)) == NULL) {
-			ctl_warnx("out of memory");
-			failed = 1;
-			continue;
-		}
+		wn->sse = sse_new(watch_event, wn);
 		if ((wn->s = http_stream_open(wn->addr, &req, err,
 		    sizeof(err))) == NULL) {
 			ctl_warnx("%s", err);
@@ -518,8 +422,7 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 
 	for (i = 0; i < w->n; i++) {
 		http_stream_free(w->nodes[i].s);
-		free(w->nodes[i].line);
-		free(w->nodes[i].data);
+		sse_free(w->nodes[i].sse);
 	}
 	if (w->out_failed)
 		failed = 1;

@@ -16,9 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
+#include "proto/hex.h"
 #include "http.h"
 
 #define HTTP_LINE_MAX	4096		/* chunk-size and trailer lines */
@@ -58,6 +59,7 @@ struct http_stream {
 	int			 status;
 	char			 reason[64];
 	uint64_t		 remaining;	/* of a sized body or chunk */
+	size_t			 headscan;	/* in[0..headscan) ends no head */
 };
 
 static void
@@ -79,79 +81,10 @@ http_err(char *err, size_t errlen, const char *fmt, ...)
 int
 http_addr_parse(struct http_addr *a, const char *s, char *err, size_t errlen)
 {
-	const char	*host, *colon, *p;
-	size_t		 hostlen, len;
-	unsigned long	 port;
-	char		*end;
-	int		 v6 = 0;
-
 	memset(a, 0, sizeof(*a));
-	if (strncasecmp(s, "http://", 7) == 0)
-		s += 7;
-	len = strlen(s);
-	if (len > 0 && s[len - 1] == '/')
-		len--;
-	if (len == 0) {
-		http_err(err, errlen, "'%s': expected HOST:PORT", s);
+	if (addr_parse(&a->addr, s, ADDR_URL | ADDR_NOPORT0, err, errlen) == -1)
 		return -1;
-	}
-	if (s[0] == '[') {
-		p = memchr(s, ']', len);
-		if (p == NULL || p + 1 >= s + len || p[1] != ':') {
-			http_err(err, errlen, "'%.*s': expected [ADDRESS]:PORT",
-			    (int)len, s);
-			return -1;
-		}
-		host = s + 1;
-		hostlen = (size_t)(p - host);
-		colon = p + 1;
-		v6 = 1;
-	} else {
-		colon = NULL;
-		for (p = s; p < s + len; p++) {
-			if (*p == ':')
-				colon = p;
-		}
-		if (colon == NULL) {
-			http_err(err, errlen, "'%.*s': expected HOST:PORT",
-			    (int)len, s);
-			return -1;
-		}
-		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
-			http_err(err, errlen, "'%.*s': write an IPv6 address "
-			    "as [ADDRESS]:PORT", (int)len, s);
-			return -1;
-		}
-		host = s;
-		hostlen = (size_t)(colon - s);
-	}
-	if (hostlen == 0 || hostlen >= sizeof(a->host)) {
-		http_err(err, errlen, "'%.*s': bad host", (int)len, s);
-		return -1;
-	}
-	for (p = host; p < host + hostlen; p++) {
-		if (*p <= ' ' || *p == '/' || *p == '@' || *p == 0x7f) {
-			http_err(err, errlen, "'%.*s': bad host", (int)len, s);
-			return -1;
-		}
-	}
-	p = colon + 1;
-	if ((size_t)(s + len - p) == 0 || (size_t)(s + len - p) > 5 ||
-	    p[0] < '0' || p[0] > '9') {
-		http_err(err, errlen, "'%.*s': bad port", (int)len, s);
-		return -1;
-	}
-	errno = 0;
-	port = strtoul(p, &end, 10);
-	if (errno != 0 || end != s + len || port == 0 || port > 65535) {
-		http_err(err, errlen, "'%.*s': bad port", (int)len, s);
-		return -1;
-	}
-	memcpy(a->host, host, hostlen);
-	a->host[hostlen] = '\0';
-	snprintf(a->port, sizeof(a->port), "%lu", port);
-	snprintf(a->text, sizeof(a->text), v6 ? "[%s]:%s" : "%s:%s", a->host,
-	    a->port);
+	addr_str(&a->addr, a->text, sizeof(a->text));
 	return 0;
 }
 
@@ -180,22 +113,20 @@ http_connect_next(struct http_stream *s)
 	return -1;
 }
 
+/* Appends n bytes and a NUL; -1 if the size would overflow as it doubles. */
 static int
 http_buf_append(char **buf, size_t *len, size_t *size, const char *data,
     size_t n)
 {
-	size_t	 want;
-	char	*p;
+	size_t	want;
 
-	if (n > SIZE_MAX - *len - 1)
+	if (*len >= SIZE_MAX / 4 || n >= SIZE_MAX / 4 - *len)
 		return -1;
 	if (*len + n + 1 > *size) {
 		want = *size == 0 ? 1024 : *size;
 		while (want < *len + n + 1)
 			want *= 2;
-		if ((p = realloc(*buf, want)) == NULL)
-			return -1;
-		*buf = p;
+		*buf = xrealloc(*buf, want);
 		*size = want;
 	}
 	memcpy(*buf + *len, data, n);
@@ -251,18 +182,14 @@ http_build_request(struct http_stream *s, const struct http_request *req)
 	return 0;
 }
 
-struct http_stream *
-http_stream_open(const struct http_addr *a, const struct http_request *req,
+/* A stream with its request built, not yet connected. */
+static struct http_stream *
+http_stream_new(const struct http_addr *a, const struct http_request *req,
     char *err, size_t errlen)
 {
 	struct http_stream	*s;
-	struct addrinfo		 hints;
-	int			 rc;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		http_err(err, errlen, "out of memory");
-		return NULL;
-	}
+	s = xcalloc(1, sizeof(*s));
 	s->fd = -1;
 	s->addr = *a;
 	s->nobody = strcmp(req->method, "HEAD") == 0;
@@ -271,19 +198,56 @@ http_stream_open(const struct http_addr *a, const struct http_request *req,
 		http_stream_free(s);
 		return NULL;
 	}
+	return s;
+}
 
+struct http_stream *
+http_stream_fdopen(int fd, const struct http_addr *a,
+    const struct http_request *req, char *err, size_t errlen)
+{
+	struct http_stream	*s;
+	int			 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		http_err(err, errlen, "%s: %s", a->text, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if ((s = http_stream_new(a, req, err, errlen)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	s->fd = fd;
+	s->state = HS_SEND;
+	return s;
+}
+
+struct http_stream *
+http_stream_open(const struct http_addr *a, const struct http_request *req,
+    char *err, size_t errlen)
+{
+	struct http_stream	*s;
+	struct addrinfo		 hints;
+	char			 port[8];
+	int			 rc;
+
+	if ((s = http_stream_new(a, req, err, errlen)) == NULL)
+		return NULL;
+
+	snprintf(port, sizeof(port), "%u", (unsigned)a->addr.port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-	rc = getaddrinfo(a->host, a->port, &hints, &s->ai0);
+	rc = getaddrinfo(a->addr.host, port, &hints, &s->ai0);
 	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {
 		/* AI_ADDRCONFIG hides ::1 and 127.0.0.1 on hosts without one. */
 		hints.ai_flags = AI_NUMERICSERV;
-		rc = getaddrinfo(a->host, a->port, &hints, &s->ai0);
+		rc = getaddrinfo(a->addr.host, port, &hints, &s->ai0);
 	}
 	if (rc != 0) {
-		http_err(err, errlen, "cannot resolve %s: %s", a->host,
+		http_err(err, errlen, "cannot resolve %s: %s", a->addr.host,
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		s->ai0 = NULL;
 		http_stream_free(s);
@@ -503,8 +467,9 @@ http_parse(struct http_stream *s, http_body_cb cb, void *arg, char *err,
 	for (;;) {
 		switch (s->state) {
 		case HS_HEAD:
+			/* Resume where the last read's search stopped. */
 			hend = NULL;
-			for (i = 0; i + 1 < s->inlen; i++) {
+			for (i = s->headscan; i + 1 < s->inlen; i++) {
 				if (s->in[i] == '\n' && (s->in[i + 1] == '\n' ||
 				    (i + 2 < s->inlen && s->in[i + 1] == '\r' &&
 				    s->in[i + 2] == '\n'))) {
@@ -520,12 +485,14 @@ http_parse(struct http_stream *s, http_body_cb cb, void *arg, char *err,
 					    HTTP_HEAD_MAX);
 					return -1;
 				}
+				s->headscan = s->inlen > 2 ? s->inlen - 2 : 0;
 				return 1;
 			}
 			n = (size_t)(hend - s->in);
 			if (http_parse_head(s, n, err, errlen) == -1)
 				return -1;
 			http_consume(s, n);
+			s->headscan = 0;
 			if (s->status >= 100 && s->status < 200 &&
 			    s->status != 101) {
 				/* An interim answer: the real one follows. */
@@ -558,15 +525,7 @@ http_parse(struct http_stream *s, http_body_cb cb, void *arg, char *err,
 			}
 			size = 0;
 			for (i = 0; i < linelen; i++) {
-				char	c = s->in[i];
-
-				if (c >= '0' && c <= '9')
-					digit = c - '0';
-				else if (c >= 'a' && c <= 'f')
-					digit = c - 'a' + 10;
-				else if (c >= 'A' && c <= 'F')
-					digit = c - 'A' + 10;
-				else
+				if ((digit = hex_nibble(s->in[i])) == -1)
 					break;
 				size = size * 16 + (uint64_t)digit;
 				if (size > HTTP_CHUNK_MAX)
@@ -701,7 +660,7 @@ http_stream_step(struct http_stream *s, short revents, http_body_cb cb,
 	}
 	if (http_buf_append(&s->in, &s->inlen, &s->insize, buf,
 	    (size_t)n) == -1) {
-		http_err(err, errlen, "out of memory");
+		http_err(err, errlen, "%s: answer too large", s->addr.text);
 		return -1;
 	}
 	return http_parse(s, cb, arg, err, errlen);
@@ -710,10 +669,7 @@ http_stream_step(struct http_stream *s, short revents, http_body_cb cb,
 static int64_t
 http_mono_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(mono_ns() / 1000000);
 }
 
 struct http_collect {
@@ -786,10 +742,8 @@ http_fetch(const struct http_addr *a, const struct http_request *req,
 		res->status = http_stream_status(s);
 		snprintf(res->reason, sizeof(res->reason), "%s",
 		    http_stream_reason(s));
-		if (res->body == NULL && (res->body = strdup("")) == NULL) {
-			http_err(err, errlen, "out of memory");
-			rc = -1;
-		}
+		if (res->body == NULL)
+			res->body = xstrdup("");
 	}
 	http_stream_free(s);
 	if (rc != 0)

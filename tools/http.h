@@ -11,15 +11,15 @@
 
 #include <stddef.h>
 
-#define HTTP_HOST_MAX		256
+#include "lib/addr.h"
+
 #define HTTP_HEAD_MAX		(64 * 1024)	/* status line and headers */
 #define HTTP_BODY_MAX		(32 * 1024 * 1024)	/* http_fetch answers */
 
 /* Where a node's API listens; text is "host:port" ("[v6]:port") for messages. */
 struct http_addr {
-	char	host[HTTP_HOST_MAX];
-	char	port[6];
-	char	text[HTTP_HOST_MAX + 8];
+	struct addr	addr;
+	char		text[ADDR_STR_MAX];
 };
 
 struct http_request {
@@ -44,8 +44,9 @@ typedef int (*http_body_cb)(void *arg, const char *data, size_t len);
 struct http_stream;
 
 /*
- * Parses "host:port", "[v6]:port" or "http://host:port[/]" into a; returns 0,
- * or -1 with a message naming the problem in err ("'x:70x0': bad port").
+ * Parses "host:port", "[v6]:port" or "http://host:port[/]", port 1..65535,
+ * into a (addr_parse of lib/addr.h); returns 0, or -1 with a message naming
+ * the problem in err ("'x:70x0': bad port").
  */
 int	http_addr_parse(struct http_addr *a, const char *s, char *err, size_t errlen);
 
@@ -55,6 +56,13 @@ int	http_addr_parse(struct http_addr *a, const char *s, char *err, size_t errlen
  * ("cannot resolve ...").  Copies everything in req.
  */
 struct http_stream *http_stream_open(const struct http_addr *a,
+	    const struct http_request *req, char *err, size_t errlen);
+
+/*
+ * Like http_stream_open on fd, a socket the caller connected (a test, the
+ * fuzzer): the stream owns fd from now on, even when it returns NULL.
+ */
+struct http_stream *http_stream_fdopen(int fd, const struct http_addr *a,
 	    const struct http_request *req, char *err, size_t errlen);
 
 /* The socket to poll, and the poll events it waits for (POLLIN or POLLOUT). */

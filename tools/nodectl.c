@@ -3,10 +3,7 @@
  * global options, the command table and its help, and the request helpers
  * the commands in ctl_*.c share.  man/nodectl.1 documents it.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,12 +13,10 @@
 
 #include <sodium.h>
 
+#include "lib/token.h"
+#include "lib/util.h"
+#include "lib/version.h"
 #include "ctl.h"
-#include "version.h"
-
-#ifndef NODED_VERSION
-#define NODED_VERSION "0.1.0"
-#endif
 
 #define CTL_OPTS_MAX	32
 
@@ -310,24 +305,11 @@ ctl_parse_u64(const struct ctl *c, const char *opt, const char *s, uint64_t *v)
 	return 0;
 }
 
-int
-ctl_is_hex(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++) {
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
-			return 0;
-	}
-	return s[len] == '\0';
-}
-
 /* Adds each address of the comma-separated list s (named what in messages). */
 static int
 ctl_add_nodes(struct ctl *c, const char *what, const char *s)
 {
-	char		 one[HTTP_HOST_MAX + 32], err[512];
+	char		 one[ADDR_HOST_MAX + 32], err[512];
 	const char	*p, *comma;
 	size_t		 len;
 
@@ -362,84 +344,21 @@ ctl_add_nodes(struct ctl *c, const char *what, const char *s)
 	}
 }
 
-/*
- * Reads the bearer token from path: white space around it dropped, then
- * 1 to CTL_TOKEN_MAX bytes.  The file may be CTL_TOKEN_FILE_MAX bytes, so
- * that a longest token fits with its newline.
- */
-#define CTL_TOKEN_FILE_MAX	(CTL_TOKEN_MAX + 256)
+/* Reads the bearer token in path (named what in messages) into c->token. */
 static int
 ctl_read_token(struct ctl *c, const char *what, const char *path)
 {
-	char		 buf[CTL_TOKEN_FILE_MAX + 2];
-	struct stat	 st;
-	ssize_t		 n;
-	size_t		 len = 0, start = 0, i;
-	int		 fd;
+	char	tok[TOKEN_MAX + 1], err[4096 + 256];
+	size_t	len;
+	int	exposed;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		ctl_warnx("%s '%s': %s", what, path, strerror(errno));
+	if (token_read(path, tok, &len, &exposed, err, sizeof(err)) == -1) {
+		ctl_warnx("%s %s", what, err);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		ctl_warnx("%s '%s': not a regular file", what, path);
-		close(fd);
-		return -1;
-	}
-	while (len < sizeof(buf) - 1) {
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			ctl_warnx("%s '%s': %s", what, path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > CTL_TOKEN_FILE_MAX) {
-		ctl_warnx("%s '%s': over %d bytes; the file must hold only the "
-		    "token (at most %d bytes)", what, path, CTL_TOKEN_FILE_MAX,
-		    CTL_TOKEN_MAX);
-		goto fail;
-	}
-	/* White space around the token does not count, as for noded. */
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-	    buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-		len--;
-	buf[len] = '\0';
-	while (start < len && (buf[start] == '\n' || buf[start] == '\r' ||
-	    buf[start] == ' ' || buf[start] == '\t'))
-		start++;
-	if (start == len) {
-		ctl_warnx("%s '%s': the file holds no token", what, path);
-		goto fail;
-	}
-	if (len - start > CTL_TOKEN_MAX) {
-		ctl_warnx("%s '%s': token over %d bytes", what, path,
-		    CTL_TOKEN_MAX);
-		goto fail;
-	}
-	for (i = start; i < len; i++) {
-		if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f) {
-			ctl_warnx("%s '%s': the token may hold only printable "
-			    "ASCII without spaces", what, path);
-			goto fail;
-		}
-	}
-	if ((c->token = strdup(buf + start)) == NULL) {
-		ctl_warnx("out of memory");
-		goto fail;
-	}
-	sodium_memzero(buf, sizeof(buf));
+	c->token = xstrdup(tok);
+	sodium_memzero(tok, sizeof(tok));
 	return 0;
-
-fail:
-	sodium_memzero(buf, sizeof(buf));
-	return -1;
 }
 
 int
@@ -579,7 +498,7 @@ main(int argc, char **argv)
 			ctl_main_help(stdout);
 			return CTL_OK;
 		case CTL_OPT_VERSION:
-			printf("nodectl %s\n", NODED_VERSION);
+			printf("nodectl %s\n", version_get());
 			return CTL_OK;
 		default:
 			return CTL_ERR;

@@ -1,78 +1,61 @@
 /*
  * config.c: noded's settings.  Sources in rising precedence: built-in
  * defaults, the --config file, the environment (NODED_<OPTION>) and the
- * command line.  One table names every option; each source hands option and
- * text to config_set(), which checks the value and names the source in any
- * complaint ("--peer 'node2:70x0': bad port", "NODED_MAX_PEERS '-1': ...",
- * "noded.conf:3: max-peers '-1': ...").  Each value's source is kept
- * (config_source()), so that a check across options, or a failure after
- * parsing, names what the user gave: "default peer-timeout-ms" when it
- * was nothing.
+ * command line.  One table, config_options[], holds each option's name,
+ * value type, field of struct config, default, range and help; parsing,
+ * the defaults, the NODED_* names, --help and the man page's list of
+ * options (config_man()) all read it, so they cannot disagree.  Each source
+ * hands option and text to config_set(), which checks the value and names
+ * the source in any complaint ("--peer 'node2:70x0': bad port",
+ * "NODED_MAX_PEERS '-1': ...", "noded.conf:3: max-peers '-1': ...").  The
+ * defaults are one more source, applied the same way ("default max-peers").
+ * Each value's source is kept (config_source()), so that a check across
+ * options, or a failure after parsing, names what the user gave: "default
+ * peer-timeout-ms" when it was nothing.
  */
-#include <sys/socket.h>
-#include <sys/types.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/addr.h"
+#include "lib/token.h"
+#include "lib/util.h"
+#include "lib/version.h"
 #include "proto/tx.h"
 #include "base/config.h"
 #include "base/log.h"
-#include "version.h"
-
-#ifndef NODED_VERSION
-#define NODED_VERSION	"0.1.0"
-#endif
 
 extern char **environ;
 
 #define CONFIG_LINE_MAX		8192
 #define CONFIG_NAME_MAX		64
-#define CONFIG_HOST_MAX		253
 #define CONFIG_YEAR_MS		31536000000ULL
+#define CONFIG_OPT_BASE		256	/* getopt_long code of the first option */
 
-enum config_opt {
-	OPT_CONFIG = 256,
-	OPT_NAME,
-	OPT_LISTEN,
-	OPT_API,
-	OPT_PEER,
-	OPT_DATA_DIR,
-	OPT_LOG_FILE,
-	OPT_NETWORK,
-	OPT_VALIDATORS,
-	OPT_VALIDATOR_QUEUE,
-	OPT_MAX_AMOUNT,
-	OPT_MAX_MEMO,
-	OPT_MAX_FUTURE_MS,
-	OPT_MAX_AGE_MS,
-	OPT_MAX_PEERS,
-	OPT_OUTBOUND,
-	OPT_PEER_EXCHANGE,
-	OPT_MEMPOOL_MAX_TXS,
-	OPT_MEMPOOL_MAX_BYTES,
-	OPT_LOG_LEVEL,
-	OPT_LOG_FORMAT,
-	OPT_API_TOKEN_FILE,
-	OPT_API_INSECURE,
-	OPT_HANDSHAKE_TIMEOUT_MS,
-	OPT_PING_INTERVAL_MS,
-	OPT_PEER_TIMEOUT_MS,
-	OPT_GETDATA_TIMEOUT_MS,
-	OPT_INV_BATCH_MS,
-	OPT_HELP,
-	OPT_VERSION
+#define CONFIG_STR(x)		#x
+#define CONFIG_XSTR(x)		CONFIG_STR(x)
+
+/* What an option's value is, and so how it is parsed, stored and described. */
+enum config_type {
+	CT_CONFIG,	/* --config FILE: read before the other sources */
+	CT_HELP,
+	CT_VERSION,
+	CT_NAME,	/* 1..CONFIG_NAME_MAX printable characters, no blanks */
+	CT_PATH,	/* a non-empty string that fits its field */
+	CT_ADDR,	/* host:port */
+	CT_PEERS,	/* host:port list; each source replaces a weaker one's */
+	CT_NUMBER,	/* decimal, min..max */
+	CT_BYTES,	/* decimal with an optional k, m or g, min..max */
+	CT_BOOL,	/* on|off|true|false|1|0; a flag if metavar is NULL */
+	CT_LOG_LEVEL,
+	CT_LOG_FORMAT
 };
 
 /* Where a value came from, in rising precedence. */
@@ -84,83 +67,189 @@ enum config_src {
 };
 
 struct config_option {
-	const char	*name;
-	int		 opt;
-	int		 flag;		/* takes no value on the command line */
-	const char	*metavar;
-	const char	*help;
-	uint64_t	 min, max;	/* numeric options */
+	const char	*name;		/* as on the command line, without "--" */
+	const char	*metavar;	/* NULL: a flag, without a value */
+	enum config_type type;
+	size_t		 off;		/* the field of struct config */
+	size_t		 size;
+	const char	*def;		/* default as text, applied as a value */
+	uint64_t	 defnum;	/* CT_NUMBER, CT_BYTES: the default */
+	uint64_t	(*defrun)(void); /* ... or one known only at run time */
+	const char	*defdoc;	/* how the default reads if no value says it */
+	uint64_t	 min, max;	/* CT_NUMBER, CT_BYTES */
+	const char	*help;		/* --help: a short phrase */
+	const char	*man;		/* the man page: mdoc sentences */
 };
 
+#define FIELD(f)	.off = offsetof(struct config, f), \
+			.size = sizeof(((struct config *)0)->f)
+
+static uint64_t	config_validators_default(void);
+
+/*
+ * Every option, in --help order.  Ranges and defaults live only here: the
+ * help and man texts do not repeat them; --help and config_man() add them.
+ */
 static const struct config_option config_options[] = {
-	{ "config", OPT_CONFIG, 0, "FILE",
-	  "read options from FILE (lines \"option = value\", # comments)", 0, 0 },
-	{ "name", OPT_NAME, 0, "NAME",
-	  "log and HELLO label (default: node-<listen port>; port 0: node-<id>)",
-	  0, 0 },
-	{ "listen", OPT_LISTEN, 0, "HOST:PORT",
-	  "P2P address (default: 0.0.0.0:7000)", 0, 0 },
-	{ "api", OPT_API, 0, "HOST:PORT",
-	  "HTTP control API (default: 127.0.0.1:8000)", 0, 0 },
-	{ "peer", OPT_PEER, 0, "HOST:PORT",
-	  "a peer to connect to; repeatable, or comma-separated (default: none)", 0, 0 },
-	{ "data-dir", OPT_DATA_DIR, 0, "DIR",
-	  "node identity key and log (default: ./data)", 0, 0 },
-	{ "log-file", OPT_LOG_FILE, 0, "PATH",
-	  "log file, also written to stderr (default: DATA_DIR/noded.log)", 0, 0 },
-	{ "network", OPT_NETWORK, 0, "NAME",
-	  "network name; nodes of other networks are refused (default: devnet)", 0, 0 },
-	{ "validators", OPT_VALIDATORS, 0, "N",
-	  "signature-verifying threads, 1..256 (default: online CPUs)", 1, 256 },
-	{ "validator-queue", OPT_VALIDATOR_QUEUE, 0, "N",
-	  "capacity of the validator channel, 1..1048576 (default: 4096)", 1, 1048576 },
-	{ "max-amount", OPT_MAX_AMOUNT, 0, "N",
-	  "largest amount accepted (default: 100)", 0, UINT64_MAX },
-	{ "max-memo", OPT_MAX_MEMO, 0, "N",
-	  "longest memo accepted in bytes, 0..256 (default: 256)", 0, TX_MEMO_MAX },
-	{ "max-future-ms", OPT_MAX_FUTURE_MS, 0, "MS",
-	  "how far ahead of the clock a timestamp may be (default: 120000)",
-	  0, CONFIG_YEAR_MS },
-	{ "max-age-ms", OPT_MAX_AGE_MS, 0, "MS",
-	  "how old a transaction may be before it expires (default: 86400000)",
-	  1, CONFIG_YEAR_MS },
-	{ "max-peers", OPT_MAX_PEERS, 0, "N",
-	  "inbound connections accepted, 0..10000 (default: 125)", 0, 10000 },
-	{ "outbound", OPT_OUTBOUND, 0, "N",
-	  "outbound links kept through peer exchange, 0..1000 (default: 8)", 0, 1000 },
-	{ "peer-exchange", OPT_PEER_EXCHANGE, 0, "on|off",
-	  "learn and dial peers' peers (default: on)", 0, 0 },
-	{ "mempool-max-txs", OPT_MEMPOOL_MAX_TXS, 0, "N",
-	  "transactions kept, 1..100000000 (default: 200000)", 1, 100000000 },
-	{ "mempool-max-bytes", OPT_MEMPOOL_MAX_BYTES, 0, "BYTES",
-	  "bytes of transactions kept, suffix k, m or g allowed (default: 128m)",
-	  1024, 1ULL << 40 },
-	{ "log-level", OPT_LOG_LEVEL, 0, "LEVEL",
-	  "debug, info, warn or error (default: info)", 0, 0 },
-	{ "log-format", OPT_LOG_FORMAT, 0, "FORMAT",
-	  "text or json (default: text)", 0, 0 },
-	{ "api-token-file", OPT_API_TOKEN_FILE, 0, "FILE",
-	  "require \"Authorization: Bearer <token in FILE>\" (default: none)", 0, 0 },
-	{ "api-insecure", OPT_API_INSECURE, 1, NULL,
-	  "allow the API on a non-loopback address without a token (default: off)",
-	  0, 0 },
-	{ "handshake-timeout-ms", OPT_HANDSHAKE_TIMEOUT_MS, 0, "MS",
-	  "time allowed for a peer's handshake (default: 5000)", 100, 600000 },
-	{ "ping-interval-ms", OPT_PING_INTERVAL_MS, 0, "MS",
-	  "PING period on an idle link (default: 10000)", 100, 3600000 },
-	{ "peer-timeout-ms", OPT_PEER_TIMEOUT_MS, 0, "MS",
-	  "silence after which a peer is dropped (default: 30000)", 100, 3600000 },
-	{ "getdata-timeout-ms", OPT_GETDATA_TIMEOUT_MS, 0, "MS",
-	  "wait for a TX before asking another announcer (default: 2000)",
-	  10, 600000 },
-	{ "inv-batch-ms", OPT_INV_BATCH_MS, 0, "MS",
-	  "delay gathering ids into one INV (default: 5)", 0, 10000 },
-	{ "help", OPT_HELP, 1, NULL, "print this help and exit", 0, 0 },
-	{ "version", OPT_VERSION, 1, NULL, "print the version and exit", 0, 0 },
+	{ .name = "config", .metavar = "FILE", .type = CT_CONFIG,
+	  .help = "read options from FILE (lines \"option = value\", # comments)",
+	  .man = "Read options from\n.Ar file :\none\n"
+	  ".Dq Ar option No = Ar value\nper line, the option named as on the "
+	  "command line without its dashes;\n.Sq #\nstarts a comment; a value "
+	  "may be quoted with double quotes.\nAn option that takes no value may "
+	  "stand alone on its line." },
+	{ .name = "name", .metavar = "NAME", .type = CT_NAME, FIELD(name),
+	  .defdoc = "node-<port>; port 0: node-<id>",
+	  .help = "log and HELLO label",
+	  .man = "The node's name: the label on every log line, in the API and "
+	  "in the\nhandshake.\nThe default names it after its listen port or, "
+	  "when that port is 0,\nafter the first 8 hex digits of its node id." },
+	{ .name = "listen", .metavar = "HOST:PORT", .type = CT_ADDR,
+	  FIELD(listen), .def = "0.0.0.0:7000",
+	  .help = "P2P address",
+	  .man = "The address that peers connect to.\nAn IPv6 address is "
+	  "written\n.Li [::]:7000 .\nWith port 0 the system picks one, which "
+	  "the node logs and announces." },
+	{ .name = "api", .metavar = "HOST:PORT", .type = CT_ADDR, FIELD(api),
+	  .def = "127.0.0.1:8000",
+	  .help = "HTTP control API",
+	  .man = "The HTTP control API; see\n.Sx HTTP API ." },
+	{ .name = "peer", .metavar = "HOST:PORT", .type = CT_PEERS, FIELD(peers),
+	  .help = "a peer to connect to; repeatable, or comma-separated",
+	  .man = "A peer to connect to.\nRepeatable, or a comma-separated list.\n"
+	  "Host names are resolved, so the service names of a container "
+	  "network\nwork." },
+	{ .name = "data-dir", .metavar = "DIR", .type = CT_PATH, FIELD(data_dir),
+	  .def = "./data",
+	  .help = "node identity key and log",
+	  .man = "Where the node keeps its identity key and, by default, its "
+	  "log;\ncreated if missing." },
+	{ .name = "log-file", .metavar = "PATH", .type = CT_PATH,
+	  FIELD(log_file), .defdoc = "DATA_DIR/noded.log",
+	  .help = "log file, also written to stderr",
+	  .man = "The log file.\nThe log also goes to standard error." },
+	{ .name = "network", .metavar = "NAME", .type = CT_NAME, FIELD(network),
+	  .def = "devnet",
+	  .help = "network name; nodes of other networks are refused",
+	  .man = "The network's name.\nTransactions are signed for a network and "
+	  "nodes of different networks\nnever complete a handshake." },
+	{ .name = "validators", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(validators), .defrun = config_validators_default,
+	  .defdoc = "online CPUs", .min = 1, .max = 256,
+	  .help = "signature-verifying threads",
+	  .man = "Signature-verifying threads." },
+	{ .name = "validator-queue", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(validator_queue), .defnum = 4096, .min = 1, .max = 1048576,
+	  .help = "capacity of the validator channel",
+	  .man = "Capacity of the queue to the validators." },
+	{ .name = "max-amount", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(max_amount), .defnum = TX_POLICY_MAX_AMOUNT, .min = 0,
+	  .max = UINT64_MAX,
+	  .help = "largest amount accepted",
+	  .man = "The largest amount accepted; amount 0 is valid." },
+	{ .name = "max-memo", .metavar = "N", .type = CT_NUMBER, FIELD(max_memo),
+	  .defnum = TX_MEMO_MAX, .min = 0, .max = TX_MEMO_MAX,
+	  .help = "longest memo accepted in bytes",
+	  .man = "The longest memo accepted, in bytes." },
+	{ .name = "max-future-ms", .metavar = "MS", .type = CT_NUMBER,
+	  FIELD(max_future_ms), .defnum = TX_POLICY_MAX_FUTURE_MS, .min = 0,
+	  .max = CONFIG_YEAR_MS,
+	  .help = "how far ahead of the clock a timestamp may be",
+	  .man = "How far ahead of the node's clock a transaction's timestamp may "
+	  "be." },
+	{ .name = "max-age-ms", .metavar = "MS", .type = CT_NUMBER,
+	  FIELD(max_age_ms), .defnum = TX_POLICY_MAX_AGE_MS, .min = 1,
+	  .max = CONFIG_YEAR_MS,
+	  .help = "how old a transaction may be before it expires",
+	  .man = "How old a transaction may be; older ones are rejected and "
+	  "expire from the\nmempool." },
+	{ .name = "max-peers", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(max_peers), .defnum = 125, .min = 0, .max = 10000,
+	  .help = "inbound connections accepted",
+	  .man = "Inbound connections accepted." },
+	{ .name = "outbound", .metavar = "N", .type = CT_NUMBER, FIELD(outbound),
+	  .defnum = 8, .min = 0, .max = 1000,
+	  .help = "outbound links kept through peer exchange",
+	  .man = "Outbound links kept through peer exchange." },
+	{ .name = "peer-exchange", .metavar = "on|off", .type = CT_BOOL,
+	  FIELD(peer_exchange), .def = "on",
+	  .help = "learn and dial peers' peers",
+	  .man = "Learn and dial the peers of peers.\nWith\n.Cm off\na node keeps "
+	  "to exactly its\n.Fl \\-peer\nlist and the nodes that dial it, so "
+	  "that a chosen topology (a line, a\nring) holds." },
+	{ .name = "mempool-max-txs", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(mempool_max_txs), .defnum = 200000, .min = 1, .max = 100000000,
+	  .help = "transactions kept",
+	  .man = "Transactions kept in the mempool; the oldest are evicted "
+	  "first." },
+	{ .name = "mempool-max-bytes", .metavar = "BYTES", .type = CT_BYTES,
+	  FIELD(mempool_max_bytes), .defnum = 128ULL << 20, .min = 1024,
+	  .max = 1ULL << 40,
+	  .help = "bytes of transactions kept; suffix k, m or g allowed",
+	  .man = "Bytes of transactions kept, with an optional suffix\n"
+	  ".Cm k , m\nor\n.Cm g\n(binary: 1k is 1024)." },
+	{ .name = "log-level", .metavar = "LEVEL", .type = CT_LOG_LEVEL,
+	  FIELD(log_level), .def = "info",
+	  .help = "least severe messages logged",
+	  .man = "The least severe messages logged." },
+	{ .name = "log-format", .metavar = "FORMAT", .type = CT_LOG_FORMAT,
+	  FIELD(log_format), .def = "text",
+	  .help = "log line format",
+	  .man = "The format of log lines:\n.Cm json\nwrites one JSON object per "
+	  "line." },
+	{ .name = "api-token-file", .metavar = "FILE", .type = CT_PATH,
+	  FIELD(api_token_file),
+	  .help = "require \"Authorization: Bearer <token in FILE>\"",
+	  .man = "Require\n.Dq Authorization: Bearer Ar token\non every API "
+	  "request, with the token read from\n.Ar file :\nits content without "
+	  "the blanks and newlines around it, printable ASCII,\n1 to "
+	  CONFIG_XSTR(TOKEN_MAX) " bytes, in a file of at most "
+	  CONFIG_XSTR(TOKEN_FILE_MAX) " bytes.\nThe comparison takes constant "
+	  "time.\nRequests without it get 401." },
+	{ .name = "api-insecure", .type = CT_BOOL, FIELD(api_insecure),
+	  .def = "off",
+	  .help = "allow the API on a non-loopback address without a token",
+	  .man = "Allow the API on an address that is not loopback without a "
+	  "token.\nWithout this option (or a token)\n.Nm\nrefuses to start with "
+	  "its API on such an address." },
+	{ .name = "handshake-timeout-ms", .metavar = "MS", .type = CT_NUMBER,
+	  FIELD(handshake_timeout_ms), .defnum = 5000, .min = 100, .max = 600000,
+	  .help = "time allowed for a peer's handshake",
+	  .man = "Time a new connection has to complete its handshake." },
+	{ .name = "ping-interval-ms", .metavar = "MS", .type = CT_NUMBER,
+	  FIELD(ping_interval_ms), .defnum = 10000, .min = 100, .max = 3600000,
+	  .help = "PING period on an idle link",
+	  .man = "Period of\n.Dv PING\non an idle link; less than\n"
+	  ".Fl \\-peer\\-timeout\\-ms ." },
+	{ .name = "peer-timeout-ms", .metavar = "MS", .type = CT_NUMBER,
+	  FIELD(peer_timeout_ms), .defnum = 30000, .min = 100, .max = 3600000,
+	  .help = "silence after which a peer is dropped",
+	  .man = "Silence after which a peer is dropped; more than\n"
+	  ".Fl \\-ping\\-interval\\-ms ." },
+	{ .name = "getdata-timeout-ms", .metavar = "MS", .type = CT_NUMBER,
+	  FIELD(getdata_timeout_ms), .defnum = 2000, .min = 10, .max = 600000,
+	  .help = "wait for a TX before asking another announcer",
+	  .man = "How long to wait for a requested transaction before asking "
+	  "another peer\nthat announced it." },
+	{ .name = "inv-batch-ms", .metavar = "MS", .type = CT_NUMBER,
+	  FIELD(inv_batch_ms), .defnum = 5, .min = 0, .max = 10000,
+	  .help = "delay gathering ids into one INV",
+	  .man = "How long to gather accepted ids into one announcement." },
+	{ .name = "help", .type = CT_HELP,
+	  .help = "print this help and exit",
+	  .man = "Print the options and exit 0." },
+	{ .name = "version", .type = CT_VERSION,
+	  .help = "print the version and exit",
+	  .man = "Print the version and exit 0." },
 };
 #define CONFIG_NOPTIONS	(sizeof(config_options) / sizeof(config_options[0]))
 _Static_assert(CONFIG_NOPTIONS <= CONFIG_OPTIONS_MAX,
     "struct config has no room for every option's source");
+
+/* The values of the enumerated types, as messages, --help and the man page say them. */
+#define CONFIG_BOOL_VALUES	"on|off|true|false|1|0"
+#define CONFIG_LEVEL_VALUES	"debug|info|warn|error"
+#define CONFIG_FORMAT_VALUES	"text|json"
 
 /* What config_set() needs besides the config itself. */
 struct config_state {
@@ -168,8 +257,6 @@ struct config_state {
 	enum config_src	 src;		/* the source being applied */
 	enum config_src	 peers_src;	/* the source of the current --peer list */
 	enum config_src	 srcs[CONFIG_NOPTIONS];	/* of each option's value */
-	int		 name_set;
-	int		 log_file_set;
 	char		*err;
 	size_t		 errlen;
 };
@@ -196,19 +283,66 @@ config_find(const char *name)
 	return NULL;
 }
 
-static const struct config_option *
-config_find_opt(int opt)
+/* Options that are not values: they steer config_parse itself. */
+static int
+config_is_value(const struct config_option *o)
 {
-	size_t	i;
-
-	for (i = 0; i < CONFIG_NOPTIONS; i++) {
-		if (config_options[i].opt == opt)
-			return &config_options[i];
-	}
-	return NULL;
+	return o->type != CT_CONFIG && o->type != CT_HELP &&
+	    o->type != CT_VERSION;
 }
 
-static unsigned
+/*
+ * The table's own invariants: each value option has a field its type can
+ * store, a range that fits the field, and a default its --help can name.
+ * A mistake in the table is a bug of the build, fatal at once.
+ */
+static void
+config_table_check(void)
+{
+	const struct config_option	*o;
+	size_t				 i;
+	int				 ok;
+
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		o = &config_options[i];
+		switch (o->type) {
+		case CT_NUMBER:
+		case CT_BYTES:
+			ok = o->min <= o->max && (o->size == 8 || (o->size == 4 &&
+			    o->max <= UINT32_MAX) || (o->size == 2 &&
+			    o->max <= UINT16_MAX)) && o->metavar != NULL &&
+			    (o->defrun == NULL || o->defdoc != NULL);
+			break;
+		case CT_BOOL:
+		case CT_LOG_LEVEL:
+		case CT_LOG_FORMAT:
+			ok = o->size == sizeof(int) && o->def != NULL;
+			break;
+		case CT_NAME:
+			ok = o->size > CONFIG_NAME_MAX && o->metavar != NULL;
+			break;
+		case CT_PATH:
+			ok = o->size > 1 && o->metavar != NULL;
+			break;
+		case CT_ADDR:
+			ok = o->size == sizeof(struct addr);
+			break;
+		case CT_PEERS:
+			ok = o->size == sizeof(struct addr) * CONFIG_MAX_PEERS_LIST;
+			break;
+		default:
+			ok = o->size == 0;
+			break;
+		}
+		if (!ok) {
+			fprintf(stderr, "noded: config table: option '%s' is "
+			    "inconsistent\n", o->name);
+			abort();
+		}
+	}
+}
+
+static uint64_t
 config_validators_default(void)
 {
 	long	n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -217,37 +351,7 @@ config_validators_default(void)
 		return 1;
 	if (n > 256)
 		return 256;
-	return (unsigned)n;
-}
-
-static void
-config_defaults(struct config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->listen.host, sizeof(cfg->listen.host), "0.0.0.0");
-	cfg->listen.port = 7000;
-	snprintf(cfg->api.host, sizeof(cfg->api.host), "127.0.0.1");
-	cfg->api.port = 8000;
-	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data");
-	snprintf(cfg->network, sizeof(cfg->network), "devnet");
-	cfg->validators = config_validators_default();
-	cfg->validator_queue = 4096;
-	cfg->max_amount = TX_POLICY_MAX_AMOUNT;
-	cfg->max_memo = TX_MEMO_MAX;
-	cfg->max_future_ms = TX_POLICY_MAX_FUTURE_MS;
-	cfg->max_age_ms = TX_POLICY_MAX_AGE_MS;
-	cfg->max_peers = 125;
-	cfg->outbound = 8;
-	cfg->peer_exchange = 1;
-	cfg->mempool_max_txs = 200000;
-	cfg->mempool_max_bytes = 128 * 1024 * 1024;
-	cfg->log_level = LOG_INFO;
-	cfg->log_format = LOG_TEXT;
-	cfg->handshake_timeout_ms = 5000;
-	cfg->ping_interval_ms = 10000;
-	cfg->peer_timeout_ms = 30000;
-	cfg->getdata_timeout_ms = 2000;
-	cfg->inv_batch_ms = 5;
+	return (uint64_t)n;
 }
 
 /* Strict decimal: digits only, no sign, no blanks.  -1: not a number; -2: too big. */
@@ -333,177 +437,117 @@ config_name_ok(const char *s)
 	return 1;
 }
 
-static int
-config_host_ok(const char *h)
+/* "1024", or "128m" for a multiple of 1 MiB. */
+static void
+config_bytes_str(char *out, size_t outlen, uint64_t n)
 {
-	for (; *h != '\0'; h++) {
-		if (!isalnum((unsigned char)*h) && *h != '.' && *h != '-' &&
-		    *h != '_')
-			return 0;
+	static const char	 units[] = "gmk";
+	unsigned		 shift;
+	size_t			 i;
+
+	for (i = 0, shift = 30; i < 3; i++, shift -= 10) {
+		if (n != 0 && n % (1ULL << shift) == 0) {
+			snprintf(out, outlen, "%" PRIu64 "%c", n >> shift,
+			    units[i]);
+			return;
+		}
 	}
-	return 1;
+	snprintf(out, outlen, "%" PRIu64, n);
 }
 
+/*
+ * The values option o accepts, as its error messages ("must be ..."),
+ * --help and the man page say them; "" for options that are not values.
+ * (A flag's are those of the config file and the environment.)
+ */
 static void
-config_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-config_errf(char *err, size_t errlen, const char *fmt, ...)
+config_range(const struct config_option *o, char *out, size_t outlen)
 {
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-int
-config_parse_addr(struct config_addr *a, const char *s, char *err, size_t errlen)
-{
-	char		 host[CONFIG_HOSTPORT_MAX], v6[CONFIG_HOSTPORT_MAX];
-	const char	*port, *close, *colon;
-	struct in6_addr	 in6;
-	size_t		 hlen;
-	uint64_t	 p;
-	char		*pct;
-
-	if (*s == '\0') {
-		config_errf(err, errlen, "'': empty address (expected HOST:PORT)");
-		return -1;
-	}
-	if (strlen(s) >= CONFIG_HOSTPORT_MAX) {
-		config_errf(err, errlen, "'%.40s...': address too long", s);
-		return -1;
-	}
-	if (s[0] == '[') {
-		if ((close = strchr(s, ']')) == NULL) {
-			config_errf(err, errlen, "'%s': missing ']'", s);
-			return -1;
-		}
-		hlen = (size_t)(close - s - 1);
-		memcpy(host, s + 1, hlen);
-		host[hlen] = '\0';
-		if (close[1] != ':') {
-			config_errf(err, errlen,
-			    "'%s': missing port (expected [HOST]:PORT)", s);
-			return -1;
-		}
-		port = close + 2;
-		if (hlen == 0) {
-			config_errf(err, errlen, "'%s': empty host", s);
-			return -1;
-		}
-		/* A zone ("%eth0") is not part of the literal. */
-		snprintf(v6, sizeof(v6), "%s", host);
-		if ((pct = strchr(v6, '%')) != NULL) {
-			if (pct[1] == '\0' || !config_host_ok(pct + 1)) {
-				config_errf(err, errlen, "'%s': bad IPv6 zone", s);
-				return -1;
-			}
-			*pct = '\0';
-		}
-		if (inet_pton(AF_INET6, v6, &in6) != 1) {
-			config_errf(err, errlen, "'%s': bad IPv6 address", s);
-			return -1;
-		}
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL) {
-			config_errf(err, errlen,
-			    "'%s': missing port (expected HOST:PORT)", s);
-			return -1;
-		}
-		hlen = (size_t)(colon - s);
-		memcpy(host, s, hlen);
-		host[hlen] = '\0';
-		port = colon + 1;
-		if (strchr(host, ':') != NULL) {
-			config_errf(err, errlen,
-			    "'%s': an IPv6 address needs brackets, e.g. [::1]:8000", s);
-			return -1;
-		}
-		if (hlen == 0) {
-			config_errf(err, errlen, "'%s': empty host", s);
-			return -1;
-		}
-		if (hlen > CONFIG_HOST_MAX || !config_host_ok(host)) {
-			config_errf(err, errlen, "'%s': bad host", s);
-			return -1;
-		}
-	}
-	if (*port == '\0') {
-		config_errf(err, errlen, "'%s': empty port", s);
-		return -1;
-	}
-	switch (config_parse_u64(port, &p)) {
-	case 0:
-		if (p <= 65535)
-			break;
-		/* FALLTHROUGH */
-	case -2:
-		config_errf(err, errlen, "'%s': port out of range (0..65535)", s);
-		return -1;
+	switch (o->type) {
+	case CT_NAME:
+		snprintf(out, outlen, "1..%d printable characters without "
+		    "spaces", CONFIG_NAME_MAX);
+		break;
+	case CT_PATH:
+		snprintf(out, outlen, "a path of 1..%zu bytes", o->size - 1);
+		break;
+	case CT_ADDR:
+		snprintf(out, outlen, "port 0..65535");
+		break;
+	case CT_PEERS:
+		snprintf(out, outlen, "port 1..65535, at most %d peers",
+		    CONFIG_MAX_PEERS_LIST);
+		break;
+	case CT_NUMBER:
+	case CT_BYTES:
+		snprintf(out, outlen, "%" PRIu64 "..%" PRIu64, o->min, o->max);
+		break;
+	case CT_BOOL:
+		snprintf(out, outlen, "%s", CONFIG_BOOL_VALUES);
+		break;
+	case CT_LOG_LEVEL:
+		snprintf(out, outlen, "%s", CONFIG_LEVEL_VALUES);
+		break;
+	case CT_LOG_FORMAT:
+		snprintf(out, outlen, "%s", CONFIG_FORMAT_VALUES);
+		break;
 	default:
-		config_errf(err, errlen, "'%s': bad port", s);
-		return -1;
+		snprintf(out, outlen, "%s", "");
+		break;
 	}
-	snprintf(a->host, sizeof(a->host), "%s", host);
-	a->port = (uint16_t)p;
-	return 0;
 }
 
-void
-config_addr_str(const struct config_addr *a, char *out, size_t outlen)
+/*
+ * The default of o as text: the value that config_defaults() applies, or
+ * NULL if it has none.  doc: for a reader (--help, man page), which also
+ * names defaults that are derived ("online CPUs") and says "none".
+ */
+static const char *
+config_default(const struct config_option *o, int doc, char *buf,
+    size_t buflen)
 {
-	if (strchr(a->host, ':') != NULL)
-		snprintf(out, outlen, "[%s]:%u", a->host, (unsigned)a->port);
+	if (doc && o->defdoc != NULL)
+		return o->defdoc;
+	if (o->def != NULL)
+		return o->def;
+	if (o->defrun != NULL) {
+		snprintf(buf, buflen, "%" PRIu64, o->defrun());
+		return buf;
+	}
+	if (o->type == CT_NUMBER || o->type == CT_BYTES) {
+		if (doc && o->type == CT_BYTES)
+			config_bytes_str(buf, buflen, o->defnum);
+		else
+			snprintf(buf, buflen, "%" PRIu64, o->defnum);
+		return buf;
+	}
+	return doc ? "none" : NULL;
+}
+
+/* Stores n in the unsigned field (or int 0/1) of 2, 4 or 8 bytes at p. */
+static void
+config_store(void *p, size_t size, uint64_t n)
+{
+	uint16_t	v16 = (uint16_t)n;
+	uint32_t	v32 = (uint32_t)n;
+
+	if (size == 2)
+		memcpy(p, &v16, sizeof(v16));
+	else if (size == 4)
+		memcpy(p, &v32, sizeof(v32));
 	else
-		snprintf(out, outlen, "%s:%u", a->host, (unsigned)a->port);
+		memcpy(p, &n, sizeof(n));
 }
 
-int
-config_addr_is_loopback(const struct config_addr *a)
-{
-	struct addrinfo		 hints, *res, *ai;
-	const struct sockaddr_in *sin;
-	const struct sockaddr_in6 *sin6;
-	int			 loop = 1;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	if (getaddrinfo(a->host, NULL, &hints, &res) != 0)
-		return 0;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_family == AF_INET) {
-			sin = (const struct sockaddr_in *)(const void *)ai->ai_addr;
-			if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-				loop = 0;
-		} else if (ai->ai_family == AF_INET6) {
-			sin6 = (const struct sockaddr_in6 *)(const void *)ai->ai_addr;
-			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-				if (sin6->sin6_addr.s6_addr[12] != 127)
-					loop = 0;
-			} else if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
-				loop = 0;
-		} else
-			loop = 0;
-	}
-	freeaddrinfo(res);
-	return loop;
-}
-
-/* Sets a numeric option, checking its bounds; label names the source. */
+/* Parses a numeric option, checking its bounds; label names the source. */
 static int
 config_set_number(struct config_state *st, const struct config_option *o,
     const char *label, const char *v, uint64_t *out)
 {
+	char	range[64];
 	int	rc;
 
-	if (o->opt == OPT_MEMPOOL_MAX_BYTES)
+	if (o->type == CT_BYTES)
 		rc = config_parse_bytes(v, out);
 	else
 		rc = config_parse_u64(v, out);
@@ -512,8 +556,8 @@ config_set_number(struct config_state *st, const struct config_option *o,
 		return -1;
 	}
 	if (rc == -2 || *out < o->min || *out > o->max) {
-		config_err(st, "%s '%s': must be %" PRIu64 "..%" PRIu64, label, v,
-		    o->min, o->max);
+		config_range(o, range, sizeof(range));
+		config_err(st, "%s '%s': must be %s", label, v, range);
 		return -1;
 	}
 	return 0;
@@ -556,13 +600,9 @@ config_set_peers(struct config_state *st, const char *label, const char *v)
 			    label, item, CONFIG_MAX_PEERS_LIST);
 			return -1;
 		}
-		if (config_parse_addr(&cfg->peers[cfg->npeers], item, msg,
+		if (addr_parse(&cfg->peers[cfg->npeers], item, ADDR_NOPORT0, msg,
 		    sizeof(msg)) == -1) {
 			config_err(st, "%s %s", label, msg);
-			return -1;
-		}
-		if (cfg->peers[cfg->npeers].port == 0) {
-			config_err(st, "%s '%s': port must be 1..65535", label, item);
 			return -1;
 		}
 		cfg->npeers++;
@@ -586,7 +626,7 @@ config_set_string(struct config_state *st, const char *label, const char *v,
 		    label, v, dstlen - 1);
 		return -1;
 	}
-	snprintf(dst, dstlen, "%s", v);
+	memcpy(dst, v, strlen(v) + 1);
 	return 0;
 }
 
@@ -595,132 +635,57 @@ static int
 config_apply(struct config_state *st, const struct config_option *o,
     const char *label, const char *v)
 {
-	struct config	*cfg = st->cfg;
-	char		 msg[CONFIG_HOSTPORT_MAX + 80];
+	char		*field = (char *)st->cfg + o->off;
+	char		 msg[CONFIG_HOSTPORT_MAX + 80], range[64];
 	uint64_t	 n = 0;
-	int		 b, i;
+	int		 i;
 
-	if (o->min != 0 || o->max != 0) {
-		if (config_set_number(st, o, label, v, &n) == -1)
-			return -1;
-	}
-	switch (o->opt) {
-	case OPT_NAME:
-		if (!config_name_ok(v)) {
-			config_err(st, "%s '%s': must be 1..%d printable characters "
-			    "without spaces", label, v, CONFIG_NAME_MAX);
-			return -1;
-		}
-		snprintf(cfg->name, sizeof(cfg->name), "%s", v);
-		st->name_set = 1;
-		break;
-	case OPT_NETWORK:
-		if (!config_name_ok(v)) {
-			config_err(st, "%s '%s': must be 1..%d printable characters "
-			    "without spaces", label, v, CONFIG_NAME_MAX);
-			return -1;
-		}
-		snprintf(cfg->network, sizeof(cfg->network), "%s", v);
-		break;
-	case OPT_LISTEN:
-	case OPT_API:
-		if (config_parse_addr(o->opt == OPT_LISTEN ? &cfg->listen :
-		    &cfg->api, v, msg, sizeof(msg)) == -1) {
+	switch (o->type) {
+	case CT_NAME:
+		if (!config_name_ok(v))
+			goto range;
+		memcpy(field, v, strlen(v) + 1);
+		return 0;
+	case CT_PATH:
+		return config_set_string(st, label, v, field, o->size);
+	case CT_ADDR:
+		if (addr_parse((struct addr *)(void *)field, v, 0, msg,
+		    sizeof(msg)) == -1) {
 			config_err(st, "%s %s", label, msg);
 			return -1;
 		}
-		break;
-	case OPT_PEER:
+		return 0;
+	case CT_PEERS:
 		return config_set_peers(st, label, v);
-	case OPT_DATA_DIR:
-		return config_set_string(st, label, v, cfg->data_dir,
-		    sizeof(cfg->data_dir));
-	case OPT_LOG_FILE:
-		if (config_set_string(st, label, v, cfg->log_file,
-		    sizeof(cfg->log_file)) == -1)
+	case CT_NUMBER:
+	case CT_BYTES:
+		if (config_set_number(st, o, label, v, &n) == -1)
 			return -1;
-		st->log_file_set = 1;
+		config_store(field, o->size, n);
+		return 0;
+	case CT_BOOL:
+		if (config_parse_bool(v, &i) == -1)
+			goto range;
 		break;
-	case OPT_API_TOKEN_FILE:
-		return config_set_string(st, label, v, cfg->api_token_file,
-		    sizeof(cfg->api_token_file));
-	case OPT_VALIDATORS:
-		cfg->validators = (unsigned)n;
+	case CT_LOG_LEVEL:
+		if ((i = log_level_parse(v)) == -1)
+			goto range;
 		break;
-	case OPT_VALIDATOR_QUEUE:
-		cfg->validator_queue = (size_t)n;
-		break;
-	case OPT_MAX_AMOUNT:
-		cfg->max_amount = n;
-		break;
-	case OPT_MAX_MEMO:
-		cfg->max_memo = (uint16_t)n;
-		break;
-	case OPT_MAX_FUTURE_MS:
-		cfg->max_future_ms = n;
-		break;
-	case OPT_MAX_AGE_MS:
-		cfg->max_age_ms = n;
-		break;
-	case OPT_MAX_PEERS:
-		cfg->max_peers = (unsigned)n;
-		break;
-	case OPT_OUTBOUND:
-		cfg->outbound = (unsigned)n;
-		break;
-	case OPT_MEMPOOL_MAX_TXS:
-		cfg->mempool_max_txs = (size_t)n;
-		break;
-	case OPT_MEMPOOL_MAX_BYTES:
-		cfg->mempool_max_bytes = (size_t)n;
-		break;
-	case OPT_HANDSHAKE_TIMEOUT_MS:
-		cfg->handshake_timeout_ms = (unsigned)n;
-		break;
-	case OPT_PING_INTERVAL_MS:
-		cfg->ping_interval_ms = (unsigned)n;
-		break;
-	case OPT_PEER_TIMEOUT_MS:
-		cfg->peer_timeout_ms = (unsigned)n;
-		break;
-	case OPT_GETDATA_TIMEOUT_MS:
-		cfg->getdata_timeout_ms = (unsigned)n;
-		break;
-	case OPT_INV_BATCH_MS:
-		cfg->inv_batch_ms = (unsigned)n;
-		break;
-	case OPT_PEER_EXCHANGE:
-	case OPT_API_INSECURE:
-		if (config_parse_bool(v, &b) == -1) {
-			config_err(st, "%s '%s': must be on|off|true|false|1|0",
-			    label, v);
-			return -1;
-		}
-		if (o->opt == OPT_PEER_EXCHANGE)
-			cfg->peer_exchange = b;
-		else
-			cfg->api_insecure = b;
-		break;
-	case OPT_LOG_LEVEL:
-		if ((i = log_level_parse(v)) == -1) {
-			config_err(st, "%s '%s': must be debug|info|warn|error",
-			    label, v);
-			return -1;
-		}
-		cfg->log_level = i;
-		break;
-	case OPT_LOG_FORMAT:
-		if ((i = log_format_parse(v)) == -1) {
-			config_err(st, "%s '%s': must be text|json", label, v);
-			return -1;
-		}
-		cfg->log_format = i;
+	case CT_LOG_FORMAT:
+		if ((i = log_format_parse(v)) == -1)
+			goto range;
 		break;
 	default:
 		config_err(st, "%s: cannot be set here", label);
 		return -1;
 	}
+	memcpy(field, &i, sizeof(i));
 	return 0;
+
+range:
+	config_range(o, range, sizeof(range));
+	config_err(st, "%s '%s': must be %s", label, v, range);
+	return -1;
 }
 
 /*
@@ -746,6 +711,36 @@ config_set(struct config_state *st, const struct config_option *o,
 	return 0;
 }
 
+/* Was option name given by a source, rather than left at its default? */
+static int
+config_given(const struct config_state *st, const char *name)
+{
+	return st->srcs[config_find(name) - config_options] != SRC_DEFAULT;
+}
+
+/* Every option's default, applied as a value of the source "default". */
+static int
+config_defaults(struct config_state *st)
+{
+	const struct config_option	*o;
+	const char			*v;
+	char				 label[64], num[32];
+	size_t				 i;
+
+	memset(st->cfg, 0, sizeof(*st->cfg));
+	st->src = SRC_DEFAULT;
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		o = &config_options[i];
+		snprintf(label, sizeof(label), "default %s", o->name);
+		snprintf(st->cfg->source[i], sizeof(st->cfg->source[i]), "%s",
+		    label);
+		if ((v = config_default(o, 0, num, sizeof(num))) == NULL)
+			continue;
+		if (config_set(st, o, label, v) == -1)
+			return -1;
+	}
+	return 0;
+}
 /* Trims blanks at both ends in place. */
 static char *
 config_trim(char *s)
@@ -819,13 +814,13 @@ config_file_line(struct config_state *st, const char *path, unsigned lineno,
 		config_err(st, "%s:%u: unknown option '%s'", path, lineno, key);
 		return -1;
 	}
-	if (o->opt == OPT_CONFIG || o->opt == OPT_HELP || o->opt == OPT_VERSION) {
+	if (!config_is_value(o)) {
 		config_err(st, "%s:%u: '%s' cannot be set in a config file", path,
 		    lineno, key);
 		return -1;
 	}
 	if (val == NULL) {
-		if (!o->flag) {
+		if (o->metavar != NULL) {
 			config_err(st, "%s:%u: expected '%s = value'", path, lineno,
 			    key);
 			return -1;
@@ -850,12 +845,7 @@ config_load_file(struct config_state *st, const char *from, const char *path)
 		config_err(st, "%s '%s': %s", from, path, strerror(errno));
 		return -1;
 	}
-	line = malloc(CONFIG_LINE_MAX + 2);
-	if (line == NULL) {
-		fclose(f);
-		config_err(st, "%s '%s': out of memory", from, path);
-		return -1;
-	}
+	line = xmalloc(CONFIG_LINE_MAX + 2);
 	while (fgets(line, CONFIG_LINE_MAX + 2, f) != NULL) {
 		lineno++;
 		len = strlen(line);
@@ -884,17 +874,26 @@ config_load_file(struct config_state *st, const char *from, const char *path)
 	return rc;
 }
 
-/* The value of NODED_<NAME> in envp, or NULL; empty counts as unset. */
-static const char *
-config_getenv(char *const *envp, const char *name, char *var, size_t varlen)
+/* Writes NODED_<NAME> (upper case, '-' as '_') for option name to var. */
+static void
+config_env_name(const char *name, char *var, size_t varlen)
 {
-	size_t	i, vlen;
+	size_t	i;
 
 	snprintf(var, varlen, "NODED_");
 	for (i = 0; name[i] != '\0' && 6 + i + 1 < varlen; i++)
 		var[6 + i] = name[i] == '-' ? '_' :
 		    (char)toupper((unsigned char)name[i]);
 	var[6 + i] = '\0';
+}
+
+/* The value of NODED_<NAME> in envp, or NULL; empty counts as unset. */
+static const char *
+config_getenv(char *const *envp, const char *name, char *var, size_t varlen)
+{
+	size_t	vlen;
+
+	config_env_name(name, var, varlen);
 	if (envp == NULL)
 		return NULL;
 	vlen = strlen(var);
@@ -918,8 +917,7 @@ config_load_env(struct config_state *st, char *const *envp)
 
 	for (i = 0; i < CONFIG_NOPTIONS; i++) {
 		o = &config_options[i];
-		if (o->opt == OPT_CONFIG || o->opt == OPT_HELP ||
-		    o->opt == OPT_VERSION)
+		if (!config_is_value(o))
 			continue;
 		if ((v = config_getenv(envp, o->name, var, sizeof(var))) == NULL)
 			continue;
@@ -929,11 +927,15 @@ config_load_env(struct config_state *st, char *const *envp)
 	return 0;
 }
 
+/*
+ * One option per line: what it is and its default; below, for options with
+ * a value, the values it takes.  (The default stays on the first line.)
+ */
 static void
 config_help(FILE *out)
 {
 	const struct config_option	*o;
-	char				 left[64];
+	char				 left[64], range[64], num[32];
 	size_t				 i;
 
 	fprintf(out,
@@ -952,8 +954,92 @@ config_help(FILE *out)
 			snprintf(left, sizeof(left), "--%s %s", o->name, o->metavar);
 		else
 			snprintf(left, sizeof(left), "--%s", o->name);
-		fprintf(out, "  %-28s %s\n", left, o->help);
+		if (!config_is_value(o)) {
+			fprintf(out, "  %-28s %s\n", left, o->help);
+			continue;
+		}
+		fprintf(out, "  %-28s %s (default: %s)\n", left, o->help,
+		    config_default(o, 1, num, sizeof(num)));
+		config_range(o, range, sizeof(range));
+		if (o->metavar != NULL)
+			fprintf(out, "  %-28s range: %s\n", "", range);
 	}
+}
+
+/* Writes s for an mdoc text line: a backslash is "\e". */
+static void
+config_man_text(FILE *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/*
+ * The ".It" line of o: "Fl \-max\-peers Ar n", with "Ar host : Ns Ar port"
+ * for HOST:PORT and "Cm on | off" for a choice.
+ */
+static void
+config_man_tag(FILE *out, const struct config_option *o)
+{
+	const char	*p;
+	int		 choice;
+
+	fputs(".It Fl \\-", out);
+	for (p = o->name; *p != '\0'; p++) {
+		if (*p == '-')
+			fputc('\\', out);
+		fputc(*p, out);
+	}
+	if (o->metavar != NULL) {
+		choice = strchr(o->metavar, '|') != NULL;
+		fputs(choice ? " Cm " : " Ar ", out);
+		for (p = o->metavar; *p != '\0'; p++) {
+			if (*p == '|')
+				fputs(" | ", out);
+			else if (*p == ':')
+				fputs(" : Ns Ar ", out);
+			else
+				fputc(choice ? *p : tolower((unsigned char)*p),
+				    out);
+		}
+	}
+	fputc('\n', out);
+}
+
+void
+config_man(FILE *out)
+{
+	const struct config_option	*o;
+	char				 range[64], num[32], var[64];
+	size_t				 i;
+
+	fputs(".Bl -tag -width Ds\n", out);
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		o = &config_options[i];
+		config_man_tag(out, o);
+		fprintf(out, "%s\n", o->man);
+		if (config_is_value(o)) {
+			config_range(o, range, sizeof(range));
+			if (o->metavar != NULL) {
+				fputs("Range: ", out);
+				config_man_text(out, range);
+				fputs(".\n", out);
+			}
+			fputs("Default: ", out);
+			config_man_text(out, config_default(o, 1, num,
+			    sizeof(num)));
+			fputs(".\n", out);
+		}
+		if (o->type != CT_HELP && o->type != CT_VERSION) {
+			config_env_name(o->name, var, sizeof(var));
+			fprintf(out, "Environment:\n.Ev %s .\n", var);
+		}
+	}
+	fputs(".El\n", out);
 }
 
 static struct option *
@@ -964,10 +1050,10 @@ config_longopts(void)
 
 	for (i = 0; i < CONFIG_NOPTIONS; i++) {
 		longopts[i].name = config_options[i].name;
-		longopts[i].has_arg = config_options[i].flag ? no_argument :
-		    required_argument;
+		longopts[i].has_arg = config_options[i].metavar == NULL ?
+		    no_argument : required_argument;
 		longopts[i].flag = NULL;
-		longopts[i].val = config_options[i].opt;
+		longopts[i].val = CONFIG_OPT_BASE + (int)i;
 	}
 	memset(&longopts[i], 0, sizeof(longopts[i]));
 	return longopts;
@@ -981,7 +1067,7 @@ config_getopt_err(struct config_state *st, int c, int argc, char **argv)
 
 	if (c == ':')
 		config_err(st, "%s: missing value", arg);
-	else if (optopt >= OPT_CONFIG && strchr(arg, '=') != NULL)
+	else if (optopt >= CONFIG_OPT_BASE && strchr(arg, '=') != NULL)
 		config_err(st, "'%s': this option takes no value", arg);
 	else
 		config_err(st, "unknown option '%s' (see --help)", arg);
@@ -993,18 +1079,18 @@ config_getopt_err(struct config_state *st, int c, int argc, char **argv)
  * (the one the user most likely just set); hi on a tie.
  */
 static int
-config_check_less(struct config_state *st, int lo, uint64_t vlo, int hi,
-    uint64_t vhi)
+config_check_less(struct config_state *st, const char *lo, uint64_t vlo,
+    const char *hi, uint64_t vhi)
 {
-	const struct config_option	*olo = config_find_opt(lo);
-	const struct config_option	*ohi = config_find_opt(hi);
-	const char			*llo, *lhi;
+	size_t		 ilo = (size_t)(config_find(lo) - config_options);
+	size_t		 ihi = (size_t)(config_find(hi) - config_options);
+	const char	*llo, *lhi;
 
 	if (vlo < vhi)
 		return 0;
-	llo = st->cfg->source[olo - config_options];
-	lhi = st->cfg->source[ohi - config_options];
-	if (st->srcs[olo - config_options] > st->srcs[ohi - config_options])
+	llo = st->cfg->source[ilo];
+	lhi = st->cfg->source[ihi];
+	if (st->srcs[ilo] > st->srcs[ihi])
 		config_err(st, "%s '%" PRIu64 "': must be less than %s (%" PRIu64
 		    ")", llo, vlo, lhi, vhi);
 	else
@@ -1032,48 +1118,38 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 	struct config_state		 st;
 	const char			*file = NULL, *from = "--config";
 	char				 label[64], var[64];
-	size_t				 dlen, i;
+	size_t				 dlen;
 	int				 c, help = 0, version = 0;
 
-	config_defaults(cfg);
-	for (i = 0; i < CONFIG_NOPTIONS; i++)
-		snprintf(cfg->source[i], sizeof(cfg->source[i]), "default %s",
-		    config_options[i].name);
+	config_table_check();
 	memset(&st, 0, sizeof(st));
 	st.cfg = cfg;
 	st.err = err;
 	st.errlen = errlen;
 	if (errlen > 0)
 		err[0] = '\0';
+	if (config_defaults(&st) == -1)
+		return -1;
 
 	/* First pass: --config, --help, --version and malformed options. */
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "-:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CONFIG:
-			file = optarg;
-			break;
-		case OPT_HELP:
-		case 'h':
+		o = c >= CONFIG_OPT_BASE ? &config_options[c - CONFIG_OPT_BASE] :
+		    NULL;
+		if (c == 'h' || (o != NULL && o->type == CT_HELP))
 			help = 1;
-			break;
-		case OPT_VERSION:
-		case 'V':
+		else if (c == 'V' || (o != NULL && o->type == CT_VERSION))
 			version = 1;
-			break;
-		case 1:
+		else if (o != NULL && o->type == CT_CONFIG)
+			file = optarg;
+		else if (c == 1) {
 			config_err(&st, "unexpected argument '%s' (see --help)",
 			    optarg);
 			return -1;
-		case '?':
-		case ':':
-			if (help || version)
-				break;
+		} else if ((c == '?' || c == ':') && !help && !version) {
 			config_getopt_err(&st, c, argc, argv);
 			return -1;
-		default:
-			break;
 		}
 	}
 	if (help) {
@@ -1081,7 +1157,7 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 		return 1;
 	}
 	if (version) {
-		fprintf(out, "noded %s\n", NODED_VERSION);
+		fprintf(out, "noded %s\n", version_get());
 		return 1;
 	}
 
@@ -1090,7 +1166,7 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 		from = var;
 	}
 	if (file != NULL) {
-		snprintf(cfg->source[config_find_opt(OPT_CONFIG) - config_options],
+		snprintf(cfg->source[config_find("config") - config_options],
 		    CONFIG_SOURCE_MAX, "%s", from);
 		st.src = SRC_FILE;
 		if (config_load_file(&st, from, file) == -1)
@@ -1104,24 +1180,26 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 	st.src = SRC_CMDLINE;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "-:hV", longopts, NULL)) != -1) {
-		if (c < OPT_CONFIG || c == OPT_CONFIG)
+		if (c < CONFIG_OPT_BASE)
 			continue;
-		if ((o = config_find_opt(c)) == NULL)
+		o = &config_options[c - CONFIG_OPT_BASE];
+		if (!config_is_value(o))
 			continue;
 		snprintf(label, sizeof(label), "--%s", o->name);
-		if (config_set(&st, o, label, o->flag ? "on" : optarg) == -1)
+		if (config_set(&st, o, label, o->metavar == NULL ? "on" :
+		    optarg) == -1)
 			return -1;
 	}
 	optind = 0;
 
-	if (config_check_less(&st, OPT_PING_INTERVAL_MS, cfg->ping_interval_ms,
-	    OPT_PEER_TIMEOUT_MS, cfg->peer_timeout_ms) == -1)
+	if (config_check_less(&st, "ping-interval-ms", cfg->ping_interval_ms,
+	    "peer-timeout-ms", cfg->peer_timeout_ms) == -1)
 		return -1;
 	/* Port 0 says nothing about the node: main.c names it after its id. */
-	if (!st.name_set && cfg->listen.port != 0)
+	if (!config_given(&st, "name") && cfg->listen.port != 0)
 		snprintf(cfg->name, sizeof(cfg->name), "node-%u",
 		    (unsigned)cfg->listen.port);
-	if (!st.log_file_set) {
+	if (!config_given(&st, "log-file")) {
 		if (strlen(cfg->data_dir) + sizeof("/noded.log") >
 		    sizeof(cfg->log_file)) {
 			config_err(&st, "%s '%.40s...': too long",

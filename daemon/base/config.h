@@ -11,23 +11,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lib/addr.h"
+
 #define CONFIG_MAX_PEERS_LIST	64	/* --peer entries */
-#define CONFIG_HOSTPORT_MAX	256
+#define CONFIG_HOSTPORT_MAX	ADDR_HOST_MAX	/* a "host:port" value */
 #define CONFIG_OPTIONS_MAX	40	/* room in config.source */
 #define CONFIG_SOURCE_MAX	192	/* one source label, NUL included */
-
-struct config_addr {
-	char		host[CONFIG_HOSTPORT_MAX];	/* name or literal, no brackets */
-	uint16_t	port;
-};
 
 struct config {
 	char		name[65];		/* --name; default node-<listen port>, or
 						   "" if that port is 0 (main.c then
 						   names the node after its id) */
-	struct config_addr listen;		/* --listen, default 0.0.0.0:7000 */
-	struct config_addr api;			/* --api, default 127.0.0.1:8000 */
-	struct config_addr peers[CONFIG_MAX_PEERS_LIST];	/* --peer, repeatable, comma lists */
+	struct addr	listen;			/* --listen, default 0.0.0.0:7000 */
+	struct addr	api;			/* --api, default 127.0.0.1:8000 */
+	struct addr	peers[CONFIG_MAX_PEERS_LIST];	/* --peer, repeatable, comma lists */
 	size_t		npeers;
 	char		data_dir[4096];		/* --data-dir, default ./data */
 	char		log_file[4096];		/* --log-file, default DATA_DIR/noded.log */
@@ -64,21 +61,12 @@ struct config {
 int	config_load(struct config *cfg, int argc, char **argv);
 
 /*
- * Parses "host:port" or "[v6]:port" into a; returns 0 or -1 with a message
- * naming the problem in err (errlen bytes), e.g. "'node2:70x0': bad port".
- */
-int	config_parse_addr(struct config_addr *a, const char *s, char *err, size_t errlen);
-
-/*
  * config_load without touching the process: the environment comes from envp
  * (NULL: none), --help and --version text goes to out, and a problem is
  * written to err (errlen bytes) instead of stderr.  Same returns.  Main thread.
  */
 int	config_parse(struct config *cfg, int argc, char **argv,
 	    char *const *envp, FILE *out, char *err, size_t errlen);
-
-/* Writes a as "host:port", or "[v6]:port" for an IPv6 literal. */
-void	config_addr_str(const struct config_addr *a, char *out, size_t outlen);
 
 /*
  * Where the value of option (named as on the command line, without dashes)
@@ -88,7 +76,12 @@ void	config_addr_str(const struct config_addr *a, char *out, size_t outlen);
  */
 const char *config_source(const struct config *cfg, const char *option);
 
-/* True if every address host resolves to is a loopback address. */
-int	config_addr_is_loopback(const struct config_addr *a);
+/*
+ * Writes the man page's list of options (mdoc, ".Bl" to ".El") from the
+ * same table as --help: man/noded.8 holds it between its "OPTIONS BEGIN"
+ * and "OPTIONS END" comments, and tests/unit/test_config.c checks that it
+ * is current.  Any thread.
+ */
+void	config_man(FILE *out);
 
 #endif

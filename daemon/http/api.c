@@ -6,17 +6,14 @@
  * first, and the outstanding verdicts are then cancelled.  Loop thread only.
  */
 #include <sys/queue.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -34,16 +31,15 @@
 #include "http/jenc.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "lib/addr.h"
 #include "lib/reason.h"
+#include "lib/token.h"
 #include "lib/util.h"
+#include "lib/version.h"
 #include "p2p/net.h"
 #include "proto/hex.h"
 #include "proto/tx.h"
-#include "version.h"
 
-#ifndef NODED_VERSION
-#define NODED_VERSION	"0.1.0"
-#endif
 
 /*
  * evhttp answers bodies above its own limit itself, with an HTML page; up
@@ -52,8 +48,6 @@
 #ifndef API_HTTP_MAX_BODY
 #define API_HTTP_MAX_BODY	(4 * API_MAX_BODY)
 #endif
-#define API_TOKEN_MAX		4096
-#define API_TOKEN_FILE_MAX	(API_TOKEN_MAX + 256)	/* blanks around it */
 #define API_MEMPOOL_LIMIT	100
 #define API_MEMPOOL_LIMIT_MAX	10000
 
@@ -553,23 +547,23 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	struct node	*n = a->n;
 	unsigned	 in = 0, out = 0;
 	uint64_t	 now = now_ms();
-	char		 listen[CONFIG_HOSTPORT_MAX + 16], api[CONFIG_HOSTPORT_MAX + 16];
-	struct config_addr aa = n->cfg->api, la = n->cfg->listen;
+	char		 listen[ADDR_STR_MAX], api[ADDR_STR_MAX];
+	struct addr aa = n->cfg->api, la = n->cfg->listen;
 	json_t		*o;
 
 	struct validator *v = admit_validator(a->admit);
 
 	net_peer_counts(a->net, &in, &out);
 	la.port = net_listen_port(a->net);
-	config_addr_str(&la, listen, sizeof(listen));
+	addr_str(&la, listen, sizeof(listen));
 	aa.port = server_port(a->srv);
-	config_addr_str(&aa, api, sizeof(api));
+	addr_str(&aa, api, sizeof(api));
 	o = json_object();
 	json_object_set_new(o, "name", jenc_str(n->cfg->name));
 	json_object_set_new(o, "node_id", json_string(n->node_id_hex));
 	json_object_set_new(o, "network", jenc_str(n->cfg->network));
 	json_object_set_new(o, "network_id", jenc_hex(n->netid, TX_NETID_LEN));
-	json_object_set_new(o, "version", jenc_str(NODED_VERSION));
+	json_object_set_new(o, "version", jenc_str(version_get()));
 	json_object_set_new(o, "listen", jenc_str(listen));
 	json_object_set_new(o, "api", jenc_str(api));
 	json_object_set_new(o, "peers", json_integer(in + out));
@@ -623,7 +617,7 @@ static void
 api_peers_post(struct api *a, struct evhttp_request *req)
 {
 	static const char *const fields[] = { "addr", NULL };
-	struct config_addr	 ca;
+	struct addr		 ca;
 	json_t			*body, *addr;
 	const char		*s;
 	char			 err[512];
@@ -638,12 +632,8 @@ api_peers_post(struct api *a, struct evhttp_request *req)
 		goto out;
 	}
 	s = json_string_value(addr);
-	if (config_parse_addr(&ca, s, err, sizeof(err)) == -1) {
+	if (addr_parse(&ca, s, ADDR_NOPORT0, err, sizeof(err)) == -1) {
 		server_error(a->srv, req, 400, "addr %s", err);
-		goto out;
-	}
-	if (ca.port == 0) {
-		server_error(a->srv, req, 400, "addr '%s': port must be 1..65535", s);
 		goto out;
 	}
 	if (net_connect(a->net, s, err, sizeof(err)) == -1) {
@@ -881,96 +871,39 @@ out:
 
 /* --- life cycle ------------------------------------------------------- */
 
-/*
- * Reads and hashes the token: the file's content without the blanks and
- * newlines around it, 1 to API_TOKEN_MAX bytes.  The file may hold up to
- * API_TOKEN_FILE_MAX bytes, so that a longest token still fits with its
- * newline.  0, or -1 after logging what to fix.
- */
+/* Reads and hashes the token of --api-token-file.  0, or -1 after logging what to fix. */
 static int
 api_load_token(struct api *a, const char *path)
 {
-	char		 buf[API_TOKEN_FILE_MAX + 1];
-	struct stat	 st;
-	ssize_t		 r;
-	size_t		 len = 0, start, i;
-	int		 fd, rc = -1;
+	char	tok[TOKEN_MAX + 1], err[TOKEN_FILE_MAX + 256];
+	size_t	len;
+	int	exposed = 0, rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_error("api", "--api-token-file '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		log_error("api", "--api-token-file '%s': not a regular file", path);
-		goto out;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
+	rc = token_read(path, tok, &len, &exposed, err, sizeof(err));
+	if (exposed)
 		log_warn("api", "--api-token-file '%s' can be read by other users: "
 		    "chmod 600 '%s'", path, path);
-	while (len < sizeof(buf)) {
-		r = read(fd, buf + len, sizeof(buf) - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			log_error("api", "--api-token-file '%s': %s", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (len > API_TOKEN_FILE_MAX) {
-		log_error("api", "--api-token-file '%s': over %d bytes; the file "
-		    "must hold only the token (at most %d bytes)", path,
-		    API_TOKEN_FILE_MAX, API_TOKEN_MAX);
-		goto out;
-	}
-	for (start = 0; start < len && (buf[start] == ' ' || buf[start] == '\t' ||
-	    buf[start] == '\r' || buf[start] == '\n'); start++)
-		;
-	while (len > start && (buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
-	    buf[len - 1] == '\r' || buf[len - 1] == '\n'))
-		len--;
-	if (len == start) {
-		log_error("api", "--api-token-file '%s' holds no token: put a secret "
-		    "in it, e.g. head -c 32 /dev/urandom | xxd -p -c 64 > '%s'",
-		    path, path);
-		goto out;
-	}
-	if (len - start > API_TOKEN_MAX) {
-		log_error("api", "--api-token-file '%s': the token is %zu bytes, "
-		    "longer than %d", path, len - start, API_TOKEN_MAX);
-		goto out;
-	}
-	for (i = start; i < len; i++) {
-		if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
-			log_error("api", "--api-token-file '%s': the token must be "
-			    "printable ASCII without blanks", path);
-			goto out;
-		}
+	if (rc == -1) {
+		log_error("api", "--api-token-file %s", err);
+		return -1;
 	}
 	crypto_generichash(a->token_hash, sizeof(a->token_hash),
-	    (const unsigned char *)buf + start, len - start, NULL, 0);
+	    (const unsigned char *)tok, len, NULL, 0);
+	sodium_memzero(tok, sizeof(tok));
 	a->have_token = 1;
-	rc = 0;
-out:
-	sodium_memzero(buf, sizeof(buf));
-	close(fd);
-	return rc;
+	return 0;
 }
-
 
 struct api *
 api_new(struct node *n, struct admit *admit, struct mempool *mp, struct net *net)
 {
 	const struct config	*cfg = n->cfg;
 	struct api		*a;
-	struct config_addr	 real = cfg->api;
-	char			 addr[CONFIG_HOSTPORT_MAX + 16];
+	struct addr	 real = cfg->api;
+	char			 addr[ADDR_STR_MAX];
 	int			 loopback;
 
-	config_addr_str(&cfg->api, addr, sizeof(addr));
+	addr_str(&cfg->api, addr, sizeof(addr));
 	a = xcalloc(1, sizeof(*a));
 	a->n = n;
 	a->admit = admit;
@@ -980,7 +913,7 @@ api_new(struct node *n, struct admit *admit, struct mempool *mp, struct net *net
 	if (cfg->api_token_file[0] != '\0' &&
 	    api_load_token(a, cfg->api_token_file) == -1)
 		goto fail;
-	loopback = config_addr_is_loopback(&cfg->api);
+	loopback = addr_is_loopback(&cfg->api);
 	if (!loopback && !a->have_token && !cfg->api_insecure) {
 		log_error("api", "refusing to serve the API on %s, which is not a "
 		    "loopback address, without a token: give --api-token-file FILE "
@@ -1005,7 +938,7 @@ api_new(struct node *n, struct admit *admit, struct mempool *mp, struct net *net
 	a->metrics.srv = a->srv;
 	a->metrics.events = a->events;
 	real.port = server_port(a->srv);
-	config_addr_str(&real, addr, sizeof(addr));
+	addr_str(&real, addr, sizeof(addr));
 	log_info("api", "listening on http://%s%s", addr, a->have_token ?
 	    " (bearer token required)" : "");
 	return a;

@@ -20,13 +20,10 @@
 #include "http/server.h"
 #include "lib/reason.h"
 #include "lib/util.h"
+#include "lib/version.h"
 #include "p2p/net.h"
 #include "proto/frame.h"
-#include "version.h"
 
-#ifndef NODED_VERSION
-#define NODED_VERSION	"0.1.0"
-#endif
 
 /* The le="..." labels of stats_verify_bounds_ns. */
 static const char *metrics_verify_le[STATS_VERIFY_BUCKETS] = {
@@ -93,7 +90,7 @@ metrics_info(const struct node *n, struct evbuffer *out)
 	metrics_family(out, "noded_info", "gauge",
 	    "Constant 1, labelled with the node's identity and version.");
 	evbuffer_add_printf(out, "noded_info{version=\"");
-	metrics_label(out, NODED_VERSION);
+	metrics_label(out, version_get());
 	evbuffer_add_printf(out, "\",name=\"");
 	metrics_label(out, n->cfg->name);
 	evbuffer_add_printf(out, "\",network=\"");

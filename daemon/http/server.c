@@ -551,7 +551,7 @@ server_dispatch(struct evhttp_request *req, void *arg)
  * after logging why.
  */
 static int
-server_listen(struct server *s, const struct config_addr *ca, const char *source,
+server_listen(struct server *s, const struct addr *ca, const char *source,
     const char *addr)
 {
 	struct evutil_addrinfo	 hints, *res = NULL;
@@ -596,15 +596,15 @@ server_listen(struct server *s, const struct config_addr *ca, const char *source
 }
 
 struct server *
-server_new(struct event_base *base, const struct config_addr *ca,
+server_new(struct event_base *base, const struct addr *ca,
     const char *source, size_t max_body, server_handler h, void *arg)
 {
 	struct server		*s;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
-	char			 addr[CONFIG_HOSTPORT_MAX + 16];
+	char			 addr[ADDR_STR_MAX];
 
-	config_addr_str(ca, addr, sizeof(addr));
+	addr_str(ca, addr, sizeof(addr));
 	s = xcalloc(1, sizeof(*s));
 	s->base = base;
 	s->handler = h;

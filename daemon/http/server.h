@@ -35,7 +35,7 @@ typedef void (*server_handler)(struct evhttp_request *req, struct server_conn *c
  * base, bodies up to max_body bytes answered by the handler (larger ones
  * by evhttp itself).  NULL after logging why.
  */
-struct server *server_new(struct event_base *base, const struct config_addr *addr,
+struct server *server_new(struct event_base *base, const struct addr *addr,
 	    const char *source, size_t max_body, server_handler h, void *arg);
 /* Later requests get 503; the listener stops.  Held answers are the holders' to end. */
 void	server_shutdown(struct server *s);

@@ -701,8 +701,8 @@ net_start(struct net *net)
 	struct timeval sec = { 1, 0 };
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	struct config_addr bound;
-	char addr[CONFIG_HOSTPORT_MAX + 16];
+	struct addr bound;
+	char addr[ADDR_STR_MAX];
 
 	event_add(net->maint, &sec);
 	net->dns = evdns_base_new(n->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
@@ -747,7 +747,7 @@ net_start(struct net *net)
 		    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	bound = n->cfg->listen;
 	bound.port = net->port;
-	config_addr_str(&bound, addr, sizeof(addr));
+	addr_str(&bound, addr, sizeof(addr));
 	log_info("net", "listening on %s", addr);
 
 	for (i = 0; i < n->cfg->npeers; i++) {
@@ -771,16 +771,12 @@ net_target_keep(struct net_target *t)
 int
 net_connect(struct net *net, const char *hostport, char *err, size_t errlen)
 {
-	struct config_addr a;
+	struct addr a;
 	struct net_target *t, *found;
 	unsigned napi;
 
-	if (config_parse_addr(&a, hostport, err, errlen) == -1)
+	if (addr_parse(&a, hostport, ADDR_NOPORT0, err, errlen) == -1)
 		return -1;
-	if (a.port == 0) {
-		snprintf(err, errlen, "'%s': port 0", hostport);
-		return -1;
-	}
 	napi = 0;
 	found = NULL;
 	TAILQ_FOREACH(t, &net->targets, entry) {

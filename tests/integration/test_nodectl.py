@@ -177,7 +177,10 @@ def test_help_for_every_command_and_version():
     (["status", "--frob"], "unknown option '--frob'"),
     (["status", "extra"], "unexpected argument 'extra'"),
     (["--node", "127.0.0.1:70x0", "status"], "--node '127.0.0.1:70x0': bad port"),
-    (["--node", "127.0.0.1:99999", "status"], "bad port"),
+    # One parser for noded and nodectl (lib/addr.c): noded's words.
+    (["--node", "127.0.0.1:99999", "status"],
+     "--node '127.0.0.1:99999': port out of range (0..65535)"),
+    (["--node", "127.0.0.1:0", "status"], "--node '127.0.0.1:0': port must be 1..65535"),
     (["--node", "localhost", "status"], "expected HOST:PORT"),
     (["--node", "127.0.0.1:1", "--node", "127.0.0.1:2", "status"], "only watch"),
     (["--timeout", "0", "status"], "--timeout '0'"),

@@ -1,7 +1,9 @@
 /*
  * test_config.c: noded's settings: defaults, every option from each source
  * (command line, NODED_* environment, config file), precedence, bad values
- * with their exact messages, peer lists, config file syntax, addresses.
+ * with their exact messages, peer lists, config file syntax, the ranges
+ * in --help, and the man page's list of options.  (Addresses themselves:
+ * test_addr.c.)
  */
 #include <sys/types.h>
 
@@ -114,13 +116,13 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 	if (strcmp(opt, "name") == 0)
 		snprintf(out, len, "%s", c->name);
 	else if (strcmp(opt, "listen") == 0)
-		config_addr_str(&c->listen, out, len);
+		addr_str(&c->listen, out, len);
 	else if (strcmp(opt, "api") == 0)
-		config_addr_str(&c->api, out, len);
+		addr_str(&c->api, out, len);
 	else if (strcmp(opt, "peer") == 0) {
 		out[0] = '\0';
 		for (i = 0; i < c->npeers; i++) {
-			config_addr_str(&c->peers[i], one, sizeof(one));
+			addr_str(&c->peers[i], one, sizeof(one));
 			if (i > 0)
 				strncat(out, ",", len - strlen(out) - 1);
 			strncat(out, one, len - strlen(out) - 1);
@@ -903,77 +905,162 @@ test_config_peer_lists(void **state)
 	    "--peer 'one-too-many:1': too many peers (at most 64)");
 }
 
-static void
-test_config_parse_addr(void **state)
+/* The --help block of option name: its line and the one below; NULL if none. */
+static const char *
+help_block(const char *help, const char *name, char *out, size_t outlen)
 {
-	static const struct {
-		const char	*in;
-		const char	*host;
-		unsigned	 port;
-		const char	*str;
-	} good[] = {
-		{ "127.0.0.1:8000", "127.0.0.1", 8000, "127.0.0.1:8000" },
-		{ "node2:7000", "node2", 7000, "node2:7000" },
-		{ "my_host.example-1.org:1", "my_host.example-1.org", 1,
-		  "my_host.example-1.org:1" },
-		{ "[::1]:65535", "::1", 65535, "[::1]:65535" },
-		{ "[::ffff:10.0.0.1]:0", "::ffff:10.0.0.1", 0, "[::ffff:10.0.0.1]:0" },
-		{ "x:007", "x", 7, "x:7" },
-	};
-	struct config_addr	a;
-	char			err[512], s[300];
-	size_t			i;
+	char		 key[80];
+	const char	*p, *nl;
 
-	(void)state;
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(config_parse_addr(&a, good[i].in, err, sizeof(err)), 0);
-		assert_string_equal(a.host, good[i].host);
-		assert_int_equal(a.port, good[i].port);
-		config_addr_str(&a, s, sizeof(s));
-		assert_string_equal(s, good[i].str);
-	}
-	assert_int_equal(config_parse_addr(&a, "h:1:2", err, sizeof(err)), -1);
-	assert_string_equal(err,
-	    "'h:1:2': an IPv6 address needs brackets, e.g. [::1]:8000");
-	/* NULL err is allowed. */
-	assert_int_equal(config_parse_addr(&a, "bad", NULL, 0), -1);
-	/* A long host is refused before it can overflow anything. */
-	{
-		char	big[400];
-
-		memset(big, 'h', sizeof(big));
-		memcpy(big + sizeof(big) - 6, ":7000", 6);
-		assert_int_equal(config_parse_addr(&a, big, err, sizeof(err)), -1);
-		assert_non_null(strstr(err, "address too long"));
-		memset(big, 'h', 250);
-		memcpy(big + 250, ":7000", 6);
-		assert_int_equal(config_parse_addr(&a, big, err, sizeof(err)), 0);
-		assert_int_equal(strlen(a.host), 250);
-	}
+	snprintf(key, sizeof(key), "\n  --%s ", name);
+	if ((p = strstr(help, key)) == NULL)
+		return NULL;
+	p++;
+	if ((nl = strchr(p, '\n')) == NULL || (nl = strchr(nl + 1, '\n')) == NULL)
+		return NULL;
+	snprintf(out, outlen, "%.*s", (int)(nl - p + 1), p);
+	return out;
 }
 
+/*
+ * --help shows the range of each option that takes a value on the line
+ * below it, in the words of the option's "must be ..." messages: one table
+ * makes both.
+ */
 static void
-test_config_loopback(void **state)
+test_config_help_ranges(void **state)
 {
-	static const struct {
-		const char	*host;
-		int		 loop;
-	} cases[] = {
-		{ "127.0.0.1", 1 }, { "127.1.2.3", 1 }, { "::1", 1 },
-		{ "localhost", 1 }, { "::ffff:127.0.0.1", 1 },
-		{ "0.0.0.0", 0 }, { "::", 0 }, { "192.0.2.1", 0 }, { "10.0.0.1", 0 },
-		{ "2001:db8::1", 0 },
-	};
-	struct config_addr	a;
-	size_t			i;
+	struct config	 c;
+	const char	*args[] = { "--help", NULL }, *must, *opt;
+	char		 err[256], *out, block[512], want[512];
+	size_t		 i, checked = 0;
 
 	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(a.host, sizeof(a.host), "%s", cases[i].host);
-		a.port = 8000;
-		if (config_addr_is_loopback(&a) != cases[i].loop)
-			fail_msg("%s: want loopback=%d", cases[i].host, cases[i].loop);
+	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), &out), 1);
+	for (i = 0; i < NOPTIONS; i++) {
+		if (options[i].value == NULL)
+			continue;	/* a flag: no range */
+		if (help_block(out, options[i].opt, block, sizeof(block)) == NULL)
+			fail_msg("--%s: not in --help", options[i].opt);
+		if (strstr(block, "\n                               range: ") ==
+		    NULL)
+			fail_msg("--%s: no range in --help:\n%s", options[i].opt,
+			    block);
 	}
+	for (i = 0; i < sizeof(bad_args) / sizeof(bad_args[0]); i++) {
+		opt = bad_args[i].args[0];
+		must = strstr(bad_args[i].err, ": must be ");
+		if (must == NULL || strstr(must, " than ") != NULL ||
+		    strncmp(opt, "--", 2) != 0)
+			continue;
+		assert_non_null(help_block(out, opt + 2, block, sizeof(block)));
+		snprintf(want, sizeof(want), "range: %s\n", must + 10);
+		if (strstr(block, want) == NULL)
+			fail_msg("%s: --help does not say \"%s\":\n%s", opt,
+			    must + 10, block);
+		checked++;
+	}
+	assert_true(checked >= 15);
+	free(out);
+}
+
+#define MAN_PAGE	"man/noded.8"
+#define MAN_NEW		"build/noded.8.new"
+#define MAN_BEGIN	".\\\" OPTIONS BEGIN"
+#define MAN_END		".\\\" OPTIONS END"
+
+/* Reads a whole file; NULL if it cannot. */
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*buf;
+	long	 len;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/*
+ * man/noded.8's list of options is the one config_man() makes from the
+ * table, between its OPTIONS BEGIN and OPTIONS END comment lines.  When it
+ * is not, the test writes the page as it should be and says how to take it.
+ */
+static void
+test_config_man_page(void **state)
+{
+	struct config	 c;
+	const char	*args[] = { "--help", NULL }, *q;
+	char		*page, *begin, *end, *gen = NULL, *help, *p, var[64];
+	char		 err[256], want[256], range[200];
+	size_t		 genlen = 0, i;
+	FILE		*f;
+
+	(void)state;
+	if ((page = slurp(MAN_PAGE)) == NULL)
+		fail_msg("%s: cannot read it (run from the top of the source "
+		    "tree, as make unit does)", MAN_PAGE);
+	begin = strstr(page, MAN_BEGIN);
+	end = strstr(page, MAN_END);
+	if (begin == NULL || end == NULL || end < begin)
+		fail_msg("%s: no '%s' ... '%s' lines around the list of options",
+		    MAN_PAGE, MAN_BEGIN, MAN_END);
+	begin = strchr(begin, '\n') + 1;
+	f = open_memstream(&gen, &genlen);
+	assert_non_null(f);
+	config_man(f);
+	fclose(f);
+	if ((size_t)(end - begin) != genlen || memcmp(begin, gen, genlen) != 0) {
+		f = fopen(MAN_NEW, "w");
+		assert_non_null(f);
+		fwrite(page, 1, (size_t)(begin - page), f);
+		fwrite(gen, 1, genlen, f);
+		fputs(end, f);
+		fclose(f);
+		fail_msg("%s: its list of options is not the one the table in "
+		    "daemon/base/config.c makes.  Edit the table, not the page; "
+		    "this test just wrote the page as it should be: review "
+		    "'diff %s %s', then 'cp %s %s'", MAN_PAGE, MAN_PAGE, MAN_NEW,
+		    MAN_NEW, MAN_PAGE);
+	}
+
+	/* Each option has its item, its range as --help says it, its variable. */
+	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), &help), 1);
+	for (i = 0; i < NOPTIONS; i++) {
+		snprintf(want, sizeof(want), ".It Fl \\-");
+		for (q = options[i].opt; *q != '\0'; q++) {
+			if (*q == '-')
+				strcat(want, "\\");
+			strncat(want, q, 1);
+		}
+		if (strstr(gen, want) == NULL)
+			fail_msg("no '%s' in the man page", want);
+		env_name(options[i].opt, var, sizeof(var));
+		snprintf(want, sizeof(want), "Environment:\n.Ev %s .\n", var);
+		if (strstr(gen, want) == NULL)
+			fail_msg("--%s: no '%s' in the man page", options[i].opt,
+			    want);
+	}
+	for (p = help; (p = strstr(p, "range: ")) != NULL; p += 7) {
+		snprintf(range, sizeof(range), "%.*s", (int)strcspn(p + 7, "\n"),
+		    p + 7);
+		snprintf(want, sizeof(want), "Range: %s.\n", range);
+		if (strstr(gen, want) == NULL)
+			fail_msg("--help says 'range: %s'; the man page does not",
+			    range);
+	}
+	free(help);
+	free(gen);
+	free(page);
 }
 
 /* config_load prints the problem, prefixed, to stderr, and reads the real environment. */
@@ -1036,8 +1123,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_config_peer_lists, setup,
 		    teardown),
-		cmocka_unit_test(test_config_parse_addr),
-		cmocka_unit_test(test_config_loopback),
+		cmocka_unit_test(test_config_help_ranges),
+		cmocka_unit_test(test_config_man_page),
 		cmocka_unit_test_setup_teardown(test_config_load_wrapper, setup,
 		    teardown),
 	};

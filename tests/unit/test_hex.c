@@ -112,6 +112,62 @@ test_hex_bad(void **state)
 	}
 }
 
+/* hex_valid: exactly len hex digits, then the string's end. */
+static const struct {
+	const char	*s;
+	size_t		 len;
+	int		 want;
+} hex_valid_cases[] = {
+	{ "", 0, 1 },
+	{ "0", 1, 1 },
+	{ "0123456789abcdefABCDEF", 22, 1 },
+	{ "aBcD", 4, 1 },
+	{ "abc", 3, 1 },		/* odd is fine: a check of digits, not of bytes */
+	{ "abcd", 3, 0 },		/* longer than len */
+	{ "ab", 3, 0 },			/* shorter: the NUL is not a digit */
+	{ "", 1, 0 },
+	{ "abcg", 4, 0 },
+	{ "0x12", 4, 0 },
+	{ " abc", 4, 0 },
+	{ "abc ", 4, 0 },
+	{ "ab\xc3\xa9", 4, 0 },		/* UTF-8 */
+	{ "/", 1, 0 },		/* each neighbour of a digit range... */
+	{ ":", 1, 0 },
+	{ "@", 1, 0 },
+	{ "G", 1, 0 },
+	{ "`", 1, 0 },
+	{ "g", 1, 0 },
+	{ "9", 1, 1 },			/* ...and each range's ends */
+	{ "A", 1, 1 },
+	{ "F", 1, 1 },
+	{ "a", 1, 1 },
+	{ "f", 1, 1 },
+};
+
+static void
+test_hex_valid(void **state)
+{
+	char	id[65];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(hex_valid_cases) / sizeof(hex_valid_cases[0]);
+	    i++) {
+		if (hex_valid(hex_valid_cases[i].s, hex_valid_cases[i].len) !=
+		    hex_valid_cases[i].want)
+			fail_msg("hex_valid(\"%s\", %zu): want %d",
+			    hex_valid_cases[i].s, hex_valid_cases[i].len,
+			    hex_valid_cases[i].want);
+	}
+	/* A 64-digit id, as nodectl checks them. */
+	memset(id, 'e', 64);
+	id[64] = '\0';
+	assert_true(hex_valid(id, 64));
+	assert_false(hex_valid(id, 63));
+	id[17] = 'x';
+	assert_false(hex_valid(id, 64));
+}
+
 int
 main(void)
 {
@@ -120,6 +176,7 @@ main(void)
 		cmocka_unit_test(test_hex_upper_case),
 		cmocka_unit_test(test_hex_round_trip_all_bytes),
 		cmocka_unit_test(test_hex_bad),
+		cmocka_unit_test(test_hex_valid),
 	};
 
 	return cmocka_run_group_tests_name("hex", tests, NULL, NULL);
