@@ -996,7 +996,7 @@ test_txreq_alts_clamped(void **state)
 	}
 }
 
-/* A gone announcer leaves room in a full line. */
+/* A gone announcer leaves room in a full line, for an announcer or the peer asked. */
 static void
 test_txreq_gone_makes_room(void **state)
 {
@@ -1021,6 +1021,28 @@ test_txreq_gone_makes_room(void **state)
 	asked(&h, 3, 1);
 	poll_at(&h, T0 + 2 * TIMEOUT);
 	asked(&h, 4, 1);
+	h_done(&h);
+
+	/* The peer asked goes first in a full line: a gone one falls off first. */
+	h_init(&h, &lim);
+	add(&h, 1, 0);
+	add(&h, 2, 0);
+	add(&h, 3, 0);
+	add(&h, 4, 0);
+	ann(&h, 1, 1, 0, T0, TXREQ_ANN_NEW);
+	ann(&h, 2, 1, 0, T0, TXREQ_ANN_ADDED);
+	ann(&h, 3, 1, 0, T0, TXREQ_ANN_ADDED);
+	asked(&h, 1, 1);
+	del(&h, 2);
+	rx(&h, 4, 1, TXREQ_RX_VALIDATING, T0 + 1);
+	retry(&h, 1, 4);
+	poll_at(&h, T0 + 2);
+	asked(&h, 1, 1);
+	poll_at(&h, T0 + 2 + TIMEOUT);
+	asked(&h, 3, 1);	/* kept: 2 made room */
+	poll_at(&h, T0 + 2 + 2 * TIMEOUT);
+	none(&h);
+	gone(&h, 1);
 	h_done(&h);
 }
 
@@ -1050,6 +1072,8 @@ test_txreq_zero_delays(void **state)
 	poll_at(&h, T0 + 1);
 	asked(&h, 2, 1);
 	asked(&h, 1, 2);
+	wanted(&h, 1, 2);	/* due again (T0 + 1), but at the next poll */
+	wanted(&h, 2, 1);
 	poll_at(&h, T0 + 1);
 	none(&h);		/* both timed out; nobody left */
 	gone(&h, 1);
