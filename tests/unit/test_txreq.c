@@ -1081,6 +1081,56 @@ test_txreq_zero_delays(void **state)
 	h_done(&h);
 }
 
+/* Equal deadlines fall due in the order they were set: who gets a scarce slot. */
+static void
+test_txreq_equal_deadlines_in_order(void **state)
+{
+	static const unsigned orders[][4] = {
+		{ 1, 2, 3, 4 }, { 4, 3, 2, 1 }, { 2, 4, 1, 3 },
+	};
+	struct txreq_limits lim = defaults;
+	struct h h;
+	size_t c, i;
+
+	(void)state;
+	for (c = 0; c < sizeof(orders) / sizeof(orders[0]); c++) {
+		/* Waiting on a busy peer since the same time: the first one set goes. */
+		lim.inflight = 1;
+		h_init(&h, &lim);
+		add(&h, 1, 0);
+		add(&h, 2, 0);
+		for (i = 0; i < 4; i++)
+			ann(&h, 2, orders[c][i], 0, T0, TXREQ_ANN_NEW);
+		asked(&h, 2, orders[c][0]);
+		for (i = 1; i < 4; i++)
+			ann(&h, 1, orders[c][i], 0, T0, TXREQ_ANN_ADDED);
+		poll_at(&h, T0 + RETRY);
+		asked(&h, 1, orders[c][1]);
+		none(&h);
+		h_done(&h);
+
+		/* A disconnect: its requests fall due in the order asked. */
+		lim.inflight = 2;
+		h_init(&h, &lim);
+		add(&h, 1, 0);
+		add(&h, 2, 0);
+		ann(&h, 2, 100, 0, T0, TXREQ_ANN_NEW);	/* 2 has one slot left */
+		asked(&h, 2, 100);
+		ann(&h, 1, orders[c][0], 0, T0, TXREQ_ANN_NEW);
+		ann(&h, 1, orders[c][1], 0, T0, TXREQ_ANN_NEW);
+		asked(&h, 1, orders[c][0]);
+		asked(&h, 1, orders[c][1]);
+		ann(&h, 2, orders[c][1], 0, T0, TXREQ_ANN_ADDED);
+		ann(&h, 2, orders[c][0], 0, T0, TXREQ_ANN_ADDED);
+		del(&h, 1);
+		poll_at(&h, T0 + 1);
+		asked(&h, 2, orders[c][0]);
+		none(&h);
+		wanted(&h, orders[c][1], 0);
+		h_done(&h);
+	}
+}
+
 /*
  * Many ids asked at different times time out in deadline order, each at
  * its own deadline; disconnects and forgets in between keep the counts.
@@ -1157,6 +1207,7 @@ main(void)
 		cmocka_unit_test(test_txreq_alts_clamped),
 		cmocka_unit_test(test_txreq_gone_makes_room),
 		cmocka_unit_test(test_txreq_zero_delays),
+		cmocka_unit_test(test_txreq_equal_deadlines_in_order),
 		cmocka_unit_test(test_txreq_many_in_order),
 	};
 
