@@ -32,6 +32,7 @@ struct txreq_entry {
 	struct txreq_peer *asked;	/* the peer asked; NULL: nobody now */
 	uint64_t	 creator;	/* serial of the first announcer (its quota) */
 	uint64_t	 deadline;	/* move on then; TXREQ_NEVER while held */
+	uint64_t	 seq;		/* when it was set: equal deadlines go in order */
 	size_t		 heapidx;	/* TXREQ_NOHEAP iff held (or being polled) */
 	struct txreq_entry *due_next;	/* txreq_poll's list of due entries */
 	TAILQ_ENTRY(txreq_entry) asked_entry;	/* in asked->asked */
@@ -60,6 +61,7 @@ struct txreq {
 	struct txreq_peer **peerb;	/* serial → peer, chained */
 	size_t		 npeerb;	/* power of two */
 	size_t		 npeers;
+	uint64_t	 seq;		/* deadlines set so far */
 };
 
 /* now + ms, never reaching TXREQ_NEVER. */
@@ -109,6 +111,14 @@ txreq_peer_grow(struct txreq *s)
 	free(old);
 }
 
+/* a is due before b. */
+static int
+txreq_heap_before(const struct txreq_entry *a, const struct txreq_entry *b)
+{
+	return a->deadline < b->deadline ||
+	    (a->deadline == b->deadline && a->seq < b->seq);
+}
+
 static void
 txreq_heap_place(struct txreq *s, struct txreq_entry *e, size_t i)
 {
@@ -124,7 +134,7 @@ txreq_heap_up(struct txreq *s, size_t i)
 
 	while (i > 0) {
 		parent = (i - 1) / 2;
-		if (s->heap[parent]->deadline <= e->deadline)
+		if (!txreq_heap_before(e, s->heap[parent]))
 			break;
 		txreq_heap_place(s, s->heap[parent], i);
 		i = parent;
@@ -142,10 +152,9 @@ txreq_heap_down(struct txreq *s, size_t i)
 		c = 2 * i + 1;
 		if (c >= s->nheap)
 			break;
-		if (c + 1 < s->nheap &&
-		    s->heap[c + 1]->deadline < s->heap[c]->deadline)
+		if (c + 1 < s->nheap && txreq_heap_before(s->heap[c + 1], s->heap[c]))
 			c++;
-		if (s->heap[c]->deadline >= e->deadline)
+		if (!txreq_heap_before(s->heap[c], e))
 			break;
 		txreq_heap_place(s, s->heap[c], i);
 		i = c;
@@ -170,11 +179,15 @@ txreq_heap_remove(struct txreq *s, struct txreq_entry *e)
 	txreq_heap_down(s, last->heapidx);
 }
 
-/* Sets e's deadline, and its place in the heap (none while held). */
+/*
+ * Sets e's deadline, and its place in the heap (none while held).  Equal
+ * deadlines fall due in the order they were set, so a poll is deterministic.
+ */
 static void
 txreq_deadline_set(struct txreq *s, struct txreq_entry *e, uint64_t deadline)
 {
 	e->deadline = deadline;
+	e->seq = ++s->seq;
 	if (deadline == TXREQ_NEVER) {
 		txreq_heap_remove(s, e);
 		return;
@@ -206,21 +219,6 @@ txreq_alt_del(struct txreq_entry *e, uint64_t serial)
 	e->nalts = k;
 }
 
-/* Makes serial e's next announcer (the last one falls off a full line). */
-static void
-txreq_alt_add_front(struct txreq *s, struct txreq_entry *e, uint64_t serial,
-    int outbound)
-{
-	txreq_alt_del(e, serial);
-	if (e->nalts == s->lim.alts)
-		e->nalts--;
-	memmove(&e->alts[1], &e->alts[0], e->nalts * sizeof(e->alts[0]));
-	memmove(&e->altout[1], &e->altout[0], e->nalts);
-	e->alts[0] = serial;
-	e->altout[0] = outbound != 0;
-	e->nalts++;
-}
-
 /* Drops the announcers that are gone from e's line. */
 static void
 txreq_alt_prune(const struct txreq *s, struct txreq_entry *e)
@@ -233,6 +231,26 @@ txreq_alt_prune(const struct txreq *s, struct txreq_entry *e)
 			e->alts[k++] = e->alts[i];
 		}
 	e->nalts = k;
+}
+
+/*
+ * Makes serial e's next announcer; when the line is full, the ones gone
+ * leave it, else the last one falls off.
+ */
+static void
+txreq_alt_add_front(struct txreq *s, struct txreq_entry *e, uint64_t serial,
+    int outbound)
+{
+	txreq_alt_del(e, serial);
+	if (e->nalts == s->lim.alts)
+		txreq_alt_prune(s, e);
+	if (e->nalts == s->lim.alts)
+		e->nalts--;
+	memmove(&e->alts[1], &e->alts[0], e->nalts * sizeof(e->alts[0]));
+	memmove(&e->altout[1], &e->altout[0], e->nalts);
+	e->alts[0] = serial;
+	e->altout[0] = outbound != 0;
+	e->nalts++;
 }
 
 /*
@@ -844,7 +862,7 @@ txreq_check(const struct txreq *s, char *err, size_t errlen)
 		if (e->heapidx != i)
 			txreq_chk_fail(&c, e->id, "heap slot %zu, thinks %zu", i,
 			    e->heapidx);
-		if (i > 0 && s->heap[(i - 1) / 2]->deadline > e->deadline)
+		if (i > 0 && txreq_heap_before(e, s->heap[(i - 1) / 2]))
 			txreq_chk_fail(&c, e->id, "heap out of order at %zu", i);
 		if (idmap_get(s->map, e->id) != e)
 			txreq_chk_fail(&c, e->id, "scheduled but not in the table");

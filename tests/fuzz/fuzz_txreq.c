@@ -8,7 +8,10 @@
  * callback: nobody is asked who is not added or did not announce the id,
  * no peer has more than its limit out, an id has at most one request out
  * and none while held, and the peer txreq_wanted names is the one asked.
- * At the end (after an odd number of operations), with every peer gone and
+ * It must also do exactly what an oracle does: the relay's old table of
+ * wanted ids (gossip.c's gossip_inflight and its functions) restated here
+ * over an array walked in full: the same requests in the same order, the
+ * same answers and counters.  At the end (after an odd number of operations), with every peer gone and
  * every verdict in, the table empties.
  *
  * Input: 8 bytes of limits, then operations of 3 bytes each.
@@ -25,7 +28,42 @@
 #define NIDS		8
 #define UNKNOWN_PEER	(UINT64_C(1) << 40)	/* never added */
 
+#define MAXASKS		64	/* per call: at most one per id */
+
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct fz_ask {
+	uint64_t	 peer;
+	int		 k;
+};
+
+/* The oracle's wanted id: gossip.c's struct gossip_inflight. */
+struct o_ent {
+	int		 used;
+	uint64_t	 asked;		/* serial; 0: nobody */
+	uint64_t	 creator;
+	uint64_t	 deadline;
+	uint64_t	 seq;		/* when the deadline was set */
+	uint64_t	 askseq;	/* when it was asked */
+	uint64_t	 alts[8];
+	uint8_t		 altout[8];
+	unsigned	 nalts;
+};
+
+struct o_peer {
+	uint64_t	 serial;	/* 0: none */
+	int		 outbound;
+	size_t		 inflight, created;
+};
+
+struct oracle {
+	struct txreq_limits lim;	/* alts clamped as txreq_new does */
+	struct o_ent	 e[NIDS];
+	struct o_peer	 p[NSLOTS];	/* by the fuzzer's slot */
+	uint64_t	 seq, askseq;
+	struct fz_ask	 asks[MAXASKS];	/* expected of the call */
+	size_t		 nasks;
+};
 
 struct fz {
 	struct txreq	*s;
@@ -43,6 +81,9 @@ struct fz {
 	unsigned	 ann[NIDS];		/* bit per slot: may be asked */
 	int		 asks_ok;		/* inside a call that may ask */
 	size_t		 asks;
+	struct fz_ask	 got[MAXASKS];		/* made in the call */
+	size_t		 ngot;
+	struct oracle	 o;
 	size_t		 step;
 	int		 trace;		/* FUZZ_TXREQ_TRACE set: steps to stderr */
 };
@@ -67,6 +108,351 @@ fz_trace(const struct fz *f, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * The oracle.  Peers gone leave every line at once (the scheduler drops
+ * them when it meets them, to the same effect), and equal deadlines fall
+ * due in the order they were set (the scheduler's heap does the same;
+ * gossip.c walked its hash table in no particular order).
+ */
+static struct o_peer *
+o_peer(struct oracle *o, uint64_t serial)
+{
+	int i;
+
+	for (i = 0; i < NSLOTS; i++)
+		if (serial != 0 && o->p[i].serial == serial)
+			return &o->p[i];
+	return NULL;
+}
+
+static size_t
+o_count(const struct oracle *o)
+{
+	size_t n = 0;
+	int k;
+
+	for (k = 0; k < NIDS; k++)
+		n += o->e[k].used;
+	return n;
+}
+
+static size_t
+o_quota(const struct oracle *o)
+{
+	size_t n = 0, share;
+	int i;
+
+	for (i = 0; i < NSLOTS; i++)
+		n += o->p[i].serial != 0;
+	share = o->lim.table_max / (n > 0 ? n : 1);
+	if (share > o->lim.announced_max)
+		share = o->lim.announced_max;
+	if (share < o->lim.announced_min)
+		share = o->lim.announced_min;
+	return share;
+}
+
+static void
+o_deadline(struct oracle *o, struct o_ent *e, uint64_t d)
+{
+	e->deadline = d;
+	e->seq = ++o->seq;
+}
+
+/* gossip_alt_del */
+static void
+o_alt_del(struct o_ent *e, uint64_t serial)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < e->nalts; i++)
+		if (e->alts[i] != serial) {
+			e->altout[k] = e->altout[i];
+			e->alts[k++] = e->alts[i];
+		}
+	e->nalts = k;
+}
+
+/* gossip_alt_add_front */
+static void
+o_alt_add_front(struct oracle *o, struct o_ent *e, uint64_t serial, int outbound)
+{
+	o_alt_del(e, serial);
+	if (e->nalts == o->lim.alts)
+		e->nalts--;
+	memmove(&e->alts[1], &e->alts[0], e->nalts * sizeof(e->alts[0]));
+	memmove(&e->altout[1], &e->altout[0], e->nalts);
+	e->alts[0] = serial;
+	e->altout[0] = outbound != 0;
+	e->nalts++;
+}
+
+/* gossip_alt_add, answering as txreq_announce does */
+static enum txreq_ann
+o_alt_add(struct oracle *o, struct o_ent *e, const struct o_peer *p)
+{
+	unsigned i;
+
+	if (p->serial == e->asked)
+		return TXREQ_ANN_KEPT;
+	for (i = 0; i < e->nalts; i++)
+		if (e->alts[i] == p->serial)
+			return TXREQ_ANN_KEPT;
+	if (e->nalts < o->lim.alts) {
+		e->altout[e->nalts] = p->outbound != 0;
+		e->alts[e->nalts++] = p->serial;
+		return TXREQ_ANN_ADDED;
+	}
+	if (!p->outbound)
+		return TXREQ_ANN_DROPPED;
+	for (i = e->nalts; i-- > 0; )
+		if (!e->altout[i]) {
+			o_alt_del(e, e->alts[i]);
+			o_alt_add_front(o, e, p->serial, 1);
+			return TXREQ_ANN_ADDED;
+		}
+	return TXREQ_ANN_DROPPED;
+}
+
+/* gossip_request_done */
+static void
+o_request_done(struct oracle *o, struct o_ent *e)
+{
+	struct o_peer *q;
+
+	if (e->asked != 0 && (q = o_peer(o, e->asked)) != NULL && q->inflight > 0)
+		q->inflight--;
+	e->asked = 0;
+}
+
+/* gossip_inflight_free */
+static void
+o_free(struct oracle *o, struct o_ent *e)
+{
+	struct o_peer *q;
+
+	o_request_done(o, e);
+	if ((q = o_peer(o, e->creator)) != NULL && q->created > 0)
+		q->created--;
+	memset(e, 0, sizeof(*e));
+}
+
+/* gossip_inflight_new, held */
+static void
+o_new(struct o_ent *e, struct o_peer *p)
+{
+	memset(e, 0, sizeof(*e));
+	e->used = 1;
+	e->creator = p->serial;
+	e->deadline = TXREQ_NEVER;
+	p->created++;
+}
+
+/* gossip_ask */
+static int
+o_ask(struct oracle *o, struct o_ent *e, struct o_peer *p, uint64_t now)
+{
+	if (p->inflight >= o->lim.inflight)
+		return -1;
+	e->asked = p->serial;
+	e->askseq = ++o->askseq;
+	o_deadline(o, e, now + o->lim.timeout_ms);
+	p->inflight++;
+	o_alt_del(e, p->serial);
+	o->asks[o->nasks].peer = p->serial;
+	o->asks[o->nasks++].k = (int)(e - o->e);
+	return 0;
+}
+
+/* gossip_want_next */
+static void
+o_want_next(struct oracle *o, struct o_ent *e, uint64_t now)
+{
+	struct o_peer *q;
+	unsigned i;
+
+	o_request_done(o, e);
+	for (i = 0; i < e->nalts; ) {
+		if ((q = o_peer(o, e->alts[i])) == NULL) {
+			o_alt_del(e, e->alts[i]);
+			continue;
+		}
+		if (o_ask(o, e, q, now) == 0)
+			return;
+		i++;
+	}
+	if (e->nalts > 0) {
+		o_deadline(o, e, now + o->lim.retry_ms);
+		return;
+	}
+	o_free(o, e);
+}
+
+/* gossip_on_inv for one id */
+static enum txreq_ann
+o_announce(struct oracle *o, uint64_t serial, int k, int held, uint64_t now)
+{
+	struct o_peer *p = o_peer(o, serial);
+	struct o_ent *e = &o->e[k];
+
+	if (p == NULL)
+		return TXREQ_ANN_DROPPED;
+	if (e->used)
+		return o_alt_add(o, e, p);
+	if (p->created >= o_quota(o))
+		return TXREQ_ANN_QUOTA;
+	if (o_count(o) >= o->lim.table_max)
+		return TXREQ_ANN_FULL;
+	o_new(e, p);
+	o_alt_add(o, e, p);
+	if (!held && o_ask(o, e, p, now) == -1)
+		o_deadline(o, e, now + o->lim.retry_ms);
+	return TXREQ_ANN_NEW;
+}
+
+/* the inflight handling of gossip_on_tx */
+static void
+o_received(struct oracle *o, uint64_t serial, int k, enum txreq_rx what,
+    uint64_t now)
+{
+	struct o_peer *p = o_peer(o, serial), *q;
+	struct o_ent *e = o->e[k].used ? &o->e[k] : NULL;
+	uint64_t asked;
+
+	if (e != NULL && e->asked == serial)
+		o_request_done(o, e);
+	switch (what) {
+	case TXREQ_RX_SETTLED:
+		if (e != NULL)
+			o_free(o, e);
+		break;
+	case TXREQ_RX_BAD_COPY:
+		if (e != NULL) {
+			o_alt_del(e, serial);
+			if (e->asked == 0 && e->deadline != TXREQ_NEVER)
+				o_want_next(o, e, now);
+		}
+		break;
+	case TXREQ_RX_PENDING_OTHER:
+		if (e == NULL && p != NULL && p->created < o_quota(o) &&
+		    o_count(o) < o->lim.table_max) {
+			e = &o->e[k];
+			o_new(e, p);
+		}
+		if (e != NULL) {
+			if (p != NULL)
+				o_alt_add(o, e, p);
+			if (e->asked == 0)
+				o_deadline(o, e, TXREQ_NEVER);
+		}
+		break;
+	case TXREQ_RX_PENDING_SAME:
+		if (e != NULL && e->asked == 0)
+			o_deadline(o, e, TXREQ_NEVER);
+		break;
+	case TXREQ_RX_VALIDATING:
+		if (e != NULL) {
+			asked = e->asked;
+			o_request_done(o, e);
+			o_alt_del(e, serial);
+			if (asked != 0 && asked != serial &&
+			    (q = o_peer(o, asked)) != NULL)
+				o_alt_add_front(o, e, asked, q->outbound);
+			o_deadline(o, e, TXREQ_NEVER);
+		}
+		break;
+	}
+}
+
+/* gossip_on_notfound for one id */
+static void
+o_notfound(struct oracle *o, uint64_t serial, int k, uint64_t now)
+{
+	struct o_ent *e = &o->e[k];
+
+	if (e->used && serial != 0 && e->asked == serial)
+		o_want_next(o, e, now);
+}
+
+/* gossip_on_validated: bad signature from bad, or not judged (bad 0) */
+static void
+o_retry(struct oracle *o, int k, uint64_t bad)
+{
+	struct o_ent *e = &o->e[k];
+
+	if (!e->used)
+		return;
+	if (bad != 0 && e->asked == bad)
+		o_request_done(o, e);
+	o_alt_del(e, bad);
+	o_deadline(o, e, 0);
+}
+
+/* gossip_tickcb's walk, in deadline order */
+static void
+o_poll(struct oracle *o, uint64_t now)
+{
+	struct o_ent *due[NIDS], *t;
+	size_t n = 0, i, j;
+	int k;
+
+	for (k = 0; k < NIDS; k++)
+		if (o->e[k].used && o->e[k].deadline != TXREQ_NEVER &&
+		    o->e[k].deadline <= now)
+			due[n++] = &o->e[k];
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && (due[j]->deadline < due[j - 1]->deadline ||
+		    (due[j]->deadline == due[j - 1]->deadline &&
+		    due[j]->seq < due[j - 1]->seq)); j--) {
+			t = due[j];
+			due[j] = due[j - 1];
+			due[j - 1] = t;
+		}
+	for (i = 0; i < n; i++)
+		o_want_next(o, due[i], now);
+}
+
+/* gossip_peer_closed: its requests are due now, in the order asked */
+static void
+o_peer_del(struct oracle *o, uint64_t serial)
+{
+	struct o_peer *p = o_peer(o, serial);
+	struct o_ent *first;
+	int k;
+
+	if (p == NULL)
+		return;
+	for (;;) {
+		first = NULL;
+		for (k = 0; k < NIDS; k++)
+			if (o->e[k].used && o->e[k].asked == serial &&
+			    (first == NULL || o->e[k].askseq < first->askseq))
+				first = &o->e[k];
+		if (first == NULL)
+			break;
+		first->asked = 0;
+		o_deadline(o, first, 0);
+	}
+	for (k = 0; k < NIDS; k++)
+		o_alt_del(&o->e[k], serial);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The call made the requests the oracle made, in the same order. */
+static void
+fz_match(struct fz *f)
+{
+	size_t i;
+
+	if (f->ngot != f->o.nasks)
+		fz_fail(f, "not the oracle's number of requests");
+	for (i = 0; i < f->ngot; i++)
+		if (f->got[i].peer != f->o.asks[i].peer ||
+		    f->got[i].k != f->o.asks[i].k)
+			fz_fail(f, "not the oracle's requests");
+	f->ngot = f->o.nasks = 0;
 }
 
 static int
@@ -126,6 +512,10 @@ fz_ask(uint64_t peer, const uint8_t id[TXREQ_ID_LEN], void *arg)
 	f->out[k] = peer;
 	f->outdl[k] = f->now + f->lim.timeout_ms;
 	f->asks++;
+	if (f->ngot == MAXASKS)
+		fz_fail(f, "more requests in one call than ids");
+	f->got[f->ngot].peer = peer;
+	f->got[f->ngot++].k = k;
 }
 
 /* A peer for an operation: one added, or (rarely) one gone or never added. */
@@ -168,6 +558,8 @@ fz_verify(struct fz *f)
 	}
 	for (k = 0; k < NIDS; k++) {
 		if (!fz_wanted(f, k, &asked)) {
+			if (f->o.e[k].used)
+				fz_fail(f, "the oracle still wants the id");
 			if (f->out[k] != 0)
 				fz_fail(f, "an entry went with a request out");
 			f->held[k] = 0;
@@ -176,6 +568,8 @@ fz_verify(struct fz *f)
 			continue;
 		}
 		n++;
+		if (!f->o.e[k].used || f->o.e[k].asked != asked)
+			fz_fail(f, "not the oracle's entry, or its peer asked");
 		if (asked != f->out[k])
 			fz_fail(f, "txreq_wanted names another peer than the one asked");
 		if (f->held[k] && asked != 0)
@@ -193,6 +587,10 @@ fz_verify(struct fz *f)
 			c += f->creator[k] == f->slot[i];
 		if (txreq_created(f->s, f->slot[i]) != c)
 			fz_fail(f, "txreq_created disagrees with the entries made");
+		if (f->o.p[i].serial != f->slot[i] ||
+		    f->o.p[i].inflight != txreq_inflight(f->s, f->slot[i]) ||
+		    f->o.p[i].created != c)
+			fz_fail(f, "the oracle counts otherwise");
 	}
 	for (i = 0; i < NSLOTS; i++)
 		if (f->gone[i] != 0 && (txreq_inflight(f->s, f->gone[i]) != 0 ||
@@ -210,12 +608,13 @@ fz_verify(struct fz *f)
 static void
 fz_announce(struct fz *f, uint64_t peer, int slot, int k, int held)
 {
-	enum txreq_ann r;
+	enum txreq_ann r, ro;
 	unsigned oldann;
 	int before, after;
 	size_t created = txreq_created(f->s, peer), count = txreq_count(f->s);
 
 	before = fz_wanted(f, k, NULL);
+	ro = o_announce(&f->o, peer, k, held, f->now);
 	oldann = f->ann[k];
 	if (slot >= 0)
 		f->ann[k] |= 1u << slot;	/* it may be asked at once */
@@ -225,6 +624,9 @@ fz_announce(struct fz *f, uint64_t peer, int slot, int k, int held)
 	after = fz_wanted(f, k, NULL);
 	fz_trace(f, "announce peer %llu id %d held %d: %d", (unsigned long long)peer,
 	    k, held, (int)r);
+	fz_match(f);
+	if (r != ro)
+		fz_fail(f, "txreq_announce answered other than the oracle");
 	if (r != TXREQ_ANN_NEW && r != TXREQ_ANN_ADDED && r != TXREQ_ANN_KEPT)
 		f->ann[k] = oldann;
 	switch (r) {
@@ -274,11 +676,13 @@ fz_received(struct fz *f, uint64_t peer, int slot, int k, enum txreq_rx what)
 	before = fz_wanted(f, k, NULL);
 	if (f->out[k] == peer)
 		f->out[k] = 0;	/* answered */
+	o_received(&f->o, peer, k, what, f->now);
 	f->asks_ok = 1;
 	txreq_received(f->s, peer, f->ids[k], what, f->now);
 	f->asks_ok = 0;
 	fz_trace(f, "received peer %llu id %d what %d", (unsigned long long)peer,
 	    k, (int)what);
+	fz_match(f);
 	after = fz_wanted(f, k, NULL);
 	if (what != TXREQ_RX_BAD_COPY && f->asks != asks)
 		fz_fail(f, "only a bad copy may ask another announcer");
@@ -332,9 +736,11 @@ fz_poll(struct fz *f)
 		if (f->out[k] != 0 && f->outdl[k] <= f->now)
 			f->out[k] = 0;	/* timed out, or made due */
 	fz_trace(f, "poll");
+	o_poll(&f->o, f->now);
 	f->asks_ok = 1;
 	txreq_poll(f->s, f->now);
 	f->asks_ok = 0;
+	fz_match(f);
 }
 
 static void
@@ -343,6 +749,7 @@ fz_peer_del(struct fz *f, uint64_t peer, int slot)
 	int k;
 
 	fz_trace(f, "peer_del %llu", (unsigned long long)peer);
+	o_peer_del(&f->o, peer);
 	txreq_peer_del(f->s, peer);
 	if (slot < 0)
 		return;
@@ -370,6 +777,8 @@ fz_step(struct fz *f, uint8_t op, uint8_t a, uint8_t b)
 			fz_trace(f, "peer_add %llu out %d", (unsigned long long)
 			    f->slot[i], b & 1);
 			txreq_peer_add(f->s, f->slot[i], b & 1);
+			f->o.p[i].serial = f->slot[i];
+			f->o.p[i].outbound = b & 1;
 		} else
 			txreq_peer_add(f->s, f->slot[i], !(b & 1));
 		break;
@@ -396,12 +805,16 @@ fz_step(struct fz *f, uint8_t op, uint8_t a, uint8_t b)
 		if (f->out[k] == peer)
 			f->out[k] = 0;
 		fz_trace(f, "notfound peer %llu id %d", (unsigned long long)peer, k);
+		o_notfound(&f->o, peer, k, f->now);
 		f->asks_ok = 1;
 		txreq_notfound(f->s, peer, f->ids[k], f->now);
 		f->asks_ok = 0;
+		fz_match(f);
 		break;
 	case 7:
 		fz_trace(f, "forget id %d", k);
+		if (f->o.e[k].used)
+			o_free(&f->o, &f->o.e[k]);
 		txreq_forget(f->s, f->ids[k]);
 		f->held[k] = 0;
 		f->out[k] = 0;
@@ -409,6 +822,7 @@ fz_step(struct fz *f, uint8_t op, uint8_t a, uint8_t b)
 	case 8:		/* a verdict: bad copy from a peer, or not judged */
 		peer = (b & 0x10) ? fz_peer(f, a, &slot) : 0;
 		fz_trace(f, "retry id %d bad %llu", k, (unsigned long long)peer);
+		o_retry(&f->o, k, peer);
 		txreq_retry(f->s, f->ids[k], peer);
 		f->held[k] = 0;
 		if (f->out[k] != 0 && f->out[k] == peer)
@@ -451,6 +865,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.ids[k][0] = (uint8_t)k;
 	}
 	f.trace = getenv("FUZZ_TXREQ_TRACE") != NULL;
+	f.o.lim = f.lim;
+	if (f.o.lim.alts < 1)
+		f.o.lim.alts = 1;
+	if (f.o.lim.alts > 8)
+		f.o.lim.alts = 8;
 	f.s = txreq_new(&f.lim, fz_ask, &f);
 	fz_verify(&f);
 	for (pos = 8; pos + 3 <= size; pos += 3) {
@@ -478,8 +897,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (k = 0; k < NIDS; k++)
 		if (fz_wanted(&f, k, NULL) && !f.held[k])
 			fz_fail(&f, "an entry not held outlived its announcers");
-	for (k = 0; k < NIDS; k++)
+	for (k = 0; k < NIDS; k++) {
+		o_retry(&f.o, k, 0);
 		txreq_retry(f.s, f.ids[k], 0);
+	}
 	for (k = 0; k < NIDS; k++)
 		f.held[k] = 0;
 	fz_poll(&f);

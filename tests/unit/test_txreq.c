@@ -996,7 +996,7 @@ test_txreq_alts_clamped(void **state)
 	}
 }
 
-/* A gone announcer leaves room in a full line. */
+/* A gone announcer leaves room in a full line, for an announcer or the peer asked. */
 static void
 test_txreq_gone_makes_room(void **state)
 {
@@ -1021,6 +1021,28 @@ test_txreq_gone_makes_room(void **state)
 	asked(&h, 3, 1);
 	poll_at(&h, T0 + 2 * TIMEOUT);
 	asked(&h, 4, 1);
+	h_done(&h);
+
+	/* The peer asked goes first in a full line: a gone one falls off first. */
+	h_init(&h, &lim);
+	add(&h, 1, 0);
+	add(&h, 2, 0);
+	add(&h, 3, 0);
+	add(&h, 4, 0);
+	ann(&h, 1, 1, 0, T0, TXREQ_ANN_NEW);
+	ann(&h, 2, 1, 0, T0, TXREQ_ANN_ADDED);
+	ann(&h, 3, 1, 0, T0, TXREQ_ANN_ADDED);
+	asked(&h, 1, 1);
+	del(&h, 2);
+	rx(&h, 4, 1, TXREQ_RX_VALIDATING, T0 + 1);
+	retry(&h, 1, 4);
+	poll_at(&h, T0 + 2);
+	asked(&h, 1, 1);
+	poll_at(&h, T0 + 2 + TIMEOUT);
+	asked(&h, 3, 1);	/* kept: 2 made room */
+	poll_at(&h, T0 + 2 + 2 * TIMEOUT);
+	none(&h);
+	gone(&h, 1);
 	h_done(&h);
 }
 
@@ -1050,11 +1072,63 @@ test_txreq_zero_delays(void **state)
 	poll_at(&h, T0 + 1);
 	asked(&h, 2, 1);
 	asked(&h, 1, 2);
+	wanted(&h, 1, 2);	/* due again (T0 + 1), but at the next poll */
+	wanted(&h, 2, 1);
 	poll_at(&h, T0 + 1);
 	none(&h);		/* both timed out; nobody left */
 	gone(&h, 1);
 	gone(&h, 2);
 	h_done(&h);
+}
+
+/* Equal deadlines fall due in the order they were set: who gets a scarce slot. */
+static void
+test_txreq_equal_deadlines_in_order(void **state)
+{
+	static const unsigned orders[][4] = {
+		{ 1, 2, 3, 4 }, { 4, 3, 2, 1 }, { 2, 4, 1, 3 },
+	};
+	struct txreq_limits lim = defaults;
+	struct h h;
+	size_t c, i;
+
+	(void)state;
+	for (c = 0; c < sizeof(orders) / sizeof(orders[0]); c++) {
+		/* Waiting on a busy peer since the same time: the first one set goes. */
+		lim.inflight = 1;
+		h_init(&h, &lim);
+		add(&h, 1, 0);
+		add(&h, 2, 0);
+		for (i = 0; i < 4; i++)
+			ann(&h, 2, orders[c][i], 0, T0, TXREQ_ANN_NEW);
+		asked(&h, 2, orders[c][0]);
+		for (i = 1; i < 4; i++)
+			ann(&h, 1, orders[c][i], 0, T0, TXREQ_ANN_ADDED);
+		poll_at(&h, T0 + RETRY);
+		asked(&h, 1, orders[c][1]);
+		none(&h);
+		h_done(&h);
+
+		/* A disconnect: its requests fall due in the order asked. */
+		lim.inflight = 2;
+		h_init(&h, &lim);
+		add(&h, 1, 0);
+		add(&h, 2, 0);
+		ann(&h, 2, 100, 0, T0, TXREQ_ANN_NEW);	/* 2 has one slot left */
+		asked(&h, 2, 100);
+		ann(&h, 1, orders[c][0], 0, T0, TXREQ_ANN_NEW);
+		ann(&h, 1, orders[c][1], 0, T0, TXREQ_ANN_NEW);
+		asked(&h, 1, orders[c][0]);
+		asked(&h, 1, orders[c][1]);
+		ann(&h, 2, orders[c][1], 0, T0, TXREQ_ANN_ADDED);
+		ann(&h, 2, orders[c][0], 0, T0, TXREQ_ANN_ADDED);
+		del(&h, 1);
+		poll_at(&h, T0 + 1);
+		asked(&h, 2, orders[c][0]);
+		none(&h);
+		wanted(&h, orders[c][1], 0);
+		h_done(&h);
+	}
 }
 
 /*
@@ -1133,6 +1207,7 @@ main(void)
 		cmocka_unit_test(test_txreq_alts_clamped),
 		cmocka_unit_test(test_txreq_gone_makes_room),
 		cmocka_unit_test(test_txreq_zero_delays),
+		cmocka_unit_test(test_txreq_equal_deadlines_in_order),
 		cmocka_unit_test(test_txreq_many_in_order),
 	};
 
