@@ -23,27 +23,9 @@
 #include "base/log.h"
 #include "proto/tx.h"
 
+#include "tmpdir.h"
+
 #define MAXARGS	80
-
-static char	tmpdir[64];
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char	cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 /* Writes text to tmpdir/name; returns the path (static buffer). */
 static const char *
@@ -1107,26 +1089,26 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_defaults),
 		cmocka_unit_test_setup_teardown(test_config_each_option_each_source,
-		    setup, teardown),
+		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_config_help_lists_all),
-		cmocka_unit_test_setup_teardown(test_config_precedence, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_config_booleans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_precedence, tmpdir_setup,
+		    tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_config_booleans, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_config_derived),
 		cmocka_unit_test_setup_teardown(test_config_cross_check_sources,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_source, setup,
-		    teardown),
+		    tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_config_source, tmpdir_setup,
+		    tmpdir_teardown),
 		cmocka_unit_test(test_config_bad_values),
 		cmocka_unit_test(test_config_bad_env),
-		cmocka_unit_test_setup_teardown(test_config_file_syntax, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_config_peer_lists, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_config_file_syntax, tmpdir_setup,
+		    tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_config_peer_lists, tmpdir_setup,
+		    tmpdir_teardown),
 		cmocka_unit_test(test_config_help_ranges),
 		cmocka_unit_test(test_config_man_page),
-		cmocka_unit_test_setup_teardown(test_config_load_wrapper, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_config_load_wrapper, tmpdir_setup,
+		    tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

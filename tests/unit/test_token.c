@@ -20,25 +20,7 @@
 
 #include "lib/token.h"
 
-static char	tmpdir[64];
-
-static int
-setup(void **state)
-{
-	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_token.XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char	cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#include "tmpdir.h"
 
 /* Writes len bytes to tmpdir/name with mode; returns the path (static). */
 static const char *
@@ -263,14 +245,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_token_good, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_bad, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_bounds, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_token_exposed, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_token_not_a_file, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_good, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_token_bad, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_token_bounds, tmpdir_setup,
+		    tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_token_exposed, tmpdir_setup,
+		    tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_token_not_a_file, tmpdir_setup,
+		    tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests_name("token", tests, NULL, NULL);
