@@ -256,9 +256,8 @@ out:
 	if (!n->stopping)
 		main_shutdown(&m, status == 0 ? "event loop ended" : "start-up failed");
 	api_free(m.api);
-	net_shutdown(m.net, "shutting down");
-	relay_free(m.relay);
 	net_free(m.net);
+	relay_free(m.relay);
 	admit_free(m.admit);
 	mempool_free(m.mempool);
 	for (i = 0; i < 3; i++)

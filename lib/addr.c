@@ -176,6 +176,39 @@ addr_str(const struct addr *a, char *out, size_t outlen)
 }
 
 int
+addr_from_sockaddr(struct addr *a, const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*in;
+	const struct sockaddr_in6	*in6;
+
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET) {
+		in = (const struct sockaddr_in *)(const void *)sa;
+		a->port = ntohs(in->sin_port);
+		return inet_ntop(AF_INET, &in->sin_addr, a->host,
+		    sizeof(a->host)) != NULL ? 0 : -1;
+	}
+	if (sa->sa_family == AF_INET6) {
+		in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		a->port = ntohs(in6->sin6_port);
+		return inet_ntop(AF_INET6, &in6->sin6_addr, a->host,
+		    sizeof(a->host)) != NULL ? 0 : -1;
+	}
+	return -1;
+}
+
+void
+addr_sockaddr_str(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	struct addr	a;
+
+	if (addr_from_sockaddr(&a, sa) == 0)
+		addr_str(&a, out, outlen);
+	else
+		snprintf(out, outlen, "?");
+}
+
+int
 addr_is_loopback(const struct addr *a)
 {
 	struct addrinfo			 hints, *res, *ai;

@@ -33,6 +33,15 @@ int	addr_parse(struct addr *a, const char *s, int flags, char *err,
 void	addr_str(const struct addr *a, char *out, size_t outlen);
 
 /*
+ * The IP address and port of sa (AF_INET or AF_INET6).  0, or -1 for
+ * another family.  Any thread.
+ */
+struct sockaddr;
+int	addr_from_sockaddr(struct addr *a, const struct sockaddr *sa);
+/* Writes sa as "ip:port" or "[ip6]:port", or "?" for another family.  Any thread. */
+void	addr_sockaddr_str(const struct sockaddr *sa, char *out, size_t outlen);
+
+/*
  * True if every address a's host resolves to (getaddrinfo, so it may block
  * on a name) is a loopback address; false if it does not resolve.  Any thread.
  */

@@ -13,6 +13,10 @@ const uint64_t stats_verify_bounds_ns[STATS_VERIFY_BUCKETS] = {
 	10000, 25000, 50000, 75000, 100000, 150000, 250000, 500000,
 	1000000, 2500000, 5000000, 10000000
 };
+const char *const stats_verify_le[STATS_VERIFY_BUCKETS] = {
+	"0.00001", "0.000025", "0.00005", "0.000075", "0.0001", "0.00015",
+	"0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01"
+};
 
 void
 stats_verify(uint64_t ns)

@@ -29,8 +29,9 @@ struct stats {
 
 extern struct stats stats;
 
-/* Upper bounds of the verification-time buckets, in ns. */
+/* Upper bounds of the verification-time buckets, in ns, and as seconds for le="...". */
 extern const uint64_t stats_verify_bounds_ns[STATS_VERIFY_BUCKETS];
+extern const char *const stats_verify_le[STATS_VERIFY_BUCKETS];
 
 /* Counts one verification that took ns nanoseconds. */
 void	stats_verify(uint64_t ns);

@@ -28,7 +28,6 @@
 #include "core/validator.h"
 #include "lib/reason.h"
 #include "lib/util.h"
-#include "proto/frame.h"
 #include "proto/hex.h"
 
 #define ADMIT_REJECTED_MAX	100000	/* recent rejections remembered */
@@ -36,6 +35,7 @@
 #define ADMIT_API_BACKLOG_MAX	100000	/* API transactions waiting for a validator */
 #define ADMIT_TICK_MS		200
 #define ADMIT_EXPIRE_EVERY_MS	5000
+#define ADMIT_LABEL_MAX		65	/* a source's name in logs, NUL included */
 
 /* An API caller waiting for the verdict on an id. */
 struct admit_waiter {
@@ -53,7 +53,7 @@ struct admit_vstate {
 	uint8_t		id[TX_ID_LEN];
 	uint8_t		copy[TX_ID_LEN];	/* hash of the bytes validated */
 	uint64_t	origin;		/* its source's tag, 0: API */
-	char		from[FRAME_NAME_MAX + 1];
+	char		from[ADMIT_LABEL_MAX];
 	struct validator_job *job;	/* while it waits for the validator */
 	struct admit_waiter_list waiters;
 };
@@ -70,7 +70,7 @@ struct admit_source {
 	TAILQ_ENTRY(admit_source) entry;	/* on a->blocked */
 	struct admit	*a;
 	uint64_t	 tag;
-	char		 label[FRAME_NAME_MAX + 1];
+	char		 label[ADMIT_LABEL_MAX];
 	void		(*pause)(void *);
 	void		(*resume)(void *);
 	void		*arg;
@@ -91,6 +91,8 @@ struct admit {
 	size_t		 rejhead, rejcount;
 	struct admit_source api;	/* the API's queue; never paused */
 	struct admit_vstate *answering;	/* out of validating, its waiters being answered */
+	struct admit_waiter_list *retrying;	/* waiters set aside to be admitted again */
+	uint8_t		 retrying_id[TX_ID_LEN];	/* ... on this id */
 	TAILQ_HEAD(, admit_source) blocked;	/* paused sources, in turn */
 	struct event	*tick;
 	uint64_t	 next_expire_ms;
@@ -437,10 +439,13 @@ admit_free(struct admit *a)
 	free(a);
 }
 
-struct validator *
-admit_validator(const struct admit *a)
+void
+admit_gauges(const struct admit *a, struct admit_gauges *g)
 {
-	return a->v;
+	g->queue_depth = a->v != NULL ? validator_depth(a->v) : 0;
+	g->queue_capacity = a->v != NULL ? validator_capacity(a->v) :
+	    a->n->cfg->validator_queue;
+	g->verified = a->v != NULL ? validator_verified(a->v) : 0;
 }
 
 struct admit_source *
@@ -624,23 +629,35 @@ duplicate:
 		log_debug("gossip", "tx %.16s from %s: already known", idhex, from);
 }
 
-void
-admit_cancel(struct admit *a, const uint8_t id[TX_ID_LEN], void *arg)
+/* Frees the waiters of list whose caller is arg. */
+static void
+admit_waiters_cancel(struct admit_waiter_list *list, void *arg)
 {
-	struct admit_vstate	*vs;
 	struct admit_waiter	*w, *next;
 
-	if ((vs = idmap_get(a->validating, id)) == NULL &&
-	    ((vs = a->answering) == NULL || memcmp(vs->id, id, TX_ID_LEN) != 0))
-		return;
-	for (w = TAILQ_FIRST(&vs->waiters); w != NULL; w = next) {
+	for (w = TAILQ_FIRST(list); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
 		if (w->arg == arg) {
-			TAILQ_REMOVE(&vs->waiters, w, entry);
+			TAILQ_REMOVE(list, w, entry);
 			free(w->raw);
 			free(w);
 		}
 	}
+}
+
+void
+admit_cancel(struct admit *a, const uint8_t id[TX_ID_LEN], void *arg)
+{
+	struct admit_vstate	*vs;
+
+	if ((vs = idmap_get(a->validating, id)) == NULL &&
+	    ((vs = a->answering) == NULL || memcmp(vs->id, id, TX_ID_LEN) != 0))
+		vs = NULL;
+	if (vs != NULL)
+		admit_waiters_cancel(&vs->waiters, arg);
+	/* A waiter set aside to be admitted again on its own copy (admit_validated). */
+	if (a->retrying != NULL && memcmp(a->retrying_id, id, TX_ID_LEN) == 0)
+		admit_waiters_cancel(a->retrying, arg);
 }
 
 /*
@@ -669,13 +686,19 @@ admit_waiters_take(struct admit_vstate *vs,
 	}
 }
 
-/* Admits each waiter's own copy again, as if it had just come in. */
+/*
+ * Admits each waiter's own copy again, as if it had just come in.  Until
+ * its turn, a waiter can still be cancelled (a->retrying).
+ */
 static void
-admit_retry_copies(struct admit *a, struct admit_waiter_list *list)
+admit_retry_copies(struct admit *a, const uint8_t id[TX_ID_LEN],
+    struct admit_waiter_list *list)
 {
 	struct admit_waiter	*w;
 	struct admit_result	 r;
 
+	a->retrying = list;
+	memcpy(a->retrying_id, id, TX_ID_LEN);
 	while ((w = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, w, entry);
 		admit_tx(a, NULL, w->raw, w->len, w->cb, w->arg, &r);
@@ -685,6 +708,7 @@ admit_retry_copies(struct admit *a, struct admit_waiter_list *list)
 		free(w->raw);
 		free(w);
 	}
+	a->retrying = NULL;
 }
 
 /* Posts a transaction event for the upper layers. */
@@ -719,7 +743,7 @@ admit_validated(struct validator_job *job, void *arg)
 	struct admit_waiter_list retry = TAILQ_HEAD_INITIALIZER(retry);
 	enum mempool_result	 mr;
 	char			 idhex[TX_ID_HEX_LEN + 1], why[160], drop[160];
-	uint8_t			 copy[TX_ID_LEN];
+	uint8_t			 copy[TX_ID_LEN], id[TX_ID_LEN];
 	unsigned		 reason;
 	size_t			 evicted = 0;
 	int			 open, bad;
@@ -794,9 +818,13 @@ admit_validated(struct validator_job *job, void *arg)
 	if (reason == TX_ERR_SIGNATURE)
 		admit_waiters_take(vs, NULL, &retry);
 answer:
+	a->retrying = &retry;
+	memcpy(a->retrying_id, vs->id, TX_ID_LEN);
 	admit_vstate_answer(a, vs, &v);
+	a->retrying = NULL;
+	memcpy(id, vs->id, TX_ID_LEN);
 	free(vs);
 	validator_job_free(job);
-	admit_retry_copies(a, &retry);
+	admit_retry_copies(a, id, &retry);
 	admit_drain(a);
 }

@@ -82,10 +82,16 @@ void	admit_set_hooks(struct admit *a, const struct admit_hooks *h);
  * verdict is delivered) and joins them.  Waiting API callers are answered.
  */
 void	admit_shutdown(struct admit *a);
+/* Frees a, after every source was freed (admit_source_free). */
 void	admit_free(struct admit *a);
 
-/* The validator pool, for its gauges; NULL after admit_shutdown. */
-struct validator *admit_validator(const struct admit *a);
+/* The validator pool's gauges (after admit_shutdown: 0, the configured capacity, 0). */
+struct admit_gauges {
+	size_t		queue_depth;	/* jobs waiting in the channel */
+	size_t		queue_capacity;
+	uint64_t	verified;	/* signatures verified since start */
+};
+void	admit_gauges(const struct admit *a, struct admit_gauges *g);
 
 /*
  * A source of transactions that can be paused: a peer.  tag (non-zero)

@@ -37,7 +37,7 @@ struct validator_job {
 	uint8_t		*raw;		/* encoded tx, owned by the job (free()d with it) */
 	size_t		len;
 	uint64_t	origin;		/* submitter's tag: peer serial, 0 for the API */
-	void		*ctx;		/* submitter's context (e.g. a pending API request) */
+	void		*ctx;		/* submitter's context (admission's state of the id) */
 	struct validator_gate *gate;	/* optional; the job holds a reference */
 	/* Filled by the worker. */
 	struct tx	tx;

@@ -25,7 +25,6 @@
 #include "base/log.h"
 #include "core/admit.h"
 #include "core/mempool.h"
-#include "core/validator.h"
 #include "http/api.h"
 #include "http/events.h"
 #include "http/jenc.h"
@@ -281,12 +280,12 @@ api_tx_verdict(const struct admit_verdict *v, void *arg)
 
 /* The client left before its verdicts (the server frees the request): forget them. */
 static void
-api_txreq_gone(void *arg)
+api_txreq_gone(void *arg, int left)
 {
 	struct api_txreq	*r = arg;
 
-	log_debug("api", "POST /v1/tx: client left before %zu of %zu verdicts",
-	    r->pending, r->n);
+	log_debug("api", "POST /v1/tx: %s before %zu of %zu verdicts", left ?
+	    "client left" : "connection closed", r->pending, r->n);
 	r->conn = NULL;
 	api_txreq_unlink(r);
 	api_txreq_cancel(r);
@@ -551,8 +550,9 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	struct addr aa = n->cfg->api, la = n->cfg->listen;
 	json_t		*o;
 
-	struct validator *v = admit_validator(a->admit);
+	struct admit_gauges g;
 
+	admit_gauges(a->admit, &g);
 	net_peer_counts(a->net, &in, &out);
 	la.port = net_listen_port(a->net);
 	addr_str(&la, listen, sizeof(listen));
@@ -577,12 +577,10 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	    (now > n->start_ms ? (now - n->start_ms) / 1000 : 0)));
 	json_object_set_new(o, "validators", json_integer(n->cfg->validators));
 	json_object_set_new(o, "validator_queue_depth", json_integer((json_int_t)
-	    (v != NULL ? validator_depth(v) : 0)));
+	    g.queue_depth));
 	json_object_set_new(o, "validator_queue_capacity", json_integer(
-	    (json_int_t)(v != NULL ? validator_capacity(v) :
-	    n->cfg->validator_queue)));
-	json_object_set_new(o, "verified", jenc_u64(v != NULL ?
-	    validator_verified(v) : 0));
+	    (json_int_t)g.queue_capacity));
+	json_object_set_new(o, "verified", jenc_u64(g.verified));
 	server_reply_json(a->srv, req, 200, o);
 }
 

@@ -57,11 +57,11 @@ events_client_unlink(struct events_client *c)
 
 /* The client left, or evhttp is freeing the connection. */
 static void
-events_client_gone(void *arg)
+events_client_gone(void *arg, int left)
 {
 	struct events_client	*c = arg;
 
-	log_debug("api", "events: %s left", c->addr);
+	log_debug("api", "events: %s %s", c->addr, left ? "left" : "went away");
 	events_client_unlink(c);
 	free(c);
 }
@@ -244,7 +244,7 @@ events_shutdown(struct events *e)
 	while ((c = LIST_FIRST(&e->clients)) != NULL) {
 		events_client_unlink(c);
 		server_conn_release(c->conn);
-		evhttp_send_reply_end(c->req);
+		server_reply_end(c->req);
 		free(c);
 	}
 	event_del(e->keepalive);

@@ -14,7 +14,6 @@
 #include "base/stats.h"
 #include "core/admit.h"
 #include "core/mempool.h"
-#include "core/validator.h"
 #include "http/events.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -24,12 +23,6 @@
 #include "p2p/net.h"
 #include "proto/frame.h"
 
-
-/* The le="..." labels of stats_verify_bounds_ns. */
-static const char *metrics_verify_le[STATS_VERIFY_BUCKETS] = {
-	"0.00001", "0.000025", "0.00005", "0.000075", "0.0001", "0.00015",
-	"0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01"
-};
 
 static void
 metrics_family(struct evbuffer *out, const char *name, const char *type,
@@ -105,12 +98,13 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 {
 	const struct node	*n = m->n;
 	const struct stats	*s = &stats;
-	struct validator	*v = m->admit != NULL ? admit_validator(m->admit) :
-				    NULL;
+	struct admit_gauges	 g = { 0, n->cfg->validator_queue, 0 };
 	unsigned		 in = 0, outb = 0;
 	uint64_t		 cum, now;
 	unsigned		 i;
 
+	if (m->admit != NULL)
+		admit_gauges(m->admit, &g);
 	metrics_info(n, out);
 
 	metrics_u64(out, "noded_txs_accepted_total", "counter",
@@ -148,23 +142,23 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	    "Validator threads.", n->cfg->validators);
 	metrics_u64(out, "noded_validator_queue_depth", "gauge",
 	    "Jobs waiting in the validator channel.",
-	    v != NULL ? validator_depth(v) : 0);
+	    g.queue_depth);
 	metrics_u64(out, "noded_validator_queue_capacity", "gauge",
 	    "Capacity of the validator channel.",
-	    v != NULL ? validator_capacity(v) : n->cfg->validator_queue);
+	    g.queue_capacity);
 	metrics_u64(out, "noded_validator_backpressure_total", "counter",
 	    "Times the validator channel was full and reading paused.",
 	    s->backpressure);
 	metrics_u64(out, "noded_validator_verified_total", "counter",
 	    "Signatures verified by the validator threads.",
-	    v != NULL ? validator_verified(v) : 0);
+	    g.verified);
 
 	metrics_family(out, "noded_verify_seconds", "histogram",
 	    "Time one validator job took (decode, policy, signature).");
 	for (i = 0, cum = 0; i < STATS_VERIFY_BUCKETS; i++) {
 		cum += s->verify_hist[i];
 		evbuffer_add_printf(out, "noded_verify_seconds_bucket{le=\"%s\"} %"
-		    PRIu64 "\n", metrics_verify_le[i], cum);
+		    PRIu64 "\n", stats_verify_le[i], cum);
 	}
 	evbuffer_add_printf(out, "noded_verify_seconds_bucket{le=\"+Inf\"} %"
 	    PRIu64 "\n", s->verify_count);

@@ -14,7 +14,10 @@ struct net;
 struct node;
 struct server;
 
-/* What the metrics are read from; a NULL module's gauges read 0. */
+/*
+ * What the metrics are read from: n is required; a NULL module's gauges
+ * read 0 (the validator's capacity: the configured one).
+ */
 struct metrics_src {
 	const struct node *n;
 	struct mempool	*mp;

@@ -33,6 +33,7 @@
 #include "base/log.h"
 #include "http/jenc.h"
 #include "http/server.h"
+#include "lib/addr.h"
 #include "lib/util.h"
 
 #define SERVER_MAX_HEADERS	(16 * 1024)
@@ -62,7 +63,7 @@ struct server_conn {
 	/* A held answer: */
 	struct evhttp_request	*req;
 	struct event		*watch;		/* EOF from the client */
-	void			(*gone)(void *);
+	void			(*gone)(void *, int);
 	void			*arg;
 };
 TAILQ_HEAD(server_conn_list, server_conn);
@@ -148,26 +149,22 @@ server_status_str(int code)
 	return "Error";
 }
 
-static void
-server_evcon_addr(struct evhttp_connection *evcon, char *out, size_t outlen)
-{
-	char		*host = NULL;
-	ev_uint16_t	 port = 0;
-
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, &host, &port);
-	if (host == NULL)
-		snprintf(out, outlen, "?");
-	else if (strchr(host, ':') != NULL)
-		snprintf(out, outlen, "[%s]:%u", host, (unsigned)port);
-	else
-		snprintf(out, outlen, "%s:%u", host, (unsigned)port);
-}
-
 void
 server_conn_addr(struct server_conn *c, char *out, size_t outlen)
 {
-	server_evcon_addr(c->evcon, out, outlen);
+	char		*host = NULL;
+	ev_uint16_t	 port = 0;
+	struct addr	 a;
+
+	if (c->evcon != NULL)
+		evhttp_connection_get_peer(c->evcon, &host, &port);
+	if (host == NULL) {
+		snprintf(out, outlen, "?");
+		return;
+	}
+	snprintf(a.host, sizeof(a.host), "%s", host);
+	a.port = port;
+	addr_str(&a, out, outlen);
 }
 
 void
@@ -235,6 +232,12 @@ server_reply_start(struct server *s, struct evhttp_request *req)
 	return te != NULL && strcasecmp(te, "chunked") == 0;
 }
 
+void
+server_reply_end(struct evhttp_request *req)
+{
+	evhttp_send_reply_end(req);
+}
+
 /* --- held answers ----------------------------------------------------- */
 
 /*
@@ -270,7 +273,7 @@ static void
 server_watchcb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server_conn	*c = arg;
-	void			(*gone)(void *) = c->gone;
+	void			(*gone)(void *, int) = c->gone;
 	void			*garg = c->arg;
 	ssize_t			 n;
 	char			 ch;
@@ -286,14 +289,14 @@ server_watchcb(evutil_socket_t fd, short what, void *arg)
 	}
 	server_conn_release(c);
 	if (gone != NULL)
-		gone(garg);
+		gone(garg, 1);
 	/* Frees the request too: it is still attached.  closecb frees c. */
 	evhttp_connection_free(c->evcon);
 }
 
 void
 server_conn_hold(struct server_conn *c, struct evhttp_request *req,
-    void (*gone)(void *), void *arg)
+    void (*gone)(void *, int), void *arg)
 {
 	struct bufferevent	*bev;
 	evutil_socket_t		 fd;
@@ -374,14 +377,14 @@ server_closecb(struct evhttp_connection *evcon, void *arg)
 	struct server_conn	*c = arg;
 	struct server		*s = c->srv;
 	struct evhttp_request	*req = c->req;
-	void			(*gone)(void *) = c->gone;
+	void			(*gone)(void *, int) = c->gone;
 	void			*garg = c->arg;
 
 	(void)evcon;
 	if (req != NULL) {
 		server_conn_release(c);
 		if (gone != NULL)
-			gone(garg);
+			gone(garg, 0);
 		server_req_orphan_free(req);
 	}
 	TAILQ_REMOVE(&s->conns, c, entry);
@@ -602,6 +605,7 @@ server_new(struct event_base *base, const struct addr *ca,
 	struct server		*s;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
+	struct addr		 bound;
 	char			 addr[ADDR_STR_MAX];
 
 	addr_str(ca, addr, sizeof(addr));
@@ -635,12 +639,9 @@ server_new(struct event_base *base, const struct addr *ca,
 	server_listening = s;
 	s->port = ca->port;
 	if (getsockname(evconnlistener_get_fd(s->lis),
-	    (struct sockaddr *)&ss, &sslen) == 0) {
-		if (ss.ss_family == AF_INET)
-			s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
+	    (struct sockaddr *)&ss, &sslen) == 0 &&
+	    addr_from_sockaddr(&bound, (struct sockaddr *)&ss) == 0)
+		s->port = bound.port;
 	return s;
 }
 

@@ -37,7 +37,10 @@ typedef void (*server_handler)(struct evhttp_request *req, struct server_conn *c
  */
 struct server *server_new(struct event_base *base, const struct addr *addr,
 	    const char *source, size_t max_body, server_handler h, void *arg);
-/* Later requests get 503; the listener stops.  Held answers are the holders' to end. */
+/*
+ * Later requests get 503 "node is shutting down" (connections are still
+ * accepted, to say so).  Held answers are the holders' to end.
+ */
 void	server_shutdown(struct server *s);
 /* Closes every connection and frees s (NULL is fine). */
 void	server_free(struct server *s);
@@ -57,15 +60,17 @@ void	server_error(struct server *s, struct evhttp_request *req, int code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Starts a streamed 200 answer; 1 if evhttp frames it in chunks (HTTP/1.1). */
 int	server_reply_start(struct server *s, struct evhttp_request *req);
+/* Ends a streamed answer (its connection's hold released first). */
+void	server_reply_end(struct evhttp_request *req);
 
 /*
  * The answer to c's request comes later: its request deadline is off, and
- * gone(arg) is called once if the connection ends first (the client left,
- * or evhttp freed it); the request is then freed by the server, so gone
- * must not touch it.
+ * gone(arg, left) is called once if the connection ends first (left: the
+ * client closed it; else evhttp freed it); the request is then freed by
+ * the server, so gone must not touch it.
  */
 void	server_conn_hold(struct server_conn *c, struct evhttp_request *req,
-	    void (*gone)(void *), void *arg);
+	    void (*gone)(void *, int), void *arg);
 /* The held answer is sent (or being streamed to its end): no gone() any more. */
 void	server_conn_release(struct server_conn *c);
 /* Closes c now, request and all, without calling gone (a slow stream reader). */

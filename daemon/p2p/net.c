@@ -175,6 +175,8 @@ net_reapcb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while ((p = TAILQ_FIRST(&net->dead)) != NULL) {
 		TAILQ_REMOVE(&net->dead, p, entry);
+		if (net->handler.release != NULL)
+			net->handler.release(p, net->handler.arg);
 		free(p->net);
 		p->net = NULL;
 		peer_free(p);
@@ -187,28 +189,25 @@ net_reapcb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* p's address as a PEERS entry (family and 16 bytes); -1 if it is not IP. */
 static int
-net_sockaddr_host(const struct sockaddr_storage *ss, char *host, size_t len,
-    uint8_t *family, uint8_t addr[16])
+net_peer_entry(const struct peer *p, struct frame_peer *fp)
 {
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in	*in;
+	const struct sockaddr_in6	*in6;
 
-		if (addr != NULL) {
-			memset(addr, 0, 16);
-			memcpy(addr, &in->sin_addr, 4);
-			*family = 4;
-		}
-		return inet_ntop(AF_INET, &in->sin_addr, host, len) ? 0 : -1;
+	memset(fp->addr, 0, sizeof(fp->addr));
+	if (p->sa.ss_family == AF_INET) {
+		in = (const struct sockaddr_in *)(const void *)&p->sa;
+		memcpy(fp->addr, &in->sin_addr, 4);
+		fp->family = 4;
+		return 0;
 	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-
-		if (addr != NULL) {
-			memcpy(addr, &in6->sin6_addr, 16);
-			*family = 6;
-		}
-		return inet_ntop(AF_INET6, &in6->sin6_addr, host, len) ? 0 : -1;
+	if (p->sa.ss_family == AF_INET6) {
+		in6 = (const struct sockaddr_in6 *)(const void *)&p->sa;
+		memcpy(fp->addr, &in6->sin6_addr, 16);
+		fp->family = 6;
+		return 0;
 	}
 	return -1;
 }
@@ -231,15 +230,15 @@ net_addr_busy(struct net *net, const char *host, uint16_t port)
 {
 	struct net_target *t;
 	struct peer *p;
-	char h[INET6_ADDRSTRLEN];
+	struct addr pa;
 
 	TAILQ_FOREACH(t, &net->targets, entry)
 		if (t->peer != NULL && t->port == port && strcmp(t->host, host) == 0)
 			return 1;
 	TAILQ_FOREACH(p, &net->peers, entry)
 		if (p->state == PEER_ACTIVE && p->listen_port == port &&
-		    net_sockaddr_host(&p->sa, h, sizeof(h), NULL, NULL) == 0 &&
-		    strcmp(h, host) == 0)
+		    addr_from_sockaddr(&pa, (const struct sockaddr *)&p->sa) == 0 &&
+		    strcmp(pa.host, host) == 0)
 			return 1;
 	return 0;
 }
@@ -403,16 +402,16 @@ static void
 net_on_active(struct peer *p)
 {
 	struct net *net = p->net->net;
-	char host[INET6_ADDRSTRLEN];
+	struct addr pa;
 	struct addrbook_entry *a;
 
 	log_info("net", "peer %s connected: %s %s node %.16s", peer_label(p),
 	    p->outbound ? "outbound to" : "inbound from", p->addr, p->remote_hex);
 	if (p->net->target != NULL)
 		p->net->target->failures = 0;
-	if (net_sockaddr_host(&p->sa, host, sizeof(host), NULL, NULL) == 0 &&
+	if (addr_from_sockaddr(&pa, (const struct sockaddr *)&p->sa) == 0 &&
 	    p->listen_port != 0) {
-		addrbook_add(net->book, p->remote_pk, host, p->listen_port, 1);
+		addrbook_add(net->book, p->remote_pk, pa.host, p->listen_port, 1);
 		if ((a = addrbook_find(net->book, p->remote_pk)) != NULL)
 			a->failures = 0;
 	}
@@ -478,7 +477,6 @@ net_on_getpeers(struct peer *p)
 	struct net *net = p->net->net;
 	struct frame_peer fp[FRAME_MAX_PEERS];
 	uint8_t buf[2 + FRAME_MAX_PEERS * FRAME_PEER_ENTRY_LEN];
-	char host[INET6_ADDRSTRLEN];
 	struct peer *q;
 	size_t n = 0, len;
 
@@ -492,8 +490,7 @@ net_on_getpeers(struct peer *p)
 				break;
 			if (q == p || q->state != PEER_ACTIVE || q->listen_port == 0)
 				continue;
-			if (net_sockaddr_host(&q->sa, host, sizeof(host), &fp[n].family,
-			    fp[n].addr) == -1)
+			if (net_peer_entry(q, &fp[n]) == -1)
 				continue;
 			memcpy(fp[n].node_id, q->remote_pk, TX_PK_LEN);
 			fp[n].port = q->listen_port;
@@ -620,7 +617,7 @@ net_acceptcb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa
 		if (p->state != PEER_CLOSED && !p->outbound)
 			inbound++;
 	if (net->shutdown || inbound >= n->cfg->max_peers) {
-		peer_format_addr(addr, sizeof(addr), sa);
+		addr_sockaddr_str(sa, addr, sizeof(addr));
 		log_warn("net", "refusing connection from %s: %s", addr,
 		    net->shutdown ? "shutting down" :
 		    "inbound limit reached (--max-peers)");
@@ -741,10 +738,8 @@ net_start(struct net *net)
 	memset(&ss, 0, sizeof(ss));
 	sslen = sizeof(ss);
 	if (getsockname(evconnlistener_get_fd(net->lis), (struct sockaddr *)&ss,
-	    &sslen) == 0)
-		net->port = ss.ss_family == AF_INET6 ?
-		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
-		    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	    &sslen) == 0 && addr_from_sockaddr(&bound, (struct sockaddr *)&ss) == 0)
+		net->port = bound.port;
 	bound = n->cfg->listen;
 	bound.port = net->port;
 	addr_str(&bound, addr, sizeof(addr));

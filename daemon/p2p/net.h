@@ -20,13 +20,19 @@
 
 TAILQ_HEAD(peer_list, peer);
 
-/* The module above: told of each peer that becomes active, its frames, its end. */
+/*
+ * The module above: told of each peer that becomes active, its frames, its
+ * end.  Its per-peer state (p->relay) may be read until release, so a
+ * function of it that sent (and so may have closed p) can still look.
+ */
 struct net_handler {
 	void	(*up)(struct peer *p, void *arg);
 	/* Called from peer_close for a peer that was up, before its connection goes. */
 	void	(*down)(struct peer *p, void *arg);
 	/* INV, GETDATA, TX, NOTFOUND.  Returns -1 if p was closed. */
 	int	(*frame)(struct peer *p, const struct frame *f, void *arg);
+	/* The closed peer's memory goes (after down, from the loop, not inside a call). */
+	void	(*release)(struct peer *p, void *arg);
 	void	*arg;
 };
 

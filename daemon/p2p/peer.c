@@ -4,8 +4,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +18,7 @@
 
 #include "base/log.h"
 #include "base/stats.h"
+#include "lib/addr.h"
 #include "lib/util.h"
 #include "p2p/peer.h"
 #include "proto/channel.h"
@@ -44,28 +43,6 @@ const char *
 peer_label(const struct peer *p)
 {
 	return p->name[0] != '\0' ? p->name : p->addr;
-}
-
-void
-peer_format_addr(char *out, size_t len, const struct sockaddr *sa)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	uint16_t port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-		snprintf(out, len, "%s:%u", host, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-		snprintf(out, len, "[%s]:%u", host, port);
-	} else
-		snprintf(out, len, "?");
 }
 
 /* Moves pending handshake bytes from the channel to the socket. */
@@ -112,7 +89,7 @@ peer_start(struct peer *p, int fd, const struct sockaddr *sa, int salen,
 
 	if (sa != NULL && salen > 0 && (size_t)salen <= sizeof(p->sa)) {
 		memcpy(&p->sa, sa, salen);
-		peer_format_addr(p->addr, sizeof(p->addr), sa);
+		addr_sockaddr_str(sa, p->addr, sizeof(p->addr));
 	} else
 		snprintf(p->addr, sizeof(p->addr), "%s:%u", host, port);
 
@@ -202,7 +179,11 @@ peer_free(struct peer *p)
 {
 	if (p == NULL)
 		return;
-	peer_close(p, "freed");
+	if (p->state != PEER_CLOSED) {
+		/* The owner still lists it: freeing would leave a dangling entry. */
+		log_error("net", "peer %s freed while open", p->addr);
+		abort();
+	}
 	free(p);
 }
 
@@ -465,8 +446,8 @@ peer_eventcb(struct bufferevent *bev, short what, void *arg)
 		if (getpeername(bufferevent_getfd(bev), (struct sockaddr *)&ss,
 		    &sslen) == 0 && sslen <= sizeof(p->sa)) {
 			memcpy(&p->sa, &ss, sslen);
-			peer_format_addr(p->addr, sizeof(p->addr),
-			    (struct sockaddr *)&ss);
+			addr_sockaddr_str((struct sockaddr *)&ss, p->addr,
+			    sizeof(p->addr));
 		}
 		log_debug("net", "connected to %s", p->addr);
 		peer_flush_handshake(p);

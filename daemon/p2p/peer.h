@@ -103,7 +103,7 @@ void	peer_start(struct peer *p, int fd, const struct sockaddr *sa, int salen,
 
 /* The one teardown: hooks->closed(reason), then the connection goes.  p stays allocated. */
 void	peer_close(struct peer *p, const char *reason);
-/* Frees a closed peer (the owner, once nothing refers to it). */
+/* Frees a closed peer (the owner, once nothing refers to it); p must be CLOSED. */
 void	peer_free(struct peer *p);
 
 /* Sends one frame (sealed).  Returns 0, or -1 (the peer was closed). */
@@ -117,9 +117,6 @@ void	peer_resume(struct peer *p);
 
 /* Fills the summary upper layers see. */
 void	peer_info(const struct peer *p, struct peer_info *pi);
-
-/* Formats sa as "ip:port" or "[ip6]:port". */
-void	peer_format_addr(char *out, size_t len, const struct sockaddr *sa);
 
 /* Short label for logs: the name from HELLO, else the address. */
 const char *peer_label(const struct peer *p);

@@ -38,14 +38,18 @@
 #define RELAY_PEER_INFLIGHT	5000	/* GETDATA ids outstanding per peer */
 #define RELAY_ALTS		8	/* other announcers kept per wanted id */
 
-/* relay's part of a peer (p->relay), from HELLO to close. */
+/*
+ * relay's part of a peer (p->relay), from HELLO to the peer's release: what
+ * it holds goes at close (relay_down), the struct itself at release, so a
+ * function that sent to p (and so may have closed it) can still look at it.
+ */
 struct relay_peer {
 	struct admit_source *src;	/* its transactions' queue and gate */
 	struct idset	*known;		/* ids this peer has or was sent */
 	uint8_t		(*inv)[TX_ID_LEN];	/* ids waiting to be announced */
 	size_t		 ninv;
 	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
-	size_t		 nwant;
+	size_t		 nwant, wantcap;	/* at most RELAY_PEER_INFLIGHT */
 	int		 sync;		/* our mempool is still being announced */
 	int		 sync_started;	/* sync_after holds the last id announced */
 	uint8_t		 sync_after[TX_ID_LEN];
@@ -79,34 +83,39 @@ relay_peer_find(struct relay *r, uint64_t serial)
 	return p;
 }
 
-/* Sends a peer's queued ids as one INV or GETDATA. */
+/*
+ * Sends a peer's queued ids as INV or GETDATA frames of at most
+ * FRAME_MAX_IDS each.  Returns 0, or -1 if p was closed.
+ */
 static int
 relay_send_ids(struct peer *p, uint8_t type, uint8_t (*ids)[TX_ID_LEN], size_t *n)
 {
 	static uint8_t	buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
-	size_t		len;
+	size_t		len, off, k, total = *n;
 
-	if (*n == 0)
-		return 0;
-	len = frame_ids_encode((const uint8_t (*)[TX_ID_LEN])ids, *n, buf, sizeof(buf));
 	*n = 0;
-	return peer_send(p, type, buf, len);
+	for (off = 0; off < total; off += k) {
+		k = total - off < FRAME_MAX_IDS ? total - off : FRAME_MAX_IDS;
+		len = frame_ids_encode((const uint8_t (*)[TX_ID_LEN])ids + off, k,
+		    buf, sizeof(buf));
+		if (peer_send(p, type, buf, len) == -1)
+			return -1;
+	}
+	return 0;
 }
 
-/* Queues id in a peer's batch (allocated on first use); sends a full batch. */
+/* Queues id in a peer's INV batch (allocated on first use); sends a full batch. */
 static int
-relay_queue_id(struct peer *p, uint8_t type, const uint8_t id[TX_ID_LEN])
+relay_queue_inv(struct peer *p, const uint8_t id[TX_ID_LEN])
 {
 	struct relay_peer *rp = p->relay;
-	uint8_t		(**ids)[TX_ID_LEN] = type == FRAME_INV ? &rp->inv : &rp->want;
-	size_t		*n = type == FRAME_INV ? &rp->ninv : &rp->nwant;
 
-	if (*ids == NULL)
-		*ids = xcalloc(FRAME_MAX_IDS, TX_ID_LEN);
-	memcpy((*ids)[(*n)++], id, TX_ID_LEN);
-	if (*n < FRAME_MAX_IDS)
+	if (rp->inv == NULL)
+		rp->inv = xcalloc(FRAME_MAX_IDS, TX_ID_LEN);
+	memcpy(rp->inv[rp->ninv++], id, TX_ID_LEN);
+	if (rp->ninv < FRAME_MAX_IDS)
 		return 0;
-	return relay_send_ids(p, type, *ids, n);
+	return relay_send_ids(p, FRAME_INV, rp->inv, &rp->ninv);
 }
 
 /* Sends every peer's queued announcements (INV) or requests (GETDATA). */
@@ -140,16 +149,27 @@ relay_invcb(evutil_socket_t fd, short what, void *arg)
 	relay_flush(arg, FRAME_INV);
 }
 
-/* The scheduler asks peer for id: queued in its GETDATA batch. */
+/*
+ * The scheduler asks peer for id: queued for its next GETDATA, sent by
+ * relay_flush once the scheduler returned (nothing is sent from here, so
+ * no peer closes inside the scheduler).  The scheduler keeps at most
+ * RELAY_PEER_INFLIGHT requests out per peer, which bounds the list.
+ */
 static void
 relay_ask(uint64_t serial, const uint8_t id[TXREQ_ID_LEN], void *arg)
 {
 	struct relay	*r = arg;
 	struct peer	*p;
+	struct relay_peer *rp;
 
 	if ((p = relay_peer_find(r, serial)) == NULL)
 		return;
-	relay_queue_id(p, FRAME_GETDATA, id);
+	rp = p->relay;
+	if (rp->nwant == rp->wantcap) {
+		rp->wantcap = rp->wantcap == 0 ? 64 : 2 * rp->wantcap;
+		rp->want = xrealloc(rp->want, rp->wantcap * TX_ID_LEN);
+	}
+	memcpy(rp->want[rp->nwant++], id, TX_ID_LEN);
 	r->wanting = 1;
 }
 
@@ -168,7 +188,7 @@ relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 			continue;
 		if (!idset_add(p->relay->known, id))
 			continue;
-		relay_queue_id(p, FRAME_INV, id);
+		relay_queue_inv(p, id);
 		queued = 1;
 	}
 	if (queued && !evtimer_pending(r->inv_timer, NULL)) {
@@ -205,16 +225,22 @@ relay_retry(void *arg, const uint8_t id[TX_ID_LEN], uint64_t bad_origin)
 	txreq_retry(r->sched, id, bad_origin);
 }
 
+/* Drops p for misbehaviour. */
+static void
+relay_drop(struct peer *p, const char *why)
+{
+	stats.peers_dropped++;
+	peer_close(p, why);
+}
+
 static void
 relay_misbehaved(void *arg, uint64_t origin, const char *why)
 {
 	struct relay	*r = arg;
 	struct peer	*p;
 
-	if ((p = net_peer_by_serial(r->net, origin)) == NULL)
-		return;
-	stats.peers_dropped++;
-	peer_close(p, why);
+	if ((p = net_peer_by_serial(r->net, origin)) != NULL)
+		relay_drop(p, why);
 }
 
 /* --- frames ----------------------------------------------------------- */
@@ -231,8 +257,7 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 	case ADMIT_UNDECODABLE:
 		snprintf(reason, sizeof(reason), "sent an undecodable transaction: %s",
 		    tx_reason_str((enum tx_reason)res.reason));
-		stats.peers_dropped++;
-		peer_close(p, reason);
+		relay_drop(p, reason);
 		return -1;
 	case ADMIT_STOPPING:
 	case ADMIT_BUSY:
@@ -372,7 +397,7 @@ relay_sync_one(const struct mempool_entry *e, void *arg)
 	memcpy(rp->sync_after, e->id, TX_ID_LEN);
 	rp->sync_started = 1;
 	if (idset_add(rp->known, e->id)) {
-		relay_queue_id(sa->p, FRAME_INV, e->id);
+		relay_queue_inv(sa->p, e->id);
 		sa->queued = 1;
 	}
 	return sa->p->state != PEER_ACTIVE;
@@ -458,7 +483,8 @@ relay_up(struct peer *p, void *arg)
 
 /*
  * p is closing.  Its requests go to other announcers, its queued jobs are
- * dropped and those in the validator skipped (admit_source_free).
+ * dropped and those in the validator skipped (admit_source_free); what it
+ * held goes, the struct stays until relay_release.
  */
 static void
 relay_down(struct peer *p, void *arg)
@@ -466,16 +492,29 @@ relay_down(struct peer *p, void *arg)
 	struct relay	*r = arg;
 	struct relay_peer *rp = p->relay;
 
-	if (rp == NULL)
+	if (rp == NULL || rp->src == NULL)
 		return;
 	if (r->last == p)
 		r->last = NULL;
 	txreq_peer_del(r->sched, p->serial);
 	admit_source_free(rp->src);
+	rp->src = NULL;
 	idset_free(rp->known);
+	rp->known = NULL;
 	free(rp->inv);
+	rp->inv = NULL;
+	rp->ninv = 0;
 	free(rp->want);
-	free(rp);
+	rp->want = NULL;
+	rp->nwant = rp->wantcap = 0;
+	rp->sync = 0;
+}
+
+static void
+relay_release(struct peer *p, void *arg)
+{
+	(void)arg;
+	free(p->relay);
 	p->relay = NULL;
 }
 
@@ -494,7 +533,8 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 		.timeout_ms = n->cfg->getdata_timeout_ms,
 		.retry_ms = RELAY_TICK_MS,
 	};
-	struct net_handler h = { relay_up, relay_down, relay_on_frame, r };
+	struct net_handler h = { relay_up, relay_down, relay_on_frame,
+	    relay_release, r };
 	struct admit_hooks ah = { relay_accepted, relay_settled, relay_retry,
 	    relay_misbehaved, r };
 
@@ -514,8 +554,13 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 void
 relay_free(struct relay *r)
 {
+	struct admit_hooks	ah;
+
 	if (r == NULL)
 		return;
+	/* Admission outlives the relay: its verdicts must not call into r. */
+	memset(&ah, 0, sizeof(ah));
+	admit_set_hooks(r->admit, &ah);
 	txreq_free(r->sched);
 	event_free(r->inv_timer);
 	event_free(r->tick);

@@ -19,7 +19,7 @@ struct relay;
 /* Relays over net's peers, feeding admit; installs its handler and hooks on both. */
 struct relay *relay_new(struct node *n, struct net *net, struct admit *admit,
 	    struct mempool *mp);
-/* Frees r; every peer must be closed already (net_shutdown). */
+/* Frees r, after net_free (every peer closed and released); admit lives on. */
 void	relay_free(struct relay *r);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * txreq.c: download scheduling (see txreq.h), the decisions the relay made
- * in its gossip_inflight table, with peers and time passed in.
+ * txreq.c: download scheduling (see txreq.h): which announcer the relay
+ * asks for which wanted id, and when, with peers and time passed in.
  *
  * Entries are found by id in an idmap.  Every entry that is not held sits
  * in a binary min-heap ordered by deadline, so txreq_poll touches only what

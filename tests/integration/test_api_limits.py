@@ -22,9 +22,9 @@ from test_api import (ApiNode, call, check_error, check_json, scrape,
                       start_api_node, streams, value, write_token)  # noqa: F401
 from txlib import Wallet
 
-MAX_CONNS = 256          # API_MAX_CONNS
-MAX_STREAMS = 64         # API_MAX_STREAMS
-REQUEST_S = 20           # API_REQUEST_S
+MAX_CONNS = 256          # SERVER_MAX_CONNS (daemon/http/server.h)
+MAX_STREAMS = 64         # EVENTS_MAX_STREAMS (daemon/http/events.h)
+REQUEST_S = 20           # SERVER_REQUEST_S (daemon/http/server.c)
 TOKEN_MAX = 4096
 ZERO_ID = "0" * 64
 

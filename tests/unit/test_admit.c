@@ -440,8 +440,12 @@ fx_setup(void **state)
 	f->stopping_first = c->stopping_first;
 	f->a = admit_new(&f->n, f->mp);
 	assert_non_null(f->a);
-	assert_non_null(admit_validator(f->a));
-	assert_int_equal(validator_capacity(admit_validator(f->a)), c->queue);
+	{
+		struct admit_gauges	g;
+
+		admit_gauges(f->a, &g);
+		assert_int_equal(g.queue_capacity, c->queue);
+	}
 	h.arg = f;
 	admit_set_hooks(f->a, &h);
 	assert_int_equal(hub_subscribe(HUB_TX_ACCEPTED, on_hub, f), 0);
@@ -867,6 +871,40 @@ test_admit_api_cancel_in_verdict(void **state)
 		    bad & 2 ? " on a source freed" : "");
 }
 
+/*
+ * The same when the other waiter sent other bytes and the first copy proves
+ * bad: the other waiter was moved aside to be admitted again on its own
+ * bytes (admit_waiters_take), so a cancel from the first waiter's callback
+ * must still stop it.
+ */
+static void
+test_admit_api_cancel_in_verdict_retry(void **state)
+{
+	struct fx		*f = *state;
+	struct cancel_ctx	 ctx;
+	struct admit_result	 r;
+	struct ttx		 good, bad;
+
+	ttx_new(&good, 3, 1);
+	ttx_copy(&bad, &good, M_SIG);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.f = f;
+	ctx.id = good.id;
+	ctx.victim = &f->w[1];
+	admit_tx(f->a, NULL, bad.raw, bad.len, on_verdict_cancel, &ctx, &r);
+	assert_int_equal(r.what, ADMIT_QUEUED);
+	assert_int_equal(submit(f, NULL, &good, &f->w[1]), ADMIT_PENDING_OTHER);
+	WAIT_UNTIL(f, ctx.calls > 0);
+	/* Let a resubmitted copy, if any, come back. */
+	WAIT_UNTIL(f, !admit_pending(f->a, good.id));
+	if (f->w[1].calls != 0)
+		fail_msg("a caller cancelled from the bad copy's verdict still got "
+		    "%u verdict(s) (its copy was validated after the cancel)",
+		    f->w[1].calls);
+	assert_int_equal(stats.verify_count, 1);
+	assert_null(mempool_get(f->mp, good.id));
+}
+
 /* --- (sender, nonce) reuse and a full mempool ------------------------- */
 
 static void
@@ -1225,7 +1263,12 @@ test_admit_peer_free_skips(void **state)
 	}
 	/* The workers did not verify the whole flood. */
 	assert_true(nskipped > 0);
-	assert_true(validator_verified(admit_validator(f->a)) < N);
+	{
+		struct admit_gauges	g;
+
+		admit_gauges(f->a, &g);
+		assert_true(g.verified < N);
+	}
 	/* The API caller's copy was validated all the same. */
 	verdict_check("api on a skipped job", &f->w[0], ADMIT_ACCEPTED, 0,
 	    x[N - 2].id, NULL);
@@ -1323,7 +1366,15 @@ test_admit_shutdown(void **state)
 		assert_int_equal(f->w[20].calls, 0);
 	}
 	admit_shutdown(f->a);
-	assert_null(admit_validator(f->a));
+	{
+		struct admit_gauges	g;
+
+		/* The pool is gone: no depth, no count, the configured capacity. */
+		admit_gauges(f->a, &g);
+		assert_int_equal(g.queue_depth, 0);
+		assert_int_equal(g.verified, 0);
+		assert_int_equal(g.queue_capacity, f->cfg.validator_queue);
+	}
 
 	/* Every caller answered, once. */
 	for (i = 0; i < 3 + N; i++)
@@ -1430,6 +1481,9 @@ main(void)
 		cmocka_unit_test_prestate_setup_teardown(
 		    test_admit_api_cancel_in_verdict, fx_setup, fx_teardown,
 		    (void *)&conf_tiny),
+		cmocka_unit_test_prestate_setup_teardown(
+		    test_admit_api_cancel_in_verdict_retry, fx_setup, fx_teardown,
+		    (void *)&conf_small),
 		cmocka_unit_test_prestate_setup_teardown(test_admit_api_nonce,
 		    fx_setup, fx_teardown, (void *)&conf_small),
 		cmocka_unit_test_prestate_setup_teardown(test_admit_mempool_full,
