@@ -538,6 +538,8 @@ def test_connect_peers_disconnect(cluster, keys, watches):
     assert "pa" in ok(ctl("peers", node=b)).stdout
 
     w = watches(a)
+    # watch does not say when it has subscribed; the node does.
+    wait_until(lambda: a.metric("noded_api_event_clients") == 1, 10, "watch subscribed")
     r = ok(ctl("disconnect", b.node_id, node=a))
     assert r.stdout == "disconnected %s\n" % b.node_id
     wait_until(lambda: w.grep(r" pa +peer_disconnected %s " % b.node_id[:16]), 10,
