@@ -82,6 +82,7 @@ tx_policy_default(struct tx_policy *p, const char *network)
 {
 	memset(p, 0, sizeof(*p));
 	tx_netid(p->netid, network);
+	snprintf(p->network, sizeof(p->network), "%s", network);
 	p->max_amount = TX_POLICY_MAX_AMOUNT;
 	p->max_memo = TX_MEMO_MAX;
 	p->max_future_ms = TX_POLICY_MAX_FUTURE_MS;
@@ -266,17 +267,42 @@ tx_result_set(struct tx_result *res, enum tx_reason r, const char *fmt, ...)
 	return r;
 }
 
+/* The name of a well-known network with this id, or NULL. */
+static const char *
+tx_network_name(const uint8_t netid[TX_NETID_LEN])
+{
+	static const char *const known[] = TX_NETWORKS_KNOWN;
+	uint8_t		id[TX_NETID_LEN];
+	size_t		i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		tx_netid(id, known[i]);
+		if (memcmp(id, netid, TX_NETID_LEN) == 0)
+			return known[i];
+	}
+	return NULL;
+}
+
 enum tx_reason
 tx_check_policy(const struct tx *t, const struct tx_policy *p,
     uint64_t now_ms, struct tx_result *res)
 {
-	char	got[TX_NETID_LEN * 2 + 1], want[TX_NETID_LEN * 2 + 1];
+	char		 got[TX_NETID_LEN * 2 + 1], want[TX_NETID_LEN * 2 + 1];
+	const char	*name;
 
 	if (memcmp(t->netid, p->netid, TX_NETID_LEN) != 0) {
+		if (res == NULL)
+			return TX_ERR_NETWORK;
 		hex_encode(got, t->netid, TX_NETID_LEN);
 		hex_encode(want, p->netid, TX_NETID_LEN);
+		name = tx_network_name(t->netid);
 		return tx_result_set(res, TX_ERR_NETWORK,
-		    "wrong network: netid %.16s is not %.16s", got, want);
+		    "wrong network: signed for %s%s%.16s%s, this node is on %s%s%.16s%s",
+		    name != NULL ? name : "netid ", name != NULL ? " (netid " : "",
+		    got, name != NULL ? ")" : "",
+		    p->network[0] != '\0' ? p->network : "netid ",
+		    p->network[0] != '\0' ? " (netid " : "", want,
+		    p->network[0] != '\0' ? ")" : "");
 	}
 	if (t->amount > p->max_amount)
 		return tx_result_set(res, TX_ERR_AMOUNT,

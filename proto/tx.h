@@ -26,6 +26,9 @@
 #define TX_SIGN_CONTEXT		"noded/tx/v1"
 /* Fixed prefix hashed before the network name into its id (no NUL). */
 #define TX_NETWORK_CONTEXT	"noded/network/v1"
+#define TX_NETWORK_NAME_MAX	64	/* bytes of a network name */
+/* Networks a node can name from their id alone, in messages. */
+#define TX_NETWORKS_KNOWN	{ "devnet", "testnet", "mainnet" }
 
 struct tx {
 	uint8_t		version;
@@ -57,6 +60,7 @@ enum tx_reason {
 /* Validation policy; the daemon fills it from its configuration. */
 struct tx_policy {
 	uint8_t		netid[TX_NETID_LEN];
+	char		network[TX_NETWORK_NAME_MAX + 1];	/* its name */
 	uint64_t	max_amount;	/* default 100; amount 0 is valid */
 	uint16_t	max_memo;	/* <= TX_MEMO_MAX */
 	uint64_t	max_future_ms;	/* how far ahead of now a timestamp may be */
@@ -69,13 +73,13 @@ struct tx_policy {
 
 struct tx_result {
 	enum tx_reason	reason;
-	char		msg[128];	/* e.g. "amount too high: 150 > 100" */
+	char		msg[256];	/* e.g. "amount too high: 150 > 100" */
 };
 
 /* Derives the 32-byte network id of a network name (BLAKE2b-256, see spec). */
 void	tx_netid(uint8_t netid[TX_NETID_LEN], const char *name);
 
-/* Fills p with the defaults above for the given network name. */
+/* Fills p with the defaults above for the given network name (cut at TX_NETWORK_NAME_MAX). */
 void	tx_policy_default(struct tx_policy *p, const char *network);
 
 /* Stable human text of a reason code ("amount too high"); never NULL. */

@@ -742,7 +742,7 @@ admit_validated(struct validator_job *job, void *arg)
 	struct admit_verdict	 v;
 	struct admit_waiter_list retry = TAILQ_HEAD_INITIALIZER(retry);
 	enum mempool_result	 mr;
-	char			 idhex[TX_ID_HEX_LEN + 1], why[160], drop[160];
+	char			 idhex[TX_ID_HEX_LEN + 1], why[256], drop[160];
 	uint8_t			 copy[TX_ID_LEN], id[TX_ID_LEN];
 	unsigned		 reason;
 	size_t			 evicted = 0;

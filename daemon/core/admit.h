@@ -30,7 +30,7 @@ struct admit_verdict {
 	int		have_id;		/* the bytes decoded: id is meaningful */
 	uint8_t		id[TX_ID_LEN];
 	unsigned	reason;			/* enum reason, when rejected */
-	char		msg[128];		/* human detail, when rejected */
+	char		msg[256];		/* human detail, when rejected */
 };
 
 typedef void (*admit_verdict_cb)(const struct admit_verdict *v, void *arg);

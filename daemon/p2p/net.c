@@ -36,7 +36,7 @@
 #define NET_BACKOFF_MIN_MS	500
 #define NET_BACKOFF_MAX_MS	30000
 #define NET_GETPEERS_EVERY_MS	5000
-#define NET_GETPEERS_MIN_GAP_MS	1000	/* answer one GETPEERS a second */
+#define NET_GETPEERS_MIN_GAP_MS	1000	/* one PEERS a second per peer */
 #define NET_DISCONNECT_HOLD_MS	(10 * 60 * 1000)	/* no redial after DELETE */
 #define NET_API_TARGETS_MAX	64	/* peers added with POST /v1/peers */
 #define NET_ACCEPT_PAUSE_MS	1000	/* after accept() runs out of descriptors */
@@ -62,7 +62,8 @@ struct net_peer {
 	struct net_target *target;	/* the dial target, outbound only */
 	uint64_t	next_getpeers_ms;
 	int		getpeers_out;	/* our GETPEERS awaits its PEERS */
-	uint64_t	last_getpeers_in_ms;	/* their last GETPEERS */
+	uint64_t	last_peers_ms;	/* our last PEERS to them */
+	int		peers_due;	/* their GETPEERS waits for the rate (5.6) */
 };
 
 struct net {
@@ -463,16 +464,38 @@ net_on_closed(struct peer *p, const char *reason)
 		net_target_schedule(t, net_backoff_ms(t->failures));
 }
 
-/* Once a second per active peer: peer exchange requests. */
+static int	net_send_peers(struct peer *);
+
+/* Each tick of an active peer: peer exchange requests, and an answer due. */
 static void
 net_on_tick(struct peer *p)
 {
-	if (p->node->cfg->peer_exchange && now_ms() >= p->net->next_getpeers_ms)
+	uint64_t now = now_ms();
+
+	if (p->net->peers_due &&
+	    now - p->net->last_peers_ms >= NET_GETPEERS_MIN_GAP_MS &&
+	    net_send_peers(p) == -1)
+		return;
+	if (p->node->cfg->peer_exchange && now >= p->net->next_getpeers_ms)
 		net_getpeers(p);
 }
 
+/*
+ * Every GETPEERS is answered, at most once a second (docs/PROTOCOL.md 5.6):
+ * one that comes sooner waits for the tick after the second is over.
+ */
 static int
 net_on_getpeers(struct peer *p)
+{
+	if (now_ms() - p->net->last_peers_ms < NET_GETPEERS_MIN_GAP_MS) {
+		p->net->peers_due = 1;
+		return 0;
+	}
+	return net_send_peers(p);
+}
+
+static int
+net_send_peers(struct peer *p)
 {
 	struct net *net = p->net->net;
 	struct frame_peer fp[FRAME_MAX_PEERS];
@@ -480,9 +503,8 @@ net_on_getpeers(struct peer *p)
 	struct peer *q;
 	size_t n = 0, len;
 
-	if (now_ms() - p->net->last_getpeers_in_ms < NET_GETPEERS_MIN_GAP_MS)
-		return 0;
-	p->net->last_getpeers_in_ms = now_ms();
+	p->net->last_peers_ms = now_ms();
+	p->net->peers_due = 0;
 	/* Peer exchange off: answer, but share nobody, so the chosen topology holds. */
 	if (p->node->cfg->peer_exchange) {
 		TAILQ_FOREACH(q, &net->peers, entry) {

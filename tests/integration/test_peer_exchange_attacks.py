@@ -148,3 +148,40 @@ def test_post_peers_is_bounded(cluster):
     # an address already added is still accepted (it is not a new one)
     assert post_peer(victim, "h3.example.invalid:7003")[0] == 202
     assert victim.alive() and victim.status() is not None
+
+
+def test_every_getpeers_is_answered_at_most_one_peers_a_second(cluster):
+    """docs/PROTOCOL.md 5.6: every GETPEERS gets a PEERS; one that comes less
+    than a second after the last answer waits for that second; a burst of
+    them shares one answer.  (Once a GETPEERS within the second got nothing.)"""
+    a = cluster.start("gp")
+    probe = p2plib.SecureConn(a.p2p_port)
+    probe.hello("probe")
+    wait_until(lambda: probe.node_id in a.peer_ids(), 5, "active")
+    got = []
+
+    def collect(seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            probe.timeout = max(0.05, min(0.5, deadline - time.monotonic()))
+            try:
+                f, p = probe.recv_frame()
+            except (socket.timeout, TimeoutError):
+                continue
+            if f == p2plib.FRAME_PING:
+                probe.send_frame(p2plib.FRAME_PONG, p)
+            elif f == p2plib.FRAME_PEERS:
+                got.append(time.monotonic())
+
+    t0 = time.monotonic()
+    probe.send_frame(p2plib.FRAME_GETPEERS)
+    collect(0.3)
+    assert len(got) == 1, "the first GETPEERS was not answered at once"
+    # Five more at once, within the second: one answer, after the second.
+    for _ in range(5):
+        probe.send_frame(p2plib.FRAME_GETPEERS)
+    collect(2.0)
+    assert len(got) == 2, "%d PEERS for a burst of 5 GETPEERS within a second" % (
+        len(got) - 1)
+    assert got[1] - got[0] >= 0.95, "two PEERS %.3f s apart" % (got[1] - got[0])
+    assert got[1] - t0 < 3.0, "the deferred answer came %.2f s after" % (got[1] - t0)

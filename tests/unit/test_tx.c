@@ -627,10 +627,21 @@ test_tx_wrong_network_message(void **state)
 	make_tx(&t, "testnet", 1, 1, NOW, NULL, 0);
 	tx_policy_default(&p, "devnet");
 	assert_int_equal(tx_check_policy(&t, &p, NOW, &res), TX_ERR_NETWORK);
-	/* Names both ids by their first 16 hex digits (docs/PROTOCOL.md 2.6). */
-	assert_string_equal(res.msg,
-	    "wrong network: netid dd3834ef63b35473 is not 15d4acb16f9a0ae3");
+	/*
+	 * Names both networks, and their ids by the first 16 hex digits
+	 * (docs/PROTOCOL.md 2.6): the node's own, and the transaction's when
+	 * it is a well-known one.
+	 */
+	assert_string_equal(res.msg, "wrong network: signed for testnet (netid "
+	    "dd3834ef63b35473), this node is on devnet (netid 15d4acb16f9a0ae3)");
 	assert_int_equal(tx_check_policy(&t, &p, NOW, NULL), TX_ERR_NETWORK);
+	/* A network it cannot name: its id alone. */
+	make_tx(&t, "my-lab-net", 1, 1, NOW, NULL, 0);
+	tx_policy_default(&p, "testnet");
+	assert_int_equal(tx_check_policy(&t, &p, NOW, &res), TX_ERR_NETWORK);
+	assert_true(strncmp(res.msg, "wrong network: signed for netid ", 32) == 0);
+	assert_non_null(strstr(res.msg, ", this node is on testnet (netid "
+	    "dd3834ef63b35473)"));
 }
 
 static void
