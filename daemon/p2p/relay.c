@@ -13,7 +13,7 @@
 
 #include <event2/event.h>
 
-#include "base/idset.h"
+#include "base/bloom.h"
 #include "base/log.h"
 #include "base/stats.h"
 #include "core/admit.h"
@@ -26,7 +26,11 @@
 #include "proto/frame.h"
 #include "proto/tx.h"
 
-#define RELAY_KNOWN_MAX		50000	/* ids remembered per peer */
+/*
+ * Ids remembered per peer as known to it (a rolling Bloom filter, 120 KiB):
+ * one that fell out is at worst announced again, which it ignores.
+ */
+#define RELAY_KNOWN_WINDOW	16384
 #define RELAY_TICK_MS		200
 #define RELAY_SYNC_SLICE	5000	/* mempool ids announced to a new peer per tick */
 #define RELAY_SYNC_SNDBUF	(256 * 1024)	/* ... while less than this waits to be sent */
@@ -45,7 +49,7 @@
  */
 struct relay_peer {
 	struct admit_source *src;	/* its transactions' queue and gate */
-	struct idset	*known;		/* ids this peer has or was sent */
+	struct bloom	*known;		/* ids this peer has or was sent */
 	uint8_t		(*inv)[TX_ID_LEN];	/* ids waiting to be announced */
 	size_t		 ninv;
 	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
@@ -186,7 +190,7 @@ relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 		if (p->state != PEER_ACTIVE || p->relay == NULL ||
 		    p->serial == origin)
 			continue;
-		if (!idset_add(p->relay->known, id))
+		if (!bloom_add(p->relay->known, id))
 			continue;
 		relay_queue_inv(p, id);
 		queued = 1;
@@ -282,7 +286,7 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 	}
 	if (p->state == PEER_CLOSED)
 		return -1;
-	idset_add(p->relay->known, res.id);
+	bloom_add(p->relay->known, res.id);
 	txreq_received(r->sched, p->serial, res.id, rx, now_ms());
 	relay_flush(r, FRAME_GETDATA);
 	return p->state == PEER_CLOSED ? -1 : 0;
@@ -296,7 +300,7 @@ relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 	size_t		i;
 
 	for (i = 0; i < count; i++) {
-		idset_add(p->relay->known, ids[i]);
+		bloom_add(p->relay->known, ids[i]);
 		if (admit_settled(r->admit, ids[i]))
 			continue;
 		/*
@@ -328,7 +332,7 @@ relay_on_getdata(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN
 			memcpy(missing[nmissing++], ids[i], TX_ID_LEN);
 			continue;
 		}
-		idset_add(p->relay->known, ids[i]);
+		bloom_add(p->relay->known, ids[i]);
 		if (peer_send(p, FRAME_TX, e->raw, e->len) == -1)
 			return -1;
 	}
@@ -396,7 +400,7 @@ relay_sync_one(const struct mempool_entry *e, void *arg)
 
 	memcpy(rp->sync_after, e->id, TX_ID_LEN);
 	rp->sync_started = 1;
-	if (idset_add(rp->known, e->id)) {
+	if (bloom_add(rp->known, e->id)) {
 		relay_queue_inv(sa->p, e->id);
 		sa->queued = 1;
 	}
@@ -470,7 +474,7 @@ relay_up(struct peer *p, void *arg)
 
 	rp->src = admit_source_new(r->admit, p->serial, peer_label(p), relay_pause,
 	    relay_resume, p);
-	rp->known = idset_new(RELAY_KNOWN_MAX);
+	rp->known = bloom_new(RELAY_KNOWN_WINDOW);
 	p->relay = rp;
 	txreq_peer_add(r->sched, p->serial, p->outbound);
 	if (mempool_count(r->mp) == 0)
@@ -499,7 +503,7 @@ relay_down(struct peer *p, void *arg)
 	txreq_peer_del(r->sched, p->serial);
 	admit_source_free(rp->src);
 	rp->src = NULL;
-	idset_free(rp->known);
+	bloom_free(rp->known);
 	rp->known = NULL;
 	free(rp->inv);
 	rp->inv = NULL;

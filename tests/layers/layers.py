@@ -7,7 +7,7 @@ its own layer or lower ones:
 
     0  proto/          pure protocol library (proto/ and system headers only)
     1  lib/            helpers shared by noded and nodectl
-    2  daemon/base/    noded's helpers: log, config, idmap, idset, node.h
+    2  daemon/base/    noded's helpers: log, config, idmap, bloom, hub, stats, node.h
     3  daemon/core/    channel, validator, mempool, admission
     4  daemon/p2p/     connections, peers, relay, download scheduler, addresses
     5  daemon/http/    HTTP server, routes, event stream, metrics
