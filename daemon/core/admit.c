@@ -768,14 +768,15 @@ admit_validated(struct validator_job *job, void *arg)
 
 	if (job->res.reason == TX_OK) {
 		mr = mempool_add(a->mp, vs->id, &job->tx, job->raw, job->len,
-		    now_ms(), &evicted);
+		    now_ms(), vs->origin, &evicted);
 		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE) {
 			stats.txs_accepted++;
 			log_info("gossip", "tx %.16s accepted from %s amount=%llu",
 			    idhex, vs->from, (unsigned long long)job->tx.amount);
 			if (evicted > 0)
-				log_info("mempool", "evicted %zu oldest transactions "
-				    "(mempool bounds)", evicted);
+				log_info("mempool", "evicted %zu transactions of the "
+				    "heaviest source and sender (mempool bounds)",
+				    evicted);
 			admit_post(HUB_TX_ACCEPTED, vs, job->tx.amount, 0);
 			if (a->hooks.accepted != NULL)
 				a->hooks.accepted(a->hooks.arg, vs->id, vs->origin);

@@ -1,6 +1,8 @@
 /*
- * mempool.h: accepted transactions keyed by id, bounded in count and bytes,
- * oldest evicted first; (sender, nonce) unique.  Loop thread only.
+ * mempool.h: accepted transactions keyed by id, bounded in count and bytes;
+ * (sender, nonce) unique.  When full, room is made by fair shares: the
+ * source (peer or API) holding the most gives up the oldest entry of its
+ * sender holding the most (docs/PROTOCOL.md 5.4).  Loop thread only.
  */
 #ifndef DAEMON_MEMPOOL_H
 #define DAEMON_MEMPOOL_H
@@ -25,7 +27,8 @@ enum mempool_result {
 	MEMPOOL_ADDED = 0,
 	MEMPOOL_DUPLICATE,	/* same id already present */
 	MEMPOOL_NONCE_USED,	/* another tx with the same (sender, nonce): "nonce already used" */
-	MEMPOOL_TOO_BIG		/* larger than the byte bound alone */
+	MEMPOOL_TOO_BIG,	/* larger than the byte bound alone */
+	MEMPOOL_FULL		/* full, and the newcomer's own sender holds the most */
 };
 
 struct mempool;
@@ -36,13 +39,14 @@ struct mempool *mempool_new(size_t max_count, size_t max_bytes);
 void	mempool_free(struct mempool *mp);
 
 /*
- * Adds a validated transaction (raw is copied).  When a bound would be
- * exceeded, the oldest entries are evicted first; *evicted (if non-NULL)
- * counts them.
+ * Adds a validated transaction (raw is copied) that came from source (a
+ * peer's tag, 0 for the API).  When a bound would be exceeded, entries are
+ * evicted by fair shares (see above), or MEMPOOL_FULL refuses it; *evicted
+ * (if non-NULL) counts what went.
  */
 enum mempool_result mempool_add(struct mempool *mp, const uint8_t id[TX_ID_LEN],
 	    const struct tx *t, const uint8_t *raw, size_t len, uint64_t now_ms,
-	    size_t *evicted);
+	    uint64_t source, size_t *evicted);
 
 /* The entry, or NULL.  Valid until the next mempool_add/expire/free. */
 const struct mempool_entry *mempool_get(const struct mempool *mp,

@@ -56,10 +56,36 @@ ttx_make(struct ttx *x, int key, uint64_t nonce, uint64_t amount,
 	tx_id(&x->t, x->id);
 }
 
+/* A transaction of sender number who (any of 2^32, unsigned: the pool does not verify). */
+static void
+ttx_fake(struct ttx *x, uint32_t who, uint64_t nonce, uint16_t memo_len)
+{
+	memset(x, 0, sizeof(*x));
+	x->t.version = TX_VERSION;
+	tx_netid(x->t.netid, "unit-test-net");
+	memset(x->t.sender, 0x5a, TX_PK_LEN);
+	memcpy(x->t.sender, &who, sizeof(who));
+	memset(x->t.recipient, 0x11, TX_PK_LEN);
+	x->t.amount = 1;
+	x->t.nonce = nonce;
+	x->t.timestamp_ms = T0;
+	x->t.memo_len = memo_len;
+	memset(x->t.memo, 'm', memo_len);
+	x->len = tx_encode(&x->t, x->raw, sizeof(x->raw));
+	tx_id(&x->t, x->id);
+}
+
+static enum mempool_result
+ttx_add_from(struct mempool *mp, const struct ttx *x, uint64_t source,
+    size_t *evicted)
+{
+	return mempool_add(mp, x->id, &x->t, x->raw, x->len, T0, source, evicted);
+}
+
 static enum mempool_result
 ttx_add(struct mempool *mp, const struct ttx *x, uint64_t now, size_t *evicted)
 {
-	return mempool_add(mp, x->id, &x->t, x->raw, x->len, now, evicted);
+	return mempool_add(mp, x->id, &x->t, x->raw, x->len, now, 0, evicted);
 }
 
 static void
@@ -131,26 +157,124 @@ static void
 test_mempool_evict_by_count(void **state)
 {
 	struct mempool	*mp;
-	struct ttx	 x[6], again;
+	struct ttx	 x[6], other, again;
 	size_t		 i, ev;
 
 	(void)state;
 	for (i = 0; i < 6; i++)
 		ttx_make(&x[i], 0, i, 1, 0, T0 + i);
 	mp = mempool_new(3, 100000);
-	for (i = 0; i < 6; i++) {
-		assert_int_equal(ttx_add(mp, &x[i], T0, &ev), MEMPOOL_ADDED);
-		assert_int_equal(ev, i < 3 ? 0 : 1);
+	/* One sender fills the pool: its next one is refused, nothing evicted. */
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(ttx_add(mp, &x[i], T0, &ev), i < 3 ?
+		    MEMPOOL_ADDED : MEMPOOL_FULL);
+		assert_int_equal(ev, 0);
 		assert_int_equal(mempool_count(mp), i < 3 ? i + 1 : 3);
 	}
-	for (i = 0; i < 6; i++)
-		assert_int_equal(mempool_get(mp, x[i].id) != NULL, i >= 3);
-	assert_int_equal(mempool_bytes(mp), 3 * x[0].len);
-	/* An evicted (sender, nonce) is free again. */
-	ttx_make(&again, 0, 0, 55, 0, T0);
-	assert_int_equal(ttx_add(mp, &again, T0, &ev), MEMPOOL_ADDED);
+	/* Another sender of the same source: the one holding the most gives its oldest. */
+	ttx_make(&other, 1, 0, 1, 0, T0);
+	assert_int_equal(ttx_add(mp, &other, T0, &ev), MEMPOOL_ADDED);
 	assert_int_equal(ev, 1);
-	assert_null(mempool_get(mp, x[3].id));
+	assert_null(mempool_get(mp, x[0].id));
+	assert_non_null(mempool_get(mp, x[1].id));
+	assert_non_null(mempool_get(mp, other.id));
+	assert_int_equal(mempool_bytes(mp), 3 * x[0].len);
+	/* An evicted (sender, nonce) is free again, but its sender still holds the most. */
+	ttx_make(&again, 0, 0, 55, 0, T0);
+	assert_int_equal(ttx_add(mp, &again, T0, &ev), MEMPOOL_FULL);
+	/* From another source it takes the room of the source holding the most. */
+	assert_int_equal(ttx_add_from(mp, &again, 9, &ev), MEMPOOL_ADDED);
+	assert_int_equal(ev, 1);
+	assert_null(mempool_get(mp, x[1].id));
+	assert_non_null(mempool_get(mp, other.id));
+	mempool_free(mp);
+}
+
+/*
+ * Valid spam from 1,000 keys through attacking peers fills a 20,000-tx pool
+ * while an honest sender sends through the API: none of the honest ones is
+ * evicted (issue 9: 29 of 38 were, oldest first), the spam evicts only spam,
+ * and within the spam no key is starved by another.
+ */
+static void
+test_mempool_fair_under_many_key_spam(void **state)
+{
+	struct mempool	*mp;
+	struct ttx	*honest, x;
+	size_t		 i, ev, held, kept = 0;
+	uint64_t	 nonce[1000];
+	uint32_t	 key;
+	const size_t	 nhonest = 40;
+
+	(void)state;
+	honest = calloc(nhonest, sizeof(*honest));
+	assert_non_null(honest);
+	memset(nonce, 0, sizeof(nonce));
+	mp = mempool_new(20000, 1ULL << 30);
+	for (i = 0; i < 60000; i++) {
+		/* Spam from 1,000 keys over 10 peers (sources 100..109). */
+		key = (uint32_t)(i % 1000);
+		ttx_fake(&x, 1000000 + key, nonce[key]++, 256);
+		ttx_add_from(mp, &x, 100 + key % 10, &ev);
+		/* An honest transaction now and then, through the API (source 0). */
+		if (i % 1500 == 0 && i / 1500 < nhonest) {
+			ttx_fake(&honest[i / 1500], 7, i / 1500, 20);
+			assert_int_equal(ttx_add_from(mp, &honest[i / 1500], 0, &ev),
+			    MEMPOOL_ADDED);
+		}
+	}
+	assert_int_equal(mempool_count(mp), 20000);
+	for (i = 0; i < nhonest; i++)
+		kept += mempool_get(mp, honest[i].id) != NULL;
+	assert_int_equal(kept, nhonest);
+	/* Each spam key holds about its share (20): none took another's room. */
+	for (key = 0; key < 1000; key++) {
+		for (i = 0, held = 0; i < nonce[key]; i++) {
+			ttx_fake(&x, 1000000 + key, i, 256);
+			held += mempool_get(mp, x.id) != NULL;
+		}
+		if (held < 15 || held > 25)
+			fail_msg("spam key %u holds %zu", key, held);
+	}
+	mempool_free(mp);
+	free(honest);
+}
+
+/* Sources take their turns: a flood from one peer evicts only its own. */
+static void
+test_mempool_fair_sources(void **state)
+{
+	struct mempool	*mp;
+	struct ttx	 x;
+	size_t		 i, ev, a = 0, b = 0;
+
+	(void)state;
+	mp = mempool_new(100, 1ULL << 30);
+	/* Source 1: 60 from 60 senders; source 2: 40 from one sender. */
+	for (i = 0; i < 60; i++) {
+		ttx_fake(&x, (uint32_t)i, 0, 0);
+		assert_int_equal(ttx_add_from(mp, &x, 1, &ev), MEMPOOL_ADDED);
+	}
+	for (i = 0; i < 40; i++) {
+		ttx_fake(&x, 500, i, 0);
+		assert_int_equal(ttx_add_from(mp, &x, 2, &ev), MEMPOOL_ADDED);
+	}
+	/* Source 2 sends 100 more: source 1 gives room until they are even, then 2 is refused. */
+	for (i = 40; i < 140; i++) {
+		ttx_fake(&x, 500, i, 0);
+		ttx_add_from(mp, &x, 2, &ev);
+	}
+	for (i = 0; i < 60; i++) {
+		ttx_fake(&x, (uint32_t)i, 0, 0);
+		a += mempool_get(mp, x.id) != NULL;
+	}
+	for (i = 0; i < 140; i++) {
+		ttx_fake(&x, 500, i, 0);
+		b += mempool_get(mp, x.id) != NULL;
+	}
+	assert_int_equal(a + b, 100);
+	assert_int_equal(a, 50);
+	assert_int_equal(b, 50);
 	mempool_free(mp);
 }
 
@@ -164,7 +288,7 @@ test_mempool_evict_by_bytes(void **state)
 	(void)state;
 	for (i = 0; i < 4; i++)
 		ttx_make(&s[i], 1, i, 1, 0, T0);	/* unit bytes each */
-	ttx_make(&big, 1, 100, 1, 150, T0);	/* unit + 150 */
+	ttx_make(&big, 0, 100, 1, 150, T0);	/* unit + 150, another sender */
 	ttx_make(&huge, 2, 1, 1, TX_MEMO_MAX, T0);
 	mp = mempool_new(100, 4 * unit + 10);
 	for (i = 0; i < 4; i++)
@@ -298,7 +422,7 @@ test_mempool_walk(void **state)
 	mempool_free(mp);
 	mp = mempool_new(7, 100000);
 	for (i = 0; i < 10; i++)
-		ttx_add(mp, &x[i], T0, NULL);
+		mempool_add(mp, x[i].id, &x[i].t, x[i].raw, x[i].len, T0, i, NULL);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(mempool_walk(mp, NULL, 100, collect_fn, &c), 7);
 	for (i = 0; i < 7; i++)
@@ -360,6 +484,8 @@ main(void)
 		cmocka_unit_test(test_mempool_add_get),
 		cmocka_unit_test(test_mempool_duplicate_and_nonce),
 		cmocka_unit_test(test_mempool_evict_by_count),
+		cmocka_unit_test(test_mempool_fair_under_many_key_spam),
+		cmocka_unit_test(test_mempool_fair_sources),
 		cmocka_unit_test(test_mempool_evict_by_bytes),
 		cmocka_unit_test(test_mempool_expire),
 		cmocka_unit_test(test_mempool_walk),
