@@ -5,9 +5,14 @@
  *
  * An id has at most one job in the validator, however many copies arrive:
  * later copies wait on it (API callers as waiters, peers through the relay's
- * announcer lists).  Jobs the validator cannot take wait in their source's
- * queue (the API's, or a peer's, whose reads are then paused), and are fed
- * in turns as results free room.
+ * announcer lists).
+ *
+ * Fair validation: each source (the API, each peer) may have at most its
+ * share of the validator's room (capacity and threads, divided among the
+ * sources that have work) in it at once; the rest waits in the source's
+ * queue, a peer's reads paused meanwhile.  As results free room, the
+ * waiting sources take turns, ADMIT_QUANTUM jobs each (round robin), so a
+ * flooding peer gets its share and no more, and the API keeps its own.
  */
 #include <sys/queue.h>
 
@@ -36,6 +41,8 @@
 #define ADMIT_TICK_MS		200
 #define ADMIT_EXPIRE_EVERY_MS	5000
 #define ADMIT_LABEL_MAX		65	/* a source's name in logs, NUL included */
+#define ADMIT_QUANTUM		16	/* jobs a waiting source feeds per turn */
+#define ADMIT_SHARE_MIN		8	/* however many sources share the room */
 
 /* An API caller waiting for the verdict on an id. */
 struct admit_waiter {
@@ -50,6 +57,7 @@ TAILQ_HEAD(admit_waiter_list, admit_waiter);
 /* An id being validated: at most one job per id, however many submitters. */
 struct admit_vstate {
 	TAILQ_ENTRY(admit_vstate) entry;	/* in its source's queue */
+	struct admit_source *src;	/* it counts in src's outstanding jobs */
 	uint8_t		id[TX_ID_LEN];
 	uint8_t		copy[TX_ID_LEN];	/* hash of the bytes validated */
 	uint64_t	origin;		/* its source's tag, 0: API */
@@ -66,8 +74,12 @@ struct admit_reject {
 	size_t		slot;		/* its place in the FIFO ring */
 };
 
+/*
+ * A source of transactions.  A peer's outlives the peer while its jobs are
+ * in the validator (closed, then freed by the last verdict).
+ */
 struct admit_source {
-	TAILQ_ENTRY(admit_source) entry;	/* on a->blocked */
+	TAILQ_ENTRY(admit_source) entry;	/* on a->waiting */
 	struct admit	*a;
 	uint64_t	 tag;
 	char		 label[ADMIT_LABEL_MAX];
@@ -75,9 +87,12 @@ struct admit_source {
 	void		(*resume)(void *);
 	void		*arg;
 	struct validator_gate *gate;	/* closed with the source: its jobs are skipped */
-	struct admit_vstate_list queue;	/* jobs the validator could not take yet */
+	struct admit_vstate_list queue;	/* jobs waiting for the validator */
 	size_t		 nqueue;
-	int		 blocked;	/* on a->blocked, reads paused */
+	size_t		 outstanding;	/* jobs in the validator */
+	int		 waiting;	/* on a->waiting */
+	int		 paused;	/* pause() called, resume() not yet */
+	int		 closed;	/* admit_source_free called */
 };
 
 struct admit {
@@ -93,7 +108,8 @@ struct admit {
 	struct admit_vstate *answering;	/* out of validating, its waiters being answered */
 	struct admit_waiter_list *retrying;	/* waiters set aside to be admitted again */
 	uint8_t		 retrying_id[TX_ID_LEN];	/* ... on this id */
-	TAILQ_HEAD(, admit_source) blocked;	/* paused sources, in turn */
+	TAILQ_HEAD(admit_source_list, admit_source) waiting;	/* sources with queued jobs, in turn */
+	size_t		 nbusy;		/* sources with jobs queued or outstanding */
 	struct event	*tick;
 	uint64_t	 next_expire_ms;
 };
@@ -242,6 +258,8 @@ admit_free_cb(const uint8_t id[TX_ID_LEN], void *v, void *arg)
 	free(v);
 }
 
+static void	admit_unwait(struct admit *, struct admit_source *, int);
+
 /* Drops the jobs waiting in src's queue; each of their ids may come again. */
 static void
 admit_queue_drop(struct admit *a, struct admit_source *src, const char *why)
@@ -249,6 +267,11 @@ admit_queue_drop(struct admit *a, struct admit_source *src, const char *why)
 	struct admit_vstate	*vs;
 	struct admit_verdict	 v;
 
+	if (src->nqueue == 0)
+		return;
+	if (src->outstanding == 0)
+		a->nbusy--;
+	admit_unwait(a, src, 0);
 	while ((vs = TAILQ_FIRST(&src->queue)) != NULL) {
 		TAILQ_REMOVE(&src->queue, vs, entry);
 		src->nqueue--;
@@ -261,88 +284,155 @@ admit_queue_drop(struct admit *a, struct admit_source *src, const char *why)
 	}
 }
 
-/* Unlinks src from the blocked list and lets it read again. */
-static void
-admit_unblock(struct admit *a, struct admit_source *src, int resume)
+/* True while src has work queued or in the validator (counted in nbusy). */
+static int
+admit_busy(const struct admit_source *src)
 {
-	if (!src->blocked)
-		return;
-	TAILQ_REMOVE(&a->blocked, src, entry);
-	src->blocked = 0;
-	if (resume && src->resume != NULL) {
-		log_debug("gossip", "validator queue has room: resuming reads "
-		    "from %s", src->label);
-		src->resume(src->arg);
+	return src->nqueue > 0 || src->outstanding > 0;
+}
+
+/*
+ * The jobs one source may have in the validator: the validator's room
+ * divided among the sources with work (src among them).
+ */
+static size_t
+admit_share(const struct admit *a, const struct admit_source *src)
+{
+	size_t	busy = a->nbusy + (admit_busy(src) ? 0 : 1), share;
+
+	share = (validator_capacity(a->v) + a->n->cfg->validators) / busy;
+	return share > ADMIT_SHARE_MIN ? share : ADMIT_SHARE_MIN;
+}
+
+/*
+ * Hands vs's job to the validator for src (the caller keeps a->nbusy).
+ * 0, or -1 with errno (EAGAIN, EPIPE).
+ */
+static int
+admit_hand(struct admit *a, struct admit_source *src, struct admit_vstate *vs,
+    struct validator_job *job)
+{
+	if (validator_submit(a->v, job) == -1)
+		return -1;
+	vs->job = NULL;
+	vs->src = src;
+	src->outstanding++;
+	return 0;
+}
+
+/* A verdict came for one of src's jobs; a closed source goes with its last. */
+static void
+admit_done(struct admit *a, struct admit_source *src)
+{
+	src->outstanding--;
+	if (!admit_busy(src))
+		a->nbusy--;
+	if (src->closed && src->outstanding == 0) {
+		validator_gate_unref(src->gate);
+		free(src);
+	}
+}
+
+/* src's queue emptied: off the turn list, and a paused peer reads again. */
+static void
+admit_unwait(struct admit *a, struct admit_source *src, int resume)
+{
+	if (src->waiting) {
+		TAILQ_REMOVE(&a->waiting, src, entry);
+		src->waiting = 0;
+	}
+	if (src->paused) {
+		src->paused = 0;
+		if (resume && src->resume != NULL) {
+			log_debug("gossip", "validator has room: resuming reads "
+			    "from %s", src->label);
+			src->resume(src->arg);
+		}
 	}
 }
 
 /*
- * Queues vs's job, or when the validator is full (or earlier work waits, to
- * keep the order) makes it wait in src's queue, pausing a peer's reads.
+ * Hands vs's job to the validator when src is under its share and has
+ * nothing queued before it; otherwise it waits in src's queue, pausing a
+ * peer's reads.
  */
 static void
 admit_submit(struct admit *a, struct admit_source *src, struct admit_vstate *vs,
     struct validator_job *job)
 {
-	if (TAILQ_EMPTY(&a->api.queue) && TAILQ_EMPTY(&a->blocked)) {
-		if (validator_submit(a->v, job) == 0)
+	int	was = admit_busy(src);
+
+	if (src->nqueue == 0 && src->outstanding < admit_share(a, src)) {
+		if (admit_hand(a, src, vs, job) == 0) {
+			if (!was)
+				a->nbusy++;
 			return;
+		}
 		stats.backpressure++;
 	}
 	vs->job = job;
+	vs->src = src;
 	TAILQ_INSERT_TAIL(&src->queue, vs, entry);
 	src->nqueue++;
-	if (src == &a->api || src->blocked)
+	if (!was)
+		a->nbusy++;
+	if (!src->waiting) {
+		src->waiting = 1;
+		TAILQ_INSERT_TAIL(&a->waiting, src, entry);
+	}
+	if (src == &a->api || src->paused)
 		return;
-	src->blocked = 1;
-	TAILQ_INSERT_TAIL(&a->blocked, src, entry);
+	src->paused = 1;
 	if (src->pause != NULL)
 		src->pause(src->arg);
-	log_debug("gossip", "validator queue full: pausing reads from %s",
+	log_debug("gossip", "validator share taken: pausing reads from %s",
 	    src->label);
 }
 
 /*
- * Feeds waiting work to the validator while it has room, taking turns: one
- * API transaction, then one paused peer's whole queue (at most one record's
- * worth), so neither side can starve the other.
+ * Feeds waiting work to the validator while it has room: the waiting
+ * sources take turns, up to ADMIT_QUANTUM jobs each and never past their
+ * share, so none can starve the others.
  */
 static void
 admit_drain(struct admit *a)
 {
 	struct admit_vstate	*vs;
-	struct admit_source	*src;
+	struct admit_source	*src, *last;
+	size_t			 fed;
 	int			 progress = 1;
 
 	if (a->n->stopping || a->v == NULL) {
 		admit_queue_drop(a, &a->api, "node is shutting down");
 		return;
 	}
-	while (progress) {
+	while (progress && !TAILQ_EMPTY(&a->waiting)) {
 		progress = 0;
-		if ((vs = TAILQ_FIRST(&a->api.queue)) != NULL) {
-			if (validator_submit(a->v, vs->job) == -1) {
-				if (errno == EPIPE)
-					admit_queue_drop(a, &a->api,
-					    "node is shutting down");
-				return;
-			}
-			TAILQ_REMOVE(&a->api.queue, vs, entry);
-			a->api.nqueue--;
-			vs->job = NULL;
-			progress = 1;
-		}
-		if ((src = TAILQ_FIRST(&a->blocked)) != NULL) {
-			while ((vs = TAILQ_FIRST(&src->queue)) != NULL) {
-				if (validator_submit(a->v, vs->job) == -1)
+		/* One round: each source waiting now, in turn. */
+		last = TAILQ_LAST(&a->waiting, admit_source_list);
+		do {
+			src = TAILQ_FIRST(&a->waiting);
+			for (fed = 0; fed < ADMIT_QUANTUM &&
+			    (vs = TAILQ_FIRST(&src->queue)) != NULL &&
+			    src->outstanding < admit_share(a, src); fed++) {
+				/* From queued to outstanding: still busy. */
+				if (admit_hand(a, src, vs, vs->job) == -1) {
+					if (errno == EPIPE)
+						admit_queue_drop(a, &a->api,
+						    "node is shutting down");
 					return;
+				}
 				TAILQ_REMOVE(&src->queue, vs, entry);
 				src->nqueue--;
-				vs->job = NULL;
+				progress = 1;
 			}
-			admit_unblock(a, src, 1);
-			progress = 1;
-		}
+			if (src->nqueue == 0)
+				admit_unwait(a, src, 1);
+			else {
+				TAILQ_REMOVE(&a->waiting, src, entry);
+				TAILQ_INSERT_TAIL(&a->waiting, src, entry);
+			}
+		} while (src != last && !TAILQ_EMPTY(&a->waiting));
 	}
 }
 
@@ -380,7 +470,7 @@ admit_new(struct node *n, struct mempool *mp)
 	a->api.a = a;
 	snprintf(a->api.label, sizeof(a->api.label), "api");
 	TAILQ_INIT(&a->api.queue);
-	TAILQ_INIT(&a->blocked);
+	TAILQ_INIT(&a->waiting);
 	a->v = validator_new(n->base, n->cfg->validators, n->cfg->validator_queue,
 	    &n->policy, admit_validated, a);
 	a->tick = event_new(n->base, -1, EV_PERSIST, admit_tickcb, a);
@@ -411,7 +501,7 @@ admit_shutdown(struct admit *a)
 	a->v = NULL;
 	admit_queue_drop(a, &a->api, "node is shutting down");
 	/* API callers waiting on a paused peer's jobs are answered too. */
-	TAILQ_FOREACH(src, &a->blocked, entry) {
+	TAILQ_FOREACH(src, &a->waiting, entry) {
 		TAILQ_FOREACH(vs, &src->queue, entry) {
 			admit_verdict_fill(&verdict, ADMIT_REJECTED, vs->id,
 			    REASON_BUSY, "node is shutting down");
@@ -428,8 +518,8 @@ admit_free(struct admit *a)
 	if (a == NULL)
 		return;
 	admit_shutdown(a);
-	while ((src = TAILQ_FIRST(&a->blocked)) != NULL)
-		admit_unblock(a, src, 0);
+	while ((src = TAILQ_FIRST(&a->waiting)) != NULL)
+		admit_unwait(a, src, 0);
 	idmap_foreach(a->validating, admit_vstate_free_cb, NULL);
 	idmap_free(a->validating);
 	idmap_foreach(a->rejected, admit_free_cb, NULL);
@@ -473,24 +563,28 @@ admit_source_free(struct admit_source *src)
 	if (src == NULL)
 		return;
 	a = src->a;
-	admit_unblock(a, src, 0);
 	/*
 	 * Jobs src sent that the validator never took are dropped, and those it
 	 * took are skipped: a closing peer must not leave work behind (an
 	 * attacker dropped for one bad transaction must not keep the workers
 	 * busy with the rest of its flood).  Ids that others announced are
-	 * still wanted and go to their next announcer.
+	 * still wanted and go to their next announcer.  The source itself goes
+	 * with the verdict of its last job in the validator.
 	 */
 	validator_gate_close(src->gate);
 	admit_queue_drop(a, src, "node busy: the peer relaying it went away, retry");
-	validator_gate_unref(src->gate);
-	free(src);
+	src->paused = 0;
+	src->closed = 1;
+	if (src->outstanding == 0) {
+		validator_gate_unref(src->gate);
+		free(src);
+	}
 }
 
 int
 admit_source_blocked(const struct admit_source *src)
 {
-	return src->blocked;
+	return src->paused;
 }
 
 int
@@ -743,6 +837,7 @@ admit_validated(struct validator_job *job, void *arg)
 	struct admit_waiter_list retry = TAILQ_HEAD_INITIALIZER(retry);
 	enum mempool_result	 mr;
 	char			 idhex[TX_ID_HEX_LEN + 1], why[256], drop[160];
+	struct admit_source	*src;
 	uint8_t			 copy[TX_ID_LEN], id[TX_ID_LEN];
 	unsigned		 reason;
 	size_t			 evicted = 0;
@@ -824,8 +919,10 @@ answer:
 	admit_vstate_answer(a, vs, &v);
 	a->retrying = NULL;
 	memcpy(id, vs->id, TX_ID_LEN);
+	src = vs->src;
 	free(vs);
 	validator_job_free(job);
+	admit_done(a, src);
 	admit_retry_copies(a, id, &retry);
 	admit_drain(a);
 }
