@@ -2,8 +2,10 @@
  * test_txreq.c: the download scheduler (daemon/p2p/txreq.c): who is asked
  * for which id, and when, for every rule of txreq.h: the first announcer
  * at once, the inflight limit and retry_ms, timeouts, NOTFOUND,
- * disconnects, outbound announcers displacing inbound ones, quotas and the
- * table bound, held entries, and each answer admission gives on a copy.
+ * disconnects, outbound announcers displacing inbound ones, the pools of
+ * the classes of peers and the quotas in them (room kept for outbound and
+ * productive peers, quotas adding up to at most the table), held entries,
+ * and each answer admission gives on a copy.
  * txreq_check runs after every step.
  */
 #include <setjmp.h>
