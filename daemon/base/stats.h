@@ -25,6 +25,17 @@ struct stats {
 	uint64_t	verify_count;
 	double		verify_sum_s;
 	uint64_t	peers_dropped;		/* for misbehaviour */
+	/*
+	 * Announced ids the download scheduler could not track at once (the
+	 * peer's quota, or its class's pool, was full), kept per peer to be
+	 * announced to it again (docs/PROTOCOL.md 5.3): set aside, handed to
+	 * it later, dropped as the oldest of a full queue, and gone with their
+	 * peer when it closed.
+	 */
+	uint64_t	announcements_deferred;
+	uint64_t	announcements_resumed;
+	uint64_t	announcements_dropped;
+	uint64_t	announcements_abandoned;
 };
 
 extern struct stats stats;

@@ -38,9 +38,18 @@
 /* Limits of the download scheduler (docs/PROTOCOL.md 5.3). */
 #define RELAY_WANTED_MAX	200000	/* wanted ids overall */
 #define RELAY_ANNOUNCED_MAX	20000	/* wanted ids first announced by one peer */
-#define RELAY_ANNOUNCED_MIN	2000	/* ... however many peers share the table */
 #define RELAY_PEER_INFLIGHT	5000	/* GETDATA ids outstanding per peer */
 #define RELAY_ALTS		8	/* other announcers kept per wanted id */
+
+/*
+ * Announcements the scheduler could not track yet, set aside per peer and
+ * announced to it again as room frees (docs/PROTOCOL.md 5.3): at most
+ * RELAY_DEFER_MAX a peer (128 KiB), the oldest going first when full.
+ */
+#define RELAY_DEFER_MAX		4096
+#define RELAY_DEFER_SLICE	256	/* taken back from one peer per round of a tick */
+#define RELAY_DEFER_TICK	20000	/* ... from all peers per tick */
+#define RELAY_DEFER_LOG_MS	10000	/* at most one summary line this often */
 
 /*
  * relay's part of a peer (p->relay), from HELLO to the peer's release: what
@@ -58,6 +67,29 @@ struct relay_peer {
 	int		 sync_started;	/* sync_after holds the last id announced */
 	uint8_t		 sync_after[TX_ID_LEN];
 	size_t		 sync_left;	/* most entries still to walk (bounds restarts) */
+	uint8_t		(*defer)[TX_ID_LEN];	/* ring of ids announced, not tracked yet */
+	size_t		 dhead, dlen, dcap;	/* first, how many, room (RELAY_DEFER_MAX) */
+	uint64_t	 dgen, dropgen;	/* the log window it was counted in */
+};
+
+/*
+ * One kind of summary line, written at most every RELAY_DEFER_LOG_MS (a
+ * local limiter, until log.c has a shared one): the events since the last
+ * line are counted, and the line goes out at the first tick it may.
+ */
+struct relay_window {
+	uint64_t	 gen;		/* the window: a peer counts once in it */
+	uint64_t	 since;		/* its first event (ms); 0: none yet */
+	uint64_t	 last;		/* the last line (ms); 0: never */
+	size_t		 n, peers;
+};
+
+/* What became of set-aside announcements: two kinds of lines. */
+struct relay_deflog {
+	struct relay_window deferred;	/* set aside, DEBUG, with what follows */
+	size_t		 quota, full;	/* ... why: over the quota, pool full */
+	size_t		 resumed, abandoned;	/* announced again, gone with the peer */
+	struct relay_window dropped;	/* the oldest out of a full queue, INFO */
 };
 
 struct relay {
@@ -70,6 +102,9 @@ struct relay {
 	int		 wanting;	/* some peer has GETDATA ids queued */
 	struct event	*inv_timer;
 	struct event	*tick;
+	size_t		 deferring;	/* peers with announcements set aside */
+	size_t		 deferred;	/* announcements set aside in all */
+	struct relay_deflog dlog;
 };
 
 /* The active peer with this serial: most requests in a row go to one peer. */
@@ -202,6 +237,211 @@ relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 	}
 }
 
+/* --- announcements set aside ----------------------------------------- */
+
+/* Counts n events of w, and the peer whose mark this is (NULL: none) once. */
+static void
+relay_window_count(struct relay_window *w, uint64_t *mark, size_t n)
+{
+	if (w->since == 0)
+		w->since = now_ms();
+	w->n += n;
+	if (mark != NULL && *mark != w->gen + 1) {
+		*mark = w->gen + 1;
+		w->peers++;
+	}
+}
+
+/* If w has events and may write a line now: the seconds its events span, else -1. */
+static double
+relay_window_due(const struct relay_window *w, uint64_t now)
+{
+	if (w->since == 0 || (w->last != 0 && now - w->last < RELAY_DEFER_LOG_MS))
+		return -1;
+	return (double)(now - w->since) / 1000.0;
+}
+
+/* A line was written for w: a new window starts. */
+static void
+relay_window_next(struct relay_window *w, uint64_t now)
+{
+	w->gen++;
+	w->since = 0;
+	w->last = now;
+	w->n = w->peers = 0;
+}
+
+static const char *
+relay_plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/*
+ * Writes the summary lines that are due: INFO for announcements dropped (a
+ * loss), DEBUG for those set aside (fetched later: the rule working).
+ */
+static void
+relay_deflog_flush(struct relay *r, uint64_t now)
+{
+	struct relay_deflog *l = &r->dlog;
+	double		 secs;
+
+	if ((secs = relay_window_due(&l->dropped, now)) >= 0) {
+		log_info("gossip", "wanted ids: dropped %zu deferred announcement%s "
+		    "from %zu peer%s in the last %.1f s: their queues of %d were "
+		    "full", l->dropped.n, relay_plural(l->dropped.n),
+		    l->dropped.peers, relay_plural(l->dropped.peers), secs,
+		    RELAY_DEFER_MAX);
+		relay_window_next(&l->dropped, now);
+	}
+	if ((secs = relay_window_due(&l->deferred, now)) < 0)
+		return;
+	if (l->deferred.n > 0)
+		log_debug("gossip", "wanted ids: deferred %zu announcement%s from "
+		    "%zu peer%s in the last %.1f s: %zu over the peer's quota, %zu "
+		    "with its class's pool full; %zu announced again, %zu gone with "
+		    "their peer, %zu waiting", l->deferred.n,
+		    relay_plural(l->deferred.n), l->deferred.peers,
+		    relay_plural(l->deferred.peers), secs, l->quota, l->full,
+		    l->resumed, l->abandoned, r->deferred);
+	else
+		log_debug("gossip", "wanted ids: %zu deferred announcement%s "
+		    "announced again, %zu gone with their peer in the last %.1f s; "
+		    "%zu waiting", l->resumed, relay_plural(l->resumed),
+		    l->abandoned, secs, r->deferred);
+	relay_window_next(&l->deferred, now);
+	l->quota = l->full = l->resumed = l->abandoned = 0;
+}
+
+/*
+ * Sets aside id, announced by p, which the scheduler could not track (why:
+ * TXREQ_ANN_QUOTA or TXREQ_ANN_FULL), to announce it again when p has
+ * room: never dropped silently.  A full queue drops its oldest, counted.
+ */
+static void
+relay_defer(struct relay *r, struct peer *p, const uint8_t id[TX_ID_LEN],
+    enum txreq_ann why)
+{
+	struct relay_peer *rp = p->relay;
+	struct relay_deflog *l = &r->dlog;
+	uint8_t		(*ring)[TX_ID_LEN];
+	size_t		 i, cap;
+
+	if (rp->dlen == rp->dcap && rp->dcap < RELAY_DEFER_MAX) {
+		cap = rp->dcap == 0 ? 64 : 2 * rp->dcap;
+		ring = xcalloc(cap, TX_ID_LEN);
+		for (i = 0; i < rp->dlen; i++)
+			memcpy(ring[i], rp->defer[(rp->dhead + i) % rp->dcap],
+			    TX_ID_LEN);
+		free(rp->defer);
+		rp->defer = ring;
+		rp->dcap = cap;
+		rp->dhead = 0;
+	}
+	if (rp->dlen == rp->dcap) {
+		rp->dhead = (rp->dhead + 1) % rp->dcap;
+		rp->dlen--;
+		r->deferred--;
+		stats.announcements_dropped++;
+		relay_window_count(&l->dropped, &rp->dropgen, 1);
+	}
+	if (rp->dlen == 0)
+		r->deferring++;
+	memcpy(rp->defer[(rp->dhead + rp->dlen) % rp->dcap], id, TX_ID_LEN);
+	rp->dlen++;
+	r->deferred++;
+	stats.announcements_deferred++;
+	relay_window_count(&l->deferred, &rp->dgen, 1);
+	if (why == TXREQ_ANN_QUOTA)
+		l->quota++;
+	else
+		l->full++;
+}
+
+/* Empties p's queue of set-aside ids; abandoned: its peer is going. */
+static void
+relay_defer_clear(struct relay *r, struct relay_peer *rp, int abandoned)
+{
+	if (rp->dlen > 0) {
+		r->deferring--;
+		r->deferred -= rp->dlen;
+		if (abandoned) {
+			stats.announcements_abandoned += rp->dlen;
+			relay_window_count(&r->dlog.deferred, NULL, 0);
+			r->dlog.abandoned += rp->dlen;
+		}
+	}
+	free(rp->defer);
+	rp->defer = NULL;
+	rp->dhead = rp->dlen = rp->dcap = 0;
+}
+
+/*
+ * Announces up to limit of p's set-aside ids to the scheduler again, oldest
+ * first, while it has room for them: those settled meanwhile are skipped,
+ * those wanted meanwhile make p one more announcer.  Returns how many left
+ * the queue.
+ */
+static size_t
+relay_defer_resume(struct relay *r, struct peer *p, size_t limit, uint64_t now)
+{
+	struct relay_peer *rp = p->relay;
+	const uint8_t	*id;
+	size_t		 n = 0;
+
+	while (rp->dlen > 0 && n < limit) {
+		id = rp->defer[rp->dhead];
+		if (!admit_settled(r->admit, id)) {
+			if (!txreq_wanted(r->sched, id, NULL) &&
+			    !txreq_room(r->sched, p->serial))
+				break;
+			txreq_announce(r->sched, p->serial, id,
+			    admit_pending(r->admit, id), now);
+			stats.announcements_resumed++;
+			relay_window_count(&r->dlog.deferred, NULL, 0);
+			r->dlog.resumed++;
+		}
+		rp->dhead = (rp->dhead + 1) % rp->dcap;
+		rp->dlen--;
+		r->deferred--;
+		n++;
+	}
+	if (rp->dlen == 0 && n > 0) {
+		r->deferring--;
+		relay_defer_clear(r, rp, 0);	/* its memory goes back */
+	}
+	return n;
+}
+
+/*
+ * Each tick, set-aside ids go back to the scheduler as their peers have
+ * room again: in rounds of RELAY_DEFER_SLICE per peer, so that room freed
+ * is shared among the peers waiting rather than taken by the first.
+ */
+static void
+relay_defer_tick(struct relay *r, uint64_t now)
+{
+	struct peer	*p, *next;
+	size_t		 budget = RELAY_DEFER_TICK, n, k;
+	int		 progress;
+
+	do {
+		progress = 0;
+		for (p = TAILQ_FIRST(net_peers(r->net));
+		    p != NULL && budget > 0 && r->deferring > 0; p = next) {
+			next = TAILQ_NEXT(p, entry);
+			if (p->state != PEER_ACTIVE || p->relay == NULL ||
+			    p->relay->dlen == 0)
+				continue;
+			k = budget < RELAY_DEFER_SLICE ? budget : RELAY_DEFER_SLICE;
+			n = relay_defer_resume(r, p, k, now);
+			budget -= n;
+			progress |= n > 0;
+		}
+	} while (progress && budget > 0 && r->deferring > 0);
+}
+
 /* --- admission's verdicts --------------------------------------------- */
 
 static void
@@ -209,6 +449,8 @@ relay_accepted(void *arg, const uint8_t id[TX_ID_LEN], uint64_t origin)
 {
 	struct relay	*r = arg;
 
+	/* Its sender delivers valid transactions: it gets room of its own. */
+	txreq_peer_productive(r->sched, origin);
 	txreq_forget(r->sched, id);
 	relay_announce(r, id, origin);
 }
@@ -288,6 +530,14 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 		return -1;
 	bloom_add(p->relay->known, res.id);
 	txreq_received(r->sched, p->serial, res.id, rx, now_ms());
+	/*
+	 * Other bytes than those being validated, and no room to remember p
+	 * as an announcer should they prove bad: set aside, as an INV.
+	 */
+	if (rx == TXREQ_RX_PENDING_OTHER && !txreq_wanted(r->sched, res.id, NULL))
+		relay_defer(r, p, res.id, txreq_created(r->sched, p->serial) >=
+		    txreq_quota(r->sched, p->serial) ? TXREQ_ANN_QUOTA :
+		    TXREQ_ANN_FULL);
 	relay_flush(r, FRAME_GETDATA);
 	return p->state == PEER_CLOSED ? -1 : 0;
 }
@@ -297,6 +547,7 @@ relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
     size_t count)
 {
 	uint64_t	now = now_ms();
+	enum txreq_ann	what;
 	size_t		i;
 
 	for (i = 0; i < count; i++) {
@@ -306,10 +557,12 @@ relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 		/*
 		 * The announcer of an id being validated (from the API or
 		 * another peer) is remembered: if that copy proves bad, it is
-		 * asked.
+		 * asked.  One the scheduler cannot track now is set aside.
 		 */
-		txreq_announce(r->sched, p->serial, ids[i],
+		what = txreq_announce(r->sched, p->serial, ids[i],
 		    admit_pending(r->admit, ids[i]), now);
+		if (what == TXREQ_ANN_QUOTA || what == TXREQ_ANN_FULL)
+			relay_defer(r, p, ids[i], what);
 	}
 	if (p->state == PEER_CLOSED)
 		return -1;
@@ -435,11 +688,15 @@ relay_tickcb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay	*r = arg;
 	struct peer	*p, *next;
+	uint64_t	 now = now_ms();
 
 	(void)fd;
 	(void)what;
-	txreq_poll(r->sched, now_ms());
+	txreq_poll(r->sched, now);
+	if (r->deferring > 0)
+		relay_defer_tick(r, now);
 	relay_flush(r, FRAME_GETDATA);
+	relay_deflog_flush(r, now);
 	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
 		if (p->relay != NULL && p->relay->sync)
@@ -512,6 +769,7 @@ relay_down(struct peer *p, void *arg)
 	rp->want = NULL;
 	rp->nwant = rp->wantcap = 0;
 	rp->sync = 0;
+	relay_defer_clear(r, rp, 1);
 }
 
 static void
@@ -531,7 +789,6 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	struct txreq_limits lim = {
 		.table_max = RELAY_WANTED_MAX,
 		.announced_max = RELAY_ANNOUNCED_MAX,
-		.announced_min = RELAY_ANNOUNCED_MIN,
 		.inflight = RELAY_PEER_INFLIGHT,
 		.alts = RELAY_ALTS,
 		.timeout_ms = n->cfg->getdata_timeout_ms,

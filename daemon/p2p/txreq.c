@@ -31,6 +31,7 @@ struct txreq_entry {
 	uint8_t		 id[TXREQ_ID_LEN];
 	struct txreq_peer *asked;	/* the peer asked; NULL: nobody now */
 	uint64_t	 creator;	/* serial of the first announcer (its quota) */
+	uint8_t		 cls;		/* the creator's class then (its pool) */
 	uint64_t	 deadline;	/* move on then; TXREQ_NEVER while held */
 	uint64_t	 seq;		/* when it was set: equal deadlines go in order */
 	size_t		 heapidx;	/* TXREQ_NOHEAP iff held (or being polled) */
@@ -46,6 +47,7 @@ struct txreq_peer {
 	struct txreq_peer *next;	/* hash chain */
 	uint64_t	 serial;
 	int		 outbound;
+	enum txreq_class cls;
 	size_t		 inflight;	/* == length of asked */
 	size_t		 created;	/* entries whose creator it is */
 	struct txreq_entry_list asked;
@@ -61,6 +63,9 @@ struct txreq {
 	struct txreq_peer **peerb;	/* serial → peer, chained */
 	size_t		 npeerb;	/* power of two */
 	size_t		 npeers;
+	size_t		 ncls[TXREQ_CLASSES];	/* peers of each class */
+	size_t		 pool[TXREQ_CLASSES];	/* entries each class may hold */
+	size_t		 used[TXREQ_CLASSES];	/* entries made by each class */
 	uint64_t	 seq;		/* deadlines set so far */
 };
 
@@ -310,6 +315,8 @@ txreq_entry_new(struct txreq *s, struct txreq_peer *p,
 
 	memcpy(e->id, id, TXREQ_ID_LEN);
 	e->creator = p->serial;
+	e->cls = (uint8_t)p->cls;
+	s->used[p->cls]++;
 	e->deadline = TXREQ_NEVER;
 	e->heapidx = TXREQ_NOHEAP;
 	p->created++;
@@ -326,6 +333,7 @@ txreq_entry_free(struct txreq *s, struct txreq_entry *e)
 	txreq_request_done(e);
 	if ((c = txreq_peer_get(s, e->creator)) != NULL && c->created > 0)
 		c->created--;
+	s->used[e->cls]--;
 	txreq_heap_remove(s, e);
 	idmap_del(s->map, e->id);
 	free(e);
@@ -378,11 +386,29 @@ txreq_want_next(struct txreq *s, struct txreq_entry *e, uint64_t now)
 	txreq_entry_free(s, e);
 }
 
-static int
-txreq_room(const struct txreq *s, const struct txreq_peer *p)
+/* p's quota: its class's pool shared among the peers of the class. */
+static size_t
+txreq_peer_quota(const struct txreq *s, const struct txreq_peer *p)
 {
-	return p->created < txreq_quota(s) &&
-	    idmap_count(s->map) < s->lim.table_max;
+	size_t share = s->pool[p->cls] / s->ncls[p->cls];
+
+	return share < s->lim.announced_max ? share : s->lim.announced_max;
+}
+
+/*
+ * Whether p may create an entry now: TXREQ_ANN_NEW if so, else why not.
+ * Under its quota, its class under its pool, and the table under its
+ * bound: quotas add up to at most the pools, the pools to the table.
+ */
+static enum txreq_ann
+txreq_may_create(const struct txreq *s, const struct txreq_peer *p)
+{
+	if (p->created >= txreq_peer_quota(s, p))
+		return TXREQ_ANN_QUOTA;
+	if (s->used[p->cls] >= s->pool[p->cls] ||
+	    idmap_count(s->map) >= s->lim.table_max)
+		return TXREQ_ANN_FULL;
+	return TXREQ_ANN_NEW;
 }
 
 struct txreq *
@@ -395,6 +421,23 @@ txreq_new(const struct txreq_limits *limits, txreq_ask_cb ask, void *arg)
 		s->lim.alts = 1;
 	if (s->lim.alts > TXREQ_ALTS_MAX)
 		s->lim.alts = TXREQ_ALTS_MAX;
+	/*
+	 * The pools.  Outbound peers get a quarter: the node chose them (an
+	 * attacker cannot make one), they are few (--outbound 8 and the
+	 * --peer ones), so each still has thousands of entries, and they are
+	 * the node's way out of an inbound crowd.  Productive inbound peers
+	 * get a quarter: they have delivered a valid transaction, which the
+	 * honest nodes that dial us do within their first seconds, so a flood
+	 * of fresh inbound identities (free to make) cannot shut them out.
+	 * Other inbound peers get the other half, the largest share since they
+	 * are the most (up to --max-peers 125) and include honest newcomers;
+	 * they compete only among themselves.  A pool with no peer is not lent
+	 * out: its room is there the moment a peer of its class comes.
+	 */
+	s->pool[TXREQ_OUTBOUND] = s->lim.table_max / 4;
+	s->pool[TXREQ_PRODUCTIVE] = s->lim.table_max / 4;
+	s->pool[TXREQ_INBOUND] = s->lim.table_max - s->pool[TXREQ_OUTBOUND] -
+	    s->pool[TXREQ_PRODUCTIVE];
 	s->ask = ask;
 	s->arg = arg;
 	s->map = idmap_new();
@@ -442,6 +485,8 @@ txreq_peer_add(struct txreq *s, uint64_t peer, int outbound)
 	p = xcalloc(1, sizeof(*p));
 	p->serial = peer;
 	p->outbound = outbound != 0;
+	p->cls = outbound ? TXREQ_OUTBOUND : TXREQ_INBOUND;
+	s->ncls[p->cls]++;
 	TAILQ_INIT(&p->asked);
 	k = txreq_peer_slot(s->npeerb, peer);
 	p->next = s->peerb[k];
@@ -466,6 +511,7 @@ txreq_peer_del(struct txreq *s, uint64_t peer)
 		return;
 	*pp = p->next;
 	s->npeers--;
+	s->ncls[p->cls]--;
 	/* Requests p will never answer go to the next announcer at the next poll. */
 	while ((e = TAILQ_FIRST(&p->asked)) != NULL) {
 		TAILQ_REMOVE(&p->asked, e, asked_entry);
@@ -475,12 +521,25 @@ txreq_peer_del(struct txreq *s, uint64_t peer)
 	free(p);
 }
 
+void
+txreq_peer_productive(struct txreq *s, uint64_t peer)
+{
+	struct txreq_peer *p = txreq_peer_get(s, peer);
+
+	if (p == NULL || p->cls != TXREQ_INBOUND)
+		return;
+	s->ncls[TXREQ_INBOUND]--;
+	s->ncls[TXREQ_PRODUCTIVE]++;
+	p->cls = TXREQ_PRODUCTIVE;
+}
+
 enum txreq_ann
 txreq_announce(struct txreq *s, uint64_t peer, const uint8_t id[TXREQ_ID_LEN],
     int held, uint64_t now)
 {
 	struct txreq_peer *p;
 	struct txreq_entry *e;
+	enum txreq_ann why;
 
 	if ((p = txreq_peer_get(s, peer)) == NULL)
 		return TXREQ_ANN_DROPPED;
@@ -488,12 +547,12 @@ txreq_announce(struct txreq *s, uint64_t peer, const uint8_t id[TXREQ_ID_LEN],
 		return txreq_alt_add(s, e, p);
 	/*
 	 * Bounded per first announcer, as Bitcoin Core bounds announcements
-	 * per peer: one peer announcing junk cannot crowd out the others.
+	 * per peer, and per class: one peer announcing junk cannot crowd out
+	 * the others, nor a crowd of new inbound peers the outbound and
+	 * productive ones.
 	 */
-	if (p->created >= txreq_quota(s))
-		return TXREQ_ANN_QUOTA;
-	if (idmap_count(s->map) >= s->lim.table_max)
-		return TXREQ_ANN_FULL;
+	if ((why = txreq_may_create(s, p)) != TXREQ_ANN_NEW)
+		return why;
 	/*
 	 * The announcer of an id being validated is remembered too: if that
 	 * copy proves bad, it is asked.
@@ -529,7 +588,8 @@ txreq_received(struct txreq *s, uint64_t peer, const uint8_t id[TXREQ_ID_LEN],
 		break;
 	case TXREQ_RX_PENDING_OTHER:
 		/* Its sender is an announcer to ask should the other copy prove bad. */
-		if (e == NULL && p != NULL && txreq_room(s, p))
+		if (e == NULL && p != NULL &&
+		    txreq_may_create(s, p) == TXREQ_ANN_NEW)
 			e = txreq_entry_new(s, p, id);
 		if (e == NULL)
 			break;
@@ -639,21 +699,45 @@ txreq_created(const struct txreq *s, uint64_t peer)
 }
 
 /*
- * How many wanted ids one peer may be the first announcer of: its fair
- * share of the table among the peers, so that a few peers announcing junk
- * cannot fill the table and leave no room for the others.
+ * How many wanted ids one peer may be the first announcer of: its share of
+ * its class's pool, so that a few peers announcing junk cannot fill the
+ * table and leave no room for the others.  No lower bound: one would let
+ * the quotas add up to more than the table.
  */
 size_t
-txreq_quota(const struct txreq *s)
+txreq_quota(const struct txreq *s, uint64_t peer)
 {
-	size_t share;
+	const struct txreq_peer *p = txreq_peer_get(s, peer);
 
-	share = s->lim.table_max / (s->npeers > 0 ? s->npeers : 1);
-	if (share > s->lim.announced_max)
-		share = s->lim.announced_max;
-	if (share < s->lim.announced_min)
-		share = s->lim.announced_min;
-	return share;
+	return p != NULL ? txreq_peer_quota(s, p) : 0;
+}
+
+int
+txreq_room(const struct txreq *s, uint64_t peer)
+{
+	const struct txreq_peer *p = txreq_peer_get(s, peer);
+
+	return p != NULL && txreq_may_create(s, p) == TXREQ_ANN_NEW;
+}
+
+int
+txreq_class(const struct txreq *s, uint64_t peer)
+{
+	const struct txreq_peer *p = txreq_peer_get(s, peer);
+
+	return p != NULL ? (int)p->cls : -1;
+}
+
+size_t
+txreq_pool(const struct txreq *s, enum txreq_class c)
+{
+	return (unsigned)c < TXREQ_CLASSES ? s->pool[c] : 0;
+}
+
+size_t
+txreq_pool_used(const struct txreq *s, enum txreq_class c)
+{
+	return (unsigned)c < TXREQ_CLASSES ? s->used[c] : 0;
 }
 
 int
@@ -676,6 +760,7 @@ struct txreq_chk {
 	size_t		*created;	/* counted per peer */
 	size_t		 npeers;
 	size_t		 nentries, nheaped, nasked;
+	size_t		 used[TXREQ_CLASSES];	/* entries counted per class */
 	char		*err;
 	size_t		 errlen;
 	int		 failed;
@@ -728,6 +813,15 @@ txreq_chk_entry(const uint8_t id[32], void *v, void *arg)
 	    txreq_chk_serial_cmp);
 	if (k != NULL)
 		c->created[k - c->serials]++;
+	if (e->cls >= TXREQ_CLASSES)
+		txreq_chk_fail(c, id, "class %u", e->cls);
+	else
+		c->used[e->cls]++;
+	/* Made in its creator's class, or before the creator proved productive. */
+	if ((p = txreq_peer_get(s, e->creator)) != NULL && e->cls != p->cls &&
+	    !(e->cls == TXREQ_INBOUND && p->cls == TXREQ_PRODUCTIVE))
+		txreq_chk_fail(c, id, "made in class %u by a peer of class %u",
+		    e->cls, p->cls);
 	if (e->nalts > s->lim.alts)
 		txreq_chk_fail(c, id, "%u announcers in line, limit %u", e->nalts,
 		    s->lim.alts);
@@ -771,7 +865,8 @@ txreq_check(const struct txreq *s, char *err, size_t errlen)
 	struct txreq_chk c;
 	const struct txreq_peer *p;
 	const struct txreq_entry *e;
-	size_t i, n, quota_max;
+	size_t i, n, ncls[TXREQ_CLASSES], quotas[TXREQ_CLASSES], pools;
+	unsigned k;
 
 	memset(&c, 0, sizeof(c));
 	c.s = s;
@@ -785,12 +880,28 @@ txreq_check(const struct txreq *s, char *err, size_t errlen)
 	/* The peers: in their bucket, each asked list matching its entries. */
 	c.serials = xcalloc(s->npeers + 1, sizeof(*c.serials));
 	c.created = xcalloc(s->npeers + 1, sizeof(*c.created));
+	memset(ncls, 0, sizeof(ncls));
+	memset(quotas, 0, sizeof(quotas));
 	for (i = 0; i < s->npeerb; i++)
 		for (p = s->peerb[i]; p != NULL; p = p->next) {
 			if (p->serial == 0 ||
 			    txreq_peer_slot(s->npeerb, p->serial) != i)
 				txreq_chk_fail(&c, none, "peer %llu misfiled",
 				    (unsigned long long)p->serial);
+			if ((unsigned)p->cls >= TXREQ_CLASSES ||
+			    (p->outbound != 0) != (p->cls == TXREQ_OUTBOUND)) {
+				txreq_chk_fail(&c, none, "peer %llu: class %d, "
+				    "outbound %d", (unsigned long long)p->serial,
+				    (int)p->cls, p->outbound);
+				continue;
+			}
+			ncls[p->cls]++;
+			if (s->ncls[p->cls] > 0)
+				quotas[p->cls] += txreq_peer_quota(s, p);
+			if (p->created > s->lim.announced_max)
+				txreq_chk_fail(&c, none, "peer %llu: created %zu "
+				    "over %zu", (unsigned long long)p->serial,
+				    p->created, s->lim.announced_max);
 			if (c.npeers == s->npeers) {
 				txreq_chk_fail(&c, none, "more peers than %zu",
 				    s->npeers);
@@ -840,18 +951,37 @@ txreq_check(const struct txreq *s, char *err, size_t errlen)
 	if (n != c.nasked)
 		txreq_chk_fail(&c, none, "%zu requests out, peers count %zu",
 		    c.nasked, n);
-	quota_max = s->lim.announced_max > s->lim.announced_min ?
-	    s->lim.announced_max : s->lim.announced_min;
 	for (i = 0; i < c.npeers; i++) {
 		n = txreq_created(s, c.serials[i]);
 		if (n != c.created[i])
 			txreq_chk_fail(&c, none, "peer %llu: created %zu, creator "
 			    "of %zu", (unsigned long long)c.serials[i], n,
 			    c.created[i]);
-		if (n > quota_max)
-			txreq_chk_fail(&c, none, "peer %llu: created %zu over %zu",
-			    (unsigned long long)c.serials[i], n, quota_max);
 	}
+
+	/*
+	 * The classes: peers and entries counted right, each class within its
+	 * pool, the quotas of a class within its pool, the pools within the
+	 * table.
+	 */
+	for (k = 0, pools = 0; k < TXREQ_CLASSES; k++) {
+		pools += s->pool[k];
+		if (ncls[k] != s->ncls[k])
+			txreq_chk_fail(&c, none, "class %u: %zu peers counted, %zu "
+			    "found", k, s->ncls[k], ncls[k]);
+		if (c.used[k] != s->used[k])
+			txreq_chk_fail(&c, none, "class %u: %zu entries counted, "
+			    "%zu made", k, s->used[k], c.used[k]);
+		if (s->used[k] > s->pool[k])
+			txreq_chk_fail(&c, none, "class %u: %zu entries over its "
+			    "pool %zu", k, s->used[k], s->pool[k]);
+		if (quotas[k] > s->pool[k])
+			txreq_chk_fail(&c, none, "class %u: quotas add up to %zu, "
+			    "over its pool %zu", k, quotas[k], s->pool[k]);
+	}
+	if (pools > s->lim.table_max)
+		txreq_chk_fail(&c, none, "pools add up to %zu, table_max %zu",
+		    pools, s->lim.table_max);
 
 	/* The heap: exactly the entries not held, ordered by deadline. */
 	if (c.nheaped != s->nheap)

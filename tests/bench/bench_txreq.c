@@ -1,7 +1,9 @@
 /*
  * bench_txreq.c: speed and memory of the download scheduler
  * (daemon/p2p/txreq.c) with the node's limits and a full table of 200,000
- * wanted ids from 100 peers, three announcers each.  Prints the rate of
+ * wanted ids from 100 peers (10 outbound, 40 productive, 50 other inbound,
+ * each the creator of its quota, so that every pool is full), three
+ * announcers each.  Prints the rate of
  * announcements, of polls with nothing due (against a walk of an idmap of
  * the same size, which the relay's 200 ms tick did before), of steady churn
  * (ids settled and new ones announced, then a poll), of timeouts moving
@@ -85,36 +87,46 @@ int
 main(void)
 {
 	static const struct txreq_limits lim = {
-		.table_max = NIDS, .announced_max = 20000, .announced_min = 2000,
+		.table_max = NIDS, .announced_max = 20000,
 		.inflight = 5000, .alts = 8, .timeout_ms = 2000,
 		.retry_ms = TICK_MS,
 	};
 	uint8_t (*ids)[TXREQ_ID_LEN];
+	uint8_t *creator;		/* of each id, a peer serial */
 	struct txreq *s;
 	struct idmap *m;
 	uint64_t now = 1000000, t0, p, i, next;
 	long rss0, rss1;
 	double d;
-	size_t r, n, a;
+	size_t r, n, a, q, nprod;
 	char err[256];
 
 	if (sodium_init() < 0)
 		die("sodium_init failed");
 	ids = xmalloc((size_t)(NIDS + ROUNDS * CHURN) * sizeof(*ids));
+	creator = xmalloc((size_t)(NIDS + ROUNDS * CHURN));
 	for (i = 0; i < NIDS + ROUNDS * CHURN; i++)
 		id_make(ids[i], i);
 	rss0 = rss_kib();
 	s = txreq_new(&lim, on_ask, NULL);
 	for (p = 1; p <= NPEERS; p++)
 		txreq_peer_add(s, p, p % 10 == 0);
+	for (p = 1, nprod = 0; p <= NPEERS && nprod < 40; p++)
+		if (p % 10 != 0) {
+			txreq_peer_productive(s, p);
+			nprod++;
+		}
 
-	/* Fill: each id created by one peer and announced by two more. */
+	/* Fill: each peer creates its quota of ids, each announced by two more. */
 	t0 = mono_ns();
-	for (i = 0; i < NIDS; i++)
-		for (a = 0; a < 3; a++)
-			if (txreq_announce(s, 1 + (i + a * 7) % NPEERS, ids[i], 0,
-			    now) == TXREQ_ANN_FULL)
-				die("table full while filling");
+	for (p = 1, i = 0; p <= NPEERS; p++)
+		for (q = txreq_quota(s, p); q > 0 && i < NIDS; q--, i++) {
+			creator[i] = (uint8_t)p;
+			for (a = 0; a < 3; a++)
+				if (txreq_announce(s, 1 + (p - 1 + a * 7) % NPEERS,
+				    ids[i], 0, now) > TXREQ_ANN_DROPPED)
+					die("no room while filling");
+		}
 	d = secs(t0);
 	rss1 = rss_kib();
 	if (txreq_count(s) != NIDS || asks != NIDS)
@@ -145,7 +157,8 @@ main(void)
 	idmap_free(m);
 
 	/*
-	 * Churn: per tick, CHURN ids settle and CHURN new ones come (the clock
+	 * Churn: per tick, CHURN ids settle and CHURN new ones come, the
+	 * oldest going and their creators announcing the new ones (the clock
 	 * moves 1 ms a tick, so that no request times out here).
 	 */
 	asks = 0;
@@ -156,9 +169,12 @@ main(void)
 		for (n = 0; n < CHURN; n++) {
 			txreq_received(s, 1 + (next - NIDS + n) % NPEERS,
 			    ids[next - NIDS + n], TXREQ_RX_SETTLED, now);
+			p = creator[next - NIDS + n];
+			creator[next + n] = (uint8_t)p;
 			for (a = 0; a < 3; a++)
-				txreq_announce(s, 1 + (next + n + a * 7) % NPEERS,
-				    ids[next + n], 0, now);
+				if (txreq_announce(s, 1 + (p - 1 + a * 7) % NPEERS,
+				    ids[next + n], 0, now) > TXREQ_ANN_DROPPED)
+					die("no room in churn");
 		}
 		next += CHURN;
 		txreq_poll(s, now);
@@ -200,5 +216,6 @@ main(void)
 	txreq_free(s);
 	printf("free: %.3f s\n", secs(t0));
 	free(ids);
+	free(creator);
 	return 0;
 }

@@ -1,18 +1,22 @@
 /*
  * fuzz_txreq.c: the download scheduler (daemon/p2p/txreq.c) driven by a
- * random sequence of peer add/del, announce, received (every answer),
- * notfound, forget, retry and poll with advancing time, over a few ids and
- * peers and with small limits, so that collisions happen and every bound is
- * hit.  After every step txreq_check must pass, and the scheduler must
+ * random sequence of peer add/del, a peer proving productive, announce,
+ * received (every answer), notfound, forget, retry and poll with advancing
+ * time, over a few ids and peers and with small limits, so that collisions
+ * happen and every bound is hit.  After every step txreq_check must pass, and the scheduler must
  * agree with a shadow model of the requests out kept here from the ask
  * callback: nobody is asked who is not added or did not announce the id,
  * no peer has more than its limit out, an id has at most one request out
- * and none while held, and the peer txreq_wanted names is the one asked.
- * It must also do exactly what an oracle does: the relay's old table of
- * wanted ids (gossip.c's gossip_inflight and its functions) restated here
- * over an array walked in full: the same requests in the same order, the
- * same answers and counters.  At the end (after an odd number of operations), with every peer gone and
- * every verdict in, the table empties.
+ * and none while held, the peer txreq_wanted names is the one asked, each
+ * peer's class and quota are what its history makes them, the quotas add up
+ * to at most the table and each class holds at most its pool.  It must also
+ * do exactly what an oracle does: the relay's old table of wanted ids
+ * (gossip.c's gossip_inflight and its functions) restated here over an
+ * array walked in full, with the limits of docs/PROTOCOL.md 5.3 as they are
+ * now (pools per class of peer): the same requests in the same order, the
+ * same answers and counters.  At the end (after an odd number of
+ * operations), with every peer gone and every verdict in, the table
+ * empties.
  *
  * Input: 8 bytes of limits, then operations of 3 bytes each.
  */
@@ -37,11 +41,12 @@ struct fz_ask {
 	int		 k;
 };
 
-/* The oracle's wanted id: gossip.c's struct gossip_inflight. */
+/* The oracle's wanted id: gossip.c's struct gossip_inflight, and its pool. */
 struct o_ent {
 	int		 used;
 	uint64_t	 asked;		/* serial; 0: nobody */
 	uint64_t	 creator;
+	int		 pool;		/* whose pool it fills: the creator's class then */
 	uint64_t	 deadline;
 	uint64_t	 seq;		/* when the deadline was set */
 	uint64_t	 askseq;	/* when it was asked */
@@ -50,9 +55,13 @@ struct o_ent {
 	unsigned	 nalts;
 };
 
+/* The classes of PROTOCOL.md 5.3, by their pools. */
+enum { O_OUT, O_PROD, O_IN, O_NPOOLS };
+
 struct o_peer {
 	uint64_t	 serial;	/* 0: none */
 	int		 outbound;
+	int		 productive;	/* inbound, and a transaction of its was accepted */
 	size_t		 inflight, created;
 };
 
@@ -78,7 +87,9 @@ struct fz {
 	uint64_t	 outdl[NIDS];		/* its deadline */
 	int		 held[NIDS];
 	uint64_t	 creator[NIDS];
+	int		 pool[NIDS];		/* the creator's class then */
 	unsigned	 ann[NIDS];		/* bit per slot: may be asked */
+	int		 cls[NSLOTS];		/* class of the peer in the slot */
 	int		 asks_ok;		/* inside a call that may ask */
 	size_t		 asks;
 	struct fz_ask	 got[MAXASKS];		/* made in the call */
@@ -138,20 +149,56 @@ o_count(const struct oracle *o)
 	return n;
 }
 
+static int
+o_class(const struct o_peer *p)
+{
+	return p->outbound ? O_OUT : p->productive ? O_PROD : O_IN;
+}
+
+/* Outbound a quarter of the table, productive a quarter, other inbound the rest. */
 static size_t
-o_quota(const struct oracle *o)
+o_pool(const struct oracle *o, int c)
+{
+	size_t quarter = o->lim.table_max / 4;
+
+	return c == O_IN ? o->lim.table_max - 2 * quarter : quarter;
+}
+
+/* Entries filling class c's pool. */
+static size_t
+o_pool_used(const struct oracle *o, int c)
+{
+	size_t n = 0;
+	int k;
+
+	for (k = 0; k < NIDS; k++)
+		n += o->e[k].used && o->e[k].pool == c;
+	return n;
+}
+
+/* p's share of its class's pool among the peers of the class, at most announced_max. */
+static size_t
+o_quota(const struct oracle *o, const struct o_peer *p)
 {
 	size_t n = 0, share;
 	int i;
 
 	for (i = 0; i < NSLOTS; i++)
-		n += o->p[i].serial != 0;
-	share = o->lim.table_max / (n > 0 ? n : 1);
-	if (share > o->lim.announced_max)
-		share = o->lim.announced_max;
-	if (share < o->lim.announced_min)
-		share = o->lim.announced_min;
-	return share;
+		n += o->p[i].serial != 0 && o_class(&o->p[i]) == o_class(p);
+	share = o_pool(o, o_class(p)) / n;
+	return share < o->lim.announced_max ? share : o->lim.announced_max;
+}
+
+/* What stops p from creating an entry now: TXREQ_ANN_NEW if nothing. */
+static enum txreq_ann
+o_may_create(const struct oracle *o, const struct o_peer *p)
+{
+	if (p->created >= o_quota(o, p))
+		return TXREQ_ANN_QUOTA;
+	if (o_pool_used(o, o_class(p)) >= o_pool(o, o_class(p)) ||
+	    o_count(o) >= o->lim.table_max)
+		return TXREQ_ANN_FULL;
+	return TXREQ_ANN_NEW;
 }
 
 static void
@@ -246,6 +293,7 @@ o_new(struct o_ent *e, struct o_peer *p)
 	memset(e, 0, sizeof(*e));
 	e->used = 1;
 	e->creator = p->serial;
+	e->pool = o_class(p);
 	e->deadline = TXREQ_NEVER;
 	p->created++;
 }
@@ -296,15 +344,14 @@ o_announce(struct oracle *o, uint64_t serial, int k, int held, uint64_t now)
 {
 	struct o_peer *p = o_peer(o, serial);
 	struct o_ent *e = &o->e[k];
+	enum txreq_ann why;
 
 	if (p == NULL)
 		return TXREQ_ANN_DROPPED;
 	if (e->used)
 		return o_alt_add(o, e, p);
-	if (p->created >= o_quota(o))
-		return TXREQ_ANN_QUOTA;
-	if (o_count(o) >= o->lim.table_max)
-		return TXREQ_ANN_FULL;
+	if ((why = o_may_create(o, p)) != TXREQ_ANN_NEW)
+		return why;
 	o_new(e, p);
 	o_alt_add(o, e, p);
 	if (!held && o_ask(o, e, p, now) == -1)
@@ -336,8 +383,8 @@ o_received(struct oracle *o, uint64_t serial, int k, enum txreq_rx what,
 		}
 		break;
 	case TXREQ_RX_PENDING_OTHER:
-		if (e == NULL && p != NULL && p->created < o_quota(o) &&
-		    o_count(o) < o->lim.table_max) {
+		if (e == NULL && p != NULL &&
+		    o_may_create(o, p) == TXREQ_ANN_NEW) {
 			e = &o->e[k];
 			o_new(e, p);
 		}
@@ -438,6 +485,16 @@ o_peer_del(struct oracle *o, uint64_t serial)
 	for (k = 0; k < NIDS; k++)
 		o_alt_del(&o->e[k], serial);
 	memset(p, 0, sizeof(*p));
+}
+
+/* A transaction from serial was accepted: an inbound peer is productive. */
+static void
+o_productive(struct oracle *o, uint64_t serial)
+{
+	struct o_peer *p = o_peer(o, serial);
+
+	if (p != NULL && !p->outbound)
+		p->productive = 1;
 }
 
 /* The call made the requests the oracle made, in the same order. */
@@ -549,7 +606,8 @@ fz_verify(struct fz *f)
 {
 	char err[256], msg[320];
 	uint64_t asked;
-	size_t n = 0, share, npeers = 0, c;
+	size_t n = 0, share, c, quotas = 0, pools = 0;
+	size_t ncls[TXREQ_CLASSES] = { 0 }, used[TXREQ_CLASSES] = { 0 };
 	int k, i;
 
 	if (txreq_check(f->s, err, sizeof(err)) != 0) {
@@ -568,7 +626,9 @@ fz_verify(struct fz *f)
 			continue;
 		}
 		n++;
-		if (!f->o.e[k].used || f->o.e[k].asked != asked)
+		used[f->pool[k]]++;
+		if (!f->o.e[k].used || f->o.e[k].asked != asked ||
+		    f->o.e[k].pool != f->pool[k])
 			fz_fail(f, "not the oracle's entry, or its peer asked");
 		if (asked != f->out[k])
 			fz_fail(f, "txreq_wanted names another peer than the one asked");
@@ -577,10 +637,26 @@ fz_verify(struct fz *f)
 	}
 	if (txreq_count(f->s) != n)
 		fz_fail(f, "txreq_count disagrees with txreq_wanted");
+	for (i = 0; i < NSLOTS; i++)
+		if (f->slot[i] != 0)
+			ncls[f->cls[i]]++;
 	for (i = 0; i < NSLOTS; i++) {
 		if (f->slot[i] == 0)
 			continue;
-		npeers++;
+		if (txreq_class(f->s, f->slot[i]) != f->cls[i])
+			fz_fail(f, "txreq_class is not the peer's class");
+		share = txreq_pool(f->s, (enum txreq_class)f->cls[i]) /
+		    ncls[f->cls[i]];
+		if (share > f->lim.announced_max)
+			share = f->lim.announced_max;
+		if (txreq_quota(f->s, f->slot[i]) != share)
+			fz_fail(f, "txreq_quota is not the share of the class's pool");
+		quotas += share;
+		if (txreq_room(f->s, f->slot[i]) != (txreq_created(f->s,
+		    f->slot[i]) < share && txreq_pool_used(f->s, (enum
+		    txreq_class)f->cls[i]) < txreq_pool(f->s, (enum
+		    txreq_class)f->cls[i]) && txreq_count(f->s) < f->lim.table_max))
+			fz_fail(f, "txreq_room says otherwise");
 		if (txreq_inflight(f->s, f->slot[i]) != fz_out_of(f, f->slot[i]))
 			fz_fail(f, "txreq_inflight disagrees with the requests asked");
 		for (c = 0, k = 0; k < NIDS; k++)
@@ -594,15 +670,25 @@ fz_verify(struct fz *f)
 	}
 	for (i = 0; i < NSLOTS; i++)
 		if (f->gone[i] != 0 && (txreq_inflight(f->s, f->gone[i]) != 0 ||
-		    txreq_created(f->s, f->gone[i]) != 0))
+		    txreq_created(f->s, f->gone[i]) != 0 ||
+		    txreq_quota(f->s, f->gone[i]) != 0 ||
+		    txreq_room(f->s, f->gone[i]) ||
+		    txreq_class(f->s, f->gone[i]) != -1))
 			fz_fail(f, "a gone peer still has counters");
-	share = f->lim.table_max / (npeers > 0 ? npeers : 1);
-	if (share > f->lim.announced_max)
-		share = f->lim.announced_max;
-	if (share < f->lim.announced_min)
-		share = f->lim.announced_min;
-	if (txreq_quota(f->s) != share)
-		fz_fail(f, "txreq_quota is not the fair share");
+	/* The limits add up to at most the table, whoever came and went. */
+	if (quotas > f->lim.table_max)
+		fz_fail(f, "the quotas add up to more than the table");
+	for (c = 0; c < TXREQ_CLASSES; c++) {
+		pools += txreq_pool(f->s, (enum txreq_class)c);
+		if (txreq_pool(f->s, (enum txreq_class)c) != o_pool(&f->o, (int)c))
+			fz_fail(f, "not the oracle's pool");
+		if (txreq_pool_used(f->s, (enum txreq_class)c) != used[c])
+			fz_fail(f, "txreq_pool_used disagrees with the entries made");
+		if (used[c] > txreq_pool(f->s, (enum txreq_class)c))
+			fz_fail(f, "a class holds more than its pool");
+	}
+	if (pools > f->lim.table_max)
+		fz_fail(f, "the pools add up to more than the table");
 }
 
 static void
@@ -612,7 +698,13 @@ fz_announce(struct fz *f, uint64_t peer, int slot, int k, int held)
 	unsigned oldann;
 	int before, after;
 	size_t created = txreq_created(f->s, peer), count = txreq_count(f->s);
+	size_t quota = txreq_quota(f->s, peer), used = 0, pool = 0;
+	int cls = slot >= 0 ? f->cls[slot] : -1;
 
+	if (cls >= 0) {
+		used = txreq_pool_used(f->s, (enum txreq_class)cls);
+		pool = txreq_pool(f->s, (enum txreq_class)cls);
+	}
 	before = fz_wanted(f, k, NULL);
 	ro = o_announce(&f->o, peer, k, held, f->now);
 	oldann = f->ann[k];
@@ -634,7 +726,10 @@ fz_announce(struct fz *f, uint64_t peer, int slot, int k, int held)
 		if (before || !after || slot < 0)
 			fz_fail(f, "NEW but the id was wanted, or is not, or the "
 			    "peer is not added");
+		if (created >= quota || used >= pool || count >= f->lim.table_max)
+			fz_fail(f, "NEW for a peer with no room");
 		f->creator[k] = peer;
+		f->pool[k] = cls;
 		f->held[k] = held;
 		f->ann[k] |= 1u << slot;
 		if (held && f->out[k] != 0)
@@ -654,13 +749,13 @@ fz_announce(struct fz *f, uint64_t peer, int slot, int k, int held)
 			fz_fail(f, "DROPPED changed the table, or a new id");
 		break;
 	case TXREQ_ANN_QUOTA:
-		if (before || after || slot < 0 || created < txreq_quota(f->s))
+		if (before || after || slot < 0 || created < quota)
 			fz_fail(f, "QUOTA but the peer has room, or the id is wanted");
 		break;
 	case TXREQ_ANN_FULL:
-		if (before || after || slot < 0 || count < f->lim.table_max ||
-		    created >= txreq_quota(f->s))
-			fz_fail(f, "FULL but the table has room, or it was QUOTA");
+		if (before || after || slot < 0 || (used < pool &&
+		    count < f->lim.table_max) || created >= quota)
+			fz_fail(f, "FULL but the pool has room, or it was QUOTA");
 		break;
 	default:
 		fz_fail(f, "txreq_announce answered no txreq_ann");
@@ -704,6 +799,7 @@ fz_received(struct fz *f, uint64_t peer, int slot, int k, enum txreq_rx what)
 			if (slot < 0)
 				fz_fail(f, "a peer not added created an entry");
 			f->creator[k] = peer;
+			f->pool[k] = f->cls[slot];
 		}
 		if (after && slot >= 0)
 			f->ann[k] |= 1u << slot;
@@ -769,7 +865,7 @@ fz_step(struct fz *f, uint8_t op, uint8_t a, uint8_t b)
 	int slot, k = b % NIDS, i;
 
 
-	switch (op % 11) {
+	switch (op % 12) {
 	case 0:		/* a peer comes (or is added again: no change) */
 		i = a % NSLOTS;
 		if (f->slot[i] == 0) {
@@ -777,8 +873,10 @@ fz_step(struct fz *f, uint8_t op, uint8_t a, uint8_t b)
 			fz_trace(f, "peer_add %llu out %d", (unsigned long long)
 			    f->slot[i], b & 1);
 			txreq_peer_add(f->s, f->slot[i], b & 1);
+			memset(&f->o.p[i], 0, sizeof(f->o.p[i]));
 			f->o.p[i].serial = f->slot[i];
 			f->o.p[i].outbound = b & 1;
+			f->cls[i] = (b & 1) ? TXREQ_OUTBOUND : TXREQ_INBOUND;
 		} else
 			txreq_peer_add(f->s, f->slot[i], !(b & 1));
 		break;
@@ -839,6 +937,15 @@ fz_step(struct fz *f, uint8_t op, uint8_t a, uint8_t b)
 	case 10:	/* time passes */
 		f->now += a;
 		break;
+	case 11:	/* a transaction it sent is accepted (or one from the API: 0) */
+		peer = (b & 0x10) ? fz_peer(f, a, &slot) : 0;
+		fz_trace(f, "productive %llu", (unsigned long long)peer);
+		o_productive(&f->o, peer);
+		txreq_peer_productive(f->s, peer);
+		if (peer != 0 && (slot = fz_slot_of(f, peer)) >= 0 &&
+		    f->cls[slot] == TXREQ_INBOUND)
+			f->cls[slot] = TXREQ_PRODUCTIVE;
+		break;
 	}
 }
 
@@ -854,7 +961,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&f, 0, sizeof(f));
 	f.lim.table_max = 1 + data[0] % 12;
 	f.lim.announced_max = data[1] % 8;
-	f.lim.announced_min = data[1] / 8 % 4;
 	f.lim.inflight = data[2] % 5;
 	f.lim.alts = data[3] % 10;	/* 0 and 9 are clamped */
 	f.lim.timeout_ms = (uint64_t)data[4] * 4;

@@ -350,3 +350,102 @@ def test_api_copy_of_a_tx_queued_by_a_peer_that_leaves_gets_its_verdict(cluster,
     th.join(60)
     assert res["r"][0] == 200 and res["r"][1]["status"] == "accepted", res
     assert victim.has_tx(t.id_hex())
+
+
+# --- the wanted-id table under a crowd of junk announcers (issue 9) ----------
+
+def fill_wanted_table(victim, peers=10, ids=20000):
+    """
+    peers inbound junk peers that connect one after another, each announcing
+    ids fresh random ids and never answering GETDATA.  With a fair share of
+    200000 / peers (at most 20000) worked out as each one announces, ten of
+    them filled the 200000-entry table.  Returns the open connections.
+    """
+    junks = []
+    for k in range(peers):
+        j = p2plib.SecureConn(victim.p2p_port); j.hello("junk%d" % k)
+        active(victim, j)
+        for _ in range(ids // 1000):
+            j.inv([os.urandom(32) for _ in range(1000)])
+        # a PING round trip after the INVs: the victim has read them all
+        j.send_frame(p2plib.FRAME_PING, b"\0" * 8)
+        j.recv_until(p2plib.FRAME_PONG, 30)
+        junks.append(j)
+    return junks
+
+
+def serve_until_fetched(victim, conn, t, timeout):
+    """Answers conn's GETDATA for t (and PINGs) until the victim has t."""
+    deadline = time.monotonic() + timeout
+    asked = False
+    while time.monotonic() < deadline and not victim.has_tx(t.id_hex()):
+        conn.timeout = 0.2
+        try:
+            f, p = conn.recv_frame()
+        except (socket.timeout, TimeoutError):
+            continue
+        if f == p2plib.FRAME_GETDATA and t.id() in p2plib.parse_ids(p):
+            asked = True
+            conn.send_frame(p2plib.FRAME_TX, t.encode())
+        elif f == p2plib.FRAME_PING:
+            conn.send_frame(p2plib.FRAME_PONG, p)
+    return asked
+
+
+def test_an_honest_announcement_beyond_a_full_wanted_table_is_fetched_later(cluster, wallet):
+    # Ten junk peers fill the room of peers like them; an honest inbound
+    # peer that has delivered nothing yet announces a valid transaction
+    # after them.  It could not be tracked at once, so it is set aside,
+    # logged, and asked for once junk entries time out: never dropped
+    # silently (it was, and never asked again).  Junk requests time out
+    # after 5 s: the table is still full when the honest peer announces.
+    victim = cluster.start("victim", args=["--getdata-timeout-ms", "5000",
+                                           "--log-level", "debug"])
+    junks = fill_wanted_table(victim)
+    good = p2plib.SecureConn(victim.p2p_port); good.hello("good")
+    active(victim, good)
+    t = wallet.tx(amount=8)
+    good.inv([t.id()])
+    asked = serve_until_fetched(victim, good, t, 20)
+    print("asked:", asked, "victim has tx:", victim.has_tx(t.id_hex()))
+    assert asked and victim.has_tx(t.id_hex()), \
+        "an honest announcement was dropped when the wanted-id table was full"
+    # Said in the log, summed up rather than line by line.
+    wait_until(lambda: victim.log_grep(r"DEBUG gossip: wanted ids: deferred \d+ "
+                                       r"announcements? from \d+ peers?"), 5,
+               "the deferred announcements logged")
+    dropped = victim.log_grep(r"INFO gossip: wanted ids: dropped \d+ deferred "
+                              r"announcements? from \d+ peers?")
+    assert dropped, "junk beyond the deferral queues dropped without a word"
+    lines = victim.log_grep(r"gossip: wanted ids: ")
+    print("\n".join(lines))
+    assert len(lines) <= 4
+    for j in junks:
+        assert j.node_id in victim.peer_ids()
+
+
+def test_outbound_and_productive_peers_keep_room_in_a_full_wanted_table(cluster, wallet):
+    # The same flood; a peer the victim dialled and an inbound peer that has
+    # delivered a valid transaction have room of their own, which a crowd of
+    # new inbound peers cannot take: their announcements are asked at once.
+    # Junk requests time out only after 60 s: no room frees meanwhile.
+    honest = cluster.start("honest")
+    victim = cluster.start("victim", peers=[honest],
+                           args=["--getdata-timeout-ms", "60000"])
+    wait_connected(victim, honest)
+    prod = p2plib.SecureConn(victim.p2p_port); prod.hello("productive")
+    active(victim, prod)
+    first = wallet.tx(amount=3)
+    prod.send_frame(p2plib.FRAME_TX, first.encode())
+    wait_until(lambda: victim.has_tx(first.id_hex()), 10, "the first tx")
+    # Two more junk peers than above: these two peers' shares counted too,
+    # the old rule's table was full.
+    fill_wanted_table(victim, peers=12)
+    t1, t2 = wallet.tx(amount=4), wallet.tx(amount=5)
+    prod.inv([t2.id()])
+    assert honest.submit(t1.hex())[0] == 200
+    asked = serve_until_fetched(victim, prod, t2, 5)
+    assert asked and victim.has_tx(t2.id_hex()), \
+        "a productive peer's announcement was not asked at once"
+    wait_until(lambda: victim.has_tx(t1.id_hex()), 5,
+               "the outbound peer's tx at once")

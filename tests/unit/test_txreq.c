@@ -2,8 +2,10 @@
  * test_txreq.c: the download scheduler (daemon/p2p/txreq.c): who is asked
  * for which id, and when, for every rule of txreq.h: the first announcer
  * at once, the inflight limit and retry_ms, timeouts, NOTFOUND,
- * disconnects, outbound announcers displacing inbound ones, quotas and the
- * table bound, held entries, and each answer admission gives on a copy.
+ * disconnects, outbound announcers displacing inbound ones, the pools of
+ * the classes of peers and the quotas in them (room kept for outbound and
+ * productive peers, quotas adding up to at most the table), held entries,
+ * and each answer admission gives on a copy.
  * txreq_check runs after every step.
  */
 #include <setjmp.h>
@@ -40,7 +42,6 @@ struct h {
 static const struct txreq_limits defaults = {
 	.table_max = 200000,
 	.announced_max = 20000,
-	.announced_min = 2000,
 	.inflight = 5000,
 	.alts = 8,
 	.timeout_ms = TIMEOUT,
@@ -493,15 +494,20 @@ test_txreq_outbound_displaces(void **state)
 	}
 }
 
-/* The quota is the fair share of the table, clamped; then the table bound. */
+/*
+ * The quota is the class's pool shared among the peers of the class, at
+ * most announced_max; a new entry needs the creator under its quota and its
+ * class under its pool.
+ */
 static void
 test_txreq_quota_and_table(void **state)
 {
+	/* table_max 40: pools 10 (outbound), 10 (productive), 20 (inbound). */
 	static const struct {
 		size_t	peers, quota;
 	} shares[] = {
-		{ 0, 4 }, { 1, 4 }, { 2, 4 }, { 3, 3 }, { 4, 2 }, { 5, 2 },
-		{ 6, 1 }, { 7, 1 }, { 10, 1 }, { 11, 1 },
+		{ 1, 8 }, { 2, 8 }, { 3, 6 }, { 4, 5 }, { 5, 4 }, { 6, 3 },
+		{ 7, 2 }, { 10, 2 }, { 11, 1 }, { 20, 1 }, { 21, 0 }, { 30, 0 },
 	};
 	struct txreq_limits lim = defaults;
 	struct h h;
@@ -509,43 +515,51 @@ test_txreq_quota_and_table(void **state)
 	uint64_t p;
 
 	(void)state;
-	lim.table_max = 10;
-	lim.announced_max = 4;
-	lim.announced_min = 1;
+	lim.table_max = 40;
+	lim.announced_max = 8;
 	h_init(&h, &lim);
+	assert_int_equal(txreq_pool(h.s, TXREQ_OUTBOUND), 10);
+	assert_int_equal(txreq_pool(h.s, TXREQ_PRODUCTIVE), 10);
+	assert_int_equal(txreq_pool(h.s, TXREQ_INBOUND), 20);
 	for (i = 0, p = 0; i < sizeof(shares) / sizeof(shares[0]); i++) {
 		while (p < shares[i].peers)
 			add(&h, ++p, 0);
-		assert_int_equal(txreq_quota(h.s), shares[i].quota);
+		assert_int_equal(txreq_quota(h.s, 1), shares[i].quota);
+		assert_int_equal(txreq_quota(h.s, p), shares[i].quota);
 	}
+	/* No lower bound: a crowd of 30 gets nothing, rather than more than the pool. */
+	ann(&h, 1, 1, 0, T0, TXREQ_ANN_QUOTA);
+	assert_int_equal(txreq_room(h.s, 1), 0);
 	txreq_free(h.s);
 
-	/* Today's figures: 200000 / peers within 2000..20000. */
+	/* The node's figures: 200000 in pools of 50000, 50000 and 100000. */
 	h_init(&h, NULL);
-	assert_int_equal(txreq_quota(h.s), 20000);
-	for (p = 1; p <= 10; p++)
+	assert_int_equal(txreq_quota(h.s, 1), 0);	/* not added */
+	for (p = 1; p <= 5; p++)
 		add(&h, p, 0);
-	assert_int_equal(txreq_quota(h.s), 20000);
-	add(&h, 11, 0);
-	assert_int_equal(txreq_quota(h.s), 18181);
-	for (p = 12; p <= 150; p++)
+	assert_int_equal(txreq_quota(h.s, 1), 20000);
+	add(&h, 6, 0);
+	assert_int_equal(txreq_quota(h.s, 1), 16666);
+	for (p = 7; p <= 125; p++)
 		add(&h, p, 0);
-	assert_int_equal(txreq_quota(h.s), 2000);
-	del(&h, 150);
-	assert_int_equal(txreq_quota(h.s), 2000);
-	for (p = 11; p < 150; p++)
+	assert_int_equal(txreq_quota(h.s, 1), 800);	/* --max-peers 125 */
+	for (p = 1000; p < 1008; p++)
+		add(&h, p, 1);				/* --outbound 8 */
+	assert_int_equal(txreq_quota(h.s, 1000), 6250);
+	assert_int_equal(txreq_quota(h.s, 1), 800);
+	for (p = 6; p <= 125; p++)
 		del(&h, p);
-	assert_int_equal(txreq_quota(h.s), 20000);
+	assert_int_equal(txreq_quota(h.s, 1), 20000);
 	h_done(&h);
 
-	/* One peer of three: quota 3; a known id does not count. */
-	lim.table_max = 7;
+	/* table_max 12: pools 3, 3 and 6; announced_max 5. */
+	lim.table_max = 12;
 	lim.announced_max = 5;
 	h_init(&h, &lim);
 	add(&h, 1, 0);
 	add(&h, 2, 0);
 	add(&h, 3, 0);
-	assert_int_equal(txreq_quota(h.s), 2);
+	assert_int_equal(txreq_quota(h.s, 1), 2);
 	ann(&h, 1, 1, 0, T0, TXREQ_ANN_NEW);
 	ann(&h, 1, 2, 1, T0, TXREQ_ANN_NEW);	/* held ones count too */
 	ann(&h, 1, 3, 0, T0, TXREQ_ANN_QUOTA);
@@ -557,38 +571,277 @@ test_txreq_quota_and_table(void **state)
 	ann(&h, 3, 5, 0, T0, TXREQ_ANN_NEW);
 	ann(&h, 3, 6, 0, T0, TXREQ_ANN_NEW);
 	assert_int_equal(txreq_count(h.s), 6);
-	/* A fourth peer lowers the share to 1: the others are over it. */
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_INBOUND), 6);
+	/* A fourth inbound peer: share 1, but the pool is full. */
 	add(&h, 4, 0);
-	assert_int_equal(txreq_quota(h.s), 1);
-	ann(&h, 3, 8, 0, T0, TXREQ_ANN_QUOTA);
-	ann(&h, 4, 7, 0, T0, TXREQ_ANN_NEW);
-	assert_int_equal(txreq_count(h.s), 7);
-	del(&h, 4);		/* quota 2 again; 4's entry stays, counted for nobody */
-	assert_int_equal(txreq_quota(h.s), 2);
-	wanted(&h, 7, 0);
+	assert_int_equal(txreq_quota(h.s, 4), 1);
+	ann(&h, 4, 7, 0, T0, TXREQ_ANN_FULL);
+	ann(&h, 3, 8, 0, T0, TXREQ_ANN_QUOTA);	/* over its new share */
+	/* An outbound peer has room of its own. */
+	add(&h, 5, 1);
+	assert_int_equal(txreq_quota(h.s, 5), 3);
+	ann(&h, 5, 7, 0, T0, TXREQ_ANN_NEW);
+	ann(&h, 5, 8, 0, T0, TXREQ_ANN_NEW);
+	ann(&h, 5, 9, 0, T0, TXREQ_ANN_NEW);
+	ann(&h, 5, 10, 0, T0, TXREQ_ANN_QUOTA);
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_OUTBOUND), 3);
+	assert_int_equal(txreq_count(h.s), 9);
+	del(&h, 4);		/* share 2 again */
+	assert_int_equal(txreq_quota(h.s, 1), 2);
 	forget(&h, 1);
 	assert_int_equal(txreq_created(h.s, 1), 1);
-	ann(&h, 1, 9, 0, T0, TXREQ_ANN_NEW);
-	assert_int_equal(txreq_count(h.s), 7);
-	ann(&h, 1, 10, 0, T0, TXREQ_ANN_QUOTA);	/* quota before the table */
-	/* Full: a peer under its quota is refused by the table bound. */
-	del(&h, 3);		/* quota 3; 5 and 6 counted for nobody */
-	assert_int_equal(txreq_quota(h.s), 3);
+	ann(&h, 1, 10, 0, T0, TXREQ_ANN_NEW);
+	ann(&h, 1, 11, 0, T0, TXREQ_ANN_QUOTA);	/* the quota before the pool */
+	/* 3 goes: its entries stay in the pool, counted for nobody. */
+	del(&h, 3);
+	assert_int_equal(txreq_quota(h.s, 2), 3);
 	assert_int_equal(txreq_created(h.s, 2), 2);
-	ann(&h, 2, 10, 0, T0, TXREQ_ANN_FULL);
-	gone(&h, 10);
-	forget(&h, 7);
-	ann(&h, 2, 10, 0, T0, TXREQ_ANN_NEW);
-	assert_int_equal(txreq_count(h.s), 7);
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_INBOUND), 6);
+	assert_int_equal(txreq_room(h.s, 2), 0);
+	ann(&h, 2, 11, 0, T0, TXREQ_ANN_FULL);
+	gone(&h, 11);
+	forget(&h, 5);
+	assert_int_equal(txreq_room(h.s, 2), 1);
+	ann(&h, 2, 11, 0, T0, TXREQ_ANN_NEW);
+	assert_int_equal(txreq_count(h.s), 9);
 	assert_int_equal(txreq_created(h.s, 2), 3);
 	asked(&h, 1, 1);
 	asked(&h, 2, 3);
 	asked(&h, 2, 4);
 	asked(&h, 3, 5);
 	asked(&h, 3, 6);
-	asked(&h, 4, 7);
-	asked(&h, 1, 9);
-	asked(&h, 2, 10);
+	asked(&h, 5, 7);
+	asked(&h, 5, 8);
+	asked(&h, 5, 9);
+	asked(&h, 1, 10);
+	asked(&h, 2, 11);
+	h_done(&h);
+}
+
+/* Announces n fresh ids (from *next on) by peer until one is not tracked; returns how many were. */
+static size_t
+fill(struct h *h, uint64_t peer, size_t n, unsigned *next, enum txreq_ann *stop)
+{
+	enum txreq_ann r = TXREQ_ANN_NEW;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		r = txreq_announce(h->s, peer, id_of((*next)++), 1, T0);
+		if (r != TXREQ_ANN_NEW)
+			break;
+	}
+	if (stop != NULL)
+		*stop = r;
+	return k;
+}
+
+/*
+ * Issue 9: inbound peers that connect one after another, each announcing
+ * as many junk ids as it may, cannot fill the table: they fill the pool of
+ * their class, and an outbound peer still gets its room; so does a peer
+ * that delivered a valid transaction.
+ */
+static void
+test_txreq_pools_keep_room_for_outbound_and_productive(void **state)
+{
+	struct h *h = calloc(1, sizeof(*h));
+	enum txreq_ann stop;
+	unsigned next = 0;
+	size_t n;
+	uint64_t p;
+
+	(void)state;
+	assert_non_null(h);
+	h_init(h, NULL);
+	/* Ten junk peers, one after another, 20000 ids each. */
+	for (p = 1; p <= 10; p++) {
+		add(h, p, 0);
+		fill(h, p, 20000, &next, NULL);
+	}
+	check(h);
+	assert_true(txreq_count(h->s) <= 100000);
+	assert_int_equal(txreq_pool_used(h->s, TXREQ_INBOUND), 100000);
+	/* An inbound newcomer: no room now (the caller keeps its announcement). */
+	add(h, 11, 0);
+	ann(h, 11, 1000000, 1, T0, TXREQ_ANN_FULL);
+	assert_int_equal(txreq_room(h->s, 11), 0);
+	/* One this node dialled: its own pool, at once. */
+	add(h, 12, 1);
+	ann(h, 12, 1000001, 1, T0, TXREQ_ANN_NEW);
+	assert_int_equal(txreq_quota(h->s, 12), 20000);
+	n = fill(h, 12, 30000, &next, &stop);
+	assert_int_equal(n, 19999);
+	assert_int_equal(stop, TXREQ_ANN_QUOTA);
+	/* One that delivered a valid transaction: its own pool too. */
+	add(h, 13, 0);
+	ann(h, 13, 1000002, 1, T0, TXREQ_ANN_FULL);
+	txreq_peer_productive(h->s, 13);
+	check(h);
+	assert_int_equal(txreq_class(h->s, 13), TXREQ_PRODUCTIVE);
+	ann(h, 13, 1000002, 1, T0, TXREQ_ANN_NEW);
+	/* More junk peers cannot take either. */
+	for (p = 100; p < 200; p++) {
+		add(h, p, 0);
+		assert_int_equal(fill(h, p, 10, &next, &stop), 0);
+		assert_int_equal(stop, TXREQ_ANN_FULL);
+	}
+	assert_int_equal(txreq_room(h->s, 12), 0);	/* at its own quota */
+	assert_int_equal(txreq_room(h->s, 13), 1);
+	ann(h, 12, 1000003, 1, T0, TXREQ_ANN_QUOTA);
+	add(h, 14, 1);
+	ann(h, 14, 1000003, 1, T0, TXREQ_ANN_NEW);
+	assert_int_equal(txreq_quota(h->s, 12), 20000);	/* 50000 / 2 */
+	ann(h, 13, 1000004, 1, T0, TXREQ_ANN_NEW);
+	/* The junk's room frees as its ids go: the newcomer's share is there. */
+	for (n = 0; n < 20000; n++)
+		txreq_forget(h->s, id_of((unsigned)n));	/* peer 1's */
+	check(h);
+	assert_int_equal(txreq_room(h->s, 11), 1);
+	ann(h, 11, 1000000, 1, T0, TXREQ_ANN_NEW);
+	h_done(h);
+	free(h);
+}
+
+/*
+ * Whatever the order peers come, go and prove productive in, the quotas
+ * add up to at most each pool and the pools to the table, and no class
+ * holds more than its pool.
+ */
+static void
+test_txreq_quotas_add_up_to_the_table(void **state)
+{
+	struct txreq_limits lim = defaults;
+	struct h *h = calloc(1, sizeof(*h));
+	uint64_t live[400], serial = 0, r = 0x9e3779b97f4a7c15ULL;
+	size_t nlive = 0, step, i, sum, cls[TXREQ_CLASSES];
+	unsigned next = 0;
+	int c;
+
+	(void)state;
+	assert_non_null(h);
+	lim.table_max = 1000;
+	lim.announced_max = 300;
+	h_init(h, &lim);
+	for (step = 0; step < 3000; step++) {
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		switch (r % 8) {
+		case 0: case 1: case 2:		/* a peer comes */
+			if (nlive < 400) {
+				live[nlive] = ++serial;
+				add(h, live[nlive++], (r >> 8) % 5 == 0);
+			}
+			break;
+		case 3:				/* one goes */
+			if (nlive > 0) {
+				i = (size_t)(r >> 8) % nlive;
+				del(h, live[i]);
+				live[i] = live[--nlive];
+			}
+			break;
+		case 4:				/* one proves productive */
+			if (nlive > 0) {
+				txreq_peer_productive(h->s, live[(r >> 8) % nlive]);
+				check(h);
+			}
+			break;
+		case 5:				/* ids settle */
+			for (i = 0; i < 50; i++)
+				txreq_forget(h->s, id_of((unsigned)((r >> 8) % (next + 1) + i)));
+			check(h);
+			break;
+		default:			/* one announces all it may */
+			if (nlive > 0)
+				fill(h, live[(r >> 8) % nlive], 400, &next, NULL);
+			check(h);
+			break;
+		}
+		memset(cls, 0, sizeof(cls));
+		for (i = 0, sum = 0; i < nlive; i++) {
+			sum += txreq_quota(h->s, live[i]);
+			c = txreq_class(h->s, live[i]);
+			assert_true(c >= 0 && c < TXREQ_CLASSES);
+			cls[c] += txreq_quota(h->s, live[i]);
+			assert_true(txreq_created(h->s, live[i]) <= lim.announced_max);
+		}
+		if (sum > lim.table_max)
+			fail_msg("step %zu: %zu peers' quotas add up to %zu, table %zu",
+			    step, nlive, sum, lim.table_max);
+		for (c = 0; c < TXREQ_CLASSES; c++) {
+			assert_true(cls[c] <= txreq_pool(h->s, (enum txreq_class)c));
+			assert_true(txreq_pool_used(h->s, (enum txreq_class)c) <=
+			    txreq_pool(h->s, (enum txreq_class)c));
+		}
+		assert_true(txreq_count(h->s) <= lim.table_max);
+	}
+	h->nasks = h->next = 0;		/* held ids: nobody was asked */
+	h_done(h);
+	free(h);
+}
+
+/*
+ * The classes: outbound at txreq_peer_add; inbound until a transaction it
+ * delivered is accepted; entries made before stay counted where they were
+ * made; an outbound peer, or one not added, does not change.
+ */
+static void
+test_txreq_productive(void **state)
+{
+	struct txreq_limits lim = defaults;
+	struct h h;
+
+	(void)state;
+	lim.table_max = 40;	/* pools 10, 10, 20 */
+	lim.announced_max = 8;
+	h_init(&h, &lim);
+	add(&h, 1, 0);
+	add(&h, 2, 0);
+	add(&h, 3, 1);
+	assert_int_equal(txreq_class(h.s, 1), TXREQ_INBOUND);
+	assert_int_equal(txreq_class(h.s, 3), TXREQ_OUTBOUND);
+	assert_int_equal(txreq_class(h.s, 9), -1);
+	ann(&h, 1, 1, 1, T0, TXREQ_ANN_NEW);
+	ann(&h, 1, 2, 1, T0, TXREQ_ANN_NEW);
+	assert_int_equal(txreq_quota(h.s, 1), 8);
+	txreq_peer_productive(h.s, 1);
+	check(&h);
+	assert_int_equal(txreq_class(h.s, 1), TXREQ_PRODUCTIVE);
+	assert_int_equal(txreq_quota(h.s, 1), 8);	/* 10 / 1, at most 8 */
+	assert_int_equal(txreq_created(h.s, 1), 2);
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_INBOUND), 2);
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_PRODUCTIVE), 0);
+	ann(&h, 1, 3, 1, T0, TXREQ_ANN_NEW);
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_PRODUCTIVE), 1);
+	/* Again, outbound, unknown, or the API (0): no change. */
+	txreq_peer_productive(h.s, 1);
+	txreq_peer_productive(h.s, 3);
+	txreq_peer_productive(h.s, 9);
+	txreq_peer_productive(h.s, 0);
+	check(&h);
+	assert_int_equal(txreq_class(h.s, 3), TXREQ_OUTBOUND);
+	assert_int_equal(txreq_class(h.s, 9), -1);
+	assert_int_equal(txreq_quota(h.s, 2), 8);	/* 20 / 1 */
+	/* A second productive peer halves the share: 1 is over it. */
+	add(&h, 4, 0);
+	txreq_peer_productive(h.s, 4);
+	check(&h);
+	assert_int_equal(txreq_quota(h.s, 1), 5);
+	assert_int_equal(txreq_quota(h.s, 4), 5);
+	assert_int_equal(txreq_quota(h.s, 2), 8);
+	ann(&h, 1, 4, 1, T0, TXREQ_ANN_NEW);
+	ann(&h, 1, 5, 1, T0, TXREQ_ANN_NEW);
+	ann(&h, 1, 6, 1, T0, TXREQ_ANN_QUOTA);	/* 5 made, 2 of them inbound */
+	/* An old entry goes from the inbound pool. */
+	forget(&h, 1);
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_INBOUND), 1);
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_PRODUCTIVE), 3);
+	ann(&h, 1, 6, 1, T0, TXREQ_ANN_NEW);
+	/* Gone: the class count goes down, its entries stay in their pool. */
+	del(&h, 1);
+	assert_int_equal(txreq_quota(h.s, 4), 8);
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_PRODUCTIVE), 4);
+	assert_int_equal(txreq_pool_used(h.s, TXREQ_INBOUND), 1);
 	h_done(&h);
 }
 
@@ -799,13 +1052,11 @@ test_txreq_rx_pending(void **state)
 	struct h h;
 
 	(void)state;
-	lim.table_max = 4;
+	lim.table_max = 8;	/* pools 2, 2 and 4 */
 	lim.announced_max = 2;
-	lim.announced_min = 2;
 	h_init(&h, &lim);
 	add(&h, 1, 0);
 	add(&h, 2, 0);
-	add(&h, 3, 0);
 	/* Other bytes, no entry: one is made, held, with the sender as creator. */
 	rx(&h, 1, 1, TXREQ_RX_PENDING_OTHER, T0);
 	wanted(&h, 1, 0);
@@ -825,16 +1076,17 @@ test_txreq_rx_pending(void **state)
 	rx(&h, 1, 4, TXREQ_RX_PENDING_OTHER, T0);
 	gone(&h, 4);
 	assert_int_equal(txreq_created(h.s, 1), 2);
-	/* Full table: no entry. */
+	/* Its class's pool full: no entry. */
 	ann(&h, 2, 5, 0, T0, TXREQ_ANN_NEW);
 	asked(&h, 2, 5);
-	rx(&h, 3, 6, TXREQ_RX_PENDING_OTHER, T0);
+	rx(&h, 2, 6, TXREQ_RX_PENDING_OTHER, T0);
 	wanted(&h, 6, 0);
 	assert_int_equal(txreq_count(h.s), 4);
+	add(&h, 3, 0);		/* a share of 1, none of it free */
 	ann(&h, 3, 7, 0, T0, TXREQ_ANN_FULL);
 	rx(&h, 3, 7, TXREQ_RX_PENDING_OTHER, T0);
 	gone(&h, 7);
-	assert_int_equal(txreq_created(h.s, 3), 1);
+	assert_int_equal(txreq_created(h.s, 3), 0);
 	/* Someone else asked: the request stays out, not held. */
 	rx(&h, 3, 5, TXREQ_RX_PENDING_OTHER, T0 + 1);
 	wanted(&h, 5, 2);
@@ -853,6 +1105,7 @@ test_txreq_rx_pending(void **state)
 	none(&h);		/* 3's request was done: nobody left */
 	gone(&h, 5);
 	/* The one asked sends other bytes: held, and it waits in line. */
+	del(&h, 3);		/* 2's share is 2 again */
 	ann(&h, 2, 5, 0, T0, TXREQ_ANN_NEW);
 	asked(&h, 2, 5);
 	rx(&h, 2, 5, TXREQ_RX_PENDING_OTHER, T0 + 1);
@@ -962,7 +1215,8 @@ test_txreq_unknown_peer(void **state)
 	del(&h, 7);
 	del(&h, 0);
 	add(&h, 0, 0);		/* 0 names no peer */
-	assert_int_equal(txreq_quota(h.s), 20000);
+	assert_int_equal(txreq_quota(h.s, 1), 20000);
+	assert_int_equal(txreq_quota(h.s, 0), 0);
 	assert_int_equal(txreq_inflight(h.s, 0), 0);
 	poll_at(&h, T0 + TIMEOUT);
 	gone(&h, 1);
@@ -1197,6 +1451,9 @@ main(void)
 		cmocka_unit_test(test_txreq_disconnect),
 		cmocka_unit_test(test_txreq_outbound_displaces),
 		cmocka_unit_test(test_txreq_quota_and_table),
+		cmocka_unit_test(test_txreq_pools_keep_room_for_outbound_and_productive),
+		cmocka_unit_test(test_txreq_quotas_add_up_to_the_table),
+		cmocka_unit_test(test_txreq_productive),
 		cmocka_unit_test(test_txreq_held),
 		cmocka_unit_test(test_txreq_rx_validating),
 		cmocka_unit_test(test_txreq_rx_bad_copy),
