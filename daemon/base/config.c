@@ -1262,7 +1262,8 @@ config_load_own(struct config_state *st, const char *dir, char *const *envp)
 		return 0;
 	}
 	if ((f = fopen(cfg->config_file, "r")) == NULL) {
-		if (errno == ENOENT) {
+		/* No file, or no such directory: main.c reports the latter. */
+		if (errno == ENOENT || errno == ENOTDIR) {
 			cfg->config_file[0] = '\0';
 			return 0;
 		}
