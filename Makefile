@@ -213,8 +213,9 @@ compose-plugin:
 # make install [PREFIX=/usr/local] [DESTDIR=staging dir]: the programs, their
 # man pages, the docs with an example noded.conf, and the systemd unit
 # template noded@.service (noded@NAME runs a node in /var/lib/noded/NAME).
-# make uninstall (same variables) removes exactly those files; in a DESTDIR
-# it also removes the directories left empty, up to DESTDIR itself.
+# make uninstall (same variables) removes exactly those files and noded's doc
+# directory; in a DESTDIR it also removes the directories left empty, up to
+# DESTDIR itself.  UNIT_DIR=/lib/systemd/system (say) puts the unit elsewhere.
 PREFIX	?= /usr/local
 BIN_DIR	 = $(PREFIX)/bin
 MAN_DIR	 = $(PREFIX)/share/man
@@ -239,7 +240,7 @@ install: all
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
-	-rmdir $(DESTDIR)$(DOC_DIR)/examples $(DESTDIR)$(DOC_DIR) 2>/dev/null
+	rmdir $(DESTDIR)$(DOC_DIR)/examples $(DESTDIR)$(DOC_DIR) 2>/dev/null || true
 	@if [ -n "$(DESTDIR)" ] && top=$$(cd "$(DESTDIR)" && pwd -P); then \
 	    for d in $(addprefix $(DESTDIR),$(INSTALL_DIRS)); do \
 	        while [ ! -d "$$d" ]; do d=$$(dirname "$$d"); done; d=$$(cd "$$d" && pwd -P); \
