@@ -1,18 +1,33 @@
 # noded: GNU make.  `make` builds bin/noded and bin/nodectl; `make test` runs
-# every test; `make demo` runs a local network.  Missing Debian packages are
-# installed by tools/deps.sh (as root) before anything is built.
+# every test; `make demo` runs a local network; `make install` installs.
+# Missing Debian packages are installed by tools/deps.sh (as root, printing
+# the command) before anything is built: building needs only its compiler
+# and libraries; the tests, the demo, the fuzzers and the benchmarks add
+# theirs when one of those targets is asked for.
 
 PKGS	:= libevent libsodium jansson
 TESTPKGS := cmocka
 PYTHON	?= /usr/bin/python3
 
+# The package sets of tools/deps.sh that each goal needs besides "build".
+DEPS_unit	 := unit
+DEPS_integration := integration
+DEPS_layers	 := layers
+DEPS_docker-test := docker
+DEPS_test	 := unit integration layers docker
+DEPS_asan	 := unit integration layers docker
+DEPS_fuzz	 := fuzz
+DEPS_fuzz-smoke	 := fuzz
+DEPS_bench	 := bench
+DEPS_demo	 := demo
+DEPS_SETS	 := build $(sort $(foreach g,$(MAKECMDGOALS),$(DEPS_$(g))))
+
 # Install what is missing before the pkg-config flags are read.
-ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
-ifneq ($(shell sh tools/deps.sh --check >/dev/null 2>&1 && echo ok),ok)
-$(info noded: installing missing packages (tools/deps.sh))
-DEPS_STATUS := $(shell sh tools/deps.sh 1>&2 && echo ok)
+ifeq ($(filter deps deps-test clean help uninstall,$(MAKECMDGOALS)),)
+ifneq ($(shell sh tools/deps.sh --check $(DEPS_SETS) >/dev/null 2>&1 && echo ok),ok)
+DEPS_STATUS := $(shell sh tools/deps.sh $(DEPS_SETS) 1>&2 && echo ok)
 ifneq ($(DEPS_STATUS),ok)
-$(error missing packages; run 'make deps' as root, or the apt-get command it prints)
+$(error missing packages for $(DEPS_SETS): install them as root (the command is above))
 endif
 endif
 endif
@@ -46,7 +61,10 @@ SODIUM_LIBS := $(shell pkg-config --libs libsodium 2>/dev/null)
 ALLCFLAGS = $(CFLAGS) $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(DEPFLAGS)
 LDALL	  = $(SANFLAGS)
 
-VERSION	:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+# The release number is VERSION_NUMBER in lib/version.h; the build adds the
+# commit it was made from, when there is one.
+GIT_HASH := $(shell git describe --always --dirty=.dirty --abbrev=7 \
+	--match=NO_TAG_MATCHES_THIS 2>/dev/null)
 CPPFLAGS += -I$(BUILD)
 VERSION_H := $(BUILD)/version.h
 
@@ -72,18 +90,21 @@ LIBCOMMON  := $(BUILD)/libcommon.a
 LIBNODED   := $(BUILD)/libnoded.a
 
 
-.PHONY: FORCE all deps test layers unit integration docker-test asan fuzz fuzz-smoke bench \
-	demo image compose-plugin install clean help
+.PHONY: FORCE all deps deps-test test layers unit integration docker-test asan fuzz \
+	fuzz-smoke bench demo image compose-plugin install uninstall clean help
 .DEFAULT_GOAL := all
 
 all: $(BINDIR)/noded $(BINDIR)/nodectl
 
+# What building needs; what the tests, demo, fuzzers and benchmarks need.
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh build
+deps-test:
+	@sh tools/deps.sh build test
 
 # Rewritten only when the version changes, so objects that include it rebuild then.
 $(VERSION_H): FORCE
-	@mkdir -p $(@D); v='#define NODED_VERSION "$(VERSION)"'; \
+	@mkdir -p $(@D); v='$(if $(GIT_HASH),#define NODED_GIT "$(GIT_HASH)",/* not built from a git checkout */)'; \
 	if [ ! -f $@ ] || [ "$$(cat $@)" != "$$v" ]; then echo "$$v" > $@; fi
 FORCE:
 
@@ -124,8 +145,10 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIBNODED) $(LIBCOMMON) $(LIBPROTO)
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# (SANITIZE: the tests that run make themselves use the same build.)
 integration: all
 	NODED=$(abspath $(BINDIR)/noded) NODECTL=$(abspath $(BINDIR)/nodectl) \
+	    SANITIZE='$(SANITIZE)' \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 docker-test: all
@@ -187,18 +210,48 @@ image: all
 compose-plugin:
 	@sh tools/compose-plugin.sh
 
-PREFIX ?= /usr/local
+# make install [PREFIX=/usr/local] [DESTDIR=staging dir]: the programs, their
+# man pages, the docs with an example noded.conf, and the systemd unit
+# template noded@.service (noded@NAME runs a node in /var/lib/noded/NAME).
+# make uninstall (same variables) removes exactly those files and noded's doc
+# directory; in a DESTDIR it also removes the directories left empty, up to
+# DESTDIR itself.  UNIT_DIR=/lib/systemd/system (say) puts the unit elsewhere.
+PREFIX	?= /usr/local
+BIN_DIR	 = $(PREFIX)/bin
+MAN_DIR	 = $(PREFIX)/share/man
+DOC_DIR	 = $(PREFIX)/share/doc/noded
+UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+DOCS	 = README.md $(wildcard docs/*.md)
+INSTALLED = $(BIN_DIR)/noded $(BIN_DIR)/nodectl $(MAN_DIR)/man1/nodectl.1 \
+	$(MAN_DIR)/man8/noded.8 $(addprefix $(DOC_DIR)/,$(notdir $(DOCS))) \
+	$(DOC_DIR)/examples/noded.conf $(UNIT_DIR)/noded@.service
+INSTALL_DIRS = $(BIN_DIR) $(MAN_DIR)/man1 $(MAN_DIR)/man8 $(DOC_DIR)/examples \
+	$(UNIT_DIR)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(BINDIR)/noded $(BINDIR)/nodectl $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 man/nodectl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 man/noded.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(addprefix $(DESTDIR),$(INSTALL_DIRS))
+	install -m 0755 $(BINDIR)/noded $(BINDIR)/nodectl $(DESTDIR)$(BIN_DIR)/
+	install -m 0644 man/nodectl.1 $(DESTDIR)$(MAN_DIR)/man1/
+	install -m 0644 man/noded.8 $(DESTDIR)$(MAN_DIR)/man8/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOC_DIR)/
+	install -m 0644 dist/noded.conf $(DESTDIR)$(DOC_DIR)/examples/
+	sed 's|@BINDIR@|$(BIN_DIR)|g' dist/noded@.service.in > $(DESTDIR)$(UNIT_DIR)/noded@.service
+	chmod 0644 $(DESTDIR)$(UNIT_DIR)/noded@.service
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(DOC_DIR)/examples $(DESTDIR)$(DOC_DIR) 2>/dev/null || true
+	@if [ -n "$(DESTDIR)" ] && top=$$(cd "$(DESTDIR)" && pwd -P); then \
+	    for d in $(addprefix $(DESTDIR),$(INSTALL_DIRS)); do \
+	        while [ ! -d "$$d" ]; do d=$$(dirname "$$d"); done; d=$$(cd "$$d" && pwd -P); \
+	        while [ "$$d" != "$$top" ] && [ "$$d" != / ] && rmdir "$$d" 2>/dev/null; do \
+	            d=$$(dirname "$$d"); done; \
+	    done; fi
 
 clean:
 	rm -rf build bin
 
 help:
-	@echo "make [all|deps|test|asan|fuzz|fuzz-smoke|bench|demo|image|compose-plugin|install|clean]"
+	@echo "make [all|deps|deps-test|test|unit|integration|layers|asan|fuzz|fuzz-smoke|bench|demo|image|compose-plugin|install|uninstall|clean]"
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -156,7 +156,10 @@ main_signalcb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		if (log_reopen() == -1)
+		if (strcmp(m->n.cfg->log_file, CONFIG_LOG_NONE) == 0)
+			log_info("main", "SIGHUP: no log file to reopen (--log-file "
+			    "none: the log goes to stderr)");
+		else if (log_reopen() == -1)
 			log_error("main", "SIGHUP: cannot reopen the log file: %s",
 			    strerror(errno));
 		else
@@ -202,7 +205,9 @@ main(int argc, char **argv)
 	hex_encode(n->node_id_hex, n->node_pk, TX_PK_LEN);
 	if (cfg.name[0] == '\0')
 		snprintf(cfg.name, sizeof(cfg.name), "node-%.8s", n->node_id_hex);
-	if (log_open(cfg.name, cfg.log_file, cfg.log_level, cfg.log_format) == -1) {
+	/* The log goes to one place: its file, or stderr with --log-file none. */
+	if (log_open(cfg.name, strcmp(cfg.log_file, CONFIG_LOG_NONE) == 0 ?
+	    NULL : cfg.log_file, cfg.log_level, cfg.log_format) == -1) {
 		fprintf(stderr, "noded: %s '%s': %s\n",
 		    config_source(&cfg, "log-file"), cfg.log_file, strerror(errno));
 		return 1;
@@ -247,6 +252,7 @@ main(int argc, char **argv)
 	log_info("main", "noded %s started: node %.16s network %s listen %s "
 	    "api %s validators %u", version_get(), n->node_id_hex, cfg.network,
 	    laddr, aaddr, cfg.validators);
+	log_started();
 
 	event_base_dispatch(n->base);
 	status = 0;

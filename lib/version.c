@@ -1,8 +1,9 @@
 /*
- * version.c: the version, from the build/version.h the Makefile writes
- * (found through -I$(BUILD)), with one fallback for builds without it,
- * such as the fuzz targets.  <version.h> in angle brackets: "version.h"
- * would find lib/version.h first.
+ * version.c: the version, from VERSION_NUMBER and the commit hash in the
+ * build/version.h the Makefile writes (found through -I$(BUILD)); builds
+ * without it, such as the fuzz targets or a tree without .git, report the
+ * number alone.  <version.h> in angle brackets: "version.h" would find
+ * lib/version.h first.
  */
 #include "lib/version.h"
 
@@ -12,12 +13,14 @@
 #endif
 #endif
 
-#ifndef NODED_VERSION
-#define NODED_VERSION	"0.1.0"
+#ifdef NODED_GIT
+#define VERSION_FULL	VERSION_NUMBER "+git." NODED_GIT
+#else
+#define VERSION_FULL	VERSION_NUMBER
 #endif
 
 const char *
 version_get(void)
 {
-	return NODED_VERSION;
+	return VERSION_FULL;
 }

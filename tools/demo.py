@@ -10,7 +10,9 @@ every node and the 150 was rejected with "amount too high" wherever it was
 seen and is on no node.  Stops the nodes unless KEEP=1.
 
 Run by `make demo` through tools/demo.sh.  Environment: KEEP=1, NODED,
-NODECTL (binaries, default bin/), DEMO_DIR (default .cluster-demo).
+NODECTL (binaries, default bin/), DEMO_DIR (default .cluster-demo).  Each
+node's data dir is DEMO_DIR/nodek; nodectl runs against node k with
+NODECTL_DATA_DIR set to it (where the node keeps its API cookie).
 """
 
 import json
@@ -119,6 +121,11 @@ class Demo:
     def cluster(self, *args, check=True):
         return run([CLUSTER] + list(args), env=self.env, check=check)
 
+    def nodectl_env(self, k):
+        """nodectl's environment against node k: its data dir, for the cookie."""
+        return dict(os.environ, NODECTL_DATA_DIR=os.path.join(self.dir,
+                                                              "node%d" % k))
+
     # ---------------------------------------------------------------- steps
 
     def start(self):
@@ -161,7 +168,8 @@ class Demo:
             node = "127.0.0.1:%d" % (API_BASE + k)
             p = run([self.nodectl, "--node", node, "send", "--key", self.key,
                      "--to", self.recipient, "--amount", str(amount),
-                     "--memo", "demo %d to node%d" % (amount, k)], check=False)
+                     "--memo", "demo %d to node%d" % (amount, k)],
+                    env=self.nodectl_env(k), check=False)
             text = p.stdout.strip()
             m = ID_RE.search(text)
             tx = {"k": k, "amount": amount, "id": m.group(0) if m else None,
@@ -300,6 +308,7 @@ class Demo:
                 % (nodectl, rel(self.key) if hasattr(self, "key") else "KEY",
                    getattr(self, "recipient", "PUBKEY")))
             out("  %s --node 127.0.0.1:8001 mempool" % nodectl)
+            out("  %s ctl node1 peers     (nodectl with node1's data dir)" % c)
             out("  %s status" % c)
             out("  %s logs -f" % c)
             out("  %s down" % c)

@@ -1,7 +1,7 @@
 /*
  * config.c: noded's settings.  Sources in rising precedence: built-in
- * defaults, the --config file, the environment (NODED_<OPTION>) and the
- * command line.  One table, config_options[], holds each option's name,
+ * defaults, a config file (--config or NODED_CONFIG, else DATA_DIR/noded.conf
+ * when it is there), the environment (NODED_<OPTION>) and the command line.  One table, config_options[], holds each option's name,
  * value type, field of struct config, default, range and help; parsing,
  * the defaults, the NODED_* names, --help and the man page's list of
  * options (config_man()) all read it, so they cannot disagree.  Each source
@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "lib/addr.h"
+#include "lib/datadir.h"
 #include "lib/token.h"
 #include "lib/util.h"
 #include "lib/version.h"
@@ -47,6 +48,7 @@ enum config_type {
 	CT_CONFIG,	/* --config FILE: read before the other sources */
 	CT_HELP,
 	CT_VERSION,
+	CT_PRINT,	/* --print-config */
 	CT_NAME,	/* 1..CONFIG_NAME_MAX printable characters, no blanks */
 	CT_PATH,	/* a non-empty string that fits its field */
 	CT_ADDR,	/* host:port */
@@ -77,6 +79,7 @@ struct config_option {
 	uint64_t	(*defrun)(void); /* ... or one known only at run time */
 	const char	*defdoc;	/* how the default reads if no value says it */
 	uint64_t	 min, max;	/* CT_NUMBER, CT_BYTES */
+	int		 none_ok;	/* CT_PATH: CONFIG_LOG_NONE is a value too */
 	const char	*help;		/* --help: a short phrase */
 	const char	*man;		/* the man page: mdoc sentences */
 };
@@ -92,12 +95,15 @@ static uint64_t	config_validators_default(void);
  */
 static const struct config_option config_options[] = {
 	{ .name = "config", .metavar = "FILE", .type = CT_CONFIG,
-	  .help = "read options from FILE (lines \"option = value\", # comments)",
+	  FIELD(config_file), .defdoc = "DATA_DIR/noded.conf if present",
+	  .help = "read options from FILE, not DATA_DIR/noded.conf",
 	  .man = "Read options from\n.Ar file :\none\n"
 	  ".Dq Ar option No = Ar value\nper line, the option named as on the "
 	  "command line without its dashes;\n.Sq #\nstarts a comment; a value "
 	  "may be quoted with double quotes.\nAn option that takes no value may "
-	  "stand alone on its line." },
+	  "stand alone on its line.\nWithout this option\n.Nm\nreads\n"
+	  ".Pa noded.conf\nin the data directory if there is one (which may not "
+	  "set\n.Cm data\\-dir ) ;\na file named here must exist." },
 	{ .name = "name", .metavar = "NAME", .type = CT_NAME, FIELD(name),
 	  .defdoc = "node-<port>; port 0: node-<id>",
 	  .help = "log and HELLO label",
@@ -120,14 +126,21 @@ static const struct config_option config_options[] = {
 	  "Host names are resolved, so the service names of a container "
 	  "network\nwork." },
 	{ .name = "data-dir", .metavar = "DIR", .type = CT_PATH, FIELD(data_dir),
-	  .def = "./data",
-	  .help = "node identity key and log",
-	  .man = "Where the node keeps its identity key and, by default, its "
-	  "log;\ncreated if missing." },
+	  .defdoc = "~/.noded",
+	  .help = "identity key, log and noded.conf",
+	  .man = "Where the node keeps its identity key, its log and its "
+	  "configuration file\n.Pa noded.conf ;\ncreated if missing.\nThe "
+	  "default is\n.Pa .noded\nin the home directory\n.Po Ev HOME , "
+	  "else the password database's\n.Pc ." },
 	{ .name = "log-file", .metavar = "PATH", .type = CT_PATH,
-	  FIELD(log_file), .defdoc = "DATA_DIR/noded.log",
-	  .help = "log file, also written to stderr",
-	  .man = "The log file.\nThe log also goes to standard error." },
+	  FIELD(log_file), .defdoc = "DATA_DIR/noded.log", .none_ok = 1,
+	  .help = "log file; none: to stderr instead",
+	  .man = "The log file, which\n.Dv SIGHUP\nreopens.\nWith\n.Cm none\n"
+	  "the log goes to standard error instead, for a service manager or "
+	  "a\ncontainer engine to collect.\nWith a file, standard error gets "
+	  "only what comes before the log is open\n(a bad option, a data "
+	  "directory that cannot be made) and, until the node\nhas started, "
+	  "its error lines." },
 	{ .name = "network", .metavar = "NAME", .type = CT_NAME, FIELD(network),
 	  .def = "devnet",
 	  .help = "network name; nodes of other networks are refused",
@@ -241,6 +254,11 @@ static const struct config_option config_options[] = {
 	{ .name = "version", .type = CT_VERSION,
 	  .help = "print the version and exit",
 	  .man = "Print the version and exit 0." },
+	{ .name = "print-config", .type = CT_PRINT,
+	  .help = "print every setting and where it came from, and exit",
+	  .man = "Print every setting in effect, each with where its value came "
+	  "from, and\nexit 0 (or 2 for a bad value, as at start).\nThe output "
+	  "is itself a configuration file that gives the same values." },
 };
 #define CONFIG_NOPTIONS	(sizeof(config_options) / sizeof(config_options[0]))
 _Static_assert(CONFIG_NOPTIONS <= CONFIG_OPTIONS_MAX,
@@ -257,6 +275,7 @@ struct config_state {
 	enum config_src	 src;		/* the source being applied */
 	enum config_src	 peers_src;	/* the source of the current --peer list */
 	enum config_src	 srcs[CONFIG_NOPTIONS];	/* of each option's value */
+	int		 own_conf;	/* reading DATA_DIR/noded.conf */
 	char		*err;
 	size_t		 errlen;
 };
@@ -288,7 +307,7 @@ static int
 config_is_value(const struct config_option *o)
 {
 	return o->type != CT_CONFIG && o->type != CT_HELP &&
-	    o->type != CT_VERSION;
+	    o->type != CT_VERSION && o->type != CT_PRINT;
 }
 
 /*
@@ -322,6 +341,7 @@ config_table_check(void)
 			ok = o->size > CONFIG_NAME_MAX && o->metavar != NULL;
 			break;
 		case CT_PATH:
+		case CT_CONFIG:
 			ok = o->size > 1 && o->metavar != NULL;
 			break;
 		case CT_ADDR:
@@ -469,7 +489,8 @@ config_range(const struct config_option *o, char *out, size_t outlen)
 		    "spaces", CONFIG_NAME_MAX);
 		break;
 	case CT_PATH:
-		snprintf(out, outlen, "a path of 1..%zu bytes", o->size - 1);
+		snprintf(out, outlen, "a path of 1..%zu bytes%s", o->size - 1,
+		    o->none_ok ? ", or " CONFIG_LOG_NONE : "");
 		break;
 	case CT_ADDR:
 		snprintf(out, outlen, "port 0..65535");
@@ -819,6 +840,13 @@ config_file_line(struct config_state *st, const char *path, unsigned lineno,
 		    lineno, key);
 		return -1;
 	}
+	/* The file was found through the data dir: it cannot move it. */
+	if (st->own_conf && o->off == offsetof(struct config, data_dir)) {
+		config_err(st, "%s:%u: 'data-dir' cannot be set in the data "
+		    "directory's own %s (give --data-dir or NODED_DATA_DIR, or "
+		    "name a file with --config)", path, lineno, DATADIR_CONF);
+		return -1;
+	}
 	if (val == NULL) {
 		if (o->metavar != NULL) {
 			config_err(st, "%s:%u: expected '%s = value'", path, lineno,
@@ -942,11 +970,13 @@ config_help(FILE *out)
 	    "Usage: noded [OPTION]...\n"
 	    "Runs one node of a noded network.\n"
 	    "\n"
-	    "Every option can also be given in a config file (--config FILE, one\n"
-	    "\"option = value\" per line, # comments) or in the environment as\n"
-	    "NODED_<OPTION> (upper case, '-' as '_', e.g. NODED_MAX_PEERS=20,\n"
+	    "Every option can also be given in a config file, one \"option = value\"\n"
+	    "per line (# comments): DATA_DIR/noded.conf, read if it is there, or\n"
+	    "the file --config names; or in the environment as NODED_<OPTION>\n"
+	    "(upper case, '-' as '_', e.g. NODED_MAX_PEERS=20,\n"
 	    "NODED_PEER=a:7000,b:7000).  The command line wins over the\n"
-	    "environment, which wins over the file.\n"
+	    "environment, which wins over the file.  --print-config shows the\n"
+	    "outcome.\n"
 	    "\n");
 	for (i = 0; i < CONFIG_NOPTIONS; i++) {
 		o = &config_options[i];
@@ -1034,12 +1064,67 @@ config_man(FILE *out)
 			    sizeof(num)));
 			fputs(".\n", out);
 		}
-		if (o->type != CT_HELP && o->type != CT_VERSION) {
+		if (o->type != CT_HELP && o->type != CT_VERSION &&
+		    o->type != CT_PRINT) {
 			config_env_name(o->name, var, sizeof(var));
 			fprintf(out, "Environment:\n.Ev %s .\n", var);
 		}
 	}
 	fputs(".El\n", out);
+}
+
+/*
+ * Writes s for a Markdown table cell: '|' escaped (in a code span too),
+ * outside one '<' and '>' as entities, newlines as blanks.
+ */
+static void
+config_md_cell(FILE *out, const char *s, int code)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else if (*s == '<' && !code)
+			fputs("&lt;", out);
+		else if (*s == '>' && !code)
+			fputs("&gt;", out);
+		else if (*s == '\n')
+			fputc(' ', out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void
+config_markdown(FILE *out)
+{
+	const struct config_option	*o;
+	char				 range[64], num[32], var[64];
+	size_t				 i;
+
+	fputs("| Option | Environment | Default | Range | What |\n"
+	    "|---|---|---|---|---|\n", out);
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		o = &config_options[i];
+		fprintf(out, "| `--%s%s", o->name, o->metavar != NULL ? " " : "");
+		config_md_cell(out, o->metavar != NULL ? o->metavar : "", 1);
+		fputs("` | ", out);
+		if (o->type != CT_HELP && o->type != CT_VERSION &&
+		    o->type != CT_PRINT) {
+			config_env_name(o->name, var, sizeof(var));
+			fprintf(out, "`%s`", var);
+		}
+		fputs(" | ", out);
+		if (config_is_value(o) || o->defdoc != NULL)
+			config_md_cell(out, config_default(o, 1, num,
+			    sizeof(num)), 0);
+		fputs(" | ", out);
+		config_range(o, range, sizeof(range));
+		if (o->metavar != NULL)
+			config_md_cell(out, range, 0);
+		fputs(" | ", out);
+		config_md_cell(out, o->help, 0);
+		fputs(" |\n", out);
+	}
 }
 
 static struct option *
@@ -1109,6 +1194,88 @@ config_source(const struct config *cfg, const char *option)
 	return cfg->source[o - config_options];
 }
 
+/* The value of variable name (not a NODED_ one) in envp, or NULL; empty counts as unset. */
+static const char *
+config_envp(char *const *envp, const char *name)
+{
+	size_t	len = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++) {
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			return (*envp)[len + 1] != '\0' ? *envp + len + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The default data dir, ~/.noded, into out: under envp's HOME, else the
+ * home directory lib/datadir finds.  Returns 0 or -1 with st->err set.
+ */
+static int
+config_default_data_dir(struct config_state *st, char *const *envp, char *out,
+    size_t outlen)
+{
+	const char	*home = config_envp(envp, "HOME");
+	char		 msg[512];
+
+	if (home != NULL) {
+		if (datadir_path(out, outlen, home, DATADIR_NAME) == 0)
+			return 0;
+		config_err(st, "default data-dir: HOME '%.40s...' is too long",
+		    home);
+		return -1;
+	}
+	if (datadir_default(out, outlen, msg, sizeof(msg)) == -1) {
+		config_err(st, "default data-dir: %s with --data-dir or "
+		    "NODED_DATA_DIR", msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Without a file named by --config or NODED_CONFIG: reads noded.conf in
+ * the data dir that the command line (dir, its last --data-dir), else
+ * NODED_DATA_DIR, else the default names, if it is there.  A bad data dir
+ * is left for its own source to report.
+ */
+static int
+config_load_own(struct config_state *st, const char *dir, char *const *envp)
+{
+	struct config	*cfg = st->cfg;
+	char		 home[sizeof(cfg->data_dir)], var[64];
+	FILE		*f;
+	int		 rc;
+
+	if (dir == NULL)
+		dir = config_getenv(envp, "data-dir", var, sizeof(var));
+	if (dir == NULL) {
+		if (config_default_data_dir(st, envp, home, sizeof(home)) == -1)
+			return -1;
+		dir = home;
+	}
+	if (*dir == '\0' || strlen(dir) >= sizeof(cfg->data_dir))
+		return 0;
+	if (datadir_path(cfg->config_file, sizeof(cfg->config_file), dir,
+	    DATADIR_CONF) == -1) {
+		cfg->config_file[0] = '\0';
+		return 0;
+	}
+	if ((f = fopen(cfg->config_file, "r")) == NULL) {
+		/* No file, or no such directory: main.c reports the latter. */
+		if (errno == ENOENT || errno == ENOTDIR) {
+			cfg->config_file[0] = '\0';
+			return 0;
+		}
+	} else
+		fclose(f);
+	st->src = SRC_FILE;
+	st->own_conf = 1;
+	rc = config_load_file(st, "default config", cfg->config_file);
+	st->own_conf = 0;
+	return rc;
+}
+
 int
 config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
     FILE *out, char *err, size_t errlen)
@@ -1117,9 +1284,10 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 	struct option			*longopts = config_longopts();
 	struct config_state		 st;
 	const char			*file = NULL, *from = "--config";
+	const char			*dir = NULL;
 	char				 label[64], var[64];
 	size_t				 dlen;
-	int				 c, help = 0, version = 0;
+	int				 c, help = 0, version = 0, print = 0;
 
 	config_table_check();
 	memset(&st, 0, sizeof(st));
@@ -1131,7 +1299,10 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 	if (config_defaults(&st) == -1)
 		return -1;
 
-	/* First pass: --config, --help, --version and malformed options. */
+	/*
+	 * First pass: --config, --help, --version, --print-config, the data
+	 * dir (where noded.conf is) and malformed options.
+	 */
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "-:hV", longopts, NULL)) != -1) {
@@ -1141,8 +1312,13 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 			help = 1;
 		else if (c == 'V' || (o != NULL && o->type == CT_VERSION))
 			version = 1;
+		else if (o != NULL && o->type == CT_PRINT)
+			print = 1;
 		else if (o != NULL && o->type == CT_CONFIG)
 			file = optarg;
+		else if (o != NULL && o->off == offsetof(struct config,
+		    data_dir) && o->type == CT_PATH)
+			dir = optarg;
 		else if (c == 1) {
 			config_err(&st, "unexpected argument '%s' (see --help)",
 			    optarg);
@@ -1168,10 +1344,14 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 	if (file != NULL) {
 		snprintf(cfg->source[config_find("config") - config_options],
 		    CONFIG_SOURCE_MAX, "%s", from);
+		if (config_set_string(&st, from, file, cfg->config_file,
+		    sizeof(cfg->config_file)) == -1)
+			return -1;
 		st.src = SRC_FILE;
 		if (config_load_file(&st, from, file) == -1)
 			return -1;
-	}
+	} else if (config_load_own(&st, dir, envp) == -1)
+		return -1;
 
 	st.src = SRC_ENV;
 	if (config_load_env(&st, envp) == -1)
@@ -1192,6 +1372,12 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 	}
 	optind = 0;
 
+	if (!config_given(&st, "data-dir")) {
+		st.src = SRC_DEFAULT;
+		if (config_default_data_dir(&st, envp, cfg->data_dir,
+		    sizeof(cfg->data_dir)) == -1)
+			return -1;
+	}
 	if (config_check_less(&st, "ping-interval-ms", cfg->ping_interval_ms,
 	    "peer-timeout-ms", cfg->peer_timeout_ms) == -1)
 		return -1;
@@ -1210,7 +1396,134 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 		snprintf(cfg->log_file, sizeof(cfg->log_file), "%s%snoded.log",
 		    cfg->data_dir, cfg->data_dir[dlen - 1] == '/' ? "" : "/");
 	}
+	if (print) {
+		config_print(cfg, out);
+		return 1;
+	}
 	return 0;
+}
+
+/* Would value read back as itself in a config file without quotes? */
+static int
+config_plain(const char *v)
+{
+	return *v != '\0' && strpbrk(v, "#\"") == NULL &&
+	    !isspace((unsigned char)v[0]) &&
+	    !isspace((unsigned char)v[strlen(v) - 1]);
+}
+
+/* Loads the unsigned field of 2, 4 or 8 bytes at p. */
+static uint64_t
+config_load_num(const void *p, size_t size)
+{
+	uint16_t	v16;
+	uint32_t	v32;
+	uint64_t	v64;
+
+	if (size == 2) {
+		memcpy(&v16, p, sizeof(v16));
+		return v16;
+	}
+	if (size == 4) {
+		memcpy(&v32, p, sizeof(v32));
+		return v32;
+	}
+	memcpy(&v64, p, sizeof(v64));
+	return v64;
+}
+
+/* The value of option o in cfg as a config file writes it; "" if it has none. */
+static void
+config_value_str(const struct config *cfg, const struct config_option *o,
+    char *out, size_t outlen)
+{
+	static const char *const levels[] = { "debug", "info", "warn", "error" };
+	static const char *const formats[] = { "text", "json" };
+	const char	*field = (const char *)cfg + o->off;
+	char		 one[ADDR_STR_MAX];
+	size_t		 i, len;
+	int		 v;
+
+	out[0] = '\0';
+	switch (o->type) {
+	case CT_NAME:
+	case CT_PATH:
+	case CT_CONFIG:
+		snprintf(out, outlen, "%s", field);
+		break;
+	case CT_ADDR:
+		addr_str((const struct addr *)(const void *)field, out, outlen);
+		break;
+	case CT_PEERS:
+		for (i = 0; i < cfg->npeers; i++) {
+			addr_str(&cfg->peers[i], one, sizeof(one));
+			len = strlen(out);
+			snprintf(out + len, outlen - len, "%s%s", i > 0 ? "," : "",
+			    one);
+		}
+		break;
+	case CT_NUMBER:
+		snprintf(out, outlen, "%" PRIu64, config_load_num(field, o->size));
+		break;
+	case CT_BYTES:
+		config_bytes_str(out, outlen, config_load_num(field, o->size));
+		break;
+	case CT_BOOL:
+	case CT_LOG_LEVEL:
+	case CT_LOG_FORMAT:
+		memcpy(&v, field, sizeof(v));
+		if (o->type == CT_BOOL)
+			snprintf(out, outlen, "%s", v ? "on" : "off");
+		else if (o->type == CT_LOG_LEVEL && v >= 0 && v < 4)
+			snprintf(out, outlen, "%s", levels[v]);
+		else if (o->type == CT_LOG_FORMAT && v >= 0 && v < 2)
+			snprintf(out, outlen, "%s", formats[v]);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+config_print(const struct config *cfg, FILE *out)
+{
+	const struct config_option	*o;
+	char				 val[CONFIG_MAX_PEERS_LIST * ADDR_STR_MAX];
+	char				 line[sizeof(val) + 64];
+	size_t				 i;
+
+	fprintf(out, "# noded %s: every setting in effect, and where it came "
+	    "from\n", version_get());
+	for (i = 0; i < CONFIG_NOPTIONS; i++) {
+		o = &config_options[i];
+		if (o->type != CT_CONFIG && !config_is_value(o))
+			continue;
+		config_value_str(cfg, o, val, sizeof(val));
+		if (o->type == CT_CONFIG) {
+			/* Not an option a config file may set: a comment. */
+			if (val[0] != '\0')
+				fprintf(out, "# config: %s (%s)\n", val,
+				    cfg->source[i]);
+			else if (datadir_path(val, sizeof(val), cfg->data_dir,
+			    DATADIR_CONF) == 0)
+				fprintf(out, "# config: none (%s: there is no "
+				    "%s)\n", cfg->source[i], val);
+			continue;
+		}
+		if (val[0] == '\0') {
+			if (o->off == offsetof(struct config, name))
+				snprintf(val, sizeof(val), "node-<the node id's first "
+				    "8 hex digits>, as listen port is 0");
+			else
+				snprintf(val, sizeof(val), "none");
+			fprintf(out, "# %s: %s (%s)\n", o->name, val,
+			    cfg->source[i]);
+			continue;
+		}
+		snprintf(line, sizeof(line), config_plain(val) ? "%s = %s" :
+		    "%s = \"%s\"", o->name, val);
+		fprintf(out, "%-40s # %s\n", line, cfg->source[i]);
+	}
 }
 
 int

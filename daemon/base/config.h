@@ -1,6 +1,7 @@
 /*
  * config.h: noded's settings from, in rising precedence, built-in defaults,
- * a config file (--config FILE), the environment (NODED_<OPTION>, e.g.
+ * a config file (the one --config or NODED_CONFIG names, else DATA_DIR/
+ * noded.conf if it is there), the environment (NODED_<OPTION>, e.g.
  * NODED_MAX_PEERS) and the command line.  Every value is bounds-checked;
  * a bad one is reported by name and noded exits 2 before any socket opens.
  */
@@ -17,6 +18,7 @@
 #define CONFIG_HOSTPORT_MAX	ADDR_HOST_MAX	/* a "host:port" value */
 #define CONFIG_OPTIONS_MAX	40	/* room in config.source */
 #define CONFIG_SOURCE_MAX	192	/* one source label, NUL included */
+#define CONFIG_LOG_NONE		"none"	/* --log-file none: the log goes to stderr */
 
 struct config {
 	char		name[65];		/* --name; default node-<listen port>, or
@@ -26,8 +28,10 @@ struct config {
 	struct addr	api;			/* --api, default 127.0.0.1:8000 */
 	struct addr	peers[CONFIG_MAX_PEERS_LIST];	/* --peer, repeatable, comma lists */
 	size_t		npeers;
-	char		data_dir[4096];		/* --data-dir, default ./data */
-	char		log_file[4096];		/* --log-file, default DATA_DIR/noded.log */
+	char		config_file[4096];	/* the config file read, "" if none */
+	char		data_dir[4096];		/* --data-dir, default ~/.noded */
+	char		log_file[4096];		/* --log-file, default DATA_DIR/noded.log;
+						   CONFIG_LOG_NONE: to stderr */
 	char		network[65];		/* --network, default devnet */
 	unsigned	validators;		/* --validators, default online CPUs */
 	size_t		validator_queue;	/* --validator-queue, default 4096 */
@@ -54,16 +58,18 @@ struct config {
 };
 
 /*
- * Fills cfg from defaults, the environment and argv (which may name a
- * --config file).  Returns 0; 1 after printing --help or --version (exit 0);
+ * Fills cfg from defaults, the config file, the environment and argv.
+ * Returns 0; 1 after printing --help, --version or --print-config (exit 0);
  * -1 after printing to stderr what is wrong (exit 2).  Main thread.
  */
 int	config_load(struct config *cfg, int argc, char **argv);
 
 /*
  * config_load without touching the process: the environment comes from envp
- * (NULL: none), --help and --version text goes to out, and a problem is
- * written to err (errlen bytes) instead of stderr.  Same returns.  Main thread.
+ * (NULL: none; the default data dir is under its HOME, else the password
+ * database's home), --help, --version and --print-config text goes to out,
+ * and a problem is written to err (errlen bytes) instead of stderr.  Same
+ * returns.  Main thread.
  */
 int	config_parse(struct config *cfg, int argc, char **argv,
 	    char *const *envp, FILE *out, char *err, size_t errlen);
@@ -75,6 +81,20 @@ int	config_parse(struct config *cfg, int argc, char **argv,
  * into cfg; NULL for an unknown option.  Any thread, once cfg is filled.
  */
 const char *config_source(const struct config *cfg, const char *option);
+
+/*
+ * Writes every setting of cfg and where it came from, one "option = value
+ * # source" line each (unset ones as comments), as --print-config does; the
+ * text is itself a config file that gives the same values.  Any thread.
+ */
+void	config_print(const struct config *cfg, FILE *out);
+
+/*
+ * Writes docs/CONFIG.md's list of options (Markdown) from the same table as
+ * --help; tests/unit/test_config.c checks that the file is current.  Any
+ * thread.
+ */
+void	config_markdown(FILE *out);
 
 /*
  * Writes the man page's list of options (mdoc, ".Bl" to ".El") from the

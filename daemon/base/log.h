@@ -2,11 +2,13 @@
  * log.h: one line per event:
  *   2026-11-26T16:44:45.123Z node1 INFO gossip: tx 3fa2c1d09b1e7a55 accepted ...
  * or one JSON object per line.  Each line is formatted into a local buffer
- * and written with one write(2) to the log file and to stderr, so lines of
- * different threads never interleave.  Any thread may log.
+ * and written with one write(2), to the log file or, without one, to stderr,
+ * so lines of different threads never interleave.  Any thread may log.
  */
 #ifndef DAEMON_LOG_H
 #define DAEMON_LOG_H
+
+#include <stdint.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
@@ -14,12 +16,19 @@ enum log_format { LOG_TEXT = 0, LOG_JSON };
 /* Longest line written, newline included; longer messages are cut with "...". */
 #define LOG_LINE_MAX	2048
 
-/* Opens path (may be NULL: stderr only).  Returns 0 or -1 with errno.  Main thread, at start. */
+/*
+ * Opens path, where every line goes from then on (NULL: stderr instead).
+ * Until log_started(), ERROR lines also go to stderr, so that a node that
+ * cannot start says why where it was started.  Returns 0 or -1 with errno.
+ * Main thread, at start.
+ */
 int	log_open(const char *name, const char *path, enum log_level level,
 	    enum log_format format);
+/* Start-up is over: ERROR lines go to the log file alone.  Main thread. */
+void	log_started(void);
 /* Reopens the log file at the same path (SIGHUP, after rotation); writers never block.  Any thread. */
 int	log_reopen(void);
-/* Closes the log file; later lines go to stderr only.  Main thread, when no other thread logs. */
+/* Closes the log file; later lines go to stderr.  Main thread, when no other thread logs. */
 void	log_close(void);
 /* Parses "debug|info|warn|error"; -1 if unknown. */
 int	log_level_parse(const char *s);
@@ -40,6 +49,34 @@ void	log_tick(void);
 /* Logs one line if level passes --log-level; control characters are escaped.  Any thread. */
 void	log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+
+/*
+ * One event's fields.  In JSON each set one is a key of its own beside
+ * "msg"; the text line is the message alone, as log_msg writes it.  Unset
+ * (NULL, has_amount 0) fields are left out.
+ */
+struct log_fields {
+	const char	*tx;		/* "tx": a transaction id, all 64 hex digits */
+	const char	*peer;		/* "peer": the peer's name (or address) */
+	const char	*addr;		/* "addr": the peer's host:port */
+	const char	*peer_id;	/* "peer_id": the peer's node id, in hex */
+	const char	*reason;	/* "reason": why, for people */
+	const char	*code;		/* "code": why, as a stable snake_case code */
+	uint64_t	 amount;	/* "amount", a JSON number, if has_amount */
+	int		 has_amount;
+};
+
+/* log_msg with the event's fields (f may be NULL).  Any thread. */
+void	log_event(enum log_level level, const char *subsys,
+	    const struct log_fields *f, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+/*
+ * TEMPORARY (issue 14): lib/reason.h declares this, and lib/reason.c defines
+ * it, once the branch that adds it is merged; log.c holds a weak stand-in
+ * until then.  Delete this declaration and that stand-in at the merge.
+ */
+const char *reason_code(unsigned r);
 
 #define log_debug(sub, ...)	log_msg(LOG_DEBUG, sub, __VA_ARGS__)
 #define log_info(sub, ...)	log_msg(LOG_INFO, sub, __VA_ARGS__)

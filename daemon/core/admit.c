@@ -646,7 +646,9 @@ admit_tx(struct admit *a, struct admit_source *src, const uint8_t *raw,
 	}
 	if ((tr = tx_decode(&tx, raw, len)) != TX_OK) {
 		stats_reject(tr);
-		log_msg(src != NULL ? LOG_WARN : LOG_INFO, "gossip",
+		log_event(src != NULL ? LOG_WARN : LOG_INFO, "gossip",
+		    &(struct log_fields){ .peer = src != NULL ? from : NULL,
+		    .reason = tx_reason_str(tr), .code = reason_code(tr) },
 		    "tx from %s rejected: %s", from, tx_reason_str(tr));
 		r->what = ADMIT_UNDECODABLE;
 		r->reason = tr;
@@ -866,7 +868,10 @@ admit_validated(struct validator_job *job, void *arg)
 		    now_ms(), vs->origin, &evicted);
 		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE) {
 			stats.txs_accepted++;
-			log_info("gossip", "tx %.16s accepted from %s amount=%llu",
+			log_event(LOG_INFO, "gossip", &(struct log_fields){
+			    .tx = idhex, .peer = vs->origin != 0 ? vs->from : NULL,
+			    .amount = job->tx.amount, .has_amount = 1 },
+			    "tx %.16s accepted from %s amount=%llu",
 			    idhex, vs->from, (unsigned long long)job->tx.amount);
 			if (evicted > 0)
 				log_info("mempool", "evicted %zu transactions of the "
@@ -902,8 +907,11 @@ admit_validated(struct validator_job *job, void *arg)
 			a->hooks.settled(a->hooks.arg, vs->id);
 	}
 	bad = reason_is_misbehaviour(reason);
-	log_msg(vs->origin != 0 && !open && bad ? LOG_DEBUG : LOG_INFO,
-	    "gossip", "tx %.16s rejected from %s: %s", idhex, vs->from, why);
+	log_event(vs->origin != 0 && !open && bad ? LOG_DEBUG : LOG_INFO,
+	    "gossip", &(struct log_fields){ .tx = idhex,
+	    .peer = vs->origin != 0 ? vs->from : NULL, .reason = why,
+	    .code = reason_code(reason) },
+	    "tx %.16s rejected from %s: %s", idhex, vs->from, why);
 	admit_post(HUB_TX_REJECTED, vs, 0, reason);
 	if (open && bad && a->hooks.misbehaved != NULL) {
 		snprintf(drop, sizeof(drop), "sent invalid tx %.16s: %s", idhex,

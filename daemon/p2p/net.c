@@ -406,7 +406,9 @@ net_on_active(struct peer *p)
 	struct addr pa;
 	struct addrbook_entry *a;
 
-	log_info("net", "peer %s connected: %s %s node %.16s", peer_label(p),
+	log_event(LOG_INFO, "net", &(struct log_fields){ .peer = peer_label(p),
+	    .addr = p->addr, .peer_id = p->remote_hex },
+	    "peer %s connected: %s %s node %.16s", peer_label(p),
 	    p->outbound ? "outbound to" : "inbound from", p->addr, p->remote_hex);
 	if (p->net->target != NULL)
 		p->net->target->failures = 0;
@@ -431,7 +433,10 @@ net_on_closed(struct peer *p, const char *reason)
 	struct addrbook_entry *a;
 
 	if (p->active_ms != 0) {
-		log_info("net", "peer %s disconnected (%s node %.16s): %s",
+		log_event(LOG_INFO, "net", &(struct log_fields){
+		    .peer = peer_label(p), .addr = p->addr,
+		    .peer_id = p->remote_hex, .reason = reason },
+		    "peer %s disconnected (%s node %.16s): %s",
 		    peer_label(p), p->addr, p->remote_hex, reason);
 		if (net->handler.down != NULL)
 			net->handler.down(p, net->handler.arg);

@@ -5,7 +5,8 @@ Run by tests/docker/run.sh once the image is built (it decides whether a
 Docker engine is there at all).  Brings docker-compose.yml up under its own
 project name, waits until the four containers are healthy and meshed, sends a
 transaction to node1 through the published port 127.0.0.1:8001 with the
-host's bin/nodectl and sees it on all four; stops node3, sends another, starts
+host's bin/nodectl and sees it on all four, and in `compose logs` (the log
+goes to stderr, not to a file in the volume); stops node3, sends another, starts
 node3 again, sees it reconnect and receive a transaction sent after its
 return; always ends with `compose down -v`.  Prints
 "docker: 1 passed, 0 failed" or "docker: 0 passed, 1 failed" last.
@@ -166,10 +167,16 @@ def run(tmp):
 
     tx1 = send(key, to, 10)
     wait_everywhere(tx1, NODES)
-    # the logs reach docker on stdout/stderr
+    # the logs reach docker on stdout/stderr, and only there: no log file
+    # grows inside the data volume
     if tx1[:16] not in compose("logs", "--no-color", "node2").stdout:
         raise Fail("compose logs node2 does not mention tx %s" % tx1[:16])
-    log("compose logs node2 follows tx %s" % tx1[:16])
+    p = subprocess.run(["docker", "cp", "%s:/data/noded.log" % container(2), "-"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    if p.returncode == 0:
+        raise Fail("node2 writes /data/noded.log in its volume as well (%d bytes "
+                   "of tar): its log should go to stderr alone" % len(p.stdout))
+    log("compose logs node2 follows tx %s; no /data/noded.log" % tx1[:16])
 
     id3 = api(3, "/v1/status")["node_id"]
     compose("stop", "node3")

@@ -56,7 +56,8 @@ GROUP
 # glibc's resolver: /etc/hosts first, then the engine's DNS (service names)
 echo "hosts: files dns" > "$CTX/rootfs/etc/nsswitch.conf"
 
-version=$(git describe --always --dirty 2>/dev/null || echo unknown)
+# The version as noded reports it (lib/version.h and the commit).
+version=$("$NODED_BIN" --version | sed -n 's/^noded //p')
 echo "image: building $IMAGE ($(echo "$libs" | wc -w) libraries, version $version)"
 # (quiet unless it fails: the legacy builder's deprecation notice is noise here)
 if ! out=$(docker build -q -t "$IMAGE" --build-arg VERSION="$version" "$CTX" 2>&1); then

@@ -21,6 +21,12 @@ metric(name), request(method, path, body), log_lines(), log_grep(regex),
 stderr_text(), sanitizer_reports(), stop(sig) -> (exit code, seconds),
 kill(), alive().
 
+Each node keeps one log: DATA_DIR/noded.log, noded's default (log_lines()
+reads it).  Its stdout and stderr go to DIR/stderr.log (stderr_text()),
+which holds only what is not in the log: messages from before the log is
+open, error lines during start-up, and sanitizer reports.  A node given
+`--log-file none` logs to stderr, and log_lines() reads stderr.log.
+
 Guarantees:
 - every process started through `cluster` is stopped at teardown (SIGTERM,
   then SIGKILL after 5 s), even when the test fails; a child also dies with
@@ -139,6 +145,18 @@ class NodeStartError(Exception):
     pass
 
 
+def log_path_of(args, data_dir, stderr_path):
+    """Where a noded with these arguments logs: its last --log-file, stderr
+    for `none`, else DATA_DIR/noded.log."""
+    path = os.path.join(data_dir, "noded.log")
+    for i, a in enumerate(args):
+        if a == "--log-file" and i + 1 < len(args):
+            path = args[i + 1]
+        elif a.startswith("--log-file="):
+            path = a.split("=", 1)[1]
+    return stderr_path if path == "none" else path
+
+
 # --- one node --------------------------------------------------------------------
 
 class Node:
@@ -154,8 +172,8 @@ class Node:
         self.binary = binary or NODED
         self.dir = os.path.join(str(workdir), name)
         self.data_dir = os.path.join(self.dir, "data")
-        self.log_path = os.path.join(self.data_dir, "noded.log")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
+        self.log_path = log_path_of(self.args, self.data_dir, self.stderr_path)
         self.proc = None
         self.p2p_port = None
         self.api_port = None
@@ -428,19 +446,23 @@ class Cluster:
             n.close()
 
     def report(self):
-        """Text for a failure report: each node's log tail and sanitizer lines."""
+        """Text for a failure report: each node's log tail, then what it wrote
+        to stderr besides (start-up errors, sanitizer reports)."""
         parts = []
         for n in self.nodes:
-            lines = n.log_lines() or n.stderr_text().splitlines()
+            lines = n.log_lines()
             head = "---- %s (%s, p2p %s, api %s, exit %s, dir %s)" % (
                 n.name, n.node_id and n.node_id[:16], n.p2p_port, n.api_port,
                 n.proc.poll() if n.proc else None, n.dir)
             parts.append(head)
             parts.extend(lines[-LOG_TAIL_LINES:])
-            san = n.sanitizer_reports()
-            if san:
+            err = n.stderr_text().splitlines() if n.log_path != n.stderr_path else []
+            if n.sanitizer_reports():
                 parts.append("-- sanitizer output in %s:" % n.stderr_path)
                 parts.extend(n.stderr_text().splitlines()[-80:])
+            elif err:
+                parts.append("-- stderr (%s):" % n.stderr_path)
+                parts.extend(err[-20:])
         return "\n".join(parts)
 
 

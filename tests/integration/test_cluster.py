@@ -353,6 +353,11 @@ def test_logs_merged_and_followed(mk, keys):
     assert stamps == sorted(stamps), "merged log is not in timestamp order"
     with_tx = {TS_RE.match(l).group(1) for l in lines if short in l and TS_RE.match(l)}
     assert with_tx == {"node1", "node2", "node3"}, with_tx
+    # one log per node: noded.log; stderr.log holds none of its lines
+    for k in (1, 2, 3):
+        with open(os.path.join(c.dir, "node%d" % k, "stderr.log")) as f:
+            err = f.read()
+        assert short not in err and " INFO " not in err, err[:2000]
     # one node, the last lines, forced colour
     only2 = merged("node2")
     assert only2 and all(l.startswith("node2 | ") for l in only2)
@@ -384,6 +389,68 @@ def test_logs_merged_and_followed(mk, keys):
     finally:
         f.terminate()
         f.wait(10)
+
+
+def test_logs_of_nodes_logging_to_stderr(mk, keys):
+    """`up -- --log-file none`: each node's one log is its stderr.log, and
+    `logs` (and `logs -f`) read that."""
+    c = mk(2)
+    c.up(2, "--topology", "line", "--", "--log-file", "none")
+    rc, txid, _ = c.send(1, 3, keys["alice"][0], keys["bob"][1])
+    assert rc == 0
+    wait_until(lambda: c.has_tx(2, txid), 10, "tx at node2")
+    for k in (1, 2):
+        assert not os.path.exists(os.path.join(c.dir, "node%d" % k, "noded.log"))
+        assert not os.path.exists(os.path.join(c.dir, "node%d" % k, "none"))
+    out = c.run("logs").stdout.splitlines()
+    with_tx = {TS_RE.match(l).group(1) for l in out if txid[:16] in l and TS_RE.match(l)}
+    assert with_tx == {"node1", "node2"}, out[-20:]
+    f = subprocess.Popen([PYTHON, CLUSTER, "logs", "-f"], env=c.env,
+                         stdout=subprocess.PIPE, universal_newlines=True)
+    lines_q = queue.Queue()
+    threading.Thread(target=lambda: [lines_q.put(l) for l in f.stdout],
+                     daemon=True).start()
+    try:
+        rc, txid2, _ = c.send(2, 4, keys["alice"][0], keys["bob"][1])
+        assert rc == 0
+        got = set()
+        deadline = time.monotonic() + 15
+        while got != {"node1", "node2"} and time.monotonic() < deadline:
+            try:
+                l = lines_q.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if txid2[:16] in l:
+                got.add(l.split()[0])
+        assert got == {"node1", "node2"}, "followed: %s" % got
+    finally:
+        f.terminate()
+        f.wait(10)
+
+
+def test_ctl_runs_nodectl_against_a_node(mk, tmp_path):
+    """`ctl NODE ...` runs nodectl with --node set to NODE's API and
+    NODECTL_DATA_DIR to its data dir (where noded keeps its API cookie)."""
+    c = mk(2)
+    c.up(2, "--topology", "line")
+    p = c.run("ctl", "2", "status")
+    assert "node2" in p.stdout, p.stdout
+    p = c.run("ctl", "node1", "--json", "status")
+    assert json.loads(p.stdout)["name"] == "node1", p.stdout
+    # what exactly it runs, through a stand-in nodectl
+    fake = tmp_path / "fake-nodectl"
+    fake.write_text("#!/bin/sh\necho \"NODECTL_DATA_DIR=$NODECTL_DATA_DIR\"\n"
+                    "echo \"ARGS=$*\"\nexit 3\n")
+    fake.chmod(0o755)
+    env = dict(c.env, NODECTL=str(fake))
+    p = subprocess.run([PYTHON, CLUSTER, "ctl", "node2", "peers", "--json"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=30)
+    assert p.returncode == 3, p.stderr
+    assert p.stdout == "NODECTL_DATA_DIR=%s\nARGS=--node 127.0.0.1:%d peers --json\n" % (
+        os.path.join(c.dir, "node2"), c.api_port(2)), p.stdout
+    p = c.run("ctl", "node7", "status", check=False)
+    assert p.returncode == 1 and "no node 'node7'" in p.stderr
 
 
 def test_up_refuses_clearly(mk):

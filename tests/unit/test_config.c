@@ -21,11 +21,18 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "lib/version.h"
 #include "proto/tx.h"
 
 #include "tmpdir.h"
 
 #define MAXARGS	80
+/*
+ * The home directory parse() gives noded unless a test names one: the
+ * default data dir (~/.noded) and its noded.conf never come from the
+ * machine running the tests.
+ */
+#define TEST_HOME	"/nonexistent/noded-test-home"
 
 /* Writes text to tmpdir/name; returns the path (static buffer). */
 static const char *
@@ -44,7 +51,8 @@ write_file(const char *name, const char *text)
 
 /*
  * Runs config_parse on "noded" + args (NULL-terminated) with the
- * environment env (NULL-terminated, may be NULL); output text in out.
+ * environment env (NULL-terminated, may be NULL) and, unless env sets it,
+ * HOME=TEST_HOME; output text in out.
  */
 static int
 parse(struct config *cfg, const char *const *args, const char *const *env,
@@ -53,7 +61,7 @@ parse(struct config *cfg, const char *const *args, const char *const *env,
 	char	*argv[MAXARGS], *envp[MAXARGS], *buf = NULL;
 	size_t	 argc = 0, n = 0, len = 0;
 	FILE	*f;
-	int	 rc;
+	int	 rc, home = 0;
 
 	argv[argc++] = (char *)"noded";
 	while (args != NULL && args[argc - 1] != NULL && argc < MAXARGS - 1) {
@@ -61,10 +69,14 @@ parse(struct config *cfg, const char *const *args, const char *const *env,
 		argc++;
 	}
 	argv[argc] = NULL;
-	while (env != NULL && env[n] != NULL && n < MAXARGS - 1) {
+	while (env != NULL && env[n] != NULL && n < MAXARGS - 2) {
+		if (strncmp(env[n], "HOME=", 5) == 0)
+			home = 1;
 		envp[n] = (char *)env[n];
 		n++;
 	}
+	if (!home)
+		envp[n++] = (char *)"HOME=" TEST_HOME;
 	envp[n] = NULL;
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
@@ -109,7 +121,9 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 				strncat(out, ",", len - strlen(out) - 1);
 			strncat(out, one, len - strlen(out) - 1);
 		}
-	} else if (strcmp(opt, "data-dir") == 0)
+	} else if (strcmp(opt, "config") == 0)
+		snprintf(out, len, "%s", c->config_file);
+	else if (strcmp(opt, "data-dir") == 0)
 		snprintf(out, len, "%s", c->data_dir);
 	else if (strcmp(opt, "log-file") == 0)
 		snprintf(out, len, "%s", c->log_file);
@@ -182,8 +196,9 @@ static const struct {
 	{ "api", "localhost:8080", "localhost:8080" },
 	{ "peer", "node2:7000", "node2:7000" },
 	{ "peer", "a:1,b:2, [::1]:3 ", "a:1,b:2,[::1]:3" },
-	{ "data-dir", "/var/lib/noded", "/var/lib/noded" },
+	{ "data-dir", "/nonexistent/lib/noded", "/nonexistent/lib/noded" },
 	{ "log-file", "/tmp/x.log", "/tmp/x.log" },
+	{ "log-file", "none", "none" },
 	{ "network", "testnet", "testnet" },
 	{ "validators", "3", "3" },
 	{ "validators", "256", "256" },
@@ -230,8 +245,9 @@ test_config_defaults(void **state)
 	expect_field(&c, "listen", "0.0.0.0:7000");
 	expect_field(&c, "api", "127.0.0.1:8000");
 	expect_field(&c, "peer", "");
-	expect_field(&c, "data-dir", "./data");
-	expect_field(&c, "log-file", "./data/noded.log");
+	expect_field(&c, "config", "");
+	expect_field(&c, "data-dir", TEST_HOME "/.noded");
+	expect_field(&c, "log-file", TEST_HOME "/.noded/noded.log");
 	expect_field(&c, "network", "devnet");
 	snprintf(want, sizeof(want), "%ld", ncpu < 1 ? 1 : ncpu > 256 ? 256 : ncpu);
 	expect_field(&c, "validators", want);
@@ -322,6 +338,7 @@ test_config_help_lists_all(void **state)
 	struct config	 c;
 	const char	*args[] = { "--help", NULL };
 	char		 err[256], *out, *p, name[64];
+	const char	*q;
 	size_t		 i, n = 0, len;
 	int		 found;
 
@@ -335,7 +352,8 @@ test_config_help_lists_all(void **state)
 		name[len] = '\0';
 		n++;
 		if (strcmp(name, "config") == 0 || strcmp(name, "help") == 0 ||
-		    strcmp(name, "version") == 0)
+		    strcmp(name, "version") == 0 ||
+		    strcmp(name, "print-config") == 0)
 			continue;
 		for (i = 0, found = 0; i < NOPTIONS; i++)
 			found |= strcmp(options[i].opt, name) == 0;
@@ -346,10 +364,10 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 30);
+	assert_int_equal(n, 31);
 	free(out);
 
-	/* "noded <version>", one line; the version is the build's (git describe). */
+	/* "noded <version>", one line, one word: the number, then the commit. */
 	args[0] = "--version";
 	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), &out), 1);
 	assert_memory_equal(out, "noded ", 6);
@@ -357,6 +375,10 @@ test_config_help_lists_all(void **state)
 	assert_non_null(strchr(out, '\n'));
 	assert_int_equal(strchr(out, '\n')[1], '\0');
 	assert_null(strchr(out + 6, ' '));
+	assert_memory_equal(out, "noded " VERSION_NUMBER, strlen("noded "
+	    VERSION_NUMBER));
+	q = out + strlen("noded " VERSION_NUMBER);
+	assert_true(*q == '\n' || strncmp(q, "+git.", 5) == 0);
 	free(out);
 
 	/* --help wins even next to a bad option. */
@@ -1052,7 +1074,7 @@ test_config_load_wrapper(void **state)
 	struct config	 c;
 	char		*argv[] = { (char *)"noded", (char *)"--validators",
 			    (char *)"0", NULL };
-	char		 errpath[128], buf[512];
+	char		 errpath[128], buf[512], *home;
 	int		 saved, fd, rc;
 	ssize_t		 n;
 
@@ -1076,11 +1098,381 @@ test_config_load_wrapper(void **state)
 	buf[n] = '\0';
 	assert_string_equal(buf, "noded: --validators '0': must be 1..256\n");
 
+	/* (HOME: not the noded.conf of whoever runs the test.) */
 	setenv("NODED_OUTBOUND", "3", 1);
+	home = getenv("HOME") != NULL ? strdup(getenv("HOME")) : NULL;
+	setenv("HOME", tmpdir, 1);
 	rc = config_load(&c, 1, argv);
 	unsetenv("NODED_OUTBOUND");
+	if (home != NULL)
+		setenv("HOME", home, 1);
+	else
+		unsetenv("HOME");
+	free(home);
 	assert_int_equal(rc, 0);
 	assert_int_equal(c.outbound, 3);
+}
+
+/* Makes tmpdir/rel (and its parents); returns its path (static buffer). */
+static const char *
+make_dir(const char *rel)
+{
+	static char	p[256];
+	char		cmd[400];
+
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", p);
+	assert_int_equal(system(cmd), 0);
+	return p;
+}
+
+/* The default data dir is ~/.noded: HOME, unless a source names another. */
+static void
+test_config_default_data_dir(void **state)
+{
+	struct config	 c;
+	const char	*env[3], *args[3];
+	char		 home[128], want[256];
+
+	(void)state;
+	snprintf(home, sizeof(home), "HOME=%s", tmpdir);
+	env[0] = home;
+	env[1] = NULL;
+	parse_ok(&c, NULL, env);
+	snprintf(want, sizeof(want), "%s/.noded", tmpdir);
+	expect_field(&c, "data-dir", want);
+	assert_string_equal(config_source(&c, "data-dir"), "default data-dir");
+	snprintf(want, sizeof(want), "%s/.noded/noded.log", tmpdir);
+	expect_field(&c, "log-file", want);
+
+	/* A trailing slash in HOME adds no second one. */
+	snprintf(home, sizeof(home), "HOME=%s/", tmpdir);
+	parse_ok(&c, NULL, env);
+	snprintf(want, sizeof(want), "%s/.noded", tmpdir);
+	expect_field(&c, "data-dir", want);
+
+	/* NODED_DATA_DIR and --data-dir win over it. */
+	env[1] = "NODED_DATA_DIR=/srv/env-dir";
+	env[2] = NULL;
+	parse_ok(&c, NULL, env);
+	expect_field(&c, "data-dir", "/srv/env-dir");
+	expect_field(&c, "log-file", "/srv/env-dir/noded.log");
+	args[0] = "--data-dir";
+	args[1] = "/srv/opt-dir";
+	args[2] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "data-dir", "/srv/opt-dir");
+	assert_string_equal(config_source(&c, "data-dir"), "--data-dir");
+}
+
+/*
+ * noded.conf in the data dir is read when it is there; which data dir is
+ * the command line's, else NODED_DATA_DIR's, else ~/.noded.  A file that
+ * --config or NODED_CONFIG names replaces it.
+ */
+static void
+test_config_own_conf(void **state)
+{
+	struct config	 c;
+	const char	*env[4], *args[5], *file;
+	char		 home[128], dd[300], var[300], want[512], err[1024];
+	char		 path[256], d2[256], d3[256];
+
+	(void)state;
+	snprintf(home, sizeof(home), "HOME=%s", tmpdir);
+	make_dir(".noded");
+	file = write_file(".noded/noded.conf", "max-peers = 7\n# c\n"
+	    "log-level = debug\n");
+	snprintf(path, sizeof(path), "%s", file);
+	env[0] = home;
+	env[1] = NULL;
+	parse_ok(&c, NULL, env);
+	expect_field(&c, "max-peers", "7");
+	expect_field(&c, "log-level", "0");
+	expect_field(&c, "config", path);
+	assert_string_equal(config_source(&c, "config"), "default config");
+	snprintf(want, sizeof(want), "%s:1: max-peers", path);
+	assert_string_equal(config_source(&c, "max-peers"), want);
+	snprintf(want, sizeof(want), "%s:3: log-level", path);
+	assert_string_equal(config_source(&c, "log-level"), want);
+
+	/* The environment and the command line still win over it. */
+	env[1] = "NODED_MAX_PEERS=8";
+	env[2] = NULL;
+	parse_ok(&c, NULL, env);
+	expect_field(&c, "max-peers", "8");
+	args[0] = "--max-peers";
+	args[1] = "9";
+	args[2] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "max-peers", "9");
+
+	/* Another data dir: its own noded.conf, not ~/.noded's. */
+	snprintf(d2, sizeof(d2), "%s", make_dir("d2"));
+	write_file("d2/noded.conf", "outbound = 3\n");
+	args[0] = "--data-dir";
+	args[1] = d2;
+	args[2] = NULL;
+	env[1] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "outbound", "3");
+	expect_field(&c, "max-peers", "125");
+	snprintf(dd, sizeof(dd), "NODED_DATA_DIR=%s", d2);
+	env[1] = dd;
+	env[2] = NULL;
+	parse_ok(&c, NULL, env);
+	expect_field(&c, "outbound", "3");
+	expect_field(&c, "max-peers", "125");
+	/* --data-dir over NODED_DATA_DIR picks the file too (the last one given). */
+	snprintf(want, sizeof(want), "%s/.noded", tmpdir);
+	args[0] = "--data-dir";
+	args[1] = "/nonexistent/first";
+	args[2] = "--data-dir";
+	args[3] = want;
+	args[4] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "max-peers", "7");
+	expect_field(&c, "outbound", "8");
+
+	/* A named file replaces it: --config, or NODED_CONFIG. */
+	file = write_file("other.conf", "name = other\n");
+	args[0] = "--config";
+	args[1] = file;
+	args[2] = NULL;
+	env[1] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "name", "other");
+	expect_field(&c, "max-peers", "125");
+	expect_field(&c, "config", file);
+	assert_string_equal(config_source(&c, "config"), "--config");
+	snprintf(var, sizeof(var), "NODED_CONFIG=%s", file);
+	env[1] = var;
+	env[2] = NULL;
+	parse_ok(&c, NULL, env);
+	expect_field(&c, "name", "other");
+	expect_field(&c, "max-peers", "125");
+	assert_string_equal(config_source(&c, "config"), "NODED_CONFIG");
+
+	/* None there: fine, and nothing is read. */
+	snprintf(home, sizeof(home), "HOME=%s/nohome", tmpdir);
+	env[1] = NULL;
+	parse_ok(&c, NULL, env);
+	expect_field(&c, "config", "");
+	expect_field(&c, "max-peers", "125");
+
+	/* It cannot move the data dir it was found in. */
+	snprintf(home, sizeof(home), "HOME=%s", tmpdir);
+	write_file(".noded/noded.conf", "max-peers = 7\ndata-dir = /elsewhere\n");
+	assert_int_equal(parse(&c, NULL, env, err, sizeof(err), NULL), -1);
+	snprintf(want, sizeof(want), "%s:2: 'data-dir' cannot be set in the data "
+	    "directory's own noded.conf (give --data-dir or NODED_DATA_DIR, or "
+	    "name a file with --config)", path);
+	assert_string_equal(err, want);
+	/* ... which a named file may. */
+	args[0] = "--config";
+	args[1] = path;
+	args[2] = NULL;
+	parse_ok(&c, args, env);
+	expect_field(&c, "data-dir", "/elsewhere");
+
+	/* One that is there but cannot be read is an error, named. */
+	snprintf(d3, sizeof(d3), "%s", make_dir("d3/noded.conf"));
+	args[0] = "--data-dir";
+	args[1] = make_dir("d3");
+	args[2] = NULL;
+	assert_int_equal(parse(&c, args, env, err, sizeof(err), NULL), -1);
+	snprintf(want, sizeof(want), "default config '%s': Is a directory", d3);
+	assert_string_equal(err, want);
+}
+
+/*
+ * --print-config: every option, its value and its source; unset ones as
+ * comments.  The text read back as a config file gives the same values.
+ */
+static void
+test_config_print(void **state)
+{
+	struct config	 a, b;
+	const char	*file, *args[10], *env[4];
+	char		*out, err[512], want[600], va[4200], vb[4200], rt[256];
+	char		 home[128];
+	size_t		 i;
+
+	(void)state;
+	file = write_file("pc.conf", "name = fname\npeer = a:1, b:2\n"
+	    "log-file = \"/tmp/a #b.log\"\nmempool-max-bytes = 64m\n");
+	args[0] = "--config";
+	args[1] = file;
+	args[2] = "--outbound";
+	args[3] = "2";
+	args[4] = "--api-insecure";
+	args[5] = "--print-config";
+	args[6] = NULL;
+	env[0] = "NODED_MAX_PEERS=9";
+	env[1] = "NODED_DATA_DIR=/nonexistent/pc";
+	env[2] = NULL;
+	assert_int_equal(parse(&a, args, env, err, sizeof(err), &out), 1);
+
+	snprintf(want, sizeof(want), "# noded %s: ", version_get());
+	assert_memory_equal(out, want, strlen(want));
+	snprintf(want, sizeof(want), "\n# config: %s (--config)\n", file);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "\n%-40s # %s:1: name\n", "name = fname", file);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "\n%-40s # %s:2: peer\n", "peer = a:1,b:2",
+	    file);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "\n%-40s # %s:3: log-file\n",
+	    "log-file = \"/tmp/a #b.log\"", file);
+	assert_non_null(strstr(out, want));
+	snprintf(want, sizeof(want), "\n%-40s # %s:4: mempool-max-bytes\n",
+	    "mempool-max-bytes = 64m", file);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "\nmax-peers = 9                            "
+	    "# NODED_MAX_PEERS\n"));
+	assert_non_null(strstr(out, "\ndata-dir = /nonexistent/pc               "
+	    "# NODED_DATA_DIR\n"));
+	assert_non_null(strstr(out, "\noutbound = 2                             "
+	    "# --outbound\n"));
+	assert_non_null(strstr(out, "\napi-insecure = on                        "
+	    "# --api-insecure\n"));
+	assert_non_null(strstr(out, "\nlisten = 0.0.0.0:7000                    "
+	    "# default listen\n"));
+	assert_non_null(strstr(out, "\nlog-level = info                         "
+	    "# default log-level\n"));
+	assert_non_null(strstr(out, "\n# api-token-file: none (default "
+	    "api-token-file)\n"));
+	/* Every option with a value has its line. */
+	for (i = 0; i < NOPTIONS; i++) {
+		snprintf(want, sizeof(want), "\n%s = ", options[i].opt);
+		if (strstr(out, want) == NULL) {
+			snprintf(want, sizeof(want), "\n# %s: ", options[i].opt);
+			if (strstr(out, want) == NULL)
+				fail_msg("--print-config has no line for %s:\n%s",
+				    options[i].opt, out);
+		}
+	}
+
+	/* Read back, it gives every value again. */
+	snprintf(rt, sizeof(rt), "%s", write_file("rt.conf", out));
+	free(out);
+	args[5] = NULL;
+	parse_ok(&a, args, env);
+	args[0] = "--config";
+	args[1] = rt;
+	args[2] = NULL;
+	parse_ok(&b, args, NULL);
+	for (i = 0; i < NOPTIONS; i++) {
+		field(&a, options[i].opt, va, sizeof(va));
+		field(&b, options[i].opt, vb, sizeof(vb));
+		if (strcmp(va, vb) != 0)
+			fail_msg("%s: '%s' printed, '%s' read back", options[i].opt,
+			    va, vb);
+	}
+
+	/* No config file; a name that main.c gives; and a bad value is an error. */
+	snprintf(home, sizeof(home), "HOME=%s", tmpdir);
+	env[0] = home;
+	env[1] = NULL;
+	args[0] = "--listen";
+	args[1] = "127.0.0.1:0";
+	args[2] = "--print-config";
+	args[3] = NULL;
+	assert_int_equal(parse(&a, args, env, err, sizeof(err), &out), 1);
+	snprintf(want, sizeof(want), "\n# config: none (default config: there is "
+	    "no %s/.noded/noded.conf)\n", tmpdir);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "\n# name: node-<the node id's first 8 hex "
+	    "digits>, as listen port is 0 (default name)\n"));
+	free(out);
+	args[2] = "--max-peers";
+	args[3] = "-1";
+	args[4] = "--print-config";
+	args[5] = NULL;
+	out = NULL;
+	assert_int_equal(parse(&a, args, env, err, sizeof(err), &out), -1);
+	assert_string_equal(err, "--max-peers '-1': not a number");
+	assert_true(out == NULL || out[0] == '\0');
+	free(out);
+}
+
+#define DOC_PAGE	"docs/CONFIG.md"
+#define DOC_NEW		"build/CONFIG.md.new"
+#define DOC_BEGIN	"<!-- OPTIONS BEGIN"
+#define DOC_END		"<!-- OPTIONS END"
+
+/*
+ * docs/CONFIG.md's table of options is the one config_markdown() makes,
+ * between its OPTIONS BEGIN and OPTIONS END comments: every option with its
+ * variable, default and range.  When it is not, the test writes the page as
+ * it should be and says how to take it.
+ */
+static void
+test_config_docs(void **state)
+{
+	const char	*args[] = { "--help", NULL };
+	struct config	 c;
+	char		*page, *begin, *end, *gen = NULL, *help, *p, err[256];
+	char		 range[200], want[420], var[64], *q;
+	size_t		 genlen = 0, i;
+	FILE		*f;
+
+	(void)state;
+	if ((page = slurp(DOC_PAGE)) == NULL)
+		fail_msg("%s: cannot read it (run from the top of the source "
+		    "tree, as make unit does)", DOC_PAGE);
+	begin = strstr(page, DOC_BEGIN);
+	end = strstr(page, DOC_END);
+	if (begin == NULL || end == NULL || end < begin)
+		fail_msg("%s: no '%s' ... '%s' lines around the table of options",
+		    DOC_PAGE, DOC_BEGIN, DOC_END);
+	begin = strchr(begin, '\n') + 1;
+	f = open_memstream(&gen, &genlen);
+	assert_non_null(f);
+	config_markdown(f);
+	fclose(f);
+	if ((size_t)(end - begin) != genlen || memcmp(begin, gen, genlen) != 0) {
+		f = fopen(DOC_NEW, "w");
+		assert_non_null(f);
+		fwrite(page, 1, (size_t)(begin - page), f);
+		fwrite(gen, 1, genlen, f);
+		fputs(end, f);
+		fclose(f);
+		fail_msg("%s: its table of options is not the one the table in "
+		    "daemon/base/config.c makes.  Edit the table, not the page; "
+		    "this test just wrote the page as it should be: review "
+		    "'diff %s %s', then 'cp %s %s'", DOC_PAGE, DOC_PAGE, DOC_NEW,
+		    DOC_NEW, DOC_PAGE);
+	}
+	/* Each option's row, with its variable; each range --help gives. */
+	for (i = 0; i < NOPTIONS; i++) {
+		env_name(options[i].opt, var, sizeof(var));
+		snprintf(want, sizeof(want), "\n| `--%s", options[i].opt);
+		p = strstr(gen, want);
+		if (p == NULL)
+			fail_msg("no row for --%s in %s", options[i].opt, DOC_PAGE);
+		snprintf(want, sizeof(want), "| `%s` |", var);
+		if (strstr(p, want) == NULL || strstr(p, want) > strchr(p + 1, '\n'))
+			fail_msg("--%s: no %s in its row", options[i].opt, var);
+	}
+	assert_int_equal(parse(&c, args, NULL, err, sizeof(err), &help), 1);
+	for (p = help; (p = strstr(p, "range: ")) != NULL; p += 7) {
+		snprintf(range, sizeof(range), "%.*s", (int)strcspn(p + 7, "\n"),
+		    p + 7);
+		/* Markdown escapes the '|' of "on|off". */
+		for (i = 0, q = want; range[i] != '\0'; i++) {
+			if (range[i] == '|')
+				*q++ = '\\';
+			*q++ = range[i];
+		}
+		*q = '\0';
+		if (strstr(gen, want) == NULL)
+			fail_msg("--help says 'range: %s'; %s does not", range,
+			    DOC_PAGE);
+	}
+	free(help);
+	free(gen);
+	free(page);
 }
 
 int
@@ -1109,6 +1501,13 @@ main(void)
 		cmocka_unit_test(test_config_man_page),
 		cmocka_unit_test_setup_teardown(test_config_load_wrapper, tmpdir_setup,
 		    tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_config_default_data_dir,
+		    tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_config_own_conf, tmpdir_setup,
+		    tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_config_print, tmpdir_setup,
+		    tmpdir_teardown),
+		cmocka_unit_test(test_config_docs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

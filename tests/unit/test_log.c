@@ -1,7 +1,8 @@
 /*
- * test_log.c: the log line formats (text and JSON), escaping, truncation,
- * level filtering, reopening, libevent routing and its rate limit, and many
- * threads writing at once without a torn or interleaved line.
+ * test_log.c: the log line formats (text and JSON, with an event's fields),
+ * escaping, truncation, level filtering, one copy of each line (file or
+ * stderr), reopening, libevent routing and its rate limit, and many threads
+ * writing at once without a torn or interleaved line.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -236,8 +237,13 @@ test_log_text_escapes(void **state)
 	free(buf);
 }
 
+/*
+ * One copy of each line: to the file when there is one, else to stderr.
+ * Until log_started(), error lines also go to stderr, so a node that cannot
+ * start says why where it was started.
+ */
 static void
-test_log_stderr_copy(void **state)
+test_log_one_copy(void **state)
 {
 	char	errpath[192], *a, *b;
 
@@ -245,21 +251,178 @@ test_log_stderr_copy(void **state)
 	snprintf(errpath, sizeof(errpath), "%s/stderr", tmpdir);
 	stderr_to(errpath);
 	assert_int_equal(log_open("n", path, LOG_INFO, LOG_TEXT), 0);
-	log_info("x", "to both");
+	log_info("x", "file only");
+	log_warn("x", "a warning, file only");
+	log_error("x", "start-up error");
+	log_started();
+	log_error("x", "running error, file only");
 	log_close();
 	/* Without a file, stderr alone. */
 	assert_int_equal(log_open("n", NULL, LOG_INFO, LOG_TEXT), 0);
 	log_info("x", "stderr only");
+	log_started();
+	log_error("x", "stderr error");
 	log_close();
 	stderr_to("/dev/null");
 	a = slurp(path, NULL);
 	b = slurp(errpath, NULL);
-	assert_int_equal(count_lines(a), 1);
-	assert_int_equal(count_lines(b), 2);
-	assert_memory_equal(a, b, strlen(a));
+	assert_int_equal(count_lines(a), 4);
+	assert_non_null(strstr(a, " n INFO x: file only\n"));
+	assert_non_null(strstr(a, " n WARN x: a warning, file only\n"));
+	assert_non_null(strstr(a, " n ERROR x: start-up error\n"));
+	assert_non_null(strstr(a, " n ERROR x: running error, file only\n"));
+	assert_int_equal(count_lines(b), 3);
+	assert_null(strstr(b, "file only"));
+	assert_non_null(strstr(b, " n ERROR x: start-up error\n"));
 	assert_non_null(strstr(b, " n INFO x: stderr only\n"));
+	assert_non_null(strstr(b, " n ERROR x: stderr error\n"));
+	/* The same line, byte for byte, in both places. */
+	assert_memory_equal(strstr(a, "start-up error") - 24 - strlen(" n ERROR x: "),
+	    b, strlen(b) - strlen(strchr(b, '\n') + 1));
 	free(a);
 	free(b);
+}
+
+static json_t	*json_line(const char *, size_t);
+
+/* A JSON line as an object, any keys; fails on bad JSON. */
+static json_t *
+json_obj(const char *line, size_t len)
+{
+	json_error_t	 err;
+	json_t		*o;
+
+	o = json_loadb(line, len, 0, &err);
+	if (o == NULL)
+		fail_msg("bad JSON line '%.*s': %s", (int)len, line, err.text);
+	assert_true(json_is_object(o));
+	return o;
+}
+
+/*
+ * log_event: in JSON each field is a key of its own (the amount a number),
+ * unset ones absent; the text line is the message alone, as log_msg's.
+ */
+static void
+test_log_json_fields(void **state)
+{
+	static const char *tx =
+	    "3fa2c1d09b1e7a55aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	char		 big[LOG_LINE_MAX * 2], peer[LOG_LINE_MAX], *buf, *p, *nl;
+	json_t		*o;
+	size_t		 len;
+	const char	*key;
+	json_t		*v;
+	int		 n;
+
+	(void)state;
+	assert_int_equal(log_open("node1", path, LOG_INFO, LOG_JSON), 0);
+	log_event(LOG_INFO, "gossip", &(struct log_fields){ .tx = tx,
+	    .peer = "node2", .amount = 42, .has_amount = 1 },
+	    "tx %.16s accepted from %s amount=%d", tx, "node2", 42);
+	log_event(LOG_INFO, "gossip", &(struct log_fields){ .tx = tx,
+	    .peer = "node\"2", .reason = "amount too high: 150 > 100",
+	    .code = "amount_too_high" },
+	    "tx %.16s rejected from %s: %s", tx, "node\"2",
+	    "amount too high: 150 > 100");
+	log_event(LOG_INFO, "net", &(struct log_fields){ .peer = "node3",
+	    .addr = "127.0.0.1:7003", .peer_id = tx }, "peer node3 connected");
+	log_event(LOG_INFO, "net", NULL, "no fields");
+	log_event(LOG_INFO, "net", &(struct log_fields){ .amount = 18446744073709551615ULL,
+	    .has_amount = 1 }, "max amount");
+	/* A field too long for the line is left out whole; the line stays JSON. */
+	memset(peer, 'p', sizeof(peer) - 1);
+	peer[sizeof(peer) - 1] = '\0';
+	log_event(LOG_INFO, "net", &(struct log_fields){ .peer = peer,
+	    .reason = "kept" }, "huge peer");
+	/* A message too long is cut; the fields are kept. */
+	memset(big, 'm', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_event(LOG_INFO, "gossip", &(struct log_fields){ .tx = tx,
+	    .code = "bad_signature" }, "%s", big);
+	log_close();
+
+	buf = slurp(path, NULL);
+	assert_int_equal(count_lines(buf), 7);
+	p = buf;
+	nl = strchr(p, '\n');
+	o = json_obj(p, (size_t)(nl - p));
+	assert_string_equal(json_string_value(json_object_get(o, "tx")), tx);
+	assert_string_equal(json_string_value(json_object_get(o, "peer")), "node2");
+	assert_true(json_is_integer(json_object_get(o, "amount")));
+	assert_int_equal(json_integer_value(json_object_get(o, "amount")), 42);
+	assert_null(json_object_get(o, "reason"));
+	assert_null(json_object_get(o, "code"));
+	assert_string_equal(json_string_value(json_object_get(o, "msg")),
+	    "tx 3fa2c1d09b1e7a55 accepted from node2 amount=42");
+	n = 0;
+	json_object_foreach(o, key, v)
+		n++;
+	assert_int_equal(n, 8);
+	json_decref(o);
+
+	p = nl + 1;
+	nl = strchr(p, '\n');
+	o = json_obj(p, (size_t)(nl - p));
+	assert_string_equal(json_string_value(json_object_get(o, "peer")),
+	    "node\"2");
+	assert_string_equal(json_string_value(json_object_get(o, "reason")),
+	    "amount too high: 150 > 100");
+	assert_string_equal(json_string_value(json_object_get(o, "code")),
+	    "amount_too_high");
+	assert_null(json_object_get(o, "amount"));
+	json_decref(o);
+
+	p = nl + 1;
+	nl = strchr(p, '\n');
+	o = json_obj(p, (size_t)(nl - p));
+	assert_string_equal(json_string_value(json_object_get(o, "addr")),
+	    "127.0.0.1:7003");
+	assert_string_equal(json_string_value(json_object_get(o, "peer_id")), tx);
+	json_decref(o);
+
+	p = nl + 1;
+	nl = strchr(p, '\n');
+	json_decref(json_line(p, (size_t)(nl - p)));	/* the five keys alone */
+
+	p = nl + 1;
+	nl = strchr(p, '\n');
+	assert_non_null(strstr(p, ",\"amount\":18446744073709551615}"));
+
+	p = nl + 1;
+	nl = strchr(p, '\n');
+	assert_true((size_t)(nl - p) < LOG_LINE_MAX);
+	o = json_obj(p, (size_t)(nl - p));
+	assert_null(json_object_get(o, "peer"));
+	assert_string_equal(json_string_value(json_object_get(o, "reason")), "kept");
+	json_decref(o);
+
+	p = nl + 1;
+	nl = strchr(p, '\n');
+	len = (size_t)(nl - p);
+	assert_true(len < LOG_LINE_MAX);
+	o = json_obj(p, len);
+	assert_string_equal(json_string_value(json_object_get(o, "tx")), tx);
+	assert_string_equal(json_string_value(json_object_get(o, "code")),
+	    "bad_signature");
+	p = (char *)json_string_value(json_object_get(o, "msg"));
+	assert_string_equal(p + strlen(p) - 3, "...");
+	json_decref(o);
+	free(buf);
+	unlink(path);
+
+	/* Text: the message alone, exactly as log_msg writes it. */
+	assert_int_equal(log_open("node1", path, LOG_INFO, LOG_TEXT), 0);
+	log_event(LOG_INFO, "gossip", &(struct log_fields){ .tx = tx,
+	    .peer = "node2", .amount = 42, .has_amount = 1,
+	    .reason = "r", .code = "c" },
+	    "tx %.16s accepted from %s amount=%d", tx, "node2", 42);
+	log_close();
+	buf = slurp(path, NULL);
+	assert_int_equal(count_lines(buf), 1);
+	assert_string_equal(buf + 24,
+	    " node1 INFO gossip: tx 3fa2c1d09b1e7a55 accepted from node2 amount=42\n");
+	free(buf);
 }
 
 /* Parses one JSON log line and checks its keys; returns the object. */
@@ -771,7 +934,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_log_text_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_level_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_text_escapes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_log_stderr_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_one_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_json_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_json_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_threads_text, setup, teardown),
