@@ -41,22 +41,15 @@ static int		log_fmt = LOG_TEXT;
 static int		log_up;			/* log_started() was called; atomic */
 static pthread_mutex_t	log_swap_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* A rate-limited route: LOG_ROUTE_BURST lines per LOG_ROUTE_WINDOW_MS. */
-#define LOG_ROUTE_WINDOW_MS	1000
-#define LOG_ROUTE_LAST_MAX	256
-struct log_route {
-	const char	*subsys;
-	pthread_mutex_t	 lock;
-	uint64_t	 start_ms;	/* of the current window */
-	unsigned	 lines;		/* written in the current window */
-	uint64_t	 suppressed;	/* since the last summary */
-	int		 level;		/* highest level suppressed */
-	char		 last[LOG_ROUTE_LAST_MAX];	/* last message suppressed */
+/* libevent's own messages: LOG_ROUTE_BURST lines a second. */
+static struct log_limit	log_route_libevent = {
+	"libevent", NULL, LOG_ROUTE_BURST, 1000, PTHREAD_MUTEX_INITIALIZER,
+	0, 0, 0, LOG_DEBUG, "", NULL, 0, 1
 };
 
-static struct log_route	log_route_libevent = {
-	"libevent", PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, LOG_DEBUG, ""
-};
+/* Every limit used so far, for log_tick and log_close. */
+static struct log_limit	*log_limits;
+static pthread_mutex_t	 log_limits_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *log_level_upper[] = { "DEBUG", "INFO", "WARN", "ERROR" };
 static const char *log_level_lower[] = { "debug", "info", "warn", "error" };
@@ -413,7 +406,7 @@ log_now_ms(void)
 }
 
 static void
-log_route_reset(struct log_route *r)
+log_limit_reset(struct log_limit *r)
 {
 	pthread_mutex_lock(&r->lock);
 	r->start_ms = 0;
@@ -430,12 +423,12 @@ log_route_reset(struct log_route *r)
  * counting afresh.  Called with r->lock held.
  */
 static uint64_t
-log_route_end(struct log_route *r, uint64_t now, int force, int *level,
+log_limit_end(struct log_limit *r, uint64_t now, int force, int *level,
     char *last, size_t lastlen)
 {
 	uint64_t	n = 0;
 
-	if (!force && now - r->start_ms < LOG_ROUTE_WINDOW_MS)
+	if (!force && now - r->start_ms < r->window_ms)
 		return 0;
 	if (r->suppressed > 0) {
 		n = r->suppressed;
@@ -451,44 +444,69 @@ log_route_end(struct log_route *r, uint64_t now, int force, int *level,
 }
 
 static void
-log_route_summary(struct log_route *r, uint64_t n, int level, const char *last)
+log_limit_summary(struct log_limit *r, uint64_t n, int level, const char *last)
 {
-	if (n > 0)
-		log_msg((enum log_level)level, r->subsys, "%" PRIu64 " similar "
-		    "message%s suppressed (last: %s)", n, n == 1 ? "" : "s", last);
+	if (n == 0)
+		return;
+	log_msg((enum log_level)level, r->subsys, "%s%s%" PRIu64 " similar "
+	    "message%s suppressed in the last %u s (last: %s)",
+	    r->what != NULL ? r->what : "", r->what != NULL ? ": " : "", n,
+	    n == 1 ? "" : "s", (r->window_ms + 999) / 1000, last);
 }
 
 /* Writes r's summary if its window is over, or in any case if force. */
 static void
-log_route_flush(struct log_route *r, int force)
+log_limit_flush(struct log_limit *r, int force)
 {
-	char		last[LOG_ROUTE_LAST_MAX];
+	char		last[LOG_LIMIT_LAST_MAX];
 	uint64_t	n;
 	int		level = LOG_DEBUG;
 
 	pthread_mutex_lock(&r->lock);
-	n = log_route_end(r, log_now_ms(), force, &level, last, sizeof(last));
+	n = log_limit_end(r, log_now_ms(), force, &level, last, sizeof(last));
 	pthread_mutex_unlock(&r->lock);
-	log_route_summary(r, n, level, last);
+	log_limit_summary(r, n, level, last);
+}
+
+/* Flushes every limit used so far. */
+static void
+log_limits_flush(int force)
+{
+	struct log_limit	*r;
+
+	pthread_mutex_lock(&log_limits_lock);
+	for (r = log_limits; r != NULL; r = r->next)
+		log_limit_flush(r, force);
+	pthread_mutex_unlock(&log_limits_lock);
 }
 
 /*
- * Logs msg on route r unless LOG_ROUTE_BURST lines went out in this window;
- * a new window first reports what the last one suppressed.  Any thread.
+ * Whether msg may go out through r: not once its burst went out in this
+ * window (then it is counted); a new window first reports what the last one
+ * suppressed.  Any thread.
  */
-static void
-log_route_msg(struct log_route *r, enum log_level level, const char *msg)
+static int
+log_limit_pass(struct log_limit *r, enum log_level level, const char *msg)
 {
-	char		last[LOG_ROUTE_LAST_MAX];
+	char		last[LOG_LIMIT_LAST_MAX];
 	uint64_t	n;
 	int		sumlevel = LOG_DEBUG, emit = 0;
 
 	/* Lines that --log-level drops use none of the budget. */
 	if ((int)level < __atomic_load_n(&log_min, __ATOMIC_RELAXED))
-		return;
+		return 0;
+	if (!__atomic_load_n(&r->listed, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&log_limits_lock);
+		if (!r->listed) {
+			r->next = log_limits;
+			log_limits = r;
+			__atomic_store_n(&r->listed, 1, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&log_limits_lock);
+	}
 	pthread_mutex_lock(&r->lock);
-	n = log_route_end(r, log_now_ms(), 0, &sumlevel, last, sizeof(last));
-	if (r->lines < LOG_ROUTE_BURST) {
+	n = log_limit_end(r, log_now_ms(), 0, &sumlevel, last, sizeof(last));
+	if (r->lines < r->burst) {
 		r->lines++;
 		emit = 1;
 	} else {
@@ -498,15 +516,55 @@ log_route_msg(struct log_route *r, enum log_level level, const char *msg)
 		snprintf(r->last, sizeof(r->last), "%s", msg);
 	}
 	pthread_mutex_unlock(&r->lock);
-	log_route_summary(r, n, sumlevel, last);
-	if (emit)
+	log_limit_summary(r, n, sumlevel, last);
+	return emit;
+}
+
+static void
+log_limit_msg(struct log_limit *r, enum log_level level, const char *msg)
+{
+	if (log_limit_pass(r, level, msg))
 		log_msg(level, r->subsys, "%s", msg);
+	else if (!r->quiet && level > LOG_DEBUG)
+		log_msg(LOG_DEBUG, r->subsys, "%s", msg);
+}
+
+void
+log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+{
+	char	msg[LOG_LINE_MAX];
+	va_list	ap;
+
+	if ((int)level < __atomic_load_n(&log_min, __ATOMIC_RELAXED))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_limit_msg(l, level, msg);
+}
+
+void
+log_limited_event(struct log_limit *l, enum log_level level,
+    const struct log_fields *f, const char *fmt, ...)
+{
+	char	msg[LOG_LINE_MAX];
+	va_list	ap;
+
+	if ((int)level < __atomic_load_n(&log_min, __ATOMIC_RELAXED))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_limit_pass(l, level, msg))
+		log_event(level, l->subsys, f, "%s", msg);
+	else if (!l->quiet && level > LOG_DEBUG)
+		log_event(LOG_DEBUG, l->subsys, f, "%s", msg);
 }
 
 void
 log_tick(void)
 {
-	log_route_flush(&log_route_libevent, 0);
+	log_limits_flush(0);
 }
 
 static int
@@ -543,7 +601,7 @@ log_open(const char *name, const char *path, enum log_level level,
 	pthread_mutex_unlock(&log_swap_lock);
 	if (old >= 0)
 		close(old);
-	log_route_reset(&log_route_libevent);
+	log_limit_reset(&log_route_libevent);
 	return 0;
 }
 
@@ -576,7 +634,7 @@ log_close(void)
 	int	old;
 
 	/* Nothing suppressed goes unreported. */
-	log_route_flush(&log_route_libevent, 1);
+	log_limits_flush(1);
 	pthread_mutex_lock(&log_swap_lock);
 	old = __atomic_exchange_n(&log_fd, -1, __ATOMIC_ACQ_REL);
 	log_path[0] = '\0';
@@ -627,7 +685,7 @@ log_libevent_cb(int severity, const char *msg)
 		level = LOG_ERROR;
 		break;
 	}
-	log_route_msg(&log_route_libevent, level, msg);
+	log_limit_msg(&log_route_libevent, level, msg);
 }
 
 static void __attribute__((noreturn))

@@ -8,6 +8,7 @@
 #ifndef DAEMON_LOG_H
 #define DAEMON_LOG_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
@@ -43,8 +44,43 @@ int	log_format_parse(const char *s);
  * (last: ...)" line.  Its fatal errors log, then abort.  Main thread, at start.
  */
 void	log_libevent_route(void);
-/* Writes the "suppressed" line of a burst whose second is over.  Any thread; main.c calls it once a second. */
+/* Writes the "suppressed" lines of rate-limited kinds whose window is over.  Any thread; main.c calls it once a second. */
 void	log_tick(void);
+
+/*
+ * A kind of repeated message, rate limited and summed up: at most burst
+ * lines per window_ms at their own level; the rest are counted, and one
+ * line says how many when the window is over ("refused connections: 8123
+ * similar messages suppressed in the last 10 s (last: ...)"), so no flood
+ * writes more than about burst + 1 lines per window.  What is suppressed
+ * still goes out at DEBUG, for a node run with --log-level debug.  One
+ * static struct per kind, made with LOG_LIMIT(subsys, what, burst,
+ * window_ms); log_tick writes the summaries of windows that ended quietly.
+ * Any thread.
+ */
+#define LOG_LIMIT_LAST_MAX	256
+struct log_limit {
+	const char	*subsys;
+	const char	*what;		/* the kind, for the summary; NULL: none */
+	unsigned	 burst;
+	unsigned	 window_ms;
+	pthread_mutex_t	 lock;
+	uint64_t	 start_ms;	/* of the current window */
+	unsigned	 lines;		/* written in the current window */
+	uint64_t	 suppressed;	/* since the last summary */
+	int		 level;		/* highest level suppressed */
+	char		 last[LOG_LIMIT_LAST_MAX];	/* last message suppressed */
+	struct log_limit *next;		/* on log_tick's list, once used */
+	int		 listed;
+	int		 quiet;		/* suppressed lines not even at DEBUG */
+};
+#define LOG_LIMIT(subsys, what, burst, window_ms)			\
+	{ (subsys), (what), (burst), (window_ms), PTHREAD_MUTEX_INITIALIZER, \
+	  0, 0, 0, LOG_DEBUG, "", NULL, 0, 0 }
+
+/* Logs one line through l (see struct log_limit).  Any thread. */
+void	log_limited(struct log_limit *l, enum log_level level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 /* Logs one line if level passes --log-level; control characters are escaped.  Any thread. */
 void	log_msg(enum log_level level, const char *subsys, const char *fmt, ...)
@@ -68,6 +104,10 @@ struct log_fields {
 
 /* log_msg with the event's fields (f may be NULL).  Any thread. */
 void	log_event(enum log_level level, const char *subsys,
+	    const struct log_fields *f, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* log_event through a rate limit (the subsystem is the limit's).  Any thread. */
+void	log_limited_event(struct log_limit *l, enum log_level level,
 	    const struct log_fields *f, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
 

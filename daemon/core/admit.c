@@ -44,6 +44,15 @@
 #define ADMIT_QUANTUM		16	/* jobs a waiting source feeds per turn */
 #define ADMIT_SHARE_MIN		8	/* however many sources share the room */
 
+/*
+ * Rejections of what peers sent are rate limited (a flood must not fill
+ * the log); the API's, a local user's, are not.
+ */
+static struct log_limit admit_log_peer_rejects = LOG_LIMIT("gossip",
+    "transactions from peers rejected", 20, 10000);
+static struct log_limit admit_log_api_busy = LOG_LIMIT("gossip",
+    "API transactions refused for a full backlog", 1, 10000);
+
 /* An API caller waiting for the verdict on an id. */
 struct admit_waiter {
 	TAILQ_ENTRY(admit_waiter) entry;
@@ -646,10 +655,15 @@ admit_tx(struct admit *a, struct admit_source *src, const uint8_t *raw,
 	}
 	if ((tr = tx_decode(&tx, raw, len)) != TX_OK) {
 		stats_reject(tr);
-		log_event(src != NULL ? LOG_WARN : LOG_INFO, "gossip",
-		    &(struct log_fields){ .peer = src != NULL ? from : NULL,
-		    .reason = tx_reason_str(tr), .code = reason_code(tr) },
-		    "tx from %s rejected: %s", from, tx_reason_str(tr));
+		if (src != NULL)
+			log_limited_event(&admit_log_peer_rejects, LOG_WARN,
+			    &(struct log_fields){ .peer = from,
+			    .reason = tx_reason_str(tr), .code = reason_code(tr) },
+			    "tx from %s rejected: %s", from, tx_reason_str(tr));
+		else
+			log_event(LOG_INFO, "gossip", &(struct log_fields){
+			    .reason = tx_reason_str(tr), .code = reason_code(tr) },
+			    "tx from %s rejected: %s", from, tx_reason_str(tr));
 		r->what = ADMIT_UNDECODABLE;
 		r->reason = tr;
 		admit_answer(cb, arg, ADMIT_REJECTED, NULL, tr, NULL);
@@ -689,8 +703,9 @@ admit_tx(struct admit *a, struct admit_source *src, const uint8_t *raw,
 		goto duplicate;
 	}
 	if (src == NULL && a->api.nqueue >= ADMIT_API_BACKLOG_MAX) {
-		log_warn("gossip", "tx %.16s from api refused: %zu transactions "
-		    "already wait for a validator", idhex, a->api.nqueue);
+		log_limited(&admit_log_api_busy, LOG_WARN, "tx %.16s from api "
+		    "refused: %zu transactions already wait for a validator",
+		    idhex, a->api.nqueue);
 		r->what = ADMIT_BUSY;
 		r->reason = REASON_BUSY;
 		admit_answer(cb, arg, ADMIT_REJECTED, r->id, REASON_BUSY,
@@ -907,11 +922,15 @@ admit_validated(struct validator_job *job, void *arg)
 			a->hooks.settled(a->hooks.arg, vs->id);
 	}
 	bad = reason_is_misbehaviour(reason);
-	log_event(vs->origin != 0 && !open && bad ? LOG_DEBUG : LOG_INFO,
-	    "gossip", &(struct log_fields){ .tx = idhex,
-	    .peer = vs->origin != 0 ? vs->from : NULL, .reason = why,
-	    .code = reason_code(reason) },
-	    "tx %.16s rejected from %s: %s", idhex, vs->from, why);
+	if (vs->origin == 0)
+		log_event(LOG_INFO, "gossip", &(struct log_fields){ .tx = idhex,
+		    .reason = why, .code = reason_code(reason) },
+		    "tx %.16s rejected from %s: %s", idhex, vs->from, why);
+	else
+		log_limited_event(&admit_log_peer_rejects, !open && bad ?
+		    LOG_DEBUG : LOG_INFO, &(struct log_fields){ .tx = idhex,
+		    .peer = vs->from, .reason = why, .code = reason_code(reason) },
+		    "tx %.16s rejected from %s: %s", idhex, vs->from, why);
 	admit_post(HUB_TX_REJECTED, vs, 0, reason);
 	if (open && bad && a->hooks.misbehaved != NULL) {
 		snprintf(drop, sizeof(drop), "sent invalid tx %.16s: %s", idhex,

@@ -40,6 +40,21 @@
 #define NET_DISCONNECT_HOLD_MS	(10 * 60 * 1000)	/* no redial after DELETE */
 #define NET_API_TARGETS_MAX	64	/* peers added with POST /v1/peers */
 #define NET_ACCEPT_PAUSE_MS	1000	/* after accept() runs out of descriptors */
+#define NET_LOG_WINDOW_MS	10000	/* repeated lines summed up per kind */
+
+/*
+ * Lines a flood repeats, each kind rate limited (a line, then a summary
+ * per window): connections refused, connections that closed before HELLO,
+ * and, more generously, peers coming and going.
+ */
+static struct log_limit net_log_refused = LOG_LIMIT("net", "refused connections",
+    1, NET_LOG_WINDOW_MS);
+static struct log_limit net_log_unready = LOG_LIMIT("net",
+    "connections closed before HELLO", 5, NET_LOG_WINDOW_MS);
+static struct log_limit net_log_up = LOG_LIMIT("net", "peers connected", 50,
+    NET_LOG_WINDOW_MS);
+static struct log_limit net_log_down = LOG_LIMIT("net", "peers disconnected",
+    50, NET_LOG_WINDOW_MS);
 
 struct net_target {
 	TAILQ_ENTRY(net_target) entry;
@@ -406,8 +421,8 @@ net_on_active(struct peer *p)
 	struct addr pa;
 	struct addrbook_entry *a;
 
-	log_event(LOG_INFO, "net", &(struct log_fields){ .peer = peer_label(p),
-	    .addr = p->addr, .peer_id = p->remote_hex },
+	log_limited_event(&net_log_up, LOG_INFO, &(struct log_fields){
+	    .peer = peer_label(p), .addr = p->addr, .peer_id = p->remote_hex },
 	    "peer %s connected: %s %s node %.16s", peer_label(p),
 	    p->outbound ? "outbound to" : "inbound from", p->addr, p->remote_hex);
 	if (p->net->target != NULL)
@@ -433,7 +448,7 @@ net_on_closed(struct peer *p, const char *reason)
 	struct addrbook_entry *a;
 
 	if (p->active_ms != 0) {
-		log_event(LOG_INFO, "net", &(struct log_fields){
+		log_limited_event(&net_log_down, LOG_INFO, &(struct log_fields){
 		    .peer = peer_label(p), .addr = p->addr,
 		    .peer_id = p->remote_hex, .reason = reason },
 		    "peer %s disconnected (%s node %.16s): %s",
@@ -445,7 +460,7 @@ net_on_closed(struct peer *p, const char *reason)
 		/* Repeated failures, and dials of addresses only heard of. */
 		log_debug("net", "connection to %s closed: %s", p->addr, reason);
 	else
-		log_info("net", "connection %s %s closed: %s",
+		log_limited(&net_log_unready, LOG_INFO, "connection %s %s closed: %s",
 		    p->outbound ? "to" : "from", p->addr, reason);
 	TAILQ_REMOVE(&net->peers, p, entry);
 	TAILQ_INSERT_TAIL(&net->dead, p, entry);
@@ -645,7 +660,8 @@ net_acceptcb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa
 			inbound++;
 	if (net->shutdown || inbound >= n->cfg->max_peers) {
 		addr_sockaddr_str(sa, addr, sizeof(addr));
-		log_warn("net", "refusing connection from %s: %s", addr,
+		log_limited(&net_log_refused, LOG_WARN,
+		    "refusing connection from %s: %s", addr,
 		    net->shutdown ? "shutting down" :
 		    "inbound limit reached (--max-peers)");
 		evutil_closesocket(fd);

@@ -117,7 +117,10 @@ def test_half_finished_handshake_times_out_with_reason(cluster, wallet):
 
 
 def test_200_idle_connections_node_keeps_serving(cluster, wallet):
-    victim, honest = honest_pair(cluster, handshake_ms=8000, max_peers=300)
+    # At --log-level debug each close has its line: the default level sums
+    # a flood up (test_idle_connections_beyond_max_peers_are_refused_cleanly).
+    victim, honest = honest_pair(cluster, handshake_ms=8000, max_peers=300,
+                                 extra=["--log-level", "debug"])
     socks = [p2plib.connect(victim.p2p_port) for _ in range(200)]
     addrs = [p2plib.local_addr(s) for s in socks]
     try:
@@ -144,7 +147,8 @@ def test_200_idle_connections_node_keeps_serving(cluster, wallet):
 
 
 def test_all_attacks_at_once_node_keeps_serving(cluster, wallet):
-    victim, honest = honest_pair(cluster, handshake_ms=8000, max_peers=300)
+    victim, honest = honest_pair(cluster, handshake_ms=8000, max_peers=300,
+                                 extra=["--log-level", "debug"])
     idle = [p2plib.connect(victim.p2p_port) for _ in range(200)]
     attacks = [
         (p2plib.random_garbage(4096), BAD_MAGIC_RE),
@@ -177,10 +181,11 @@ def test_all_attacks_at_once_node_keeps_serving(cluster, wallet):
 
 def test_idle_connections_beyond_max_peers_are_refused_cleanly(cluster, wallet):
     # Default-sized cap far below the flood: the extra ones are refused (or
-    # time out), the node logs each and keeps serving.
+    # time out), the node keeps serving, and its log says so in a few lines
+    # that account for every one of them (issue 9: a line per refused
+    # connection let a flood write 20.8 MB in 24 s).
     victim, honest = honest_pair(cluster, handshake_ms=3000, max_peers=20)
     socks = [p2plib.connect(victim.p2p_port) for _ in range(200)]
-    addrs = [p2plib.local_addr(s) for s in socks]
     try:
         assert_still_serving(victim, honest, wallet)
         left = p2plib.wait_all_closed(socks, 3 + 15)
@@ -188,16 +193,20 @@ def test_idle_connections_beyond_max_peers_are_refused_cleanly(cluster, wallet):
     finally:
         for s in socks:
             s.close()
-    refusals = victim.log_grep(r"refus")
-    for addr in addrs:
-        try:
-            assert_closed_with_reason(victim, addr,
-                                      TIMEOUT_RE + r"|max.?peers|too many|full|limit",
-                                      timeout=5)
-        except AssertionError as e:
-            raise AssertionError("%s; %d refusal lines, e.g. %s" % (
-                e, len(refusals), refusals[:2])) from None
     assert_still_serving(victim, honest, wallet)
+    victim.stop()       # the summaries of windows not over yet are written at exit
+    kinds = {"refus": r"refusing connection from .*(max.?peers|limit)",
+             "closed": r"connection from .* closed: .*(?:%s)" % TIMEOUT_RE}
+    seen = 0
+    for kind, pat in kinds.items():
+        lines = [l for l in victim.log_grep(pat) if "suppressed" not in l]
+        seen += len(lines)
+        assert len(lines) <= 10, "%d %s lines for one flood: %s" % (
+            len(lines), kind, lines[:3])
+    for line in victim.log_grep(r"similar messages? suppressed"):
+        m = re.search(r": (\d+) similar messages? suppressed", line)
+        seen += int(m.group(1))
+    assert seen >= 200, "the log accounts for %d of 200 connections" % seen
 
 
 # --- hostile frames inside a completed secure channel (p2plib.SecureConn) -----------
