@@ -894,6 +894,10 @@ def run_attack(cls, o, workdir):
             t.start()
         ctx.out, att_cpu = run_procs(sched, wd, "attack")
         a1 = time.time()
+        for nd in nodes:
+            if nd.proc.poll() is not None:
+                raise RuntimeError("%s exited with status %s during the attack (its log: %s)"
+                                   % (nd.name, nd.proc.returncode, nd.log_path))
         while "s1" not in snaps and time.time() < a1 + 5:
             time.sleep(0.05)
         stop_side.set()
@@ -916,6 +920,7 @@ def run_attack(cls, o, workdir):
         bp50, bp99, bn, bsent, bids = latency(load, events, b0, b1)
         p50, p99, n, sent, ids = latency(load, events, a0, a1)
         lost = lost_ids(ids, events, n3)
+        lost_n2 = [i for i in lost if not n2.has_tx(i)]
         blost = lost_ids(bids, events, n3)
         if isinstance(atk, Spam):
             n1log1 = os.path.getsize(n1.log_path)
@@ -945,7 +950,7 @@ def run_attack(cls, o, workdir):
         res.update({
             "seconds": round(dur, 1),
             "honest_sent": sent, "honest_accepted_n1": len(ids),
-            "lost": len(lost), "lost_ids": lost[:10],
+            "lost": len(lost), "lost_ids": lost[:10], "lost_missing_at_n2_too": len(lost_n2),
             "baseline": {"p50_ms": bp50, "p99_ms": bp99, "samples": bn, "sent": bsent,
                          "lost": len(blost)},
             "p50_ms": p50, "p99_ms": p99, "samples": n,

@@ -103,7 +103,8 @@ usage(FILE *f)
 "  --body-bytes N       api: request body (default 4194304)\n"
 "  --byte-ms MS         slowloris: one byte every MS (default 1000)\n"
 "  --keys N --memo N    spam: senders (1000) and memo bytes (256)\n"
-"  --fixed-key          one node key for every connection (badsig default)\n"
+"  --fixed-key          one node key for every connection (badsig, probe)\n"
+"  --fresh-keys         a new node key for every connection (the others)\n"
 "  --tries N --timeout-ms MS --interval-ms MS   probe (20, 2000, 800)\n"
 "  -v                   progress on stderr every 5 s (-vv: every close)\n");
 }
@@ -162,7 +163,7 @@ defaults(struct opts *o, const struct mode *m)
 	if (o->rcvbuf < 0)
 		o->rcvbuf = m == &mode_getdata ? 4096 : 0;
 	if (o->fixed_key < 0)
-		o->fixed_key = m == &mode_badsig;
+		o->fixed_key = m == &mode_badsig || m == &mode_probe;
 }
 
 static struct hostile H;
@@ -277,6 +278,7 @@ main(int argc, char **argv)
 		{ "keys", required_argument, NULL, 'k' },
 		{ "memo", required_argument, NULL, 'm' },
 		{ "fixed-key", no_argument, NULL, 'F' },
+		{ "fresh-keys", no_argument, NULL, 'f' },
 		{ "tries", required_argument, NULL, 'T' },
 		{ "timeout-ms", required_argument, NULL, 'o' },
 		{ "interval-ms", required_argument, NULL, 'I' },
@@ -342,6 +344,7 @@ main(int argc, char **argv)
 		case 'k': o->keys = num("keys", optarg, 1000000); break;
 		case 'm': o->memo = num("memo", optarg, TX_MEMO_MAX); break;
 		case 'F': o->fixed_key = 1; break;
+		case 'f': o->fixed_key = 0; break;
 		case 'T': o->tries = num("tries", optarg, 100000); break;
 		case 'o': o->timeout_ms = num("timeout-ms", optarg, 3600000); break;
 		case 'I': o->interval_ms = num("interval-ms", optarg, 3600000); break;

@@ -10,8 +10,9 @@
  *            reads them; reconnects at once when dropped
  *   spam     valid transactions from --keys senders with --memo byte memos
  *   idle     peers that only answer PING (they fill inbound slots)
- *   probe    an honest peer restarting: --tries fresh peers, one every
- *            --interval-ms, each must be active within --timeout-ms
+ *   probe    an honest peer restarting: --tries connections, one every
+ *            --interval-ms, each must be active within --timeout-ms; one
+ *            node key for all of them, as a restarting node keeps its own
  *
  * Loop thread only.
  */
@@ -613,7 +614,9 @@ probe_tick(struct hostile *h, uint64_t now)
 		struct ptry *t = &p->tries[p->started++];
 
 		t->t0 = now;
-		t->l = link_open(h, 1, NULL, 0, &probe_ops, t);
+		/* A restarting node keeps its node key (--fixed-key, the default). */
+		t->l = link_open(h, 1, h->o.fixed_key ? h->fixed_sk : NULL, 0,
+		    &probe_ops, t);
 		if (t->l == NULL) {
 			t->done = 1;
 			t->ms = -1;
