@@ -1049,7 +1049,7 @@ VERDICT_KEYS = [("lost", "L"), ("p99", "P"), ("rss_peak", "M"), ("rss_after", "R
 
 
 def table(results):
-    head = ("attack", "lost", "p50/p99 ms", "base p50/p99", "n2 RSS MiB start/peak/+10s",
+    head = ("attack", "lost", "p50/p99 ms", "base p50/p99", "n2 RSS MiB start/peak/after",
             "admission", "log KB/min", "verdicts")
     rows = []
     for r in results:
@@ -1172,10 +1172,10 @@ def main():
 
     print()
     print(table(results))
-    print("L lost = 0   P p99 <= %g x baseline   M RSS peak <= %g MiB   R RSS 10 s after <= "
+    print("L lost = 0   P p99 <= %g x baseline   M RSS peak <= %g MiB   R RSS %g s after <= "
           "%g x start   A admission >= %d/20   G log lines not about honest txs <= %g "
           "KB/min (file + stderr, steady attack)   S spam: honest all accepted, none evicted"
-          % (T_P99_RATIO, T_RSS_PEAK_MIB, T_RSS_AFTER_RATIO, T_ADMISSION, T_LOG_KB_MIN))
+          % (T_P99_RATIO, T_RSS_PEAK_MIB, o.after, T_RSS_AFTER_RATIO, T_ADMISSION, T_LOG_KB_MIN))
     if o.json:
         with open(o.json, "w") as f:
             json.dump({"info": info, "results": results}, f, indent=1, sort_keys=True)

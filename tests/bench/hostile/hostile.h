@@ -183,7 +183,9 @@ void	link_stop_reading(struct link *l);
 void	link_count_active(struct link *l);
 
 /* Helpers. */
+/* Monotonic clock (ns), for every wait and rate; wall clock (ms), for timestamps. */
 uint64_t hostile_now_ns(void);
+uint64_t hostile_wall_ms(void);
 /* A fresh Ed25519 node key (libsodium form). */
 void	hostile_keygen(uint8_t sk[TX_SK_LEN]);
 /* Time left in the run, and whether new connections may still start. */

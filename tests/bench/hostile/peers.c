@@ -382,7 +382,7 @@ tx_fill(struct tx *t, const uint8_t sk[TX_SK_LEN], const uint8_t netid[TX_NETID_
 	memcpy(t->recipient, recipient, TX_PK_LEN);
 	t->amount = amount;
 	t->nonce = nonce;
-	t->timestamp_ms = (uint64_t)(hostile_now_ns() / 1000000ull);
+	t->timestamp_ms = hostile_wall_ms();
 }
 
 static void
