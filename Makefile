@@ -19,6 +19,7 @@ DEPS_asan	 := unit integration layers docker
 DEPS_fuzz	 := fuzz
 DEPS_fuzz-smoke	 := fuzz
 DEPS_bench	 := bench
+DEPS_bench-hostile := bench
 DEPS_demo	 := demo
 DEPS_SETS	 := build $(sort $(foreach g,$(MAKECMDGOALS),$(DEPS_$(g))))
 
@@ -91,7 +92,7 @@ LIBNODED   := $(BUILD)/libnoded.a
 
 
 .PHONY: FORCE all deps deps-test test layers unit integration docker-test asan fuzz \
-	fuzz-smoke bench demo image compose-plugin install uninstall clean help
+	fuzz-smoke bench bench-hostile demo image compose-plugin install uninstall clean help
 .DEFAULT_GOAL := all
 
 all: $(BINDIR)/noded $(BINDIR)/nodectl
@@ -198,6 +199,20 @@ bench: all $(BENCH_BIN)
 	    NODED=$(abspath $(BINDIR)/noded) NODECTL=$(abspath $(BINDIR)/nodectl) \
 	    $(PYTHON) $$b; done
 
+# The hostile benchmark of issue 9 (docs/SECURITY.md): an attacker in C
+# (tests/bench/hostile, over proto/) against a 3-node line, 6 to 7 minutes.
+# BENCH_HOSTILE_ARGS passes options, e.g. "--only junk,spam --seconds 30".
+HOSTILE_SRC := $(wildcard tests/bench/hostile/*.c)
+$(BUILD)/bench/hostile: $(HOSTILE_SRC) tests/bench/hostile/hostile.h $(LIBPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -o $@ $(HOSTILE_SRC) \
+	    $(LIBPROTO) $(PKG_LIBS)
+
+bench-hostile: all $(BUILD)/bench/hostile
+	NODED=$(abspath $(BINDIR)/noded) BUILD=$(abspath $(BUILD)) \
+	    HOSTILE=$(abspath $(BUILD)/bench/hostile) NODED_BENCH_HOSTILE=1 \
+	    $(PYTHON) tests/bench/bench_hostile.py --run $(BENCH_HOSTILE_ARGS)
+
 demo: all
 	@sh tools/demo.sh
 
@@ -252,6 +267,6 @@ clean:
 	rm -rf build bin
 
 help:
-	@echo "make [all|deps|deps-test|test|unit|integration|layers|asan|fuzz|fuzz-smoke|bench|demo|image|compose-plugin|install|uninstall|clean]"
+	@echo "make [all|deps|deps-test|test|unit|integration|layers|asan|fuzz|fuzz-smoke|bench|bench-hostile|demo|image|compose-plugin|install|uninstall|clean]"
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -45,11 +45,16 @@
 #define ADMIT_SHARE_MIN		8	/* however many sources share the room */
 
 /*
- * Rejections of what peers sent are rate limited (a flood must not fill
- * the log); the API's, a local user's, are not.
+ * The verdicts on what peers sent are rate limited (a flood, even of valid
+ * spam, must not fill the log: past the burst, a line per 10 s counts the
+ * rest, which still go out at debug); the API's, a local user's, are not.
  */
 static struct log_limit admit_log_peer_rejects = LOG_LIMIT("gossip",
     "transactions from peers rejected", 20, 10000);
+static struct log_limit admit_log_peer_accepts = LOG_LIMIT("gossip",
+    "transactions from peers accepted", 50, 10000);
+static struct log_limit admit_log_evicted = LOG_LIMIT("mempool",
+    "evictions for room", 1, 10000);
 static struct log_limit admit_log_api_busy = LOG_LIMIT("gossip",
     "API transactions refused for a full backlog", 1, 10000);
 
@@ -883,15 +888,23 @@ admit_validated(struct validator_job *job, void *arg)
 		    now_ms(), vs->origin, &evicted);
 		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE) {
 			stats.txs_accepted++;
-			log_event(LOG_INFO, "gossip", &(struct log_fields){
-			    .tx = idhex, .peer = vs->origin != 0 ? vs->from : NULL,
-			    .amount = job->tx.amount, .has_amount = 1 },
-			    "tx %.16s accepted from %s amount=%llu",
-			    idhex, vs->from, (unsigned long long)job->tx.amount);
+			if (vs->origin == 0)
+				log_event(LOG_INFO, "gossip", &(struct log_fields){
+				    .tx = idhex, .amount = job->tx.amount,
+				    .has_amount = 1 },
+				    "tx %.16s accepted from %s amount=%llu", idhex,
+				    vs->from, (unsigned long long)job->tx.amount);
+			else
+				log_limited_event(&admit_log_peer_accepts, LOG_INFO,
+				    &(struct log_fields){ .tx = idhex,
+				    .peer = vs->from, .amount = job->tx.amount,
+				    .has_amount = 1 },
+				    "tx %.16s accepted from %s amount=%llu", idhex,
+				    vs->from, (unsigned long long)job->tx.amount);
 			if (evicted > 0)
-				log_info("mempool", "evicted %zu transactions of the "
-				    "heaviest source and sender (mempool bounds)",
-				    evicted);
+				log_limited(&admit_log_evicted, LOG_INFO, "evicted "
+				    "%zu transactions of the heaviest source and "
+				    "sender (mempool bounds)", evicted);
 			admit_post(HUB_TX_ACCEPTED, vs, job->tx.amount, 0);
 			if (a->hooks.accepted != NULL)
 				a->hooks.accepted(a->hooks.arg, vs->id, vs->origin);
