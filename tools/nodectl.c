@@ -409,8 +409,10 @@ ctl_read_token(struct ctl *c, const char *what, const char *path)
 /*
  * Reads the node's cookie (its admin token) from its data dir: --data-dir,
  * NODECTL_DATA_DIR, NODED_DATA_DIR (set in the node's container), or the
- * default one.  A missing or unreadable cookie is no error here (reads need
- * no token): cookie_note keeps why, for the hint after a 401.
+ * default one.  The default one's cookie goes only to loopback addresses:
+ * a node elsewhere is not the one that wrote it, and must not learn it.  A
+ * missing or unreadable cookie is no error here (reads need no token):
+ * cookie_note keeps why, for the hint after a 401.
  */
 static void
 ctl_read_cookie(struct ctl *c)
@@ -418,7 +420,7 @@ ctl_read_cookie(struct ctl *c)
 	char		 dir[4096], tok[TOKEN_MAX + 1], err[4096 + 256];
 	const char	*env, *what;
 	struct stat	 st;
-	size_t		 len;
+	size_t		 len, i;
 	int		 exposed;
 
 	if (c->data_dir != NULL) {
@@ -434,6 +436,14 @@ ctl_read_cookie(struct ctl *c)
 		what = "the default data dir";
 		if (datadir_default(dir, sizeof(dir), err, sizeof(err)) == -1) {
 			snprintf(c->cookie_note, sizeof(c->cookie_note), "%s", err);
+			return;
+		}
+		for (i = 0; i < c->nnodes; i++) {
+			if (addr_is_loopback(&c->nodes[i].addr))
+				continue;
+			snprintf(c->cookie_note, sizeof(c->cookie_note), "the cookie "
+			    "of the default data dir '%s' goes only to loopback "
+			    "addresses, not to %s", dir, c->nodes[i].text);
 			return;
 		}
 	}

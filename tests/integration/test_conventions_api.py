@@ -637,6 +637,40 @@ def test_nodectl_finds_the_cookie_in_the_data_dir(cluster, home):
     assert "--data-dir DIR" in ok(ctl("--help")).stdout
 
 
+def local_ipv4():
+    """An address of this host that is not loopback, or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("198.51.100.1", 9))     # no packet is sent: this picks a route
+        ip = s.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        s.close()
+    return None if ip.startswith("127.") else ip
+
+
+def test_nodectl_sends_the_default_cookie_only_to_loopback(cluster, home):
+    ip = local_ipv4()
+    if ip is None:
+        pytest.skip("this host has no address but loopback: nothing to test")
+    a = start_api_node(cluster, "pub", api_host="0.0.0.0", args=["--api-insecure"])
+    os.makedirs(str(home / ".noded"))
+    shutil.copy(cookie_path(a), str(home / ".noded" / ".cookie"))
+    base = {"HOME": str(home)}
+    there = "%s:%d" % (ip, a.api_port)
+    # Reachable on its public address too; reads need nothing.
+    assert "pub" in ok(ctl("status", node=there, env=base)).stdout
+    # The default data dir's cookie is not sent to a non-loopback address...
+    r = ctl("connect", "127.0.0.1:1", node=there, env=base)
+    assert r.returncode == 2 and "missing admin token" in r.stderr, r.stderr
+    assert ("the cookie of the default data dir '%s/.noded' goes only to loopback addresses, "
+            "not to %s" % (home, there)) in r.stderr, r.stderr
+    # ... but to loopback, and wherever a data dir is named.
+    ok(ctl("connect", "127.0.0.1:1", node=a, env=base))
+    ok(ctl("--data-dir", a.data_dir, "connect", "127.0.0.1:1", node=there, env=base))
+
+
 # === nodectl send and the node's network ===================================================
 
 def test_nodectl_send_takes_the_network_from_the_node(cluster, keys):
