@@ -317,33 +317,51 @@ events_serve(struct events *e, struct evhttp_request *req, struct server_conn *c
 }
 
 /*
- * Sends one event to every client and keeps it in the ring; data
- * (reference taken) gains node and ts_us.
+ * Starts an event's text in b: its id, type and the data object's opening
+ * brace; events_emit ends it.
  */
 static void
-events_broadcast(struct events *e, const char *type, json_t *data)
+events_begin(struct events *e, struct jenc_buf *b, const char *type)
+{
+	memset(b, 0, sizeof(*b));
+	e->seq++;
+	jenc_buf_printf(b, "id: %s-%" PRIu64 "\nevent: %s\ndata: {", e->run,
+	    e->seq, type);
+}
+
+/*
+ * Ends the event in b (its data gains node and ts_us), sends it to every
+ * client and keeps it in the ring, which takes b's text.
+ */
+static void
+events_emit(struct events *e, struct jenc_buf *b)
 {
 	struct events_client	*c, *next;
-	char			*js, *text;
-	size_t			 len;
 
-	json_object_set_new(data, "node", jenc_str(e->n->cfg->name));
-	json_object_set_new(data, "ts_us", jenc_u64(now_us()));
-	js = json_dumps(data, JSON_COMPACT);
-	json_decref(data);
-	if (js == NULL)
-		return;
-	e->seq++;
-	len = strlen(js) + strlen(type) + EVENTS_ID_MAX + 32;
-	text = xmalloc(len);
-	len = (size_t)snprintf(text, len, "id: %s-%" PRIu64 "\nevent: %s\n"
-	    "data: %s\n\n", e->run, e->seq, type, js);
-	free(js);
+	jenc_buf_add(b, ",\"node\":", 8);
+	jenc_buf_str(b, e->n->cfg->name);
+	jenc_buf_add(b, ",\"ts_us\":", 9);
+	jenc_buf_u64(b, now_us());
+	jenc_buf_add(b, "}\n\n", 3);
 	for (c = LIST_FIRST(&e->clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		events_client_send(c, text, len);
+		(void)events_client_send(c, b->p, b->len);
 	}
-	events_ring_push(e, e->seq, text, len);
+	events_ring_push(e, e->seq, b->p, b->len);
+}
+
+/* A peer's fields, as jenc_peer's object. */
+static void
+events_peer(struct jenc_buf *b, const struct peer_info *p)
+{
+	jenc_buf_add(b, "\"node_id\":", 10);
+	jenc_buf_str(b, p->node_id);
+	jenc_buf_add(b, ",\"name\":", 8);
+	jenc_buf_str(b, p->name);
+	jenc_buf_add(b, ",\"addr\":", 8);
+	jenc_buf_str(b, p->addr);
+	jenc_buf_printf(b, ",\"direction\":\"%s\"", p->outbound ? "outbound" :
+	    "inbound");
 }
 
 static void
@@ -361,43 +379,52 @@ events_keepalivecb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* A transaction or peer event from the hub. */
+/*
+ * A transaction or peer event from the hub.  Each is written straight as
+ * text (jenc_buf): it is kept in the ring even when no client listens, so
+ * this runs for every transaction and must cost little.
+ */
 static void
 events_on_hub(const struct hub_event *ev, void *arg)
 {
 	struct events	*e = arg;
-	json_t		*o;
+	struct jenc_buf	 b;
 
-	/* Kept without clients too: one may come back for them. */
 	if (e->stopping)
 		return;
 	switch (ev->topic) {
 	case HUB_TX_ACCEPTED:
 	case HUB_TX_REJECTED:
-		o = json_object();
-		json_object_set_new(o, "id", ev->id != NULL ?
-		    jenc_hex(ev->id, TX_ID_LEN) : json_null());
-		json_object_set_new(o, "from", jenc_str(ev->from != NULL ?
-		    ev->from : "?"));
-		if (ev->topic == HUB_TX_ACCEPTED)
-			json_object_set_new(o, "amount", jenc_u64(ev->amount));
-		else {
-			json_object_set_new(o, "reason", jenc_str(reason_str(
-			    ev->reason)));
-			json_object_set_new(o, "code", json_string(reason_code(
-			    ev->reason)));
+		events_begin(e, &b, ev->topic == HUB_TX_ACCEPTED ? "tx_accepted" :
+		    "tx_rejected");
+		jenc_buf_add(&b, "\"id\":", 5);
+		if (ev->id != NULL)
+			jenc_buf_hex(&b, ev->id, TX_ID_LEN);
+		else
+			jenc_buf_add(&b, "null", 4);
+		jenc_buf_add(&b, ",\"from\":", 8);
+		jenc_buf_str(&b, ev->from != NULL ? ev->from : "?");
+		if (ev->topic == HUB_TX_ACCEPTED) {
+			jenc_buf_add(&b, ",\"amount\":", 10);
+			jenc_buf_u64(&b, ev->amount);
+		} else {
+			jenc_buf_add(&b, ",\"reason\":", 10);
+			jenc_buf_str(&b, reason_str(ev->reason));
+			jenc_buf_printf(&b, ",\"code\":\"%s\"", reason_code(
+			    ev->reason));
 		}
-		events_broadcast(e, ev->topic == HUB_TX_ACCEPTED ? "tx_accepted" :
-		    "tx_rejected", o);
+		events_emit(e, &b);
 		break;
 	case HUB_PEER_UP:
 	case HUB_PEER_DOWN:
-		o = jenc_peer(ev->peer);
-		if (ev->topic == HUB_PEER_DOWN)
-			json_object_set_new(o, "reason", jenc_str(ev->why != NULL ?
-			    ev->why : "closed"));
-		events_broadcast(e, ev->topic == HUB_PEER_UP ? "peer_connected" :
-		    "peer_disconnected", o);
+		events_begin(e, &b, ev->topic == HUB_PEER_UP ? "peer_connected" :
+		    "peer_disconnected");
+		events_peer(&b, ev->peer);
+		if (ev->topic == HUB_PEER_DOWN) {
+			jenc_buf_add(&b, ",\"reason\":", 10);
+			jenc_buf_str(&b, ev->why != NULL ? ev->why : "closed");
+		}
+		events_emit(e, &b);
 		break;
 	default:
 		break;
