@@ -1027,7 +1027,7 @@ api_cookie_write(struct api *a, const char *dir)
 	struct stat	 st;
 	size_t		 off = 0;
 	ssize_t		 w;
-	int		 fd;
+	int		 fd, err;
 
 	if (datadir_path(a->cookie_path, sizeof(a->cookie_path), dir,
 	    DATADIR_COOKIE) == -1 ||
@@ -1054,14 +1054,19 @@ api_cookie_write(struct api *a, const char *dir)
 			break;
 		off += (size_t)w;
 	}
+	err = errno;
 	sodium_memzero(hex, sizeof(hex));
 	if (off != 2 * API_COOKIE_BYTES + 1 || fstat(fd, &st) == -1) {
+		err = off != 2 * API_COOKIE_BYTES + 1 ? err : errno;
 		close(fd);
 		(void)unlink(tmp);
+		errno = err;
 		goto fail;
 	}
 	if (close(fd) == -1 || rename(tmp, a->cookie_path) == -1) {
+		err = errno;
 		(void)unlink(tmp);
+		errno = err;
 		goto fail;
 	}
 	a->cookie_dev = st.st_dev;

@@ -209,6 +209,18 @@ def test_the_cookie_lives_as_long_as_the_node(cluster, tmp_path):
     assert "(admin token in %s)" % cookie_path(c) in err, err      # it was written
     assert not os.path.exists(cookie_path(c)), "cookie left after a failed start"
 
+    # A cookie that cannot be written stops the start, saying why and what to do.
+    e = Node("e", cluster.workdir)
+    cluster.nodes.append(e)
+    os.makedirs(os.path.join(e.data_dir, ".cookie"))
+    e.p2p_port, e.api_port = free_port(), free_port()
+    started, why = e._start_once()
+    assert not started and e.returncode not in (None, 0), why
+    assert "ERROR api: cannot write the API cookie %s: Is a directory (the data dir must be " \
+        "writable, or give --api-token-file FILE)" % cookie_path(e) in e.stderr_text(), \
+        e.stderr_text()
+    assert not os.path.exists(cookie_path(e) + ".tmp")
+
     # With --api-token-file, that token guards everything and no cookie is written.
     token = "tok-" + os.urandom(8).hex()
     d = start_api_node(cluster, "d", token=token,
