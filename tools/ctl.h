@@ -33,7 +33,15 @@ enum {
 	CTL_OPT_JSON,
 	CTL_OPT_TIMEOUT,
 	CTL_OPT_VERSION,
+	CTL_OPT_DATA_DIR,
 	CTL_OPT_COMMAND = 1100	/* commands number their own options from here */
+};
+
+/* Where c->token came from. */
+enum ctl_token_src {
+	CTL_TOKEN_NONE = 0,
+	CTL_TOKEN_FILE,		/* --token-file or NODECTL_TOKEN_FILE */
+	CTL_TOKEN_COOKIE	/* the node's DATA_DIR/.cookie */
 };
 
 struct ctl {
@@ -41,9 +49,13 @@ struct ctl {
 	const char		*node_args[CTL_NODES_MAX]; /* --node as given */
 	size_t			 nnode_args;
 	const char		*token_file;
+	const char		*data_dir;	/* --data-dir */
 	struct http_addr	 nodes[CTL_NODES_MAX];	/* resolved by ctl_connect_setup */
 	size_t			 nnodes;
 	char			*token;
+	enum ctl_token_src	 token_src;
+	char			 cookie_path[4200];	/* the cookie read or looked for */
+	char			 cookie_note[4600];	/* why no cookie was read, or "" */
 	int			 json;		/* --json */
 	int			 timeout_ms;	/* --timeout */
 };
@@ -89,8 +101,11 @@ void	ctl_token_hint(const struct ctl *c);
 
 /*
  * Settles the node address(es) (--node, NODECTL_NODE, the default) and the
- * token (--token-file, NODECTL_TOKEN_FILE).  multi allows several nodes.
- * Returns 0, or CTL_ERR after printing what is wrong.
+ * token: --token-file, NODECTL_TOKEN_FILE, else the cookie the node writes
+ * in its data dir (--data-dir, NODECTL_DATA_DIR, NODED_DATA_DIR, ~/.noded),
+ * sent along when it is there (reads do not need it; nothing is said when
+ * it is missing unless a 401 comes).  multi allows several nodes.  Returns
+ * 0, or CTL_ERR after printing what is wrong.
  */
 int	ctl_connect_setup(struct ctl *c, int multi);
 
@@ -101,6 +116,10 @@ int	ctl_connect_setup(struct ctl *c, int multi);
  */
 int	ctl_call(struct ctl *c, const char *method, const char *path,
 	    json_t *body, struct ctl_answer *a);
+
+/* ctl_call without a word on standard error: err says why no answer came. */
+int	ctl_fetch(struct ctl *c, const char *method, const char *path,
+	    json_t *body, struct ctl_answer *a, char *err, size_t errlen);
 
 /* Releases what a owns. */
 void	ctl_answer_free(struct ctl_answer *a);
@@ -161,5 +180,6 @@ int	ctl_peers(struct ctl *c, int argc, char **argv);
 int	ctl_connect(struct ctl *c, int argc, char **argv);
 int	ctl_disconnect(struct ctl *c, int argc, char **argv);
 int	ctl_watch(struct ctl *c, int argc, char **argv);
+int	ctl_health(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * ctl_node.c: nodectl's commands about a node itself: status, mempool,
- * peers, connect and disconnect.
+ * ctl_node.c: nodectl's commands about a node itself: status, health,
+ * mempool, peers, connect and disconnect.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,7 +20,8 @@
 
 enum {
 	OPT_LIMIT = CTL_OPT_COMMAND,
-	OPT_AFTER
+	OPT_AFTER,
+	OPT_READY
 };
 
 /* GETs path; on success leaves the JSON object in a, else returns an exit code. */
@@ -174,6 +175,57 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		ctl_table_add(t, b, val);
 	}
 	ctl_table_print(t, stdout);
+	ctl_answer_free(&a);
+	return CTL_OK;
+}
+
+/*
+ * Exit 0 when the node answers 200, else 1, even when it cannot be reached
+ * or the options are wrong: a container healthcheck reads 1 as unhealthy,
+ * and docker reserves 2.
+ */
+int
+ctl_health(struct ctl *c, int argc, char **argv)
+{
+	static const struct option	 opts[] = {
+		{ "ready",	no_argument,	NULL,	OPT_READY },
+		{ NULL,		0,		NULL,	0 }
+	};
+	struct ctl_answer	 a;
+	const char		*path = "/healthz", *st;
+	char			 val[128];
+	int			 ch, ready = 0;
+
+	while ((ch = ctl_getopt(c, argc, argv, opts)) != -1) {
+		switch (ch) {
+		case OPT_READY:
+			ready = 1;
+			path = "/readyz";
+			break;
+		case CTL_OPT_HELP:
+			return ctl_help(c->cmd);
+		default:
+			return CTL_FAIL;
+		}
+	}
+	if (ctl_extra_args(c, argc, argv, 0) != 0 ||
+	    ctl_connect_setup(c, 0) != 0)
+		return CTL_FAIL;
+	if (ctl_call(c, "GET", path, NULL, &a) == -1)
+		return CTL_FAIL;
+	if (a.status != 200) {
+		(void)ctl_answer_error(c, &a);
+		ctl_answer_free(&a);
+		return CTL_FAIL;
+	}
+	if (c->json)
+		ctl_print_raw(&a);
+	else {
+		st = json_string_value(json_object_get(a.json, "status"));
+		ctl_safe(val, sizeof(val), st != NULL ? st : (ready ? "ready" :
+		    "alive"));
+		printf("%s\n", val);
+	}
 	ctl_answer_free(&a);
 	return CTL_OK;
 }

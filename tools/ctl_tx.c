@@ -255,15 +255,100 @@ ctl_pubkey(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* A network by name and id, as the node's status gives them. */
+struct ctl_network {
+	char	name[NETWORK_MAX + 1];		/* "" while unknown */
+	char	id[2 * TX_NETID_LEN + 1];	/* hex */
+};
+
+/* What send signed for, and what it knows of the node's network. */
+struct ctl_sendnet {
+	struct ctl_network	ours;
+	struct ctl_network	node;		/* name "" while not asked */
+};
+
 /*
- * Prints the verdict of POST /v1/tx: "<id> accepted" or "<id> rejected:
- * <reason>"; local_id stands in when the node names none.
+ * Asks the node for its network (GET /v1/status) into net.  Returns 0, or
+ * -1 with err saying why not and *status the HTTP status (0: no answer).
+ * Prints nothing.
  */
 static int
-ctl_verdict(struct ctl *c, struct ctl_answer *a, const char *local_id)
+ctl_node_network(struct ctl *c, struct ctl_network *net, int *status,
+    char *err, size_t errlen)
 {
-	const char	*id, *reason, *msg;
-	char		 sid[TX_ID_HEX_LEN + 16], sreason[256];
+	struct ctl_answer	 a;
+	const char		*name, *id, *msg;
+	char			 safe[256];
+	int			 rc = -1;
+
+	*status = 0;
+	if (ctl_fetch(c, "GET", "/v1/status", NULL, &a, err, errlen) == -1)
+		return -1;
+	*status = a.status;
+	name = json_string_value(json_object_get(a.json, "network"));
+	id = json_string_value(json_object_get(a.json, "network_id"));
+	if (a.status != 200) {
+		msg = json_string_value(json_object_get(a.json, "error"));
+		ctl_safe(safe, sizeof(safe), msg != NULL ? msg : a.reason);
+		snprintf(err, errlen, "%s: GET /v1/status: %s (HTTP %d)",
+		    c->nodes[0].text, safe, a.status);
+	} else if (name == NULL || *name == '\0' || strlen(name) > NETWORK_MAX)
+		snprintf(err, errlen, "%s: GET /v1/status names no network",
+		    c->nodes[0].text);
+	else {
+		snprintf(net->name, sizeof(net->name), "%s", name);
+		if (id != NULL && hex_valid(id, 2 * TX_NETID_LEN))
+			snprintf(net->id, sizeof(net->id), "%s", id);
+		else {
+			uint8_t	netid[TX_NETID_LEN];
+
+			tx_netid(netid, net->name);
+			hex_encode(net->id, netid, sizeof(netid));
+		}
+		rc = 0;
+	}
+	ctl_answer_free(&a);
+	return rc;
+}
+
+/*
+ * A wrong-network rejection of send: names both networks, which the node
+ * cannot do for a network it does not know by name.
+ */
+static void
+ctl_wrong_network(struct ctl *c, struct ctl_sendnet *sn, char *out,
+    size_t outlen)
+{
+	char	err[1024], ours[NETWORK_MAX * 4 + 1], node[NETWORK_MAX * 4 + 1];
+	int	status;
+
+	if (sn->node.name[0] == '\0' &&
+	    ctl_node_network(c, &sn->node, &status, err, sizeof(err)) == -1)
+		sn->node.name[0] = '\0';
+	ctl_safe(ours, sizeof(ours), sn->ours.name);
+	if (sn->node.name[0] == '\0') {
+		snprintf(out, outlen, "wrong network: signed for %s (netid %.16s), "
+		    "not the node's", ours, sn->ours.id);
+		return;
+	}
+	ctl_safe(node, sizeof(node), sn->node.name);
+	snprintf(out, outlen, "wrong network: signed for %s (netid %.16s), this "
+	    "node is on %s (netid %.16s)", ours, sn->ours.id, node, sn->node.id);
+	ctl_warnx("leave out --network to sign for the node's network, or give "
+	    "--network %s", node);
+}
+
+/*
+ * Prints the verdict of POST /v1/tx: "<id> accepted" or "<id> rejected:
+ * <reason>"; local_id stands in when the node names none.  sn: what send
+ * signed for (NULL for submit).
+ */
+static int
+ctl_verdict(struct ctl *c, struct ctl_answer *a, const char *local_id,
+    struct ctl_sendnet *sn)
+{
+	const char	*id, *reason, *msg, *code;
+	char		 sid[TX_ID_HEX_LEN + 16], sreason[1024];
 
 	if ((a->status != 200 && a->status != 422) || !json_is_object(a->json))
 		return ctl_answer_error(c, a);
@@ -284,12 +369,18 @@ ctl_verdict(struct ctl *c, struct ctl_answer *a, const char *local_id)
 	}
 	reason = json_string_value(json_object_get(a->json, "reason"));
 	msg = json_string_value(json_object_get(a->json, "message"));
+	code = json_string_value(json_object_get(a->json, "code"));
 	/* The message adds detail ("amount too high: 150 > 100") after the reason. */
 	if (reason == NULL || (msg != NULL &&
 	    strncmp(msg, reason, strlen(reason)) == 0))
 		reason = msg;
 	ctl_safe(sreason, sizeof(sreason), reason != NULL ? reason :
 	    "no reason given");
+	/* An older node sends no code, but the same reason text. */
+	if (sn != NULL && ((code != NULL && strcmp(code, "wrong_network") == 0) ||
+	    (code == NULL && reason != NULL &&
+	    strncmp(reason, "wrong network", 13) == 0)))
+		ctl_wrong_network(c, sn, sreason, sizeof(sreason));
 	if (id != NULL)
 		printf("%s rejected: %s\n", sid, sreason);
 	else
@@ -297,9 +388,10 @@ ctl_verdict(struct ctl *c, struct ctl_answer *a, const char *local_id)
 	return CTL_FAIL;
 }
 
-/* POSTs the transaction in hex and prints the verdict. */
+/* POSTs the transaction in hex and prints the verdict (sn: see ctl_verdict). */
 static int
-ctl_post_tx(struct ctl *c, const char *hex, const char *local_id)
+ctl_post_tx(struct ctl *c, const char *hex, const char *local_id,
+    struct ctl_sendnet *sn)
 {
 	struct ctl_answer	 a;
 	json_t			*body;
@@ -313,7 +405,7 @@ ctl_post_tx(struct ctl *c, const char *hex, const char *local_id)
 	json_decref(body);
 	if (rc == -1)
 		return CTL_ERR;
-	rc = ctl_verdict(c, &a, local_id);
+	rc = ctl_verdict(c, &a, local_id, sn);
 	ctl_answer_free(&a);
 	return rc;
 }
@@ -331,10 +423,12 @@ ctl_send(struct ctl *c, int argc, char **argv)
 		{ "dry-run",	no_argument,		NULL,	OPT_DRY_RUN },
 		{ NULL,		0,			NULL,	0 }
 	};
-	const char	*key = NULL, *to = NULL, *memo = NULL;
-	const char	*network = CTL_DEFAULT_NETWORK;
+	const char	*key = NULL, *to = NULL, *memo = NULL, *network = NULL;
 	uint64_t	 amount = 0, nonce = 0;
 	int		 have_amount = 0, have_nonce = 0, dry_run = 0, ch, rc;
+	int		 status;
+	struct ctl_sendnet sn;
+	char		 err[1024];
 	struct tx	 t;
 	uint8_t		*sk, buf[TX_MAX_LEN], id[TX_ID_LEN];
 	char		 hex[TX_HEX_MAX + 1], idhex[TX_ID_HEX_LEN + 1];
@@ -386,15 +480,35 @@ ctl_send(struct ctl *c, int argc, char **argv)
 	if (memo != NULL && strlen(memo) > TX_MEMO_MAX)
 		return ctl_usage(c, "--memo: %zu bytes; at most %d",
 		    strlen(memo), TX_MEMO_MAX);
-	if (*network == '\0' || strlen(network) > NETWORK_MAX)
+	if (network != NULL && (*network == '\0' || strlen(network) > NETWORK_MAX))
 		return ctl_usage(c, "--network '%s': 1 to %d bytes", network,
 		    NETWORK_MAX);
-	if (!dry_run && (rc = ctl_connect_setup(c, 0)) != 0)
+	memset(&sn, 0, sizeof(sn));
+	/* A dry run asks a node only for its network, and only if it can. */
+	if ((network == NULL || !dry_run) &&
+	    (rc = ctl_connect_setup(c, 0)) != 0)
 		return rc;
+	if (network == NULL &&
+	    ctl_node_network(c, &sn.node, &status, err, sizeof(err)) == -1) {
+		if (!dry_run) {
+			ctl_warnx("%s", err);
+			if (status == 401)
+				ctl_token_hint(c);
+			else if (status != 0)
+				ctl_warnx("give --network NAME");
+			return CTL_ERR;
+		}
+		ctl_warnx("%s: signed for %s (give --network NAME to choose)",
+		    err, CTL_DEFAULT_NETWORK);
+		network = CTL_DEFAULT_NETWORK;
+	} else if (network == NULL)
+		network = sn.node.name;
+	snprintf(sn.ours.name, sizeof(sn.ours.name), "%s", network);
 
 	memset(&t, 0, sizeof(t));
 	t.version = TX_VERSION;
 	tx_netid(t.netid, network);
+	hex_encode(sn.ours.id, t.netid, TX_NETID_LEN);
 	hex_decode(t.recipient, TX_PK_LEN, to, 2 * TX_PK_LEN);
 	t.amount = amount;
 	if (have_nonce)
@@ -434,7 +548,7 @@ ctl_send(struct ctl *c, int argc, char **argv)
 			printf("%s\n", hex);
 		return CTL_OK;
 	}
-	return ctl_post_tx(c, hex, idhex);
+	return ctl_post_tx(c, hex, idhex, &sn);
 }
 
 /* Reads one transaction in hex from standard input, bounded. */
@@ -516,7 +630,7 @@ ctl_submit(struct ctl *c, int argc, char **argv)
 		hex_encode(idhex, id, sizeof(id));
 		local_id = idhex;
 	}
-	return ctl_post_tx(c, hex, local_id);
+	return ctl_post_tx(c, hex, local_id, NULL);
 }
 
 int

@@ -3,7 +3,11 @@
  * docs/API.md) on one or more nodes from a single ppoll() loop and prints
  * one line per event as it arrives:
  *	HH:MM:SS.mmm node1 tx_accepted 3fa2c1d09b1e7a55 from=node2 amount=42
- * A node that goes away is reported and the others go on.
+ * A node that goes away is reported and the others go on.  A stream that
+ * breaks after it ran is reopened (with backoff, for --reconnect seconds)
+ * and resumed after the last event id seen (Last-Event-ID), so that no event
+ * is printed twice or lost while the node still keeps it; a node that cannot
+ * resume sends a "reset" event, which is printed and reported.
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,14 +25,34 @@
 
 #define WATCH_ERRBODY_MAX	4096		/* an error answer kept for its message */
 #define WATCH_OUT_MAX		8192		/* one printed line */
+#define WATCH_RECONNECT_S	30		/* default --reconnect */
+#define WATCH_RECONNECT_MAX_S	86400
+#define WATCH_BACKOFF_MIN_MS	100		/* between attempts to reopen a stream */
+#define WATCH_BACKOFF_MAX_MS	2000
+
+enum {
+	OPT_RECONNECT = CTL_OPT_COMMAND
+};
+
+/* What became of a stream that closed. */
+enum watch_end {
+	WATCH_RETRY,		/* it will be reopened */
+	WATCH_GONE,		/* the node went away: no longer followed */
+	WATCH_FAILED		/* the node could not be followed: exit 2 */
+};
 
 struct watch_node {
 	struct http_addr	*addr;
-	struct http_stream	*s;
+	struct http_stream	*s;		/* NULL between connections */
 	size_t			 idx;
 	int64_t			 deadline;	/* ms, monotonic: head must come by then */
 	int			 started;	/* 200 received: the stream runs */
-	struct sse		*sse;		/* the event stream's parser */
+	int			 followed;	/* a stream ran once: reopen it if it breaks */
+	int64_t			 retry_at;	/* ms, monotonic: reopen then (0: no) */
+	int64_t			 give_up_at;	/* ms, monotonic: the last attempt */
+	int			 backoff_ms;
+	char			 resume_id[SSE_ID_MAX + 1];	/* sent on this connection */
+	struct sse		*sse;		/* the event stream's parser, kept across */
 	char			 errbody[WATCH_ERRBODY_MAX + 1];
 	size_t			 errlen;
 	struct watch		*w;
@@ -38,6 +62,7 @@ struct watch {
 	struct ctl		*c;
 	int			 color;
 	int			 out_failed;
+	int			 reconnect_ms;	/* --reconnect */
 	size_t			 namew;		/* widest node name printed so far */
 	struct watch_node	 nodes[CTL_NODES_MAX];
 	size_t			 n;
@@ -108,6 +133,8 @@ watch_fields(const char *type)
 	    "direction", NULL };
 	static const char	*peer_disc[] = { "node_id", "name", "addr",
 	    "reason", NULL };
+	static const char	*reset[] = { "code", "last_event_id", "reason",
+	    NULL };
 	static const char	*none[] = { NULL };
 
 	if (strcmp(type, "tx_accepted") == 0)
@@ -118,6 +145,8 @@ watch_fields(const char *type)
 		return peer_conn;
 	if (strcmp(type, "peer_disconnected") == 0)
 		return peer_disc;
+	if (strcmp(type, "reset") == 0)
+		return reset;
 	return none;
 }
 
@@ -203,6 +232,7 @@ watch_event(void *arg, const char *type, const char *data, size_t len)
 	struct watch_node	*wn = arg;
 	json_error_t		 jerr;
 	json_t			*obj;
+	const char		*why;
 	char			 safe[1024];
 
 	obj = json_loadb(data, len, 0, &jerr);
@@ -213,12 +243,33 @@ watch_event(void *arg, const char *type, const char *data, size_t len)
 		if (obj != NULL)
 			json_object_set_new(obj, "data", json_string(safe));
 	}
+	if (strcmp(type, "reset") == 0) {
+		why = json_string_value(json_object_get(obj, "reason"));
+		ctl_safe(safe, sizeof(safe), why != NULL ? why :
+		    "the node cannot resume the stream");
+		ctl_warnx("%s: events were lost: %s", wn->addr->text, safe);
+	}
 	if (obj != NULL)
 		watch_print(wn, type, obj);
 	json_decref(obj);
 	if (fflush(stdout) == EOF)
 		wn->w->out_failed = 1;
 	return 0;
+}
+
+/* The stream of wn answered 200: it runs (again). */
+static void
+watch_started(struct watch_node *wn)
+{
+	wn->started = 1;
+	if (wn->followed) {
+		if (wn->resume_id[0] != '\0')
+			ctl_warnx("%s: event stream reopened, resuming after "
+			    "event %s", wn->addr->text, wn->resume_id);
+		else
+			ctl_warnx("%s: event stream reopened", wn->addr->text);
+	}
+	wn->followed = 1;
 }
 
 /* Body bytes of a stream: the SSE stream, or an error answer's body. */
@@ -238,6 +289,8 @@ watch_body(void *arg, const char *data, size_t len)
 		wn->errbody[wn->errlen] = '\0';
 		return 0;
 	}
+	if (!wn->started)
+		watch_started(wn);
 	if (sse_feed(wn->sse, data, len, err, sizeof(err)) == -1) {
 		ctl_warnx("%s: %s", wn->addr->text, err);
 		return -1;
@@ -270,42 +323,120 @@ watch_refused(struct watch_node *wn)
 	json_decref(j);
 }
 
-/* Closes wn's stream; says why.  Returns 1 if it counts as a failure. */
+/*
+ * Opens wn's stream, resuming after the last event id its parser saw.
+ * Returns 0, or -1 with err set.
+ */
 static int
-watch_close(struct watch_node *wn, int rc, const char *err)
+watch_open(struct watch_node *wn, int64_t now, char *err, size_t errlen)
+{
+	struct http_request	req;
+
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.path = "/v1/events";
+	req.token = wn->w->c->token;
+	req.accept = "text/event-stream";
+	snprintf(wn->resume_id, sizeof(wn->resume_id), "%s",
+	    sse_last_id(wn->sse));
+	if (wn->resume_id[0] != '\0')
+		req.last_event_id = wn->resume_id;
+	/* Half an event of the broken connection is not the next one's. */
+	sse_reset(wn->sse);
+	wn->started = 0;
+	wn->errlen = 0;
+	wn->errbody[0] = '\0';
+	wn->deadline = now + wn->w->c->timeout_ms;
+	wn->s = http_stream_open(wn->addr, &req, err, errlen);
+	return wn->s != NULL ? 0 : -1;
+}
+
+/*
+ * An attempt to reopen a followed stream failed (status: the answer's, 0
+ * for none): tries again later, until --reconnect seconds after the break.
+ */
+static enum watch_end
+watch_retry(struct watch_node *wn, int64_t now, int status, const char *err)
+{
+	if (status != 0 && status != 503) {
+		/* The node answers, and means it: 401, 404... */
+		if (wn->s != NULL)
+			watch_refused(wn);
+		else
+			ctl_warnx("%s", err);
+		return WATCH_FAILED;
+	}
+	if (now >= wn->give_up_at) {
+		ctl_warnx("%s: gave up reopening the event stream after %d s "
+		    "(%s)", wn->addr->text, wn->w->reconnect_ms / 1000, err);
+		return WATCH_GONE;
+	}
+	wn->retry_at = now + wn->backoff_ms;
+	if (wn->retry_at > wn->give_up_at)
+		wn->retry_at = wn->give_up_at;
+	wn->backoff_ms = wn->backoff_ms * 2 > WATCH_BACKOFF_MAX_MS ?
+	    WATCH_BACKOFF_MAX_MS : wn->backoff_ms * 2;
+	return WATCH_RETRY;
+}
+
+/* Closes wn's stream (rc: of the last step) and says what becomes of it. */
+static enum watch_end
+watch_close(struct watch_node *wn, int rc, const char *err, int64_t now)
 {
 	const char	*detail = err;
 	size_t		 alen = strlen(wn->addr->text);
-	int		 failed = 0;
+	enum watch_end	 end;
+	int		 status = http_stream_status(wn->s);
+	char		 why[600];
 
 	if (wn->started) {
 		/* err names the address already; say it once. */
 		if (strncmp(detail, wn->addr->text, alen) == 0 &&
 		    strncmp(detail + alen, ": ", 2) == 0)
 			detail += alen + 2;
-		if (rc == 0)
-			ctl_warnx("%s: event stream ended", wn->addr->text);
-		else
-			ctl_warnx("%s: event stream ended (%s)",
-			    wn->addr->text, detail);
-	} else if (rc == 0 || http_stream_status(wn->s) != 0) {
+		snprintf(why, sizeof(why), "%s", rc == 0 ? "" : detail);
+		if (wn->w->reconnect_ms > 0 && !watch_stop) {
+			ctl_warnx("%s: event stream ended%s%s%s; reopening it for "
+			    "up to %d s", wn->addr->text, why[0] != '\0' ? " (" :
+			    "", why, why[0] != '\0' ? ")" : "",
+			    wn->w->reconnect_ms / 1000);
+			wn->give_up_at = now + wn->w->reconnect_ms;
+			wn->backoff_ms = WATCH_BACKOFF_MIN_MS;
+			wn->retry_at = now + wn->backoff_ms;
+			end = WATCH_RETRY;
+		} else {
+			if (why[0] == '\0')
+				ctl_warnx("%s: event stream ended",
+				    wn->addr->text);
+			else
+				ctl_warnx("%s: event stream ended (%s)",
+				    wn->addr->text, why);
+			end = WATCH_GONE;
+		}
+	} else if (wn->followed) {
+		end = watch_retry(wn, now, status, rc == 0 ?
+		    "the node ended the answer" : err);
+	} else if (rc == 0 || status != 0) {
 		watch_refused(wn);
-		failed = 1;
+		end = WATCH_FAILED;
 	} else {
 		ctl_warnx("%s", err);
-		failed = 1;
+		end = WATCH_FAILED;
 	}
 	http_stream_free(wn->s);
 	wn->s = NULL;
-	return failed;
+	return end;
 }
 
 int
 ctl_watch(struct ctl *c, int argc, char **argv)
 {
+	static const struct option	 opts[] = {
+		{ "reconnect",	required_argument,	NULL,	OPT_RECONNECT },
+		{ NULL,		0,			NULL,	0 }
+	};
 	struct watch		*w;
 	struct watch_node	*wn;
-	struct http_request	 req;
 	struct pollfd		 pfd[CTL_NODES_MAX];
 	struct watch_node	*polled[CTL_NODES_MAX];
 	struct sigaction	 sa, old_int, old_term;
@@ -314,13 +445,25 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 	const char		*nocolor;
 	char			 err[512];
 	int64_t			 now, wait;
+	uint64_t		 secs = WATCH_RECONNECT_S;
 	size_t			 i, np, active = 0;
 	int			 ch, rc, failed = 0, n;
+	enum watch_end		 end;
 
-	while ((ch = ctl_getopt(c, argc, argv, NULL)) != -1) {
-		if (ch == CTL_OPT_HELP)
+	while ((ch = ctl_getopt(c, argc, argv, opts)) != -1) {
+		switch (ch) {
+		case OPT_RECONNECT:
+			if (ctl_parse_u64(c, "--reconnect", optarg, &secs) == -1)
+				return CTL_ERR;
+			if (secs > WATCH_RECONNECT_MAX_S)
+				return ctl_usage(c, "--reconnect '%s': from 0 to %d "
+				    "seconds", optarg, WATCH_RECONNECT_MAX_S);
+			break;
+		case CTL_OPT_HELP:
 			return ctl_help(c->cmd);
-		return CTL_ERR;
+		default:
+			return CTL_ERR;
+		}
 	}
 	if (optind < argc)
 		return ctl_usage(c, "unexpected argument '%s'", argv[optind]);
@@ -328,6 +471,7 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 		return rc;
 	w = xcalloc(1, sizeof(*w));
 	w->c = c;
+	w->reconnect_ms = (int)secs * 1000;
 	nocolor = getenv("NO_COLOR");
 	w->color = !c->json && isatty(STDOUT_FILENO) &&
 	    (nocolor == NULL || *nocolor == '\0');
@@ -346,21 +490,14 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	memset(&req, 0, sizeof(req));
-	req.method = "GET";
-	req.path = "/v1/events";
-	req.token = c->token;
-	req.accept = "text/event-stream";
 	now = watch_mono_ms();
 	for (i = 0; i < w->n; i++) {
 		wn = &w->nodes[i];
 		wn->w = w;
 		wn->idx = i;
 		wn->addr = &c->nodes[i];
-		wn->deadline = now + c->timeout_ms;
 		wn->sse = sse_new(watch_event, wn);
-		if ((wn->s = http_stream_open(wn->addr, &req, err,
-		    sizeof(err))) == NULL) {
+		if (watch_open(wn, now, err, sizeof(err)) == -1) {
 			ctl_warnx("%s", err);
 			failed = 1;
 			continue;
@@ -373,8 +510,13 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 		wait = -1;
 		for (i = 0, np = 0; i < w->n; i++) {
 			wn = &w->nodes[i];
-			if (wn->s == NULL)
+			if (wn->s == NULL) {
+				if (wn->retry_at != 0 && (wait == -1 ||
+				    wn->retry_at - now < wait))
+					wait = wn->retry_at - now < 0 ? 0 :
+					    wn->retry_at - now;
 				continue;
+			}
 			if (!wn->started && (wait == -1 ||
 			    wn->deadline - now < wait))
 				wait = wn->deadline - now < 0 ? 0 :
@@ -405,18 +547,36 @@ ctl_watch(struct ctl *c, int argc, char **argv)
 				snprintf(err, sizeof(err), "%s: no answer "
 				    "within %d s", wn->addr->text,
 				    c->timeout_ms / 1000);
-				failed |= watch_close(wn, -1, err);
-				active--;
-				continue;
+				end = watch_close(wn, -1, err, now);
+			} else {
+				rc = http_stream_step(wn->s, pfd[i].revents,
+				    watch_body, wn, err, sizeof(err));
+				if (!wn->started &&
+				    http_stream_status(wn->s) == 200)
+					watch_started(wn);
+				if (rc == 1)
+					continue;
+				end = watch_close(wn, rc, err, now);
 			}
-			rc = http_stream_step(wn->s, pfd[i].revents, watch_body,
-			    wn, err, sizeof(err));
-			if (http_stream_status(wn->s) == 200)
-				wn->started = 1;
-			if (rc == 1)
+			if (end == WATCH_FAILED)
+				failed = 1;
+			if (end != WATCH_RETRY)
+				active--;
+		}
+		/* Streams due to be reopened. */
+		for (i = 0; i < w->n && !watch_stop; i++) {
+			wn = &w->nodes[i];
+			if (wn->s != NULL || wn->retry_at == 0 ||
+			    now < wn->retry_at)
 				continue;
-			failed |= watch_close(wn, rc, err);
-			active--;
+			wn->retry_at = 0;
+			if (watch_open(wn, now, err, sizeof(err)) == 0)
+				continue;
+			end = watch_retry(wn, now, 0, err);
+			if (end == WATCH_FAILED)
+				failed = 1;
+			if (end != WATCH_RETRY)
+				active--;
 		}
 	}
 

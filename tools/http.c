@@ -170,6 +170,9 @@ http_build_request(struct http_stream *s, const struct http_request *req)
 	if (req->token != NULL && http_out_printf(s, &size,
 	    "Authorization: Bearer %s\r\n", req->token) == -1)
 		return -1;
+	if (req->last_event_id != NULL && http_out_printf(s, &size,
+	    "Last-Event-ID: %s\r\n", req->last_event_id) == -1)
+		return -1;
 	if (req->body != NULL && http_out_printf(s, &size,
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n",
 	    req->bodylen) == -1)

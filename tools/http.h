@@ -27,6 +27,7 @@ struct http_request {
 	const char	*path;		/* "/v1/status", already escaped */
 	const char	*token;		/* bearer token, or NULL */
 	const char	*accept;	/* Accept header, or NULL for JSON */
+	const char	*last_event_id;	/* Last-Event-ID header (an event stream), or NULL */
 	const char	*body;		/* JSON body, or NULL */
 	size_t		 bodylen;
 };

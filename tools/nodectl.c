@@ -3,6 +3,8 @@
  * global options, the command table and its help, and the request helpers
  * the commands in ctl_*.c share.  man/nodectl.1 documents it.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "lib/datadir.h"
 #include "lib/token.h"
 #include "lib/util.h"
 #include "lib/version.h"
@@ -43,13 +46,15 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "       [--network NAME] [--dry-run]",
 	    "Builds a transaction, signs it with the key in FILE and submits it.\n"
 	    "Prints \"<id> accepted\" or \"<id> rejected: <reason>\" (exit 1).\n"
+	    "The network is the node's (GET /v1/status) unless --network names it.\n"
 	    "\n"
 	    "  --key FILE      the sender's wallet key (required)\n"
 	    "  --to PUBKEY     the recipient's public key, 64 hex digits (required)\n"
 	    "  --amount N      the amount (required)\n"
 	    "  --nonce N       the nonce (default: a fresh random one)\n"
 	    "  --memo TEXT     a memo of at most 256 bytes\n"
-	    "  --network NAME  the network, as the node's --network (default devnet)\n"
+	    "  --network NAME  the network, as the node's --network (default: the\n"
+	    "                  node's; devnet for --dry-run when no node answers)\n"
 	    "  --dry-run       print the signed transaction in hex; submit nothing\n" },
 	{ "submit", ctl_submit, "HEX | -",
 	    "Submits an already signed transaction given in hex (\"-\": read it\n"
@@ -79,14 +84,29 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  HH:MM:SS.mmm NODE EVENT DETAILS\n"
 	    "Give --node several times (or a comma-separated list) to merge the\n"
 	    "events of several nodes.  A node that goes away is reported and the\n"
-	    "others go on; watch ends when every stream has ended, or on Ctrl-C.\n"
-	    "With --json, prints each event's data as one JSON line.\n" },
+	    "others go on; watch ends when no node is left to follow, or on Ctrl-C.\n"
+	    "With --json, prints each event's data as one JSON line.\n"
+	    "A stream that breaks (the node restarts, the connection is cut) is\n"
+	    "reopened and resumed after the last event printed (Last-Event-ID);\n"
+	    "when the node cannot give what was missed, watch says so.\n"
+	    "\n"
+	    "  --reconnect SECONDS  how long to keep trying to reopen a broken\n"
+	    "                       stream (default 30; 0: do not reopen)\n" },
+	{ "health", ctl_health, "[--ready]",
+	    "Asks the node whether it is alive (GET /healthz) or, with --ready,\n"
+	    "ready (GET /readyz: its validators run and, if it was given --peer\n"
+	    "addresses, at least one peer is active).  Prints \"alive\" or\n"
+	    "\"ready\" and exits 0; otherwise prints why and exits 1, also when\n"
+	    "the node cannot be reached (for container healthchecks).\n"
+	    "\n"
+	    "  --ready        ask for readiness rather than liveness\n" },
 };
 #define CTL_NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
 static const struct option ctl_global_opts[] = {
 	{ "node",	required_argument,	NULL,	CTL_OPT_NODE },
 	{ "token-file",	required_argument,	NULL,	CTL_OPT_TOKEN_FILE },
+	{ "data-dir",	required_argument,	NULL,	CTL_OPT_DATA_DIR },
 	{ "json",	no_argument,		NULL,	CTL_OPT_JSON },
 	{ "timeout",	required_argument,	NULL,	CTL_OPT_TIMEOUT },
 	{ "help",	no_argument,		NULL,	CTL_OPT_HELP },
@@ -97,6 +117,9 @@ static const char ctl_global_help[] =
     "Global options (before or after the command):\n"
     "  --node HOST:PORT    the node's API (default 127.0.0.1:8000, env NODECTL_NODE)\n"
     "  --token-file FILE   send the bearer token in FILE (env NODECTL_TOKEN_FILE)\n"
+    "  --data-dir DIR      the node's data dir, whose .cookie holds the token\n"
+    "                      that admin commands need (env NODECTL_DATA_DIR,\n"
+    "                      then NODED_DATA_DIR; default ~/.noded)\n"
     "  --json              print the node's JSON answers / machine-readable output\n"
     "  --timeout SECONDS   give up on a request after this long (default 10)\n"
     "  --help              show help (`nodectl COMMAND --help`: a command's)\n";
@@ -125,13 +148,27 @@ ctl_warnx(const char *fmt, ...)
 void
 ctl_token_hint(const struct ctl *c)
 {
-	if (c->token != NULL)
+	switch (c->token_src) {
+	case CTL_TOKEN_FILE:
 		ctl_warnx("the node refused the token (from %s): check that it "
 		    "is the one in the node's --api-token-file", c->token_file !=
 		    NULL ? c->token_file : "NODECTL_TOKEN_FILE");
-	else
-		ctl_warnx("the node wants its API token: give --token-file "
-		    "FILE or set NODECTL_TOKEN_FILE");
+		break;
+	case CTL_TOKEN_COOKIE:
+		ctl_warnx("the node refused the admin token of %s: is that the "
+		    "cookie of the node at %s?  Name the node's data dir with "
+		    "--data-dir DIR or NODECTL_DATA_DIR", c->cookie_path,
+		    c->nodes[0].text);
+		break;
+	case CTL_TOKEN_NONE:
+		ctl_warnx("the node wants a token: for admin commands (connect, "
+		    "disconnect) name the node's data dir, where it writes its "
+		    "cookie, with --data-dir DIR or NODECTL_DATA_DIR (%s); for a "
+		    "node run with --api-token-file give --token-file FILE or set "
+		    "NODECTL_TOKEN_FILE", c->cookie_note[0] != '\0' ?
+		    c->cookie_note : "no cookie found");
+		break;
+	}
 }
 
 int
@@ -250,6 +287,13 @@ ctl_getopt(struct ctl *c, int argc, char **argv, const struct option *cmdopts)
 		case CTL_OPT_TOKEN_FILE:
 			c->token_file = optarg;
 			break;
+		case CTL_OPT_DATA_DIR:
+			if (*optarg == '\0') {
+				ctl_usage(c, "--data-dir: empty");
+				return '?';
+			}
+			c->data_dir = optarg;
+			break;
 		case CTL_OPT_JSON:
 			c->json = 1;
 			break;
@@ -357,8 +401,72 @@ ctl_read_token(struct ctl *c, const char *what, const char *path)
 		return -1;
 	}
 	c->token = xstrdup(tok);
+	c->token_src = CTL_TOKEN_FILE;
 	sodium_memzero(tok, sizeof(tok));
 	return 0;
+}
+
+/*
+ * Reads the node's cookie (its admin token) from its data dir: --data-dir,
+ * NODECTL_DATA_DIR, NODED_DATA_DIR (set in the node's container), or the
+ * default one.  The default one's cookie goes only to loopback addresses:
+ * a node elsewhere is not the one that wrote it, and must not learn it.  A
+ * missing or unreadable cookie is no error here (reads need no token):
+ * cookie_note keeps why, for the hint after a 401.
+ */
+static void
+ctl_read_cookie(struct ctl *c)
+{
+	char		 dir[4096], tok[TOKEN_MAX + 1], err[4096 + 256];
+	const char	*env, *what;
+	struct stat	 st;
+	size_t		 len, i;
+	int		 exposed;
+
+	if (c->data_dir != NULL) {
+		what = "--data-dir";
+		snprintf(dir, sizeof(dir), "%s", c->data_dir);
+	} else if ((env = getenv("NODECTL_DATA_DIR")) != NULL && *env != '\0') {
+		what = "NODECTL_DATA_DIR";
+		snprintf(dir, sizeof(dir), "%s", env);
+	} else if ((env = getenv("NODED_DATA_DIR")) != NULL && *env != '\0') {
+		what = "NODED_DATA_DIR";
+		snprintf(dir, sizeof(dir), "%s", env);
+	} else {
+		what = "the default data dir";
+		if (datadir_default(dir, sizeof(dir), err, sizeof(err)) == -1) {
+			snprintf(c->cookie_note, sizeof(c->cookie_note), "%s", err);
+			return;
+		}
+		for (i = 0; i < c->nnodes; i++) {
+			if (addr_is_loopback(&c->nodes[i].addr))
+				continue;
+			snprintf(c->cookie_note, sizeof(c->cookie_note), "the cookie "
+			    "of the default data dir '%s' goes only to loopback "
+			    "addresses, not to %s", dir, c->nodes[i].text);
+			return;
+		}
+	}
+	if (datadir_path(c->cookie_path, sizeof(c->cookie_path), dir,
+	    DATADIR_COOKIE) == -1) {
+		snprintf(c->cookie_note, sizeof(c->cookie_note), "%s '%.200s...': "
+		    "too long", what, dir);
+		return;
+	}
+	if (stat(c->cookie_path, &st) == -1 && errno == ENOENT) {
+		snprintf(c->cookie_note, sizeof(c->cookie_note), "no cookie in %s "
+		    "'%s'", what, dir);
+		return;
+	}
+	if (token_read(c->cookie_path, tok, &len, &exposed, err,
+	    sizeof(err)) == -1) {
+		snprintf(c->cookie_note, sizeof(c->cookie_note), "cookie of %s "
+		    "%s", what, err);
+		return;
+	}
+	c->token = xstrdup(tok);
+	c->token_src = CTL_TOKEN_COOKIE;
+	sodium_memzero(tok, sizeof(tok));
 }
 
 int
@@ -382,6 +490,8 @@ ctl_connect_setup(struct ctl *c, int multi)
 		return ctl_usage(c, "%s talks to one node; %zu given (only "
 		    "watch follows several)", c->cmd, c->nnodes);
 
+	if (c->token != NULL)
+		return 0;		/* settled by an earlier call */
 	if (c->token_file != NULL) {
 		if (ctl_read_token(c, "--token-file", c->token_file) == -1)
 			return CTL_ERR;
@@ -389,18 +499,18 @@ ctl_connect_setup(struct ctl *c, int multi)
 	    *env != '\0') {
 		if (ctl_read_token(c, "NODECTL_TOKEN_FILE", env) == -1)
 			return CTL_ERR;
-	}
+	} else
+		ctl_read_cookie(c);
 	return 0;
 }
 
 int
-ctl_call(struct ctl *c, const char *method, const char *path, json_t *body,
-    struct ctl_answer *a)
+ctl_fetch(struct ctl *c, const char *method, const char *path, json_t *body,
+    struct ctl_answer *a, char *err, size_t errlen)
 {
 	struct http_request	 req;
 	struct http_response	 res;
 	json_error_t		 jerr;
-	char			 err[512];
 	char			*text = NULL;
 
 	memset(a, 0, sizeof(*a));
@@ -410,16 +520,15 @@ ctl_call(struct ctl *c, const char *method, const char *path, json_t *body,
 	req.token = c->token;
 	if (body != NULL) {
 		if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
-			ctl_warnx("out of memory");
+			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 		req.body = text;
 		req.bodylen = strlen(text);
 	}
 	if (http_fetch(&c->nodes[0], &req, c->timeout_ms, &res, err,
-	    sizeof(err)) == -1) {
+	    errlen) == -1) {
 		free(text);
-		ctl_warnx("%s", err);
 		return -1;
 	}
 	free(text);
@@ -428,6 +537,19 @@ ctl_call(struct ctl *c, const char *method, const char *path, json_t *body,
 	a->raw = res.body;
 	a->len = res.len;
 	a->json = json_loadb(a->raw, a->len, 0, &jerr);
+	return 0;
+}
+
+int
+ctl_call(struct ctl *c, const char *method, const char *path, json_t *body,
+    struct ctl_answer *a)
+{
+	char	err[512];
+
+	if (ctl_fetch(c, method, path, body, a, err, sizeof(err)) == -1) {
+		ctl_warnx("%s", err);
+		return -1;
+	}
 	return 0;
 }
 

@@ -2,9 +2,9 @@
  * sse.c: Server-Sent Events parser (see sse.h).  A line ends at CR, LF or
  * CRLF, even when the CR and the LF come in different reads; a blank line
  * ends an event; "event:" names it, "data:" lines make its data, ':'
- * starts a comment (the node's keep-alive).  "id" and "retry" do not
- * matter here: watch does not reconnect.  Every buffer is bounded before
- * it grows.
+ * starts a comment (the node's keep-alive), "id:" sets the id that a
+ * reconnecting reader sends back as Last-Event-ID (watch resumes with it);
+ * "retry" does not matter here.  Every buffer is bounded before it grows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,8 @@ struct sse {
 	char		*data;
 	size_t		 datalen;
 	size_t		 datasize;
+	char		 idbuf[SSE_ID_MAX + 1];		/* the last "id:" field */
+	char		 last_id[SSE_ID_MAX + 1];	/* idbuf at the last blank line */
 };
 
 struct sse *
@@ -35,6 +37,22 @@ sse_new(sse_event_cb cb, void *arg)
 	p->arg = arg;
 	p->line = xmalloc(SSE_LINE_MAX + 1);
 	return p;
+}
+
+const char *
+sse_last_id(const struct sse *p)
+{
+	return p->last_id;
+}
+
+void
+sse_reset(struct sse *p)
+{
+	p->cr = 0;
+	p->linelen = 0;
+	p->type[0] = '\0';
+	p->datalen = 0;
+	memcpy(p->idbuf, p->last_id, sizeof(p->idbuf));
 }
 
 void
@@ -53,6 +71,8 @@ sse_dispatch(struct sse *p, char *err, size_t errlen)
 {
 	int	rc = 0;
 
+	/* As the spec: the id counts from its event on, even an event without data. */
+	memcpy(p->last_id, p->idbuf, sizeof(p->last_id));
 	if (p->datalen > 0) {
 		p->datalen--;		/* the newline after the last data line */
 		p->data[p->datalen] = '\0';
@@ -93,6 +113,26 @@ sse_data(struct sse *p, const char *value, size_t vlen, char *err,
 	return 0;
 }
 
+/*
+ * An "id:" field.  One that could not go back in a header (a control
+ * character, a blank, a byte past ASCII) or is too long is ignored; the
+ * spec ignores only NUL, but noded's ids are plain.
+ */
+static void
+sse_id(struct sse *p, const char *value, size_t vlen)
+{
+	size_t	i;
+
+	if (vlen > SSE_ID_MAX)
+		return;
+	for (i = 0; i < vlen; i++) {
+		if (value[i] <= ' ' || value[i] > '~')
+			return;
+	}
+	memcpy(p->idbuf, value, vlen);
+	p->idbuf[vlen] = '\0';
+}
+
 /* One line, without its end, in p->line. */
 static int
 sse_line(struct sse *p, char *err, size_t errlen)
@@ -124,6 +164,8 @@ sse_line(struct sse *p, char *err, size_t errlen)
 		p->type[vlen] = '\0';
 	} else if (flen == 4 && memcmp(line, "data", 4) == 0)
 		return sse_data(p, value, vlen, err, errlen);
+	else if (flen == 2 && memcmp(line, "id", 2) == 0)
+		sse_id(p, value, vlen);
 	return 0;
 }
 

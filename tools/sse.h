@@ -12,6 +12,7 @@
 #define SSE_LINE_MAX	(64 * 1024)	/* one line */
 #define SSE_EVENT_MAX	(256 * 1024)	/* one event's data, newlines included */
 #define SSE_TYPE_MAX	63		/* an event name; longer ones are cut */
+#define SSE_ID_MAX	127		/* an event id; a longer one is ignored */
 
 /*
  * Receives one event: its type ("message" if it named none, at most
@@ -34,6 +35,20 @@ struct sse *sse_new(sse_event_cb cb, void *arg);
  */
 int	sse_feed(struct sse *p, const char *data, size_t len, char *err,
 	    size_t errlen);
+
+/*
+ * The last event id: the value of the last "id:" field, as of the last
+ * blank line (the SSE spec's "last event ID string"), "" if none.  Only
+ * printable ASCII without blanks, at most SSE_ID_MAX bytes, is taken, so
+ * that it can go back in a Last-Event-ID header.
+ */
+const char *sse_last_id(const struct sse *p);
+
+/*
+ * Forgets a partial line or event (the connection broke; a new one will
+ * start from a line's beginning); the last event id is kept.
+ */
+void	sse_reset(struct sse *p);
 
 /* Frees p; NULL is fine. */
 void	sse_free(struct sse *p);

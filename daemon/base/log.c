@@ -28,7 +28,6 @@
 #include <event2/event.h>
 
 #include "base/log.h"
-#include "lib/reason.h"
 
 #define LOG_NAME_MAX	64
 #define LOG_FIELDS_MAX	1024	/* a JSON line's fields: whole ones fit, or are left out */
@@ -702,28 +701,3 @@ log_libevent_route(void)
 	event_set_fatal_callback(log_libevent_fatal);
 }
 
-/*
- * TEMPORARY (issue 14): a weak stand-in for lib/reason.c's reason_code(),
- * which the branch that adds it brings; the linker takes that one over this
- * once both are built.  Delete this and its declaration in log.h at the merge.
- */
-__attribute__((weak)) const char *
-reason_code(unsigned r)
-{
-	static const char *const codes[REASON_COUNT] = {
-		[TX_OK] = "ok",
-		[TX_ERR_ENCODING] = "bad_encoding",
-		[TX_ERR_VERSION] = "unknown_version",
-		[TX_ERR_SIGNATURE] = "bad_signature",
-		[TX_ERR_NETWORK] = "wrong_network",
-		[TX_ERR_AMOUNT] = "amount_too_high",
-		[TX_ERR_MEMO] = "memo_too_long",
-		[TX_ERR_FUTURE] = "timestamp_in_future",
-		[TX_ERR_EXPIRED] = "timestamp_too_old",
-		[REASON_NONCE] = "nonce_used",
-		[REASON_FULL] = "mempool_full",
-		[REASON_BUSY] = "node_busy",
-	};
-
-	return r < REASON_COUNT ? codes[r] : "unknown";
-}

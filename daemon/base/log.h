@@ -111,13 +111,6 @@ void	log_limited_event(struct log_limit *l, enum log_level level,
 	    const struct log_fields *f, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
 
-/*
- * TEMPORARY (issue 14): lib/reason.h declares this, and lib/reason.c defines
- * it, once the branch that adds it is merged; log.c holds a weak stand-in
- * until then.  Delete this declaration and that stand-in at the merge.
- */
-const char *reason_code(unsigned r);
-
 #define log_debug(sub, ...)	log_msg(LOG_DEBUG, sub, __VA_ARGS__)
 #define log_info(sub, ...)	log_msg(LOG_INFO, sub, __VA_ARGS__)
 #define log_warn(sub, ...)	log_msg(LOG_WARN, sub, __VA_ARGS__)

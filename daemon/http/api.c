@@ -6,14 +6,17 @@
  * first, and the outstanding verdicts are then cancelled.  Loop thread only.
  */
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -31,6 +34,7 @@
 #include "http/metrics.h"
 #include "http/server.h"
 #include "lib/addr.h"
+#include "lib/datadir.h"
 #include "lib/reason.h"
 #include "lib/token.h"
 #include "lib/util.h"
@@ -49,6 +53,7 @@
 #endif
 #define API_MEMPOOL_LIMIT	100
 #define API_MEMPOOL_LIMIT_MAX	10000
+#define API_COOKIE_BYTES	32	/* random bytes of the admin cookie, written in hex */
 
 struct api_txreq;
 
@@ -84,8 +89,13 @@ struct api {
 	struct events		*events;
 	struct metrics_src	 metrics;
 	int			 stopping;
-	int			 have_token;
+	int			 have_token;	/* --api-token-file: every request */
 	uint8_t			 token_hash[crypto_generichash_BYTES];
+	int			 have_cookie;	/* DATA_DIR/.cookie: admin requests */
+	uint8_t			 cookie_hash[crypto_generichash_BYTES];
+	char			 cookie_path[4200];
+	dev_t			 cookie_dev;	/* the file written, to remove only it */
+	ino_t			 cookie_ino;
 	struct api_txreq_list	 txreqs;
 };
 
@@ -99,8 +109,13 @@ enum api_route {
 	ROUTE_PEER_ID,
 	ROUTE_EVENTS,
 	ROUTE_METRICS,
+	ROUTE_HEALTHZ,
+	ROUTE_READYZ,
 	ROUTE_NONE
 };
+
+/* HEAD is answered wherever GET is: the same status and headers, no body. */
+#define API_GET		(EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
 
 static const struct {
 	const char	*path;
@@ -109,15 +124,28 @@ static const struct {
 	const char	*allow;
 } api_routes[] = {
 	[ROUTE_TX] = { "/v1/tx", 0, EVHTTP_REQ_POST, "POST" },
-	[ROUTE_TX_ID] = { "/v1/tx/", 1, EVHTTP_REQ_GET, "GET" },
-	[ROUTE_MEMPOOL] = { "/v1/mempool", 0, EVHTTP_REQ_GET, "GET" },
-	[ROUTE_STATUS] = { "/v1/status", 0, EVHTTP_REQ_GET, "GET" },
-	[ROUTE_PEERS] = { "/v1/peers", 0, EVHTTP_REQ_GET | EVHTTP_REQ_POST,
-	    "GET, POST" },
+	[ROUTE_TX_ID] = { "/v1/tx/", 1, API_GET, "GET, HEAD" },
+	[ROUTE_MEMPOOL] = { "/v1/mempool", 0, API_GET, "GET, HEAD" },
+	[ROUTE_STATUS] = { "/v1/status", 0, API_GET, "GET, HEAD" },
+	[ROUTE_PEERS] = { "/v1/peers", 0, API_GET | EVHTTP_REQ_POST,
+	    "GET, HEAD, POST" },
 	[ROUTE_PEER_ID] = { "/v1/peers/", 1, EVHTTP_REQ_DELETE, "DELETE" },
-	[ROUTE_EVENTS] = { "/v1/events", 0, EVHTTP_REQ_GET, "GET" },
-	[ROUTE_METRICS] = { "/metrics", 0, EVHTTP_REQ_GET, "GET" },
+	[ROUTE_EVENTS] = { "/v1/events", 0, API_GET, "GET, HEAD" },
+	[ROUTE_METRICS] = { "/metrics", 0, API_GET, "GET, HEAD" },
+	[ROUTE_HEALTHZ] = { "/healthz", 0, API_GET, "GET, HEAD" },
+	[ROUTE_READYZ] = { "/readyz", 0, API_GET, "GET, HEAD" },
 };
+
+/*
+ * Admin requests change the node other than by submitting transactions:
+ * with no --api-token-file they need the cookie's token even on loopback.
+ */
+static int
+api_route_is_admin(enum api_route rt, enum evhttp_cmd_type m)
+{
+	return (rt == ROUTE_PEERS && m == EVHTTP_REQ_POST) ||
+	    rt == ROUTE_PEER_ID;
+}
 
 /* Parses the request body as a JSON object; answers 400/413 itself and returns NULL. */
 static json_t *
@@ -194,6 +222,7 @@ api_verdict_json(const struct admit_verdict *v)
 	if (v->status == ADMIT_REJECTED) {
 		json_object_set_new(o, "status", json_string("rejected"));
 		json_object_set_new(o, "reason", jenc_str(reason_str(v->reason)));
+		json_object_set_new(o, "code", json_string(reason_code(v->reason)));
 		json_object_set_new(o, "message", jenc_str(v->msg[0] != '\0' ?
 		    v->msg : reason_str(v->reason)));
 	} else {
@@ -398,7 +427,8 @@ api_tx_post(struct api *a, struct evhttp_request *req, struct server_conn *conn)
 	if (failed) {
 		api_txreq_cancel(r);
 		free(r);
-		server_error(a->srv, req, 503, "node is shutting down");
+		server_error_code(a->srv, req, 503, "shutting_down",
+		    "node is shutting down");
 		goto out;
 	}
 	if (r->pending == 0) {
@@ -666,6 +696,42 @@ api_peer_delete(struct api *a, struct evhttp_request *req, const char *idhex)
 	    "status", "disconnected"));
 }
 
+/* --- GET /healthz, GET /readyz ---------------------------------------- */
+
+/* Alive: the loop answers.  (While stopping, the server answers 503.) */
+static void
+api_healthz_get(struct api *a, struct evhttp_request *req)
+{
+	server_reply_json(a->srv, req, 200, json_pack("{s:s}", "status", "alive"));
+}
+
+/*
+ * Ready: the validator pool runs (from start-up until admit_shutdown, which
+ * comes after api_shutdown: a node that still answers has it), and if
+ * --peer addresses were given, at least one peer is active.
+ */
+static void
+api_readyz_get(struct api *a, struct evhttp_request *req)
+{
+	const struct config	*cfg = a->n->cfg;
+	unsigned		 in = 0, out = 0;
+
+	if (a->n->stopping || a->stopping) {
+		server_error_code(a->srv, req, 503, "shutting_down",
+		    "not ready: the node is shutting down");
+		return;
+	}
+	net_peer_counts(a->net, &in, &out);
+	if (cfg->npeers > 0 && in + out == 0) {
+		server_error_code(a->srv, req, 503, "no_peers", "not ready: no "
+		    "active peer yet (%zu --peer address%s given)", cfg->npeers,
+		    cfg->npeers == 1 ? "" : "es");
+		return;
+	}
+	server_reply_json(a->srv, req, 200, json_pack("{s:s,s:i,s:i}", "status",
+	    "ready", "validators", (int)cfg->validators, "peers", (int)(in + out)));
+}
+
 /* --- GET /metrics ----------------------------------------------------- */
 
 static void
@@ -687,22 +753,28 @@ api_metrics_get(struct api *a, struct evhttp_request *req)
 
 /* --- dispatch --------------------------------------------------------- */
 
-/* Checks the bearer token; returns NULL, or why the request is refused. */
+/*
+ * Checks the request's bearer token against hash.  Returns NULL, or why the
+ * request is refused with *code its machine code.
+ */
 static const char *
-api_auth(struct api *a, struct evhttp_request *req)
+api_bearer_check(struct evhttp_request *req, const uint8_t *hash,
+    const char **code)
 {
 	uint8_t		 h[crypto_generichash_BYTES];
 	const char	*v, *tok;
 	size_t		 len;
 
-	if (!a->have_token)
-		return NULL;
 	v = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
-	if (v == NULL)
+	if (v == NULL) {
+		*code = "missing_token";
 		return "missing token: send \"Authorization: Bearer <token>\"";
-	if (strncasecmp(v, "Bearer ", 7) != 0)
+	}
+	if (strncasecmp(v, "Bearer ", 7) != 0) {
+		*code = "bad_authorization";
 		return "bad Authorization header: expected \"Bearer <token>\"";
+	}
 	for (tok = v + 7; *tok == ' ' || *tok == '\t'; tok++)
 		;
 	len = strlen(tok);
@@ -710,9 +782,55 @@ api_auth(struct api *a, struct evhttp_request *req)
 		len--;
 	/* Hashing first makes the comparison independent of the length. */
 	crypto_generichash(h, sizeof(h), (const unsigned char *)tok, len, NULL, 0);
-	if (sodium_memcmp(h, a->token_hash, sizeof(h)) != 0)
+	if (sodium_memcmp(h, hash, sizeof(h)) != 0) {
+		*code = "bad_token";
 		return "bad token";
+	}
 	return NULL;
+}
+
+/* Answers 401 for why (code), and logs it. */
+static void
+api_refuse(struct api *a, struct evhttp_request *req, struct server_conn *conn,
+    const char *code, const char *why)
+{
+	char	addr[80];
+
+	server_conn_addr(conn, addr, sizeof(addr));
+	log_warn("api", "refused %s %.200s from %s: %s", server_method_str(
+	    evhttp_request_get_command(req)), evhttp_request_get_uri(req), addr,
+	    why);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "WWW-Authenticate", "Bearer realm=\"noded\"");
+	server_error_code(a->srv, req, 401, code, "%s", why);
+}
+
+/*
+ * An admin request without --api-token-file: it needs the cookie's token.
+ * Returns 0, or -1 after answering 401 with what to do.
+ */
+static int
+api_admin_check(struct api *a, struct evhttp_request *req,
+    struct server_conn *conn, const char *path)
+{
+	const char	*why, *code;
+	char		 msg[8192];
+
+	if (!a->have_cookie)
+		return 0;
+	if ((why = api_bearer_check(req, a->cookie_hash, &code)) == NULL)
+		return 0;
+	if (strcmp(code, "missing_token") == 0)
+		why = "missing admin token";
+	else if (strcmp(code, "bad_token") == 0)
+		why = "bad admin token (the cookie changes at every start)";
+	snprintf(msg, sizeof(msg), "%s: %s %.200s changes the node and needs the "
+	    "admin token in %s, sent as \"Authorization: Bearer <token>\" "
+	    "(nodectl reads it itself given the node's data dir: --data-dir DIR "
+	    "or NODECTL_DATA_DIR)", why, server_method_str(
+	    evhttp_request_get_command(req)), path, a->cookie_path);
+	api_refuse(a, req, conn, code, msg);
+	return -1;
 }
 
 static enum api_route
@@ -775,19 +893,14 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 	struct api		*a = arg;
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
-	const char		*raw, *why, *seg;
+	const char		*raw, *why, *seg, *code;
 	char			*path = NULL;
 	size_t			 rawlen;
 	enum api_route		 rt;
-	char			 addr[80];
 
-	if ((why = api_auth(a, req)) != NULL) {
-		server_conn_addr(conn, addr, sizeof(addr));
-		log_warn("api", "refused %s %.200s from %s: %s", server_method_str(m),
-		    evhttp_request_get_uri(req), addr, why);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Bearer realm=\"noded\"");
-		server_error(a->srv, req, 401, "%s", why);
+	if (a->have_token &&
+	    (why = api_bearer_check(req, a->token_hash, &code)) != NULL) {
+		api_refuse(a, req, conn, code, why);
 		return;
 	}
 	if (uri == NULL || evhttp_uri_get_path(uri) == NULL) {
@@ -832,6 +945,8 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 		    evhttp_request_get_input_buffer(req)), API_MAX_BODY);
 		goto out;
 	}
+	if (api_route_is_admin(rt, m) && api_admin_check(a, req, conn, path) == -1)
+		goto out;
 	switch (rt) {
 	case ROUTE_TX:
 		api_tx_post(a, req, conn);
@@ -859,6 +974,12 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 		break;
 	case ROUTE_METRICS:
 		api_metrics_get(a, req);
+		break;
+	case ROUTE_HEALTHZ:
+		api_healthz_get(a, req);
+		break;
+	case ROUTE_READYZ:
+		api_readyz_get(a, req);
 		break;
 	case ROUTE_NONE:
 		break;
@@ -890,6 +1011,88 @@ api_load_token(struct api *a, const char *path)
 	sodium_memzero(tok, sizeof(tok));
 	a->have_token = 1;
 	return 0;
+}
+
+/*
+ * Without --api-token-file: a random admin token, written in hex to
+ * DATA_DIR/.cookie (mode 0600) for nodectl to read, as bitcoind's cookie.
+ * Written beside and renamed, so a reader never sees half of it.  0, or -1
+ * after logging what to fix.
+ */
+static int
+api_cookie_write(struct api *a, const char *dir)
+{
+	uint8_t		 raw[API_COOKIE_BYTES];
+	char		 hex[2 * API_COOKIE_BYTES + 2], tmp[sizeof(a->cookie_path) + 8];
+	struct stat	 st;
+	size_t		 off = 0;
+	ssize_t		 w;
+	int		 fd, err;
+
+	if (datadir_path(a->cookie_path, sizeof(a->cookie_path), dir,
+	    DATADIR_COOKIE) == -1 ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", a->cookie_path) >= (int)sizeof(tmp)) {
+		log_error("api", "data dir '%.200s...': too long a path for the API "
+		    "cookie", dir);
+		return -1;
+	}
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(hex, raw, sizeof(raw));
+	sodium_memzero(raw, sizeof(raw));
+	crypto_generichash(a->cookie_hash, sizeof(a->cookie_hash),
+	    (const unsigned char *)hex, 2 * API_COOKIE_BYTES, NULL, 0);
+	hex[2 * API_COOKIE_BYTES] = '\n';
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto fail;
+	while (off < 2 * API_COOKIE_BYTES + 1) {
+		w = write(fd, hex + off, 2 * API_COOKIE_BYTES + 1 - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			break;
+		off += (size_t)w;
+	}
+	err = errno;
+	sodium_memzero(hex, sizeof(hex));
+	if (off != 2 * API_COOKIE_BYTES + 1 || fstat(fd, &st) == -1) {
+		err = off != 2 * API_COOKIE_BYTES + 1 ? err : errno;
+		close(fd);
+		(void)unlink(tmp);
+		errno = err;
+		goto fail;
+	}
+	if (close(fd) == -1 || rename(tmp, a->cookie_path) == -1) {
+		err = errno;
+		(void)unlink(tmp);
+		errno = err;
+		goto fail;
+	}
+	a->cookie_dev = st.st_dev;
+	a->cookie_ino = st.st_ino;
+	a->have_cookie = 1;
+	return 0;
+fail:
+	log_error("api", "cannot write the API cookie %s: %s (the data dir must be "
+	    "writable, or give --api-token-file FILE)", a->cookie_path,
+	    strerror(errno));
+	return -1;
+}
+
+/* Removes the cookie this node wrote (not one another process put there since). */
+static void
+api_cookie_remove(struct api *a)
+{
+	struct stat	st;
+
+	if (!a->have_cookie)
+		return;
+	a->have_cookie = 0;
+	if (stat(a->cookie_path, &st) == 0 && st.st_dev == a->cookie_dev &&
+	    st.st_ino == a->cookie_ino && unlink(a->cookie_path) == -1)
+		log_warn("api", "cannot remove the API cookie %s: %s",
+		    a->cookie_path, strerror(errno));
 }
 
 struct api *
@@ -928,6 +1131,11 @@ api_new(struct node *n, struct admit *admit, struct mempool *mp, struct net *net
 	    API_HTTP_MAX_BODY, api_handle, a);
 	if (a->srv == NULL)
 		goto fail;
+	/* After the bind: a node that cannot serve leaves no cookie behind. */
+	if (!a->have_token && api_cookie_write(a, cfg->data_dir) == -1) {
+		server_free(a->srv);
+		goto fail;
+	}
 	a->events = events_new(n, a->srv);
 	a->metrics.n = n;
 	a->metrics.mp = mp;
@@ -937,8 +1145,12 @@ api_new(struct node *n, struct admit *admit, struct mempool *mp, struct net *net
 	a->metrics.events = a->events;
 	real.port = server_port(a->srv);
 	addr_str(&real, addr, sizeof(addr));
-	log_info("api", "listening on http://%s%s", addr, a->have_token ?
-	    " (bearer token required)" : "");
+	if (a->have_token)
+		log_info("api", "listening on http://%s (bearer token required)",
+		    addr);
+	else
+		log_info("api", "listening on http://%s (admin token in %s)", addr,
+		    a->cookie_path);
 	return a;
 fail:
 	free(a);
@@ -957,7 +1169,8 @@ api_shutdown(struct api *a)
 	while ((r = LIST_FIRST(&a->txreqs)) != NULL) {
 		api_txreq_unlink(r);
 		api_txreq_cancel(r);
-		server_error(a->srv, r->req, 503, "node is shutting down");
+		server_error_code(a->srv, r->req, 503, "shutting_down",
+		    "node is shutting down");
 		free(r);
 	}
 	events_shutdown(a->events);
@@ -971,6 +1184,7 @@ api_free(struct api *a)
 	api_shutdown(a);
 	events_free(a->events);
 	server_free(a->srv);
+	api_cookie_remove(a);
 	free(a);
 }
 

@@ -16,6 +16,7 @@
 #include "core/mempool.h"
 #include "http/events.h"
 #include "http/metrics.h"
+#include "http/procstat.h"
 #include "http/server.h"
 #include "lib/reason.h"
 #include "lib/util.h"
@@ -93,6 +94,46 @@ metrics_info(const struct node *n, struct evbuffer *out)
 	evbuffer_add_printf(out, "\"} 1\n");
 }
 
+/* One (method, status) series of noded_api_requests_total. */
+static void
+metrics_request(void *arg, const char *method, int code, uint64_t n)
+{
+	evbuffer_add_printf(arg, "noded_api_requests_total{method=\"%s\","
+	    "code=\"%d\"} %" PRIu64 "\n", method, code, n);
+}
+
+/*
+ * The process_* families as the Prometheus client libraries define them
+ * (names, types, units); those /proc does not give are left out, as they do.
+ */
+static void
+metrics_process(struct evbuffer *out)
+{
+	struct procstat	ps;
+
+	procstat_read(&ps);
+	if (ps.have_stat) {
+		metrics_family(out, "process_cpu_seconds_total", "counter",
+		    "Total user and system CPU time spent in seconds.");
+		evbuffer_add_printf(out, "process_cpu_seconds_total %.2f\n",
+		    ps.cpu_seconds);
+		metrics_family(out, "process_start_time_seconds", "gauge",
+		    "Start time of the process since unix epoch in seconds.");
+		evbuffer_add_printf(out, "process_start_time_seconds %.2f\n",
+		    ps.start_time);
+		metrics_u64(out, "process_resident_memory_bytes", "gauge",
+		    "Resident memory size in bytes.", ps.rss_bytes);
+		metrics_u64(out, "process_virtual_memory_bytes", "gauge",
+		    "Virtual memory size in bytes.", ps.vsize_bytes);
+	}
+	if (ps.have_fds) {
+		metrics_u64(out, "process_open_fds", "gauge",
+		    "Number of open file descriptors.", ps.open_fds);
+		metrics_u64(out, "process_max_fds", "gauge",
+		    "Maximum number of open file descriptors.", ps.max_fds);
+	}
+}
+
 void
 metrics_render(const struct metrics_src *m, struct evbuffer *out)
 {
@@ -110,10 +151,10 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	metrics_u64(out, "noded_txs_accepted_total", "counter",
 	    "Transactions accepted into the mempool.", s->txs_accepted);
 	metrics_family(out, "noded_txs_rejected_total", "counter",
-	    "Transactions rejected, by reason.");
+	    "Transactions rejected, by reason (its code, as in API answers).");
 	for (i = 1; i < REASON_COUNT; i++)
 		metrics_sample(out, "noded_txs_rejected_total", "reason",
-		    reason_str(i), s->txs_rejected[i]);
+		    reason_code(i), s->txs_rejected[i]);
 	metrics_u64(out, "noded_txs_duplicate_total", "counter",
 	    "Transactions received again while known (mempool, in flight or "
 	    "recently rejected): not verified twice.", s->txs_duplicate);
@@ -137,6 +178,18 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	metrics_sample(out, "noded_peers", "direction", "outbound", outb);
 	metrics_u64(out, "noded_peers_dropped_total", "counter",
 	    "Peers disconnected for misbehaviour.", s->peers_dropped);
+	metrics_family(out, "noded_announcements_total", "counter",
+	    "Announced ids the download scheduler could not track at once, by "
+	    "what became of them: deferred (set aside), resumed (tracked later), "
+	    "dropped (oldest out of a full queue), abandoned (their peer left).");
+	metrics_sample(out, "noded_announcements_total", "event", "deferred",
+	    s->announcements_deferred);
+	metrics_sample(out, "noded_announcements_total", "event", "resumed",
+	    s->announcements_resumed);
+	metrics_sample(out, "noded_announcements_total", "event", "dropped",
+	    s->announcements_dropped);
+	metrics_sample(out, "noded_announcements_total", "event", "abandoned",
+	    s->announcements_abandoned);
 
 	metrics_u64(out, "noded_validator_threads", "gauge",
 	    "Validator threads.", n->cfg->validators);
@@ -174,9 +227,11 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	    "Bytes received from peers, by frame type (handshake: before the "
 	    "channel).", s->bytes_received);
 
-	if (m->srv != NULL)
-		metrics_u64(out, "noded_api_requests_total", "counter",
-		    "HTTP API requests answered.", server_requests(m->srv));
+	if (m->srv != NULL) {
+		metrics_family(out, "noded_api_requests_total", "counter",
+		    "HTTP API requests answered, by method and status code.");
+		server_requests_foreach(m->srv, metrics_request, out);
+	}
 	if (m->events != NULL) {
 		metrics_u64(out, "noded_api_event_clients", "gauge",
 		    "Open GET /v1/events streams.", events_clients(m->events));
@@ -190,4 +245,6 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	    "Seconds since the node started.");
 	evbuffer_add_printf(out, "noded_uptime_seconds %.3f\n",
 	    now > n->start_ms ? (double)(now - n->start_ms) / 1000.0 : 0.0);
+
+	metrics_process(out);
 }

@@ -46,6 +46,7 @@
 #define SERVER_ACCEPT_PAUSE_S	1	/* listener rest after accept(2) failed */
 #define SERVER_ACCEPT_QUIET_S	10	/* without a failure: the episode is over */
 #define SERVER_BACKLOG		128
+#define SERVER_SERIES_MAX	128	/* (method, status) pairs counted; 9 x 12 in use */
 
 /*
  * One connection, from the accept (evhttp_set_bevcb hands us its new
@@ -68,6 +69,13 @@ struct server_conn {
 };
 TAILQ_HEAD(server_conn_list, server_conn);
 
+/* Answers counted by method and status, for noded_api_requests_total. */
+struct server_series {
+	int		method;		/* EVHTTP_REQ_* */
+	int		code;
+	uint64_t	n;
+};
+
 struct server {
 	struct event_base	*base;
 	struct evhttp		*http;
@@ -88,6 +96,8 @@ struct server {
 	uint64_t		 accept_failed_ns;	/* the last one, mono_ns() */
 	struct evbuffer		*scratch;
 	uint64_t		 requests;
+	struct server_series	 series[SERVER_SERIES_MAX];	/* by method, then code */
+	size_t			 nseries;
 };
 
 /*
@@ -143,6 +153,8 @@ server_status_str(int code)
 		return "Payload Too Large";
 	case 422:
 		return "Unprocessable Entity";
+	case 500:
+		return "Internal Server Error";
 	case 503:
 		return "Service Unavailable";
 	}
@@ -167,20 +179,61 @@ server_conn_addr(struct server_conn *c, char *out, size_t outlen)
 	addr_str(&a, out, outlen);
 }
 
+/* Counts an answer, in the series of its method and status. */
+static void
+server_count(struct server *s, struct evhttp_request *req, int code)
+{
+	int	m = (int)evhttp_request_get_command(req);
+	size_t	i;
+
+	s->requests++;
+	for (i = 0; i < s->nseries; i++) {
+		if (s->series[i].method == m && s->series[i].code == code) {
+			s->series[i].n++;
+			return;
+		}
+		if (strcmp(server_method_str(s->series[i].method),
+		    server_method_str(m)) > 0 || (s->series[i].method == m &&
+		    s->series[i].code > code))
+			break;
+	}
+	/* Methods and statuses are the few this server knows: never full. */
+	if (s->nseries == SERVER_SERIES_MAX)
+		return;
+	memmove(&s->series[i + 1], &s->series[i], (s->nseries - i) *
+	    sizeof(s->series[0]));
+	s->series[i].method = m;
+	s->series[i].code = code;
+	s->series[i].n = 1;
+	s->nseries++;
+}
+
 void
 server_reply(struct server *s, struct evhttp_request *req, int code,
     const char *ctype, const char *body, size_t len)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct evbuffer		*buf = s->scratch;
+	char			 clen[32];
 
 	evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evbuffer_drain(buf, evbuffer_get_length(buf));
-	evbuffer_add(buf, body, len);
+	/*
+	 * HEAD: the GET's head without its body.  evhttp (2.1) would send the
+	 * body and leave out the length: the length is the GET's (unless the
+	 * GET's answer is streamed: Transfer-Encoding then).
+	 */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		if (evhttp_find_header(h, "Transfer-Encoding") == NULL) {
+			snprintf(clen, sizeof(clen), "%zu", len);
+			evhttp_add_header(h, "Content-Length", clen);
+		}
+	} else
+		evbuffer_add(buf, body, len);
 	log_debug("api", "%s %s: %d", server_method_str(
 	    evhttp_request_get_command(req)), evhttp_request_get_uri(req), code);
-	s->requests++;
+	server_count(s, req, code);
 	evhttp_send_reply(req, code, server_status_str(code), buf);
 }
 
@@ -205,18 +258,41 @@ server_reply_json(struct server *s, struct evhttp_request *req, int code,
 	free(str);
 }
 
+/* {"error": msg} and, if ecode is not NULL, "code". */
+static void
+server_verror(struct server *s, struct evhttp_request *req, int code,
+    const char *ecode, const char *fmt, va_list ap)
+{
+	char	 msg[1024];
+	json_t	*o;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	o = json_pack("{s:o}", "error", jenc_str(msg));
+	if (ecode != NULL)
+		json_object_set_new(o, "code", json_string(ecode));
+	server_reply_json(s, req, code, o);
+}
+
 void
 server_error(struct server *s, struct evhttp_request *req, int code,
     const char *fmt, ...)
 {
-	char	msg[1024];
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	server_verror(s, req, code, NULL, fmt, ap);
 	va_end(ap);
-	server_reply_json(s, req, code, json_pack("{s:o}", "error",
-	    jenc_str(msg)));
+}
+
+void
+server_error_code(struct server *s, struct evhttp_request *req, int code,
+    const char *ecode, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	server_verror(s, req, code, ecode, fmt, ap);
+	va_end(ap);
 }
 
 int
@@ -225,7 +301,7 @@ server_reply_start(struct server *s, struct evhttp_request *req)
 	const char	*te;
 
 	evhttp_send_reply_start(req, 200, "OK");
-	s->requests++;
+	server_count(s, req, 200);
 	/* evhttp chose chunks (HTTP/1.1) or a body that ends with the connection. */
 	te = evhttp_find_header(evhttp_request_get_output_headers(req),
 	    "Transfer-Encoding");
@@ -542,7 +618,8 @@ server_dispatch(struct evhttp_request *req, void *arg)
 	evtimer_del(c->deadline);
 	evhttp_request_set_on_complete_cb(req, server_req_donecb, c);
 	if (s->stopping) {
-		server_error(s, req, 503, "node is shutting down");
+		server_error_code(s, req, 503, "shutting_down",
+		    "node is shutting down");
 		return;
 	}
 	s->handler(req, c, s->arg);
@@ -690,4 +767,15 @@ uint64_t
 server_requests(const struct server *s)
 {
 	return s->requests;
+}
+
+void
+server_requests_foreach(const struct server *s, void (*cb)(void *arg,
+    const char *method, int code, uint64_t n), void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nseries; i++)
+		cb(arg, server_method_str(s->series[i].method), s->series[i].code,
+		    s->series[i].n);
 }

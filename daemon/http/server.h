@@ -48,6 +48,9 @@ void	server_free(struct server *s);
 uint16_t server_port(const struct server *s);
 /* Requests answered. */
 uint64_t server_requests(const struct server *s);
+/* Calls cb for each (method, status) answered, by method name then status. */
+void	server_requests_foreach(const struct server *s, void (*cb)(void *arg,
+	    const char *method, int code, uint64_t n), void *arg);
 
 /* Sends body (len bytes) with status code and content type. */
 void	server_reply(struct server *s, struct evhttp_request *req, int code,
@@ -58,6 +61,10 @@ void	server_reply_json(struct server *s, struct evhttp_request *req, int code,
 /* Sends {"error": "<message>"}. */
 void	server_error(struct server *s, struct evhttp_request *req, int code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Sends {"error": "<message>", "code": ecode}: ecode is a stable snake_case code. */
+void	server_error_code(struct server *s, struct evhttp_request *req, int code,
+	    const char *ecode, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
 /* Starts a streamed 200 answer; 1 if evhttp frames it in chunks (HTTP/1.1). */
 int	server_reply_start(struct server *s, struct evhttp_request *req);
 /* Ends a streamed answer (its connection's hold released first). */

@@ -96,6 +96,7 @@ struct run {
 	struct buf	 events;	/* every event: type, NUL, length, data */
 	size_t		 nevents;
 	int		 sse_failed;
+	char		 last_id[SSE_ID_MAX + 1];	/* the stream's last event id */
 };
 
 static int
@@ -283,6 +284,11 @@ fuzz_sse_run(const uint8_t *p, size_t len, uint32_t seed, int split,
 		check(rc == 0 || err[0] != '\0');
 		off += n;
 	}
+	/* An id that can go back in a Last-Event-ID header, whatever came. */
+	snprintf(r->last_id, sizeof(r->last_id), "%s", sse_last_id(sse));
+	check(strlen(sse_last_id(sse)) <= SSE_ID_MAX);
+	for (n = 0; r->last_id[n] != '\0'; n++)
+		check(r->last_id[n] > ' ' && r->last_id[n] <= '~');
 	sse_free(sse);
 	return rc;
 }
@@ -296,6 +302,7 @@ fuzz_sse_both(const uint8_t *p, size_t len, uint32_t seed, struct run *whole)
 	rc1 = fuzz_sse_run(p, len, seed, 0, whole);
 	rc2 = fuzz_sse_run(p, len, seed, 1, &split);
 	check(rc1 == rc2);
+	check(rc1 != 0 || strcmp(whole->last_id, split.last_id) == 0);
 	check(whole->events.len == split.events.len);
 	check(whole->events.len == 0 ||
 	    memcmp(whole->events.p, split.events.p, whole->events.len) == 0);

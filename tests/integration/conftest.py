@@ -308,6 +308,12 @@ class Node:
             raise AssertionError("%s: GET %s -> %s %r" % (self.name, path, code, body))
         return body
 
+    def admin_headers(self):
+        """Authorization for admin requests (POST/DELETE /v1/peers): the token
+        the node wrote to DATA_DIR/.cookie (docs/API.md, Authentication)."""
+        with open(os.path.join(self.data_dir, ".cookie")) as f:
+            return {"Authorization": "Bearer " + f.read().strip()}
+
     def status(self):
         return self._get_json("/v1/status")
 

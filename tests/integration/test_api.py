@@ -37,6 +37,12 @@ DEVNET_ID = txlib.netid("devnet").hex()
 TX_REASONS = ["bad encoding", "unknown version", "bad signature", "wrong network",
               "amount too high", "memo too long", "timestamp too far in the future",
               "timestamp too old", "nonce already used", "mempool full", "node busy"]
+# Their machine codes (lib/reason.c reason_code()), in the same order.
+TX_CODES = ["bad_encoding", "unknown_version", "bad_signature", "wrong_network",
+            "amount_too_high", "memo_too_long", "timestamp_in_future",
+            "timestamp_too_old", "nonce_used", "mempool_full", "node_busy"]
+CODE_OF = dict(zip(TX_REASONS, TX_CODES))
+CODE_RE = re.compile(r"^[a-z]+(_[a-z]+)*$")
 
 
 # --- plain HTTP ------------------------------------------------------------------
@@ -85,9 +91,11 @@ def check_json(r, status):
 
 
 def check_error(r, status, *fragments):
-    """r is a JSON {"error": "..."} answer with this status; returns the message."""
+    """r is a JSON {"error": "..."[, "code": "<snake_case>"]} answer with this
+    status; returns the message."""
     body = check_json(r, status)
-    assert isinstance(body, dict) and list(body) == ["error"], body
+    assert isinstance(body, dict) and list(body) in (["error"], ["error", "code"]), body
+    assert "code" not in body or CODE_RE.match(body["code"]), body
     msg = body["error"]
     assert isinstance(msg, str) and msg, body
     for f in fragments:
@@ -414,9 +422,9 @@ def test_post_tx_single_verdicts(cluster):
     ]
     for bad, reason, message in rejected:
         body = check_json(post_tx(a, bad), 422)
-        assert set(body) == {"id", "status", "reason", "message"}, body
+        assert set(body) == {"id", "status", "reason", "code", "message"}, body
         assert body["id"] == bad.id_hex() and body["status"] == "rejected", body
-        assert body["reason"] == reason, (reason, body)
+        assert body["reason"] == reason and body["code"] == CODE_OF[reason], (reason, body)
         assert body["message"].startswith(reason), body
         if message is not None:
             assert body["message"] == message, body
@@ -424,7 +432,8 @@ def test_post_tx_single_verdicts(cluster):
     # Bytes that do not decode: 422 without an id.
     for raw, reason in [(t.hex()[:100], "bad encoding"), ("02" + t.hex()[2:], "unknown version")]:
         body = check_json(post_tx(a, raw), 422)
-        assert body == {"status": "rejected", "reason": reason, "message": body["message"]}, body
+        assert body == {"status": "rejected", "reason": reason, "code": CODE_OF[reason],
+                        "message": body["message"]}, body
         assert body["message"].startswith(reason), body
 
     # Only the two accepted transactions are in the mempool.
@@ -463,10 +472,10 @@ def test_post_tx_batch(cluster):
     res = body["results"]
     assert res[0] == {"id": good.id_hex(), "status": "accepted"}, res
     assert res[1] == {"id": over.id_hex(), "status": "rejected", "reason": "amount too high",
-                      "message": "amount too high: 800 > 100"}, res
+                      "code": "amount_too_high", "message": "amount too high: 800 > 100"}, res
     assert res[2] == {"id": old.id_hex(), "status": "accepted", "duplicate": True}, res
     assert res[3] == {"status": "rejected", "reason": "unknown version",
-                      "message": "unknown version"}, res
+                      "code": "unknown_version", "message": "unknown version"}, res
     assert a.status()["mempool_txs"] == 2
 
     # 1000 is allowed: one verdict each, in request order.
@@ -693,6 +702,12 @@ def test_post_and_delete_peers(cluster, streams):
     ev = streams(a)
     ev.wait_comment("noded a events")
     assert a.peers() == [] and b.peers() == []
+    # Admin requests carry the node's cookie (test_conventions_api.py tests its need).
+    with open(os.path.join(a.data_dir, ".cookie")) as f:
+        admin = {"Authorization": "Bearer " + f.read().strip()}
+
+    def call(node, method, path, body=None):
+        return globals()["call"](node, method, path, body, headers=admin)
 
     body = check_json(call(a, "POST", "/v1/peers", {"addr": b.p2p_addr}), 202)
     assert body == {"addr": b.p2p_addr, "status": "connecting"}
@@ -885,7 +900,7 @@ def test_metrics_families_types_and_values(cluster):
     assert {k: info[0].labels[k] for k in ("name", "network", "node_id")} == \
         {"name": "a", "network": "devnet", "node_id": a.node_id}, info
     reasons = {s.labels["reason"] for s in family(fams, "noded_txs_rejected_total").samples}
-    assert set(TX_REASONS) <= reasons, set(TX_REASONS) - reasons
+    assert set(TX_CODES) == reasons, set(TX_CODES) ^ reasons
     assert value(fams, "noded_peers", direction="inbound") == 1
     assert value(fams, "noded_peers", direction="outbound") == 0
     assert value(fams, "noded_validator_queue_depth") == 0
@@ -905,10 +920,10 @@ def test_metrics_families_types_and_values(cluster):
     wait_until(lambda: all(b.has_tx(t.id_hex()) for t in txs), 10, "txs at b")
     text2, f2 = scrape(a)
     assert value(f2, "noded_txs_accepted_total") - value(fams, "noded_txs_accepted_total") == 3
-    for r in TX_REASONS:
+    for r in TX_CODES:
         delta = (value(f2, "noded_txs_rejected_total", reason=r)
                  - value(fams, "noded_txs_rejected_total", reason=r))
-        assert delta == (1 if r == "amount too high" else 0), (r, delta)
+        assert delta == (1 if r == "amount_too_high" else 0), (r, delta)
     assert value(f2, "noded_txs_duplicate_total") - value(fams, "noded_txs_duplicate_total") == 1
     assert value(f2, "noded_mempool_txs") == 3
     assert value(f2, "noded_mempool_bytes") == sum(len(t.encode()) for t in txs)
@@ -927,7 +942,9 @@ def test_metrics_families_types_and_values(cluster):
     assert value(fb, "noded_bytes_received_total", type="TX") == \
         value(f2, "noded_bytes_sent_total", type="TX")
     assert value(fb, "noded_txs_accepted_total") == 3
-    assert value(f2, "noded_api_requests_total") > value(fams, "noded_api_requests_total")
+    assert value(f2, "noded_api_requests_total", method="GET", code="200") > \
+        value(fams, "noded_api_requests_total", method="GET", code="200")
+    assert value(f2, "noded_api_requests_total", method="POST", code="422") == 1
 
 
 def test_metrics_backpressure_moves(cluster):
@@ -990,22 +1007,25 @@ def test_unknown_paths_404_and_wrong_methods_405(cluster):
             check_error(r, 404, "not found")
     assert check_error(call(a, "GET", "/v1/nope"), 404) == "not found: /v1/nope"
 
-    allowed = {"/v1/tx": "POST", "/v1/tx/" + ZERO_ID: "GET", "/v1/mempool": "GET",
-               "/v1/status": "GET", "/v1/peers": "GET, POST", "/v1/peers/" + ZERO_ID: "DELETE",
-               "/v1/events": "GET", "/metrics": "GET"}
+    # HEAD goes wherever GET does (test_conventions_api.py tests its answers).
+    allowed = {"/v1/tx": "POST", "/v1/tx/" + ZERO_ID: "GET, HEAD", "/v1/mempool": "GET, HEAD",
+               "/v1/status": "GET, HEAD", "/v1/peers": "GET, HEAD, POST",
+               "/v1/peers/" + ZERO_ID: "DELETE", "/v1/events": "GET, HEAD",
+               "/metrics": "GET, HEAD", "/healthz": "GET, HEAD", "/readyz": "GET, HEAD"}
     for path, allow in allowed.items():
         ok = {m.strip() for m in allow.split(",")}
-        for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"):
             if method in ok:
                 continue
             r = call(a, method, path, b"{}" if method in ("POST", "PUT", "PATCH") else None)
+            assert r.status == 405 and r.header("Allow") == allow, (method, path, r.headers)
+            if method == "HEAD":
+                assert r.raw == b"", r
+                continue
             msg = check_error(r, 405)
             assert msg == "method %s not allowed on %s (allowed: %s)" % (method, path, allow), msg
-            assert r.header("Allow") == allow, (method, path, r.headers)
-        r = call(a, "HEAD", path)
-        assert r.status == 405 and r.header("Allow") == allow, (path, r)
     assert check_error(call(a, "PUT", "/v1/status"), 405) == \
-        "method PUT not allowed on /v1/status (allowed: GET)"
+        "method PUT not allowed on /v1/status (allowed: GET, HEAD)"
 
 
 def test_body_limit_413(cluster):
@@ -1070,12 +1090,16 @@ def test_token_required_and_checked(cluster, tmp_path, streams):
         for method, path, body in [("GET", "/v1/status", None), ("GET", "/metrics", None),
                                    ("POST", "/v1/tx", {"tx": t.hex()}),
                                    ("GET", "/v1/nope", None), ("PUT", "/v1/status", None),
-                                   ("DELETE", "/v1/peers/" + ZERO_ID, None)]:
+                                   ("DELETE", "/v1/peers/" + ZERO_ID, None),
+                                   ("GET", "/healthz", None), ("HEAD", "/readyz", None)]:
             r = call(a, method, path, body, headers=hdrs)
+            assert r.header("WWW-Authenticate") == 'Bearer realm="noded"', r.headers
+            if method == "HEAD":
+                assert r.status == 401 and r.raw == b"", r
+                continue
             msg = check_error(r, 401)
             if message is not None:
                 assert msg == message, (hdrs, msg)
-            assert r.header("WWW-Authenticate") == 'Bearer realm="noded"', r.headers
     assert a.log_grep(r"WARN api: refused GET /v1/status from 127\.0\.0\.1:\d+: bad token")
     assert not a.has_tx(t.id_hex())              # the refused POSTs submitted nothing
 
@@ -1094,9 +1118,10 @@ def test_token_required_and_checked(cluster, tmp_path, streams):
     # The event stream too.
     s = streams(a)
     assert s.status == 401 and s.headers.get("www-authenticate") == 'Bearer realm="noded"'
-    assert json.loads(s.body) == {"error": "missing token: send \"Authorization: Bearer <token>\""}
+    assert json.loads(s.body) == {"error": "missing token: send \"Authorization: Bearer <token>\"",
+                                  "code": "missing_token"}
     s = streams(a, headers={"Authorization": "Bearer wrong"})
-    assert s.status == 401 and json.loads(s.body) == {"error": "bad token"}
+    assert s.status == 401 and json.loads(s.body) == {"error": "bad token", "code": "bad_token"}
     s = streams(a, headers=good)
     assert s.status == 200
     s.wait_comment("noded a events")
@@ -1239,6 +1264,6 @@ def test_sigterm_answers_pending_post_503_and_ends_streams(cluster, streams):
     assert got.startswith(b"HTTP/1.1 503 "), \
         "pending POST /v1/tx at SIGTERM got %r instead of 503" % got[:300]
     head, _, body = got.partition(b"\r\n\r\n")
-    assert json.loads(body) == {"error": "node is shutting down"}, got
+    assert json.loads(body) == {"error": "node is shutting down", "code": "shutting_down"}, got
     # New requests after SIGTERM: the loop exits as soon as the signal is handled,
     # so there is no window in which a new request could be answered 503; not tested.

@@ -226,7 +226,8 @@ def test_event_streams_over_the_cap_get_503(cluster, streams):
     over = streams(a, read=False)
     assert over.status == 503, over.status
     assert over.headers.get("content-type", "").startswith("application/json")
-    assert re.fullmatch(rb'\{"error":"too many event streams: %d open, limit %d"\}\n'
+    assert re.fullmatch(rb'\{"error":"too many event streams: %d open, limit %d",'
+                        rb'"code":"too_many_streams"\}\n'
                         % (MAX_STREAMS, MAX_STREAMS), over.body), over.body
     # Other requests are still answered; a stream that leaves makes room.
     assert call(a, "GET", "/v1/status").status == 200

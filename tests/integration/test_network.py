@@ -235,7 +235,8 @@ def test_different_networks_never_complete_a_handshake(cluster):
 
 def test_node_never_keeps_a_connection_to_itself(cluster):
     a = cluster.start("selfish")
-    code, body = a.request("POST", "/v1/peers", {"addr": a.p2p_addr})
+    code, body = a.request("POST", "/v1/peers", {"addr": a.p2p_addr},
+                           headers=a.admin_headers())
     assert code == 202, body
     wait_until(lambda: a.log_grep(r"connected to itself|is this node itself"), 10,
                "selfish to notice it dialled itself")

@@ -22,7 +22,7 @@ from txlib import Tx, Wallet
 ID_RE = re.compile(r"\b[0-9a-f]{64}\b")
 WATCH_RE = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) (\S+) +(\w+) ?(.*)$")
 COMMANDS = ["keygen", "pubkey", "send", "submit", "tx", "mempool", "status",
-            "peers", "connect", "disconnect", "watch"]
+            "peers", "connect", "disconnect", "watch", "health"]
 
 
 def ctl(*args, node=None, env=None, input=None, timeout=30):
@@ -31,7 +31,8 @@ def ctl(*args, node=None, env=None, input=None, timeout=30):
     if node is not None:
         cmd += ["--node", node if isinstance(node, str) else node.api_addr]
     cmd += [str(a) for a in args]
-    e = {k: v for k, v in os.environ.items() if not k.startswith("NODECTL_")}
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith("NODECTL_") and not k.startswith("NODED_")}
     e.update(env or {})
     return subprocess.run(cmd, capture_output=True, text=True, input=input,
                           env=e, timeout=timeout)
@@ -66,11 +67,11 @@ def closed_port():
 class Watch:
     """`nodectl watch` in the background; lines of stdout collected by a thread."""
 
-    def __init__(self, *nodes, args=(), env=None):
+    def __init__(self, *nodes, args=(), env=None, watch_args=()):
         cmd = [NODECTL]
         for n in nodes:
             cmd += ["--node", n if isinstance(n, str) else n.api_addr]
-        cmd += list(args) + ["watch"]
+        cmd += list(args) + ["watch"] + list(watch_args)
         e = {k: v for k, v in os.environ.items() if not k.startswith("NODECTL_")}
         e.update(env or {})
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
@@ -313,8 +314,10 @@ def test_dry_run_builds_what_was_asked(keys):
     assert before - 1000 <= t.timestamp_ms <= txlib.now_ms() + 1000
     assert t.verify()
 
+    # Without --network, a dry run signs for devnet when no node answers.
     j = json.loads(ok(ctl("--json", "send", "--key", key, "--to", to,
-                          "--amount", "0", "--dry-run")).stdout)
+                          "--amount", "0", "--dry-run",
+                          node="127.0.0.1:%d" % closed_port())).stdout)
     t = Tx.decode(j["tx"])
     assert j["id"] == t.id_hex() and j["nonce"] == t.nonce
     assert t.netid == txlib.netid("devnet") and t.amount == 0 and t.memo == b""
@@ -322,7 +325,8 @@ def test_dry_run_builds_what_was_asked(keys):
     # Without --nonce every transaction gets a fresh one.
     nonces = set()
     for _ in range(5):
-        r = ok(ctl("send", "--key", key, "--to", to, "--amount", "1", "--dry-run"))
+        r = ok(ctl("send", "--key", key, "--to", to, "--amount", "1", "--dry-run",
+                   "--network", "devnet"))
         nonces.add(Tx.decode(r.stdout.strip()).nonce)
     assert len(nonces) == 5
 
@@ -523,8 +527,10 @@ def test_connect_peers_disconnect(cluster, keys, watches):
     a = cluster.start("pa", args=["--peer-exchange", "off"])
     b = cluster.start("pb", args=["--peer-exchange", "off"])
     assert "no peers" in ok(ctl("peers", node=a)).stdout
+    # connect and disconnect need the node's cookie: nodectl reads it from its data dir.
+    adm = {"NODECTL_DATA_DIR": a.data_dir}
 
-    r = ok(ctl("connect", b.p2p_addr, node=a))
+    r = ok(ctl("connect", b.p2p_addr, node=a, env=adm))
     assert r.stdout == "connecting to %s\n" % b.p2p_addr
     wait_connected(a, b)
 
@@ -540,28 +546,28 @@ def test_connect_peers_disconnect(cluster, keys, watches):
     w = watches(a)
     # watch does not say when it has subscribed; the node does.
     wait_until(lambda: a.metric("noded_api_event_clients") == 1, 10, "watch subscribed")
-    r = ok(ctl("disconnect", b.node_id, node=a))
+    r = ok(ctl("disconnect", b.node_id, node=a, env=adm))
     assert r.stdout == "disconnected %s\n" % b.node_id
     wait_until(lambda: w.grep(r" pa +peer_disconnected %s " % b.node_id[:16]), 10,
                "peer_disconnected in watch: %s" % w.lines)
 
     # By name and by id prefix, once the peers are linked again.
-    j = json.loads(ok(ctl("--json", "connect", b.p2p_addr, node=a)).stdout)
+    j = json.loads(ok(ctl("--json", "connect", b.p2p_addr, node=a, env=adm)).stdout)
     assert j == {"addr": b.p2p_addr, "status": "connecting"}
     wait_connected(a, b)
-    r = ok(ctl("disconnect", "pb", node=a))
+    r = ok(ctl("disconnect", "pb", node=a, env=adm))
     assert r.stdout == "disconnected %s\n" % b.node_id
-    ok(ctl("connect", b.p2p_addr, node=a))
+    ok(ctl("connect", b.p2p_addr, node=a, env=adm))
     wait_connected(a, b)
-    j = json.loads(ok(ctl("--json", "disconnect", b.node_id[:10], node=a)).stdout)
+    j = json.loads(ok(ctl("--json", "disconnect", b.node_id[:10], node=a, env=adm)).stdout)
     assert j == {"node_id": b.node_id, "status": "disconnected"}
 
-    r = ctl("disconnect", "ab" * 32, node=a)
+    r = ctl("disconnect", "ab" * 32, node=a, env=adm)
     assert r.returncode == 1, (r.stdout, r.stderr)
-    r = ctl("disconnect", "nosuchpeer", node=a)
+    r = ctl("disconnect", "nosuchpeer", node=a, env=adm)
     assert r.returncode == 1 and "no peer named 'nosuchpeer'" in r.stderr
     # a prefix too short to look up says so, rather than "no peer"
-    r = ctl("disconnect", b.node_id[:3], node=a)
+    r = ctl("disconnect", b.node_id[:3], node=a, env=adm)
     assert r.returncode == 2 and "at least 4 hex digits" in r.stderr, r.stderr
 
 
@@ -603,7 +609,8 @@ def test_watch_merges_nodes_and_survives_one_going_away(cluster, keys, watches):
 def test_watch_json_and_exit_when_every_stream_ends(cluster, keys, watches):
     n = cluster.start("wj")
     key, to = keys["alice"][0], keys["bob"][1]
-    w = watches(n, args=["--json"])
+    # --reconnect 0: a stream that ends is not reopened (see test_conventions_api.py).
+    w = watches(n, args=["--json"], watch_args=["--reconnect", "0"])
 
     def seen(tx_id):
         def f(wt):

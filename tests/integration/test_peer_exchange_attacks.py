@@ -130,7 +130,7 @@ def post_peer(node, addr):
     req = urllib.request.Request(
         "http://127.0.0.1:%d/v1/peers" % node.api_port,
         data=json.dumps({"addr": addr}).encode(), method="POST",
-        headers={"Content-Type": "application/json"})
+        headers=dict(node.admin_headers(), **{"Content-Type": "application/json"}))
     try:
         with urllib.request.urlopen(req, timeout=5) as r:
             return r.status, json.loads(r.read().decode())
