@@ -15,6 +15,7 @@
 enum hub_topic {
 	HUB_TX_ACCEPTED = 0,
 	HUB_TX_REJECTED,
+	HUB_TX_REPLACED,
 	HUB_PEER_UP,
 	HUB_PEER_DOWN,
 	HUB_NTOPICS
@@ -39,6 +40,7 @@ struct hub_event {
 	const char	*from;
 	uint64_t	amount;			/* HUB_TX_ACCEPTED */
 	unsigned	reason;			/* HUB_TX_REJECTED: enum reason */
+	const uint8_t	*replaced;		/* HUB_TX_REPLACED: the loser (id the winner) */
 	/* HUB_PEER_*: the peer, and why it went (HUB_PEER_DOWN) */
 	const struct peer_info *peer;
 	const char	*why;

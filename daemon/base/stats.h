@@ -18,6 +18,7 @@ struct stats {
 	uint64_t	txs_accepted;
 	uint64_t	txs_rejected[REASON_COUNT];	/* by enum reason */
 	uint64_t	txs_duplicate;
+	uint64_t	txs_replaced;		/* losers of a (sender, nonce) taken out */
 	uint64_t	backpressure;		/* times the validator channel was full */
 	uint64_t	bytes_sent[STATS_FRAME_TYPES];	/* by frame type */
 	uint64_t	bytes_received[STATS_FRAME_TYPES];

@@ -86,6 +86,8 @@ struct admit_reject {
 	unsigned	reason;
 	uint64_t	until_ms;	/* 0: for as long as it is remembered */
 	size_t		slot;		/* its place in the FIFO ring */
+	int		has_winner;	/* it lost its nonce to ... */
+	uint8_t		winner[TX_ID_LEN];	/* ... this one (PROTOCOL.md 5.4) */
 };
 
 /*
@@ -174,7 +176,7 @@ admit_rejected(struct admit *a, const uint8_t key[TX_ID_LEN])
 	return r;
 }
 
-static void
+static struct admit_reject *
 admit_reject_remember(struct admit *a, const uint8_t key[TX_ID_LEN],
     unsigned reason)
 {
@@ -203,6 +205,35 @@ admit_reject_remember(struct admit *a, const uint8_t key[TX_ID_LEN],
 	}
 	r->reason = reason;
 	r->until_ms = ttl == 0 ? 0 : now_ms() + ttl;
+	r->has_winner = 0;
+	return r;
+}
+
+/*
+ * Remembers that loser lost its (sender, nonce) to winner, whose id is
+ * smaller: for as long as the ring keeps it, on every node alike.
+ */
+static void
+admit_remember_loser(struct admit *a, const uint8_t loser[TX_ID_LEN],
+    const uint8_t winner[TX_ID_LEN])
+{
+	struct admit_reject	*r = admit_reject_remember(a, loser, REASON_NONCE);
+
+	r->until_ms = 0;
+	r->has_winner = 1;
+	memcpy(r->winner, winner, TX_ID_LEN);
+}
+
+int
+admit_replaced_by(struct admit *a, const uint8_t id[TX_ID_LEN],
+    uint8_t winner[TX_ID_LEN])
+{
+	const struct admit_reject *r = admit_rejected(a, id);
+
+	if (r == NULL || !r->has_winner)
+		return 0;
+	memcpy(winner, r->winner, TX_ID_LEN);
+	return 1;
 }
 
 static void
@@ -687,7 +718,16 @@ admit_tx(struct admit *a, struct admit_source *src, const uint8_t *raw,
 		r->what = idmap_get(a->rejected, r->id) == rej ? ADMIT_REJECTED_ID :
 		    ADMIT_REJECTED_COPY;
 		r->reason = rej->reason;
-		admit_answer(cb, arg, ADMIT_REJECTED, r->id, rej->reason, NULL);
+		if (rej->has_winner) {
+			char	msg[160], winhex[TX_ID_HEX_LEN + 1];
+
+			hex_encode(winhex, rej->winner, TX_ID_LEN);
+			snprintf(msg, sizeof(msg), "nonce already used: replaced by %s",
+			    winhex);
+			admit_answer(cb, arg, ADMIT_REJECTED, r->id, rej->reason, msg);
+		} else
+			admit_answer(cb, arg, ADMIT_REJECTED, r->id, rej->reason,
+			    NULL);
 		goto duplicate;
 	}
 	if ((vs = idmap_get(a->validating, r->id)) != NULL) {
@@ -827,6 +867,22 @@ admit_retry_copies(struct admit *a, const uint8_t id[TX_ID_LEN],
 	a->retrying = NULL;
 }
 
+/* Posts that vs's transaction replaced loser (same sender and nonce). */
+static void
+admit_post_replaced(const struct admit_vstate *vs, const uint8_t loser[TX_ID_LEN])
+{
+	struct hub_event	ev;
+
+	if (!hub_wanted(HUB_TX_REPLACED))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.topic = HUB_TX_REPLACED;
+	ev.id = vs->id;
+	ev.replaced = loser;
+	ev.from = vs->from;
+	hub_post(&ev);
+}
+
 /* Posts a transaction event for the upper layers. */
 static void
 admit_post(enum hub_topic topic, const struct admit_vstate *vs, uint64_t amount,
@@ -860,10 +916,11 @@ admit_validated(struct validator_job *job, void *arg)
 	enum mempool_result	 mr;
 	char			 idhex[TX_ID_HEX_LEN + 1], why[256], drop[160];
 	struct admit_source	*src;
-	uint8_t			 copy[TX_ID_LEN], id[TX_ID_LEN];
+	uint8_t			 copy[TX_ID_LEN], id[TX_ID_LEN], other[TX_ID_LEN];
+	char			 otherhex[TX_ID_HEX_LEN + 1];
 	unsigned		 reason;
 	size_t			 evicted = 0;
-	int			 open, bad;
+	int			 open, bad, mr_lost = 0;
 
 	idmap_del(a->validating, vs->id);
 	hex_encode(idhex, vs->id, TX_ID_LEN);
@@ -885,8 +942,9 @@ admit_validated(struct validator_job *job, void *arg)
 
 	if (job->res.reason == TX_OK) {
 		mr = mempool_add(a->mp, vs->id, &job->tx, job->raw, job->len,
-		    now_ms(), vs->origin, &evicted);
-		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE) {
+		    now_ms(), vs->origin, other, &evicted);
+		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE ||
+		    mr == MEMPOOL_REPLACED) {
 			stats.txs_accepted++;
 			if (vs->origin == 0)
 				log_event(LOG_INFO, "gossip", &(struct log_fields){
@@ -906,6 +964,17 @@ admit_validated(struct validator_job *job, void *arg)
 				    "%zu transactions of the heaviest source and "
 				    "sender (mempool bounds)", evicted);
 			admit_post(HUB_TX_ACCEPTED, vs, job->tx.amount, 0);
+			if (mr == MEMPOOL_REPLACED) {
+				/* The loser goes on every node that held it. */
+				hex_encode(otherhex, other, TX_ID_LEN);
+				stats.txs_replaced++;
+				admit_remember_loser(a, other, vs->id);
+				log_event(LOG_INFO, "mempool", &(struct log_fields){
+				    .tx = idhex }, "tx %.16s replaces tx %.16s: the "
+				    "same sender and nonce %llu, and a smaller id",
+				    idhex, otherhex, (unsigned long long)job->tx.nonce);
+				admit_post_replaced(vs, other);
+			}
 			if (a->hooks.accepted != NULL)
 				a->hooks.accepted(a->hooks.arg, vs->id, vs->origin);
 			admit_verdict_fill(&v, ADMIT_ACCEPTED, vs->id, 0, NULL);
@@ -913,10 +982,14 @@ admit_validated(struct validator_job *job, void *arg)
 		}
 		reason = mr == MEMPOOL_NONCE_USED ? REASON_NONCE : REASON_FULL;
 		snprintf(why, sizeof(why), "%s", reason_str(reason));
-		if (mr == MEMPOOL_NONCE_USED)
+		if (mr == MEMPOOL_NONCE_USED) {
+			mr_lost = 1;
+			hex_encode(otherhex, other, TX_ID_LEN);
 			snprintf(why, sizeof(why), "nonce already used: nonce %llu of "
-			    "this sender is taken by another transaction",
-			    (unsigned long long)job->tx.nonce);
+			    "this sender is held by tx %.16s, whose id is smaller "
+			    "(replaced by %s)", (unsigned long long)job->tx.nonce,
+			    otherhex, otherhex);
+		}
 	} else {
 		reason = job->res.reason;
 		snprintf(why, sizeof(why), "%s", job->res.msg[0] ? job->res.msg :
@@ -930,7 +1003,10 @@ admit_validated(struct validator_job *job, void *arg)
 		if (a->hooks.retry != NULL)
 			a->hooks.retry(a->hooks.arg, vs->id, vs->origin);
 	} else {
-		admit_reject_remember(a, vs->id, reason);
+		if (mr_lost)
+			admit_remember_loser(a, vs->id, other);
+		else
+			admit_reject_remember(a, vs->id, reason);
 		if (a->hooks.settled != NULL)
 			a->hooks.settled(a->hooks.arg, vs->id);
 	}

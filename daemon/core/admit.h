@@ -127,5 +127,12 @@ void	admit_cancel(struct admit *a, const uint8_t id[TX_ID_LEN], void *arg);
 int	admit_settled(struct admit *a, const uint8_t id[TX_ID_LEN]);
 /* True while a copy of id is being validated. */
 int	admit_pending(struct admit *a, const uint8_t id[TX_ID_LEN]);
+/*
+ * True if id lost its (sender, nonce) to a transaction with a smaller id
+ * (docs/PROTOCOL.md 5.4), which winner then gets (as long as that is
+ * remembered).
+ */
+int	admit_replaced_by(struct admit *a, const uint8_t id[TX_ID_LEN],
+	    uint8_t winner[TX_ID_LEN]);
 
 #endif

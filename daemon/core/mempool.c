@@ -522,24 +522,36 @@ mempool_free(struct mempool *mp)
 enum mempool_result
 mempool_add(struct mempool *mp, const uint8_t id[TX_ID_LEN],
     const struct tx *t, const uint8_t *raw, size_t len, uint64_t now,
-    uint64_t source, size_t *evicted)
+    uint64_t source, uint8_t other[TX_ID_LEN], size_t *evicted)
 {
-	struct mp_node		*n, *victim;
+	struct mp_node		*n, *victim, *rival;
 	struct mempool_entry	*e;
 	size_t			 nevicted = 0;
+	enum mempool_result	 added = MEMPOOL_ADDED;
 
 	if (evicted != NULL)
 		*evicted = 0;
 	if (mp_find_id(mp, id) != NULL)
 		return MEMPOOL_DUPLICATE;
-	if (mp_find_nonce(mp, t->sender, t->nonce) != NULL)
-		return MEMPOOL_NONCE_USED;
 	if (len > mp->max_bytes || len > UINT32_MAX)
 		return MEMPOOL_TOO_BIG;
+	if ((rival = mp_find_nonce(mp, t->sender, t->nonce)) != NULL) {
+		/* The smaller id holds the nonce, on every node alike. */
+		if (other != NULL)
+			memcpy(other, mp_entry(rival)->id, TX_ID_LEN);
+		if (memcmp(mp_entry(rival)->id, id, TX_ID_LEN) < 0)
+			return MEMPOOL_NONCE_USED;
+		mp_remove(mp, rival);
+		added = MEMPOOL_REPLACED;
+	}
 
 	while (mp->oldest != NULL && (mp->count >= mp->max_count ||
 	    mp->bytes + len > mp->max_bytes)) {
-		if ((victim = mp_victim(mp, source, t->sender)) == NULL) {
+		victim = mp_victim(mp, source, t->sender);
+		/* A winner of its nonce is not refused (the loser went already). */
+		if (victim == NULL && added == MEMPOOL_REPLACED)
+			victim = mp->oldest;
+		if (victim == NULL) {
 			if (evicted != NULL)
 				*evicted = nevicted;
 			return MEMPOOL_FULL;
@@ -577,7 +589,7 @@ mempool_add(struct mempool *mp, const uint8_t id[TX_ID_LEN],
 	mp->newest = n;
 	mp->count++;
 	mp->bytes += len;
-	return MEMPOOL_ADDED;
+	return added;
 }
 
 const struct mempool_entry *

@@ -26,7 +26,8 @@ struct mempool_entry {
 enum mempool_result {
 	MEMPOOL_ADDED = 0,
 	MEMPOOL_DUPLICATE,	/* same id already present */
-	MEMPOOL_NONCE_USED,	/* another tx with the same (sender, nonce): "nonce already used" */
+	MEMPOOL_NONCE_USED,	/* another tx with the same (sender, nonce) and a smaller id holds it */
+	MEMPOOL_REPLACED,	/* added in place of the one with the same (sender, nonce) and a larger id */
 	MEMPOOL_TOO_BIG,	/* larger than the byte bound alone */
 	MEMPOOL_FULL		/* full, and the newcomer's own sender holds the most */
 };
@@ -40,13 +41,17 @@ void	mempool_free(struct mempool *mp);
 
 /*
  * Adds a validated transaction (raw is copied) that came from source (a
- * peer's tag, 0 for the API).  When a bound would be exceeded, entries are
- * evicted by fair shares (see above), or MEMPOOL_FULL refuses it; *evicted
- * (if non-NULL) counts what went.
+ * peer's tag, 0 for the API).  Of two with the same (sender, nonce), the one
+ * with the smaller id (bytewise) is kept (docs/PROTOCOL.md 5.4): a newcomer
+ * with a smaller id replaces the other (MEMPOOL_REPLACED), one with a larger
+ * id is refused (MEMPOOL_NONCE_USED); either way other (if not NULL) gets
+ * the loser's or the winner's id.  When a bound would be exceeded, entries
+ * are evicted by fair shares (see above), or MEMPOOL_FULL refuses it;
+ * *evicted (if non-NULL) counts what went.
  */
 enum mempool_result mempool_add(struct mempool *mp, const uint8_t id[TX_ID_LEN],
 	    const struct tx *t, const uint8_t *raw, size_t len, uint64_t now_ms,
-	    uint64_t source, size_t *evicted);
+	    uint64_t source, uint8_t other[TX_ID_LEN], size_t *evicted);
 
 /* The entry, or NULL.  Valid until the next mempool_add/expire/free. */
 const struct mempool_entry *mempool_get(const struct mempool *mp,

@@ -450,7 +450,8 @@ api_tx_get(struct api *a, struct evhttp_request *req, const char *idhex)
 {
 	const struct mempool_entry	*e;
 	struct tx			 t;
-	uint8_t				 id[TX_ID_LEN];
+	uint8_t				 id[TX_ID_LEN], winner[TX_ID_LEN];
+	char				 winhex[TX_ID_HEX_LEN + 1];
 	json_t				*o, *memo;
 
 	if (api_parse_id(idhex, id) == -1) {
@@ -459,6 +460,14 @@ api_tx_get(struct api *a, struct evhttp_request *req, const char *idhex)
 		return;
 	}
 	if ((e = mempool_get(a->mp, id)) == NULL) {
+		if (admit_replaced_by(a->admit, id, winner)) {
+			/* It lost its nonce to winner (PROTOCOL.md 5.4). */
+			hex_encode(winhex, winner, TX_ID_LEN);
+			server_reply_json(a->srv, req, 404, json_pack("{s:s+,s:s,s:s}",
+			    "error", "replaced by ", winhex, "code", "replaced",
+			    "replaced_by", winhex));
+			return;
+		}
 		server_error(a->srv, req, 404, "transaction not found");
 		return;
 	}

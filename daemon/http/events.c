@@ -415,6 +415,16 @@ events_on_hub(const struct hub_event *ev, void *arg)
 		}
 		events_emit(e, &b);
 		break;
+	case HUB_TX_REPLACED:
+		events_begin(e, &b, "tx_replaced");
+		jenc_buf_add(&b, "\"id\":", 5);
+		jenc_buf_hex(&b, ev->id, TX_ID_LEN);
+		jenc_buf_add(&b, ",\"replaced\":", 12);
+		jenc_buf_hex(&b, ev->replaced, TX_ID_LEN);
+		jenc_buf_add(&b, ",\"from\":", 8);
+		jenc_buf_str(&b, ev->from != NULL ? ev->from : "?");
+		events_emit(e, &b);
+		break;
 	case HUB_PEER_UP:
 	case HUB_PEER_DOWN:
 		events_begin(e, &b, ev->topic == HUB_PEER_UP ? "peer_connected" :

@@ -155,6 +155,9 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	for (i = 1; i < REASON_COUNT; i++)
 		metrics_sample(out, "noded_txs_rejected_total", "reason",
 		    reason_code(i), s->txs_rejected[i]);
+	metrics_u64(out, "noded_txs_replaced_total", "counter",
+	    "Transactions taken out for one with the same sender and nonce and a "
+	    "smaller id.", s->txs_replaced);
 	metrics_u64(out, "noded_txs_duplicate_total", "counter",
 	    "Transactions received again while known (mempool, in flight or "
 	    "recently rejected): not verified twice.", s->txs_duplicate);

@@ -102,7 +102,7 @@ main(void)
 			die("tx_decode");
 		t0 = mono_ns();
 		if (mempool_add(mp, b[i].id, &t, raws + i * STRIDE, b[i].len,
-		    now, 0, NULL) != MEMPOOL_ADDED)
+		    now, 0, NULL, NULL) != MEMPOOL_ADDED)
 			die("mempool_add refused a distinct transaction");
 		add_ns += mono_ns() - t0;
 	}

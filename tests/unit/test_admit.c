@@ -907,56 +907,76 @@ test_admit_api_cancel_in_verdict_retry(void **state)
 
 /* --- (sender, nonce) reuse and a full mempool ------------------------- */
 
+/*
+ * Of two transactions with the same (sender, nonce) the one with the
+ * smaller id wins (docs/PROTOCOL.md 5.4), whichever came first: a larger
+ * one is refused, a smaller one replaces the holder.  (Before, the first
+ * kept the nonce, so two nodes that saw them in another order never agreed.)
+ */
 static void
 test_admit_api_nonce(void **state)
 {
 	struct fx	*f = *state;
-	struct ttx	 a, b, c, d, e;
+	struct ttx	 a, b, c, d, e, *small, *large;
 	uint64_t	 nonce = nonce_next++;
 	struct waiter	*w = f->w;
+	uint8_t		 winner[TX_ID_LEN];
 
 	ttx_make(&a, 3, NETWORK, 1, nonce, 0, 0);
 	ttx_make(&b, 3, NETWORK, 2, nonce, 0, 0);	/* same sender and nonce */
 	ttx_make(&c, 2, NETWORK, 1, nonce, 0, 0);	/* another sender */
 	assert_memory_not_equal(a.id, b.id, TX_ID_LEN);
+	small = memcmp(a.id, b.id, TX_ID_LEN) < 0 ? &a : &b;
+	large = small == &a ? &b : &a;
 
-	assert_int_equal(submit(f, NULL, &a, &w[0]), ADMIT_QUEUED);
+	/* The smaller first: the larger is refused, and remembered so. */
+	assert_int_equal(submit(f, NULL, small, &w[0]), ADMIT_QUEUED);
 	WAIT_UNTIL(f, w[0].calls > 0);
-	verdict_check("first", &w[0], ADMIT_ACCEPTED, 0, a.id, NULL);
-
-	assert_int_equal(submit(f, NULL, &b, &w[1]), ADMIT_QUEUED);
+	verdict_check("smaller first", &w[0], ADMIT_ACCEPTED, 0, small->id, NULL);
+	assert_int_equal(submit(f, NULL, large, &w[1]), ADMIT_QUEUED);
 	WAIT_UNTIL(f, w[1].calls > 0);
-	verdict_check("nonce reused", &w[1], ADMIT_REJECTED, REASON_NONCE, b.id,
-	    "nonce already used");
+	verdict_check("larger second", &w[1], ADMIT_REJECTED, REASON_NONCE,
+	    large->id, "nonce already used");
+	assert_non_null(strstr(w[1].v.msg, "whose id is smaller"));
 	assert_string_equal(reason_str(REASON_NONCE), "nonce already used");
-	assert_int_equal(calls_of(f, K_SETTLED, b.id, 0), 1);
+	assert_int_equal(calls_of(f, K_SETTLED, large->id, 0), 1);
 	assert_int_equal(calls_of(f, K_RETRY, NULL, ANY), 0);
 	assert_int_equal(stats.txs_rejected[REASON_NONCE], 1);
 	assert_int_equal(f->hub_reason, REASON_NONCE);
-	assert_true(admit_settled(f->a, b.id));
-	assert_null(mempool_get(f->mp, b.id));
-	/* Remembered: not verified again. */
-	assert_int_equal(submit(f, NULL, &b, &w[2]), ADMIT_REJECTED_ID);
-	verdict_check("nonce reused, again", &w[2], ADMIT_REJECTED, REASON_NONCE,
-	    b.id, "nonce already used");
+	assert_true(admit_settled(f->a, large->id));
+	assert_null(mempool_get(f->mp, large->id));
+	assert_true(admit_replaced_by(f->a, large->id, winner));
+	assert_memory_equal(winner, small->id, TX_ID_LEN);
+	/* Remembered: not verified again, and the answer names the winner. */
+	assert_int_equal(submit(f, NULL, large, &w[2]), ADMIT_REJECTED_ID);
+	verdict_check("larger again", &w[2], ADMIT_REJECTED, REASON_NONCE,
+	    large->id, "nonce already used: replaced by ");
 	assert_int_equal(stats.verify_count, 2);
 
 	assert_int_equal(submit(f, NULL, &c, &w[3]), ADMIT_QUEUED);
 	WAIT_UNTIL(f, w[3].calls > 0);
 	verdict_check("another sender", &w[3], ADMIT_ACCEPTED, 0, c.id, NULL);
 
-	/* Two at once: one wins, the other is told the nonce is taken. */
+	/* The larger first: the smaller replaces it, and says so. */
 	nonce = nonce_next++;
 	ttx_make(&d, 1, NETWORK, 1, nonce, 0, 0);
 	ttx_make(&e, 1, NETWORK, 2, nonce, 0, 0);
-	assert_int_equal(submit(f, NULL, &d, &w[4]), ADMIT_QUEUED);
-	assert_int_equal(submit(f, NULL, &e, &w[5]), ADMIT_QUEUED);
-	WAIT_UNTIL(f, w[4].calls > 0 && w[5].calls > 0);
-	assert_int_equal((w[4].v.status == ADMIT_ACCEPTED) +
-	    (w[5].v.status == ADMIT_ACCEPTED), 1);
-	assert_int_equal((w[4].v.reason == REASON_NONCE) +
-	    (w[5].v.reason == REASON_NONCE), 1);
-	assert_int_equal(stats.txs_rejected[REASON_NONCE], 2);
+	small = memcmp(d.id, e.id, TX_ID_LEN) < 0 ? &d : &e;
+	large = small == &d ? &e : &d;
+	assert_int_equal(submit(f, NULL, large, &w[4]), ADMIT_QUEUED);
+	WAIT_UNTIL(f, w[4].calls > 0);
+	verdict_check("larger first", &w[4], ADMIT_ACCEPTED, 0, large->id, NULL);
+	assert_int_equal(submit(f, NULL, small, &w[5]), ADMIT_QUEUED);
+	WAIT_UNTIL(f, w[5].calls > 0);
+	verdict_check("smaller replaces", &w[5], ADMIT_ACCEPTED, 0, small->id, NULL);
+	assert_non_null(mempool_get(f->mp, small->id));
+	assert_null(mempool_get(f->mp, large->id));
+	assert_int_equal(stats.txs_replaced, 1);
+	assert_true(admit_replaced_by(f->a, large->id, winner));
+	assert_memory_equal(winner, small->id, TX_ID_LEN);
+	assert_true(admit_settled(f->a, large->id));
+	assert_int_equal(calls_of(f, K_ACCEPTED, small->id, 0), 1);
+	assert_int_equal(stats.txs_rejected[REASON_NONCE], 1);
 }
 
 static void

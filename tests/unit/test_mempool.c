@@ -79,13 +79,15 @@ static enum mempool_result
 ttx_add_from(struct mempool *mp, const struct ttx *x, uint64_t source,
     size_t *evicted)
 {
-	return mempool_add(mp, x->id, &x->t, x->raw, x->len, T0, source, evicted);
+	return mempool_add(mp, x->id, &x->t, x->raw, x->len, T0, source, NULL,
+	    evicted);
 }
 
 static enum mempool_result
 ttx_add(struct mempool *mp, const struct ttx *x, uint64_t now, size_t *evicted)
 {
-	return mempool_add(mp, x->id, &x->t, x->raw, x->len, now, 0, evicted);
+	return mempool_add(mp, x->id, &x->t, x->raw, x->len, now, 0, NULL,
+	    evicted);
 }
 
 static void
@@ -142,15 +144,40 @@ test_mempool_duplicate_and_nonce(void **state)
 	mp = mempool_new(10, 100000);
 	assert_int_equal(ttx_add(mp, &a, T0, NULL), MEMPOOL_ADDED);
 	assert_int_equal(ttx_add(mp, &a, T0, NULL), MEMPOOL_DUPLICATE);
-	assert_int_equal(ttx_add(mp, &a2, T0, NULL), MEMPOOL_NONCE_USED);
-	assert_null(mempool_get(mp, a2.id));
 	assert_int_equal(ttx_add(mp, &other_sender, T0, NULL), MEMPOOL_ADDED);
 	assert_int_equal(ttx_add(mp, &other_nonce, T0, NULL), MEMPOOL_ADDED);
 	assert_int_equal(mempool_count(mp), 3);
 	assert_int_equal(mempool_bytes(mp), 3 * a.len);
-	/* The first one is still the one kept. */
-	assert_int_equal(mempool_get(mp, a.id)->amount, 1);
 	mempool_free(mp);
+
+	/*
+	 * The same (sender, nonce): the smaller id holds it, in whichever order
+	 * the two come (docs/PROTOCOL.md 5.4), and the other is named.
+	 */
+	{
+		const struct ttx	*small = memcmp(a.id, a2.id, TX_ID_LEN) < 0 ?
+					    &a : &a2;
+		const struct ttx	*large = small == &a ? &a2 : &a;
+		uint8_t			 other[TX_ID_LEN];
+		int			 order;
+
+		for (order = 0; order < 2; order++) {
+			const struct ttx *first = order ? large : small;
+			const struct ttx *second = order ? small : large;
+
+			mp = mempool_new(10, 100000);
+			assert_int_equal(ttx_add(mp, first, T0, NULL), MEMPOOL_ADDED);
+			assert_int_equal(mempool_add(mp, second->id, &second->t,
+			    second->raw, second->len, T0, 0, other, NULL),
+			    order ? MEMPOOL_REPLACED : MEMPOOL_NONCE_USED);
+			assert_memory_equal(other, first->id, TX_ID_LEN);
+			assert_non_null(mempool_get(mp, small->id));
+			assert_null(mempool_get(mp, large->id));
+			assert_int_equal(mempool_count(mp), 1);
+			assert_int_equal(mempool_bytes(mp), small->len);
+			mempool_free(mp);
+		}
+	}
 }
 
 static void
@@ -422,7 +449,8 @@ test_mempool_walk(void **state)
 	mempool_free(mp);
 	mp = mempool_new(7, 100000);
 	for (i = 0; i < 10; i++)
-		mempool_add(mp, x[i].id, &x[i].t, x[i].raw, x[i].len, T0, i, NULL);
+		mempool_add(mp, x[i].id, &x[i].t, x[i].raw, x[i].len, T0, i, NULL,
+		    NULL);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(mempool_walk(mp, NULL, 100, collect_fn, &c), 7);
 	for (i = 0; i < 7; i++)
