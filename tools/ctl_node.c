@@ -92,7 +92,7 @@ ctl_status(struct ctl *c, int argc, char **argv)
 	    "version", "listen", "api", "peers", "peers_inbound",
 	    "peers_outbound", "mempool_txs", "mempool_bytes", "uptime_s",
 	    "validators", "validator_queue_depth", "verified", "network_id",
-	    "validator_queue_capacity" };
+	    "validator_queue_capacity", "mempool_digest" };
 	struct ctl_answer	 a;
 	struct ctl_table	*t;
 	const char		*key;
@@ -139,6 +139,11 @@ ctl_status(struct ctl *c, int argc, char **argv)
 		strncat(val, b, sizeof(val) - strlen(val) - 1);
 	}
 	ctl_table_add(t, "mempool", val);
+	/* Nodes whose mempools agree show the same digest (and count). */
+	if ((v = json_object_get(a.json, "mempool_digest")) != NULL) {
+		ctl_value(val, sizeof(val), v);
+		ctl_table_add(t, "mempool digest", val);
+	}
 	if ((n = ctl_int(a.json, "uptime_s")) >= 0) {
 		ctl_duration(d, sizeof(d), (uint64_t)n);
 		ctl_table_add(t, "uptime", d);

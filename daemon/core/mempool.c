@@ -91,7 +91,17 @@ struct mempool {
 	struct idmap	*sources;	/* tag, zero-padded → mp_source */
 	struct mp_heap	 srcheap;
 	uint64_t	 births;	/* sources and holders made */
+	uint8_t		 digest[TX_ID_LEN];	/* XOR of the ids held */
 };
+
+static void
+mp_digest_flip(struct mempool *mp, const uint8_t id[TX_ID_LEN])
+{
+	size_t	i;
+
+	for (i = 0; i < TX_ID_LEN; i++)
+		mp->digest[i] ^= id[i];
+}
 
 static int
 mp_heap_above(const struct mp_heap *h, size_t i, size_t j)
@@ -466,6 +476,7 @@ static void
 mp_remove(struct mempool *mp, struct mp_node *n)
 {
 	mp_unhold(mp, n);
+	mp_digest_flip(mp, mp_entry(n)->id);
 	mp_table_del(mp->by_id, mp->tmask, n->hid, n, 1);
 	mp_table_del(mp->by_nonce, mp->tmask, n->hnonce, n, 0);
 	if (n->prev != NULL)
@@ -579,6 +590,7 @@ mempool_add(struct mempool *mp, const uint8_t id[TX_ID_LEN],
 	mp_table_put(mp->by_id, mp->tmask, n->hid, n);
 	mp_table_put(mp->by_nonce, mp->tmask, n->hnonce, n);
 	mp_hold(mp, n, source);
+	mp_digest_flip(mp, id);
 
 	n->next = NULL;
 	n->prev = mp->newest;
@@ -627,6 +639,12 @@ size_t
 mempool_count(const struct mempool *mp)
 {
 	return mp->count;
+}
+
+void
+mempool_digest(const struct mempool *mp, uint8_t out[TX_ID_LEN])
+{
+	memcpy(out, mp->digest, TX_ID_LEN);
 }
 
 size_t

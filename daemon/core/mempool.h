@@ -67,6 +67,12 @@ size_t	mempool_expire(struct mempool *mp, uint64_t now_ms, uint64_t max_age_ms);
 /* Number of entries. */
 size_t	mempool_count(const struct mempool *mp);
 /*
+ * An order-independent digest of the ids held: their XOR (ids are BLAKE2b
+ * hashes), kept as entries come and go.  Two nodes with the same count and
+ * digest almost surely hold the same set (GET /v1/mempool/digest).
+ */
+void	mempool_digest(const struct mempool *mp, uint8_t out[TX_ID_LEN]);
+/*
  * Sum of the entries' encoded lengths (what max_bytes bounds); the heap used
  * is larger: about 150 bytes more per entry (header, links, two index slots).
  */

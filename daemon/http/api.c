@@ -104,6 +104,7 @@ enum api_route {
 	ROUTE_TX = 0,
 	ROUTE_TX_ID,
 	ROUTE_MEMPOOL,
+	ROUTE_DIGEST,
 	ROUTE_STATUS,
 	ROUTE_PEERS,
 	ROUTE_PEER_ID,
@@ -126,6 +127,7 @@ static const struct {
 	[ROUTE_TX] = { "/v1/tx", 0, EVHTTP_REQ_POST, "POST" },
 	[ROUTE_TX_ID] = { "/v1/tx/", 1, API_GET, "GET, HEAD" },
 	[ROUTE_MEMPOOL] = { "/v1/mempool", 0, API_GET, "GET, HEAD" },
+	[ROUTE_DIGEST] = { "/v1/mempool/digest", 0, API_GET, "GET, HEAD" },
 	[ROUTE_STATUS] = { "/v1/status", 0, API_GET, "GET, HEAD" },
 	[ROUTE_PEERS] = { "/v1/peers", 0, API_GET | EVHTTP_REQ_POST,
 	    "GET, HEAD, POST" },
@@ -577,11 +579,25 @@ out:
 	evhttp_clear_headers(&q);
 }
 
+/* --- GET /v1/mempool/digest ------------------------------------------ */
+
+/* {"count": N, "digest": "<64 hex>"}: two nodes agree when both are equal. */
+static json_t *
+api_digest_json(struct api *a)
+{
+	uint8_t	d[TX_ID_LEN];
+
+	mempool_digest(a->mp, d);
+	return json_pack("{s:I,s:o}", "count", (json_int_t)mempool_count(a->mp),
+	    "digest", jenc_hex(d, TX_ID_LEN));
+}
+
 /* --- GET /v1/status --------------------------------------------------- */
 
 static void
 api_status_get(struct api *a, struct evhttp_request *req)
 {
+	uint8_t		 digest[TX_ID_LEN];
 	struct node	*n = a->n;
 	unsigned	 in = 0, out = 0;
 	uint64_t	 now = now_ms();
@@ -612,6 +628,8 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	    mempool_count(a->mp)));
 	json_object_set_new(o, "mempool_bytes", json_integer((json_int_t)
 	    mempool_bytes(a->mp)));
+	mempool_digest(a->mp, digest);
+	json_object_set_new(o, "mempool_digest", jenc_hex(digest, TX_ID_LEN));
 	json_object_set_new(o, "uptime_s", json_integer((json_int_t)
 	    (now > n->start_ms ? (now - n->start_ms) / 1000 : 0)));
 	json_object_set_new(o, "validators", json_integer(n->cfg->validators));
@@ -965,6 +983,9 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 		break;
 	case ROUTE_MEMPOOL:
 		api_mempool_get(a, req, evhttp_uri_get_query(uri));
+		break;
+	case ROUTE_DIGEST:
+		server_reply_json(a->srv, req, 200, api_digest_json(a));
 		break;
 	case ROUTE_STATUS:
 		api_status_get(a, req);

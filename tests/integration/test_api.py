@@ -415,7 +415,7 @@ def test_post_tx_single_verdicts(cluster):
         (w.tx(amount=150), "amount too high", "amount too high: 150 > 100"),
         (w.tx(amount=5).with_bad_signature(), "bad signature", None),
         (w.tx(amount=5, network="testnet"), "wrong network", None),
-        (w.tx(amount=7, nonce=t.nonce), "nonce already used", None),
+        (w.loser(t), "nonce already used", None),
         (w.tx(amount=5, memo=b"123456789"), "memo too long", None),
         (w.tx(amount=5, timestamp_ms=now + 600000), "timestamp too far in the future", None),
         (w.tx(amount=5, timestamp_ms=now - 2 * 86400000), "timestamp too old", None),

@@ -136,12 +136,14 @@ class Cl:
             return None
 
     def status_rows(self):
-        """tools/cluster status as {name: [pid, p2p, api, peers, mempool]}."""
+        """tools/cluster status as {name: [pid, p2p, api, peers, mempool, digest]}
+        (the line about the mempools agreeing is left out)."""
         p = self.run("status")
         lines = p.stdout.splitlines()
         assert lines[0].split() == ["NODE", "PID", "P2P", "API", "PEERS",
-                                    "MEMPOOL"], p.stdout
-        return {l.split()[0]: l.split()[1:] for l in lines[1:]}
+                                    "MEMPOOL", "DIGEST"], p.stdout
+        return {l.split()[0]: l.split()[1:] for l in lines[1:]
+                if not l.startswith("mempools:")}
 
     def send(self, k, amount, key, to):
         p = subprocess.run([NODECTL, "--node", "127.0.0.1:%d" % self.api_port(k),
@@ -230,12 +232,13 @@ def test_ring_up_status_down(mk):
     assert sorted(rows) == ["node1", "node2", "node3", "node4"]
     pids = []
     for k in range(1, 5):
-        pid, p2p, api, peers, mem = rows["node%d" % k]
+        pid, p2p, api, peers, mem, digest = rows["node%d" % k]
         assert int(pid) == c.pid("node%d" % k) and alive(int(pid))
         assert (int(p2p), int(api)) == (c.base + k, c.base + 100 + k)
-        assert (peers, mem) == ("2", "0")
+        assert (peers, mem, digest) == ("2", "0", "0" * 16)
         assert os.path.exists(os.path.join(c.dir, "node%d" % k, "noded.log"))
         pids.append(int(pid))
+    assert "mempools: all 4 running nodes agree (0 transactions" in c.run("status").stdout
     # a second up refuses while this one runs
     p = c.run("up", "-n", "2", "--p2p-base", str(c.base), check=False)
     assert p.returncode == 1 and "already running" in p.stderr
@@ -257,6 +260,9 @@ def test_line_carries_tx_end_to_end(mk, keys):
     assert rc == 0 and "accepted" in out
     wait_until(lambda: c.has_tx(4, txid), 10, "tx at node4 of the line")
     assert all(c.has_tx(k, txid) for k in (1, 2, 3))
+    # status sees the four mempools agree (issue 10: digests)
+    out = c.run("status").stdout
+    assert "mempools: all 4 running nodes agree (1 transactions" in out, out
     # still a line: node1 and node4 never met
     assert "node4" not in c.peer_names(1)
     rows = c.status_rows()

@@ -36,6 +36,13 @@ def test_the_smaller_id_wins_on_both_sides_of_a_partition(cluster):
                10, "n1 to take the smaller id in place of the larger")
     assert n2.has_tx(small.id_hex()) and not n2.has_tx(large.id_hex())
     assert n1.mempool_ids() == n2.mempool_ids()
+    # GET /v1/mempool/digest: the count and the XOR of the ids, equal on both.
+    d1, d2 = n1._get_json("/v1/mempool/digest"), n2._get_json("/v1/mempool/digest")
+    xor = 0
+    for i in n1.mempool_ids():
+        xor ^= int(i, 16)
+    assert d1 == d2 == {"count": 1, "digest": "%064x" % xor}, (d1, d2)
+    assert n1.status()["mempool_digest"] == d1["digest"]
     # n1 says what it did, and asking for the loser names the winner.
     assert n1.log_grep(r"tx %s replaces tx %s" % (small.id_hex()[:16],
                                                    large.id_hex()[:16]))

@@ -441,7 +441,7 @@ def test_rejections_carry_machine_codes(cluster):
             (w.tx(amount=150), "amount too high"),
             (w.tx(amount=5).with_bad_signature(), "bad signature"),
             (w.tx(amount=5, network="testnet"), "wrong network"),
-            (w.tx(amount=7, nonce=t.nonce), "nonce already used"),
+            (w.loser(t), "nonce already used"),
             (w.tx(amount=5, memo=b"123456789"), "memo too long"),
             (w.tx(amount=5, timestamp_ms=now + 600000), "timestamp too far in the future"),
             (w.tx(amount=5, timestamp_ms=now - 2 * 86400000), "timestamp too old"),

@@ -86,7 +86,7 @@ def test_a_replayed_policy_rejection_is_not_verified_again(cluster, wallet):
     c = p2plib.SecureConn(victim.p2p_port); c.hello("replayer")
     active(victim, c)
     a = wallet.tx(amount=5, nonce=777)
-    b = wallet.tx(amount=6, nonce=777)
+    b = wallet.loser(a, amount=6)
     assert victim.submit(a.hex())[0] == 200
     v0 = victim.status().get("verified")
     for _ in range(200):

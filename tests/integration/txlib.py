@@ -254,3 +254,13 @@ class Wallet:
     def txs(self, n, **kw):
         """n signed transactions with distinct nonces."""
         return [self.tx(**kw) for _ in range(n)]
+
+    def loser(self, t, amount=7):
+        """A transaction of this wallet with t's nonce that loses it to t:
+        its id is larger (docs/PROTOCOL.md 5.4), so a node holding t refuses
+        it with "nonce already used"."""
+        for memo in range(256):
+            c = self.tx(amount=amount, nonce=t.nonce, memo=bytes([memo]) if memo else b"")
+            if c.id() > t.id():
+                return c
+        raise AssertionError("no loser found")
