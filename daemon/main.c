@@ -2,6 +2,7 @@
  * main.c: noded's start-up, signals and shutdown.  One event loop thread
  * owns every socket, peer and the mempool; see docs/ARCHITECTURE.md.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -29,6 +30,7 @@
 #include "proto/hex.h"
 
 #define NODE_KEY_FILE	"node_key"
+#define NODE_LOCK_FILE	"noded.lock"
 
 static const struct timeval main_linger = { 0, 200 * 1000 };
 static const struct timeval main_second = { 1, 0 };
@@ -63,6 +65,54 @@ main_mkdirs(const char *dir)
 	}
 	if (mkdir(path, 0700) == -1 && errno != EEXIST)
 		return -1;
+	return 0;
+}
+
+/*
+ * Takes the data dir for this process: an exclusive flock(2) on
+ * DATA_DIR/noded.lock, which holds our pid, kept until exit (the kernel
+ * drops it however the process ends).  Two nodes on one data dir would
+ * share an identity, a log and a store.  0, or -1 after printing who holds
+ * it (exit 2) or what failed (exit 1) in *status.
+ */
+static int
+main_lock(const char *dir, const char *source, int *status)
+{
+	char	path[4200], buf[32];
+	ssize_t	r;
+	int	fd, len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, NODE_LOCK_FILE);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		fprintf(stderr, "noded: cannot open %s: %s\n", path, strerror(errno));
+		*status = 1;
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			fprintf(stderr, "noded: cannot lock %s: %s\n", path,
+			    strerror(errno));
+			*status = 1;
+		} else {
+			r = pread(fd, buf, sizeof(buf) - 1, 0);
+			buf[r > 0 ? r : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			fprintf(stderr, "noded: %s '%s' is in use by another noded "
+			    "(pid %s): one node per data dir\n", source, dir,
+			    buf[0] != '\0' ? buf : "unknown");
+			*status = 2;
+		}
+		close(fd);
+		return -1;
+	}
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)len, 0) != len) {
+		fprintf(stderr, "noded: cannot write %s: %s\n", path, strerror(errno));
+		*status = 1;
+		close(fd);
+		return -1;
+	}
+	/* The descriptor stays open, holding the lock, until the process ends. */
 	return 0;
 }
 
@@ -199,6 +249,8 @@ main(int argc, char **argv)
 		    config_source(&cfg, "data-dir"), cfg.data_dir, strerror(errno));
 		return 1;
 	}
+	if (main_lock(cfg.data_dir, config_source(&cfg, "data-dir"), &rc) == -1)
+		return rc;
 	/* The key first: a node listening on port 0 is named after its id. */
 	if (main_node_key(n, cfg.data_dir) == -1)
 		return 1;

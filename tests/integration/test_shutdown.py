@@ -8,9 +8,10 @@ import http.client
 import json
 import os
 import signal
+import subprocess
 import threading
 
-from conftest import HOST, wait_all_have, wait_connected, wait_until
+from conftest import HOST, NODED, wait_all_have, wait_connected, wait_until
 from txlib import Wallet
 
 EXIT_WITHIN_S = 2.0
@@ -126,3 +127,20 @@ def test_sighup_reopens_log_file(cluster):
     assert a.alive()
     code, took = a.stop()
     assert_clean_exit(a, code, took)
+
+
+def test_one_node_per_data_dir(cluster):
+    """A second noded on a data dir in use exits 2, naming the dir and the
+    holder's pid (issue 10: two ran happily on one data dir: same identity,
+    one log); once the first is gone, even by SIGKILL, the dir is free."""
+    a = cluster.start("locked")
+    second = subprocess.run(
+        [NODED, "--data-dir", a.data_dir, "--listen", "127.0.0.1:0",
+         "--api", "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+    assert second.returncode == 2, (second.returncode, second.stderr)
+    assert "'%s' is in use by another noded (pid %d)" % (a.data_dir, a.proc.pid) \
+        in second.stderr, second.stderr
+    assert a.status()["name"] == "locked"
+    a.kill()
+    a.start()
+    assert a.status()["name"] == "locked"
