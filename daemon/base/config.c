@@ -27,6 +27,7 @@
 #include "lib/addr.h"
 #include "lib/datadir.h"
 #include "lib/token.h"
+#include "lib/units.h"
 #include "lib/util.h"
 #include "lib/version.h"
 #include "proto/tx.h"
@@ -55,6 +56,8 @@ enum config_type {
 	CT_PEERS,	/* host:port list; each source replaces a weaker one's */
 	CT_NUMBER,	/* decimal, min..max */
 	CT_BYTES,	/* decimal with an optional k, m or g, min..max */
+	CT_DURATION,	/* microseconds, written 50ms, 250us, 2s (lib/units.h) */
+	CT_RATE,	/* bit/s, written 1mbit, 500kbit, 0 (lib/units.h) */
 	CT_BOOL,	/* on|off|true|false|1|0; a flag if metavar is NULL */
 	CT_LOG_LEVEL,
 	CT_LOG_FORMAT
@@ -75,10 +78,10 @@ struct config_option {
 	size_t		 off;		/* the field of struct config */
 	size_t		 size;
 	const char	*def;		/* default as text, applied as a value */
-	uint64_t	 defnum;	/* CT_NUMBER, CT_BYTES: the default */
+	uint64_t	 defnum;	/* numeric types: the default */
 	uint64_t	(*defrun)(void); /* ... or one known only at run time */
 	const char	*defdoc;	/* how the default reads if no value says it */
-	uint64_t	 min, max;	/* CT_NUMBER, CT_BYTES */
+	uint64_t	 min, max;	/* numeric types */
 	int		 none_ok;	/* CT_PATH: CONFIG_LOG_NONE is a value too */
 	const char	*help;		/* --help: a short phrase */
 	const char	*man;		/* the man page: mdoc sentences */
@@ -248,6 +251,28 @@ static const struct config_option config_options[] = {
 	  FIELD(inv_batch_ms), .defnum = 5, .min = 0, .max = 10000,
 	  .help = "delay gathering ids into one INV",
 	  .man = "How long to gather accepted ids into one announcement." },
+	{ .name = "link-delay", .metavar = "TIME", .type = CT_DURATION,
+	  FIELD(link_delay_us), .defnum = 0, .min = 0,
+	  .max = CONFIG_LINK_DELAY_MAX_US,
+	  .help = "delay added to everything sent to peers (experiments)",
+	  .man = "Delay added to every write to every peer, in the node's own "
+	  "send path,\nas by\n.Xr tc-netem 8\nbut without root and on "
+	  "loopback: for experiments and tests.\nWritten\n.Li 50ms ,\n"
+	  ".Li 250us\nor\n.Li 2s ;\nbare digits are milliseconds.\n"
+	  "The API's\n.Pa /v1/link\nchanges it at run time." },
+	{ .name = "link-jitter", .metavar = "TIME", .type = CT_DURATION,
+	  FIELD(link_jitter_us), .defnum = 0, .min = 0,
+	  .max = CONFIG_LINK_DELAY_MAX_US,
+	  .help = "+- random part of the link delay",
+	  .man = "A random part, uniform within plus or minus this, of\n"
+	  ".Fl \\-link\\-delay ;\nwrites still arrive in order." },
+	{ .name = "link-rate", .metavar = "RATE", .type = CT_RATE,
+	  FIELD(link_rate_bps), .defnum = 0, .min = 0,
+	  .max = CONFIG_LINK_RATE_MAX_BPS,
+	  .help = "bandwidth cap of each link to a peer; 0: none",
+	  .man = "The bandwidth of each link to a peer, in bits per second, "
+	  "written as\n.Xr tc 8\ndoes:\n.Li 1mbit\nor\n.Li 500kbit ;\n0 is "
+	  "no cap." },
 	{ .name = "help", .type = CT_HELP,
 	  .help = "print this help and exit",
 	  .man = "Print the options and exit 0." },
@@ -327,6 +352,8 @@ config_table_check(void)
 		switch (o->type) {
 		case CT_NUMBER:
 		case CT_BYTES:
+		case CT_DURATION:
+		case CT_RATE:
 			ok = o->min <= o->max && (o->size == 8 || (o->size == 4 &&
 			    o->max <= UINT32_MAX) || (o->size == 2 &&
 			    o->max <= UINT16_MAX)) && o->metavar != NULL &&
@@ -483,6 +510,8 @@ config_bytes_str(char *out, size_t outlen, uint64_t n)
 static void
 config_range(const struct config_option *o, char *out, size_t outlen)
 {
+	char	lo[24], hi[24];
+
 	switch (o->type) {
 	case CT_NAME:
 		snprintf(out, outlen, "1..%d printable characters without "
@@ -502,6 +531,16 @@ config_range(const struct config_option *o, char *out, size_t outlen)
 	case CT_NUMBER:
 	case CT_BYTES:
 		snprintf(out, outlen, "%" PRIu64 "..%" PRIu64, o->min, o->max);
+		break;
+	case CT_DURATION:
+		units_duration_str(lo, sizeof(lo), o->min);
+		units_duration_str(hi, sizeof(hi), o->max);
+		snprintf(out, outlen, "%s..%s (us, ms or s; bare: ms)", lo, hi);
+		break;
+	case CT_RATE:
+		units_rate_str(hi, sizeof(hi), o->max);
+		snprintf(out, outlen, "0 (no cap) or %s..%s (bit, kbit, mbit, "
+		    "gbit)", "8kbit", hi);
 		break;
 	case CT_BOOL:
 		snprintf(out, outlen, "%s", CONFIG_BOOL_VALUES);
@@ -535,6 +574,14 @@ config_default(const struct config_option *o, int doc, char *buf,
 		snprintf(buf, buflen, "%" PRIu64, o->defrun());
 		return buf;
 	}
+	if (o->type == CT_DURATION) {
+		units_duration_str(buf, buflen, o->defnum);
+		return buf;
+	}
+	if (o->type == CT_RATE) {
+		units_rate_str(buf, buflen, o->defnum);
+		return buf;
+	}
 	if (o->type == CT_NUMBER || o->type == CT_BYTES) {
 		if (doc && o->type == CT_BYTES)
 			config_bytes_str(buf, buflen, o->defnum);
@@ -565,18 +612,25 @@ static int
 config_set_number(struct config_state *st, const struct config_option *o,
     const char *label, const char *v, uint64_t *out)
 {
-	char	range[64];
+	char	range[96];
 	int	rc;
 
 	if (o->type == CT_BYTES)
 		rc = config_parse_bytes(v, out);
+	else if (o->type == CT_DURATION)
+		rc = units_parse_duration(v, out);
+	else if (o->type == CT_RATE)
+		rc = units_parse_rate(v, out);
 	else
 		rc = config_parse_u64(v, out);
 	if (rc == -1) {
-		config_err(st, "%s '%s': not a number", label, v);
+		config_err(st, "%s '%s': not a %s", label, v,
+		    o->type == CT_DURATION ? "duration" : o->type == CT_RATE ?
+		    "rate" : "number");
 		return -1;
 	}
-	if (rc == -2 || *out < o->min || *out > o->max) {
+	if (rc == -2 || *out < o->min || *out > o->max || (o->type == CT_RATE &&
+	    *out != 0 && *out < CONFIG_LINK_RATE_MIN_BPS)) {
 		config_range(o, range, sizeof(range));
 		config_err(st, "%s '%s': must be %s", label, v, range);
 		return -1;
@@ -657,7 +711,7 @@ config_apply(struct config_state *st, const struct config_option *o,
     const char *label, const char *v)
 {
 	char		*field = (char *)st->cfg + o->off;
-	char		 msg[CONFIG_HOSTPORT_MAX + 80], range[64];
+	char		 msg[CONFIG_HOSTPORT_MAX + 80], range[96];
 	uint64_t	 n = 0;
 	int		 i;
 
@@ -680,6 +734,8 @@ config_apply(struct config_state *st, const struct config_option *o,
 		return config_set_peers(st, label, v);
 	case CT_NUMBER:
 	case CT_BYTES:
+	case CT_DURATION:
+	case CT_RATE:
 		if (config_set_number(st, o, label, v, &n) == -1)
 			return -1;
 		config_store(field, o->size, n);
@@ -963,7 +1019,7 @@ static void
 config_help(FILE *out)
 {
 	const struct config_option	*o;
-	char				 left[64], range[64], num[32];
+	char				 left[64], range[96], num[32];
 	size_t				 i;
 
 	fprintf(out,
@@ -1044,7 +1100,7 @@ void
 config_man(FILE *out)
 {
 	const struct config_option	*o;
-	char				 range[64], num[32], var[64];
+	char				 range[96], num[32], var[64];
 	size_t				 i;
 
 	fputs(".Bl -tag -width Ds\n", out);
@@ -1098,7 +1154,7 @@ void
 config_markdown(FILE *out)
 {
 	const struct config_option	*o;
-	char				 range[64], num[32], var[64];
+	char				 range[96], num[32], var[64];
 	size_t				 i;
 
 	fputs("| Option | Environment | Default | Range | What |\n"
@@ -1467,6 +1523,12 @@ config_value_str(const struct config *cfg, const struct config_option *o,
 		break;
 	case CT_BYTES:
 		config_bytes_str(out, outlen, config_load_num(field, o->size));
+		break;
+	case CT_DURATION:
+		units_duration_str(out, outlen, config_load_num(field, o->size));
+		break;
+	case CT_RATE:
+		units_rate_str(out, outlen, config_load_num(field, o->size));
 		break;
 	case CT_BOOL:
 	case CT_LOG_LEVEL:

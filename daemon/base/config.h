@@ -20,6 +20,11 @@
 #define CONFIG_SOURCE_MAX	192	/* one source label, NUL included */
 #define CONFIG_LOG_NONE		"none"	/* --log-file none: the log goes to stderr */
 
+/* The bounds of --link-delay and --link-jitter, and of --link-rate unless 0. */
+#define CONFIG_LINK_DELAY_MAX_US	(60ULL * 1000000)
+#define CONFIG_LINK_RATE_MIN_BPS	8000ULL
+#define CONFIG_LINK_RATE_MAX_BPS	100000000000ULL
+
 struct config {
 	char		name[65];		/* --name; default node-<listen port>, or
 						   "" if that port is 0 (main.c then
@@ -53,6 +58,9 @@ struct config {
 	unsigned	peer_timeout_ms;	/* --peer-timeout-ms (silence), default 30000 */
 	unsigned	getdata_timeout_ms;	/* --getdata-timeout-ms, default 2000 */
 	unsigned	inv_batch_ms;		/* --inv-batch-ms, default 5 */
+	uint64_t	link_delay_us;		/* --link-delay, default 0 */
+	uint64_t	link_jitter_us;		/* --link-jitter, default 0 */
+	uint64_t	link_rate_bps;		/* --link-rate, default 0: no cap */
 	/* Where each value came from, by option; read with config_source(). */
 	char		source[CONFIG_OPTIONS_MAX][CONFIG_SOURCE_MAX];
 };

@@ -37,6 +37,7 @@
 #include "lib/datadir.h"
 #include "lib/reason.h"
 #include "lib/token.h"
+#include "lib/units.h"
 #include "lib/util.h"
 #include "lib/version.h"
 #include "p2p/net.h"
@@ -112,6 +113,8 @@ enum api_route {
 	ROUTE_METRICS,
 	ROUTE_HEALTHZ,
 	ROUTE_READYZ,
+	ROUTE_PARTITION,
+	ROUTE_LINK,
 	ROUTE_NONE
 };
 
@@ -136,6 +139,10 @@ static const struct {
 	[ROUTE_METRICS] = { "/metrics", 0, API_GET, "GET, HEAD" },
 	[ROUTE_HEALTHZ] = { "/healthz", 0, API_GET, "GET, HEAD" },
 	[ROUTE_READYZ] = { "/readyz", 0, API_GET, "GET, HEAD" },
+	[ROUTE_PARTITION] = { "/v1/partition", 0, API_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_DELETE, "GET, HEAD, POST, DELETE" },
+	[ROUTE_LINK] = { "/v1/link", 0, API_GET | EVHTTP_REQ_POST,
+	    "GET, HEAD, POST" },
 };
 
 /*
@@ -146,7 +153,8 @@ static int
 api_route_is_admin(enum api_route rt, enum evhttp_cmd_type m)
 {
 	return (rt == ROUTE_PEERS && m == EVHTTP_REQ_POST) ||
-	    rt == ROUTE_PEER_ID;
+	    rt == ROUTE_PEER_ID || ((rt == ROUTE_PARTITION || rt == ROUTE_LINK) &&
+	    (m & API_GET) == 0);
 }
 
 /* Parses the request body as a JSON object; answers 400/413 itself and returns NULL. */
@@ -723,6 +731,149 @@ api_peer_delete(struct api *a, struct evhttp_request *req, const char *idhex)
 	    "status", "disconnected"));
 }
 
+/* --- /v1/partition ---------------------------------------------------- */
+
+#define API_CUT_MAX	1024	/* node ids in one partition */
+
+static json_t *
+api_partition_json(struct api *a)
+{
+	const uint8_t	(*ids)[TX_PK_LEN];
+	size_t		 i, n = net_cut_list(a->net, &ids);
+	json_t		*arr = json_array();
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, jenc_hex(ids[i], TX_PK_LEN));
+	return json_pack("{s:o}", "cut", arr);
+}
+
+/* POST {"cut": [node id, ...]}: this node is cut off from those, and only those. */
+static void
+api_partition_post(struct api *a, struct evhttp_request *req)
+{
+	static const char *const fields[] = { "cut", NULL };
+	uint8_t		(*ids)[TX_PK_LEN] = NULL;
+	json_t		*body, *cut, *v;
+	size_t		 i, n, closed;
+	const char	*s;
+
+	if ((body = api_body_object(a, req)) == NULL)
+		return;
+	if (api_only_fields(a, req, body, fields) == -1)
+		goto out;
+	cut = json_object_get(body, "cut");
+	if (!json_is_array(cut)) {
+		server_error(a->srv, req, 400, "cut: expected an array of node ids");
+		goto out;
+	}
+	if ((n = json_array_size(cut)) > API_CUT_MAX) {
+		server_error(a->srv, req, 400, "cut: %zu node ids, at most %d", n,
+		    API_CUT_MAX);
+		goto out;
+	}
+	ids = xcalloc(n > 0 ? n : 1, TX_PK_LEN);
+	json_array_foreach(cut, i, v) {
+		s = json_is_string(v) ? json_string_value(v) : "";
+		if (hex_decode(ids[i], TX_PK_LEN, s, strlen(s)) == -1) {
+			server_error(a->srv, req, 400, "cut[%zu]: expected a node id "
+			    "of %d hex digits", i, 2 * TX_PK_LEN);
+			goto out;
+		}
+	}
+	closed = net_partition(a->net, (const uint8_t (*)[TX_PK_LEN])ids, n);
+	v = api_partition_json(a);
+	json_object_set_new(v, "closed", jenc_u64(closed));
+	server_reply_json(a->srv, req, 200, v);
+out:
+	free(ids);
+	json_decref(body);
+}
+
+static void
+api_partition(struct api *a, struct evhttp_request *req, enum evhttp_cmd_type m)
+{
+	if (m == EVHTTP_REQ_POST)
+		api_partition_post(a, req);
+	else {
+		if (m == EVHTTP_REQ_DELETE)
+			net_heal(a->net);
+		server_reply_json(a->srv, req, 200, api_partition_json(a));
+	}
+}
+
+/* --- /v1/link --------------------------------------------------------- */
+
+static json_t *
+api_link_json(struct api *a)
+{
+	struct link_shape	sh;
+	char			d[32], j[32], r[32];
+
+	net_link_get(a->net, &sh);
+	units_duration_str(d, sizeof(d), sh.delay_us);
+	units_duration_str(j, sizeof(j), sh.jitter_us);
+	units_rate_str(r, sizeof(r), sh.rate_bps);
+	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "delay", d, "jitter", j,
+	    "rate", r, "delay_us", jenc_u64(sh.delay_us), "jitter_us",
+	    jenc_u64(sh.jitter_us), "rate_bps", jenc_u64(sh.rate_bps));
+}
+
+/* One field of POST /v1/link: text as on the command line; absent: unchanged. */
+static int
+api_link_field(struct api *a, struct evhttp_request *req, json_t *body,
+    const char *name, int rate, uint64_t *out)
+{
+	json_t	*v = json_object_get(body, name);
+	int	 rc;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v)) {
+		server_error(a->srv, req, 400, "%s: expected a string such as "
+		    "\"%s\"", name, rate ? "1mbit" : "50ms");
+		return -1;
+	}
+	rc = rate ? units_parse_rate(json_string_value(v), out) :
+	    units_parse_duration(json_string_value(v), out);
+	if (rc != 0) {
+		server_error(a->srv, req, 400, "%s '%.40s': not a %s", name,
+		    json_string_value(v), rate ? "rate (bit, kbit, mbit, gbit)" :
+		    "duration (us, ms, s)");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+api_link_post(struct api *a, struct evhttp_request *req)
+{
+	static const char *const fields[] = { "delay", "jitter", "rate", NULL };
+	struct link_shape	 sh;
+	json_t			*body, *reply;
+	char			 err[128];
+
+	if ((body = api_body_object(a, req)) == NULL)
+		return;
+	net_link_get(a->net, &sh);
+	if (api_only_fields(a, req, body, fields) == -1 ||
+	    api_link_field(a, req, body, "delay", 0, &sh.delay_us) == -1 ||
+	    api_link_field(a, req, body, "jitter", 0, &sh.jitter_us) == -1 ||
+	    api_link_field(a, req, body, "rate", 1, &sh.rate_bps) == -1)
+		goto out;
+	if (net_link_set(a->net, &sh, err, sizeof(err)) == -1) {
+		server_error(a->srv, req, 400, "%s", err);
+		goto out;
+	}
+	reply = api_link_json(a);
+	log_info("api", "links now add delay %s, jitter %s, rate %s",
+	    json_string_value(json_object_get(reply, "delay")),
+	    json_string_value(json_object_get(reply, "jitter")),
+	    json_string_value(json_object_get(reply, "rate")));
+	server_reply_json(a->srv, req, 200, reply);
+out:
+	json_decref(body);
+}
+
 /* --- GET /healthz, GET /readyz ---------------------------------------- */
 
 /* Alive: the loop answers.  (While stopping, the server answers 503.) */
@@ -1010,6 +1161,15 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 		break;
 	case ROUTE_READYZ:
 		api_readyz_get(a, req);
+		break;
+	case ROUTE_PARTITION:
+		api_partition(a, req, m);
+		break;
+	case ROUTE_LINK:
+		if (m == EVHTTP_REQ_POST)
+			api_link_post(a, req);
+		else
+			server_reply_json(a->srv, req, 200, api_link_json(a));
 		break;
 	case ROUTE_NONE:
 		break;

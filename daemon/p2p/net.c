@@ -24,8 +24,10 @@
 #include "base/config.h"
 #include "base/hub.h"
 #include "base/log.h"
+#include "lib/units.h"
 #include "lib/util.h"
 #include "p2p/addrbook.h"
+#include "p2p/link.h"
 #include "p2p/net.h"
 #include "p2p/peer.h"
 #include "proto/channel.h"
@@ -96,6 +98,9 @@ struct net {
 	struct addrbook	*book;
 	uint64_t	serial;
 	int		shutdown;
+	struct link_shape shape;	/* what every link's sends add (--link-*) */
+	uint8_t		(*cut)[TX_PK_LEN];	/* node ids cut off (partition) */
+	size_t		ncut;
 };
 
 static void	net_target_schedule(struct net_target *, uint64_t);
@@ -172,6 +177,7 @@ net_peer_new(struct net *net, int fd, const struct sockaddr *sa, int salen,
 	np->net = net;
 	np->target = t;
 	p->net = np;
+	p->shape = &net->shape;
 	TAILQ_INSERT_TAIL(&net->peers, p, entry);
 	if (t != NULL)
 		peer_start(p, -1, NULL, 0, t->host, t->port, net->dns);
@@ -268,6 +274,18 @@ net_set_nodelay(int fd)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* True if the node with this id is cut off by a partition. */
+static int
+net_is_cut(const struct net *net, const uint8_t pk[TX_PK_LEN])
+{
+	size_t	i;
+
+	for (i = 0; i < net->ncut; i++)
+		if (memcmp(net->cut[i], pk, TX_PK_LEN) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 net_target_dial(struct net_target *t)
 {
@@ -275,6 +293,11 @@ net_target_dial(struct net_target *t)
 
 	if (net->shutdown || t->peer != NULL)
 		return;
+	if (t->have_id && net_is_cut(net, t->node_id)) {
+		/* Cut off: net_heal dials it again at once. */
+		net_target_schedule(t, NET_BACKOFF_MAX_MS);
+		return;
+	}
 	if (t->have_id && net_peer_by_key(net, t->node_id, NULL) != NULL) {
 		/* Already linked through the other direction: check again later. */
 		net_target_schedule(t, NET_BACKOFF_MAX_MS);
@@ -345,6 +368,14 @@ net_on_authenticated(struct peer *p)
 			net_self_add(net, t->host, t->port);
 		}
 		peer_close(p, "connected to itself");
+		return -1;
+	}
+	if (net_is_cut(net, p->remote_pk)) {
+		if (t != NULL) {
+			memcpy(t->node_id, p->remote_pk, TX_PK_LEN);
+			t->have_id = 1;
+		}
+		peer_close(p, "partitioned: this node is cut off from it");
 		return -1;
 	}
 	if (t != NULL) {
@@ -624,7 +655,7 @@ net_maintcb(evutil_socket_t fd, short what, void *arg)
 	for (a = addrbook_first(net->book); a != NULL; a = addrbook_next(a)) {
 		if (outbound >= n->cfg->outbound)
 			break;
-		if (a->next_try_ms > now ||
+		if (a->next_try_ms > now || net_is_cut(net, a->node_id) ||
 		    net_peer_by_key(net, a->node_id, NULL) != NULL)
 			continue;
 		busy = 0;
@@ -713,6 +744,9 @@ net_new(struct node *n)
 
 	net->node = n;
 	net->port = n->cfg->listen.port;
+	net->shape.delay_us = n->cfg->link_delay_us;
+	net->shape.jitter_us = n->cfg->link_jitter_us;
+	net->shape.rate_bps = n->cfg->link_rate_bps;
 	TAILQ_INIT(&net->peers);
 	TAILQ_INIT(&net->dead);
 	TAILQ_INIT(&net->targets);
@@ -948,5 +982,98 @@ net_free(struct net *net)
 		evdns_base_free(net->dns, 1);
 		event_base_loop(net->node->base, EVLOOP_NONBLOCK);
 	}
+	free(net->cut);
 	free(net);
+}
+
+/* --- partitions and link shaping, on purpose ------------------------------ */
+
+size_t
+net_partition(struct net *net, const uint8_t (*ids)[TX_PK_LEN], size_t n)
+{
+	struct peer	*p, *next;
+	size_t		 i, closed = 0;
+
+	free(net->cut);
+	net->cut = NULL;
+	net->ncut = 0;
+	if (n > 0) {
+		net->cut = xcalloc(n, TX_PK_LEN);
+		for (i = 0; i < n; i++)
+			if (!net_is_cut(net, ids[i]))
+				memcpy(net->cut[net->ncut++], ids[i], TX_PK_LEN);
+	}
+	for (p = TAILQ_FIRST(&net->peers); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->state == PEER_CLOSED || !channel_established(p->ch) ||
+		    !net_is_cut(net, p->remote_pk))
+			continue;
+		peer_close(p, "partitioned: this node is cut off from it");
+		closed++;
+	}
+	log_info("net", "partition: %zu node%s cut off, %zu link%s closed",
+	    net->ncut, net->ncut == 1 ? "" : "s", closed, closed == 1 ? "" : "s");
+	return closed;
+}
+
+void
+net_heal(struct net *net)
+{
+	struct net_target	*t;
+	struct addrbook_entry	*a;
+	size_t			 n = net->ncut;
+
+	for (a = addrbook_first(net->book); a != NULL; a = addrbook_next(a))
+		if (net_is_cut(net, a->node_id)) {
+			a->failures = 0;
+			a->next_try_ms = 0;
+		}
+	free(net->cut);
+	net->cut = NULL;
+	net->ncut = 0;
+	/* What the partition held back (or a dial failed meanwhile) is dialled now. */
+	TAILQ_FOREACH(t, &net->targets, entry)
+		if (t->persistent && t->peer == NULL) {
+			t->failures = 0;
+			net_target_schedule(t, 0);
+		}
+	if (!net->shutdown)
+		event_active(net->maint, 0, 0);
+	log_info("net", "partition healed: %zu node%s no longer cut off", n,
+	    n == 1 ? "" : "s");
+}
+
+size_t
+net_cut_list(const struct net *net, const uint8_t (**ids)[TX_PK_LEN])
+{
+	*ids = (const uint8_t (*)[TX_PK_LEN])net->cut;
+	return net->ncut;
+}
+
+void
+net_link_get(const struct net *net, struct link_shape *s)
+{
+	*s = net->shape;
+}
+
+int
+net_link_set(struct net *net, const struct link_shape *s, char *err,
+    size_t errlen)
+{
+	char	a[32], b[32];
+
+	if (s->delay_us > CONFIG_LINK_DELAY_MAX_US || s->jitter_us > CONFIG_LINK_DELAY_MAX_US) {
+		units_duration_str(a, sizeof(a), CONFIG_LINK_DELAY_MAX_US);
+		snprintf(err, errlen, "delay and jitter must be at most %s", a);
+		return -1;
+	}
+	if (s->rate_bps != 0 && (s->rate_bps < CONFIG_LINK_RATE_MIN_BPS ||
+	    s->rate_bps > CONFIG_LINK_RATE_MAX_BPS)) {
+		units_rate_str(a, sizeof(a), CONFIG_LINK_RATE_MIN_BPS);
+		units_rate_str(b, sizeof(b), CONFIG_LINK_RATE_MAX_BPS);
+		snprintf(err, errlen, "rate must be 0 (no cap) or %s..%s", a, b);
+		return -1;
+	}
+	net->shape = *s;
+	return 0;
 }

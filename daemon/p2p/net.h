@@ -16,6 +16,7 @@
 
 #include "base/hub.h"
 #include "base/node.h"
+#include "p2p/link.h"
 #include "p2p/peer.h"
 
 TAILQ_HEAD(peer_list, peer);
@@ -64,5 +65,22 @@ uint16_t net_listen_port(const struct net *net);
 int	net_connect(struct net *net, const char *hostport, char *err, size_t errlen);
 /* Disconnects the peer with this node id (hex).  0, or -1 if none. */
 int	net_disconnect(struct net *net, const char *node_id_hex, const char *reason);
+
+/*
+ * Partitions on purpose (tests, experiments): cuts this node off from the
+ * nodes with these ids, replacing any earlier list: their links close, and
+ * none is dialled or accepted until net_heal.  Returns the links closed.
+ */
+size_t	net_partition(struct net *net, const uint8_t (*ids)[TX_PK_LEN], size_t n);
+/* Ends the partition; the targets it held back are dialled at once. */
+void	net_heal(struct net *net);
+/* The ids cut off now (points into net, valid until the next change). */
+size_t	net_cut_list(const struct net *net, const uint8_t (**ids)[TX_PK_LEN]);
+
+/* What every link's sends add (--link-delay, --link-jitter, --link-rate). */
+void	net_link_get(const struct net *net, struct link_shape *s);
+/* Changes it for every link, at once.  0, or -1 with err naming the bad value. */
+int	net_link_set(struct net *net, const struct link_shape *s, char *err,
+	    size_t errlen);
 
 #endif

@@ -20,6 +20,7 @@
 #include "base/stats.h"
 #include "lib/addr.h"
 #include "lib/util.h"
+#include "p2p/link.h"
 #include "p2p/peer.h"
 #include "proto/channel.h"
 #include "proto/frame.h"
@@ -38,11 +39,69 @@ static void	peer_readcb(struct bufferevent *, void *);
 static void	peer_eventcb(struct bufferevent *, short, void *);
 static void	peer_tickcb(evutil_socket_t, short, void *);
 static void	peer_process(struct peer *);
+static void	peer_linkcb(evutil_socket_t, short, void *);
+
+static const struct link_shape peer_no_shape;
 
 const char *
 peer_label(const struct peer *p)
 {
 	return p->name[0] != '\0' ? p->name : p->addr;
+}
+
+/* Arms the link's timer for its next write, if none is armed. */
+static void
+peer_link_arm(struct peer *p)
+{
+	uint64_t	next = link_next_us(p->link), now = mono_ns() / 1000;
+	struct timeval	tv;
+
+	if (next == 0 || evtimer_pending(p->link_timer, NULL))
+		return;
+	next = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(next / 1000000);
+	tv.tv_usec = (suseconds_t)(next % 1000000);
+	evtimer_add(p->link_timer, &tv);
+}
+
+/* The link's writes that are due go to the socket. */
+static void
+peer_linkcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer	*p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->state == PEER_CLOSED || p->bev == NULL)
+		return;
+	link_pop(p->link, mono_ns() / 1000, bufferevent_get_output(p->bev));
+	peer_link_arm(p);
+}
+
+/*
+ * Every byte to the socket goes through here: straight out, or, while the
+ * link is shaped (or still holds bytes from when it was), through the link's
+ * queue.  0, or -1 (not written: the caller closes).
+ */
+static int
+peer_write(struct peer *p, const void *buf, size_t len)
+{
+	const struct link_shape	*s = p->shape != NULL ? p->shape : &peer_no_shape;
+	uint64_t		 at;
+
+	if (!link_shape_on(s) && (p->link == NULL || link_pending(p->link) == 0))
+		return bufferevent_write(p->bev, buf, len);
+	if (p->link == NULL) {
+		if ((p->link = link_new()) == NULL ||
+		    (p->link_timer = evtimer_new(p->node->base, peer_linkcb,
+		    p)) == NULL)
+			return -1;
+	}
+	at = link_release_us(p->link, s, len, mono_ns() / 1000,
+	    randombytes_random());
+	link_push(p->link, buf, len, at);
+	peer_link_arm(p);
+	return 0;
 }
 
 /* Moves pending handshake bytes from the channel to the socket. */
@@ -53,7 +112,7 @@ peer_flush_handshake(struct peer *p)
 	size_t n;
 
 	while ((n = channel_output(p->ch, buf, sizeof(buf))) > 0) {
-		if (bufferevent_write(p->bev, buf, n) == -1) {
+		if (peer_write(p, buf, n) == -1) {
 			peer_close(p, "write failed");
 			return -1;
 		}
@@ -169,6 +228,13 @@ peer_close(struct peer *p, const char *reason)
 		event_free(p->timer);
 		p->timer = NULL;
 	}
+	/* Bytes the link still held are lost with the connection, as on a cut wire. */
+	if (p->link_timer != NULL) {
+		event_free(p->link_timer);
+		p->link_timer = NULL;
+	}
+	link_free(p->link);
+	p->link = NULL;
 	channel_free(p->ch);
 	p->ch = NULL;
 	frame_decoder_free(&p->dec);
@@ -201,14 +267,14 @@ peer_send(struct peer *p, uint8_t type, const uint8_t *payload, size_t len)
 		return -1;
 	}
 	rlen = channel_seal(p->ch, peer_frame, flen, peer_rec, sizeof(peer_rec));
-	if (rlen == 0 || bufferevent_write(p->bev, peer_rec, rlen) == -1) {
+	if (rlen == 0 || peer_write(p, peer_rec, rlen) == -1) {
 		peer_close(p, "cannot seal or write a record");
 		return -1;
 	}
 	p->bytes_sent += rlen;
 	p->msgs_sent++;
 	stats_bytes(1, type, flen);
-	if (evbuffer_get_length(bufferevent_get_output(p->bev)) > PEER_OUTBUF_MAX) {
+	if (peer_send_pending(p) > PEER_OUTBUF_MAX) {
 		peer_close(p, "send buffer over 16 MiB: peer is not reading");
 		return -1;
 	}
@@ -218,7 +284,8 @@ peer_send(struct peer *p, uint8_t type, const uint8_t *payload, size_t len)
 size_t
 peer_send_pending(const struct peer *p)
 {
-	return p->bev != NULL ? evbuffer_get_length(bufferevent_get_output(p->bev)) : 0;
+	return (p->bev != NULL ? evbuffer_get_length(bufferevent_get_output(p->bev)) :
+	    0) + (p->link != NULL ? link_pending(p->link) : 0);
 }
 
 void

@@ -28,6 +28,8 @@ struct bufferevent;
 struct channel;
 struct event;
 struct evdns_base;
+struct link;
+struct link_shape;
 struct net_peer;
 struct relay_peer;
 
@@ -66,6 +68,9 @@ struct peer {
 	struct channel	*ch;
 	struct frame_decoder dec;
 	struct event	*timer;		/* handshake timeout, then ping tick */
+	const struct link_shape *shape;	/* the owner's, or NULL: what sends add */
+	struct link	*link;		/* bytes held back by the shape, or NULL */
+	struct event	*link_timer;	/* releases them */
 	uint16_t	our_port;	/* the listen port our HELLO announces */
 	char		addr[80];	/* remote "ip:port" as connected */
 	char		name[FRAME_NAME_MAX + 1];	/* from HELLO, else "" */

@@ -584,3 +584,52 @@ def test_32_nodes_random_4(mk, keys):
     assert wall <= PROPAGATION_LIMIT_S, "took %.2f s > %g s" % (wall, PROPAGATION_LIMIT_S)
     p = c.run("down")
     assert "stopped 32 nodes" in p.stdout
+
+
+def test_partition_heal_and_netem(mk, keys):
+    """tools/cluster partition / heal / netem (issue 10): the groups stop
+    talking, stay apart across a restart, come back together on heal with
+    one mempool; netem shapes one node's sends and survives its restart."""
+    c = mk(4)
+    c.up(4, "--topology", "full")
+    p = c.run("partition", "node1,node2", "3,4")
+    assert "partitioned node1,node2 | node3,node4; 4 links closed" in p.stdout, \
+        p.stdout
+    wait_until(lambda: c.peer_names(1) == ["node2"] and
+               c.peer_names(3) == ["node4"], 10, "two halves")
+    rc, left, _ = c.send(1, 5, keys["alice"][0], keys["bob"][1])
+    rc, right, _ = c.send(4, 6, keys["bob"][0], keys["alice"][1])
+    wait_until(lambda: c.has_tx(2, left) and c.has_tx(3, right), 10,
+               "each tx on its side")
+    # A restarted node gets its part of the partition again.
+    c.run("restart", "node3")
+    time.sleep(1.5)
+    assert c.peer_names(3) == ["node4"], c.peer_names(3)
+    assert not c.has_tx(1, right) and not c.has_tx(4, left)
+    out = c.run("status").stdout
+    assert "2 different sets" in out, out
+    # A node in two groups, one group, a bad name: refused, naming it.
+    for args, text in ((("1,2", "2,3"), "node2 is in two groups"),
+                       (("1,2,3,4",), "at least two groups"),
+                       (("1", "9"), "no node '9'")):
+        p = c.run("partition", *args, check=False)
+        assert p.returncode == 1 and text in p.stderr, (args, p.stderr)
+    p = c.run("heal")
+    assert "healed (4 running nodes reconnect)" in p.stdout, p.stdout
+    wait_until(lambda: all(len(c.peer_names(k)) == 3 for k in range(1, 5)),
+               15, "the full mesh back")
+    wait_until(lambda: all(c.has_tx(k, t) for k in range(1, 5)
+                           for t in (left, right)), 10, "both txs everywhere")
+    wait_until(lambda: "mempools: all 4 running nodes agree (2 transactions"
+               in c.run("status").stdout, 10, "the digests to agree")
+    # netem: one node's sends, kept across its restart.
+    p = c.run("netem", "node2", "--delay", "80ms", "--jitter", "10ms")
+    assert "node2 sends with delay 80ms, jitter 10ms, rate uncapped" in \
+        p.stdout, p.stdout
+    c.run("restart", "node2")
+    code, body = c.get(2, "/v1/link")
+    assert code == 200 and body["delay"] == "80ms" and \
+        body["jitter"] == "10ms", body
+    p = c.run("netem", "node2", "--delay", "5x", check=False)
+    assert p.returncode == 1 and "delay '5x': not a duration" in p.stderr, \
+        p.stderr

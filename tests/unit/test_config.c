@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,12 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%u", c->getdata_timeout_ms);
 	else if (strcmp(opt, "inv-batch-ms") == 0)
 		snprintf(out, len, "%u", c->inv_batch_ms);
+	else if (strcmp(opt, "link-delay") == 0)
+		snprintf(out, len, "%" PRIu64, c->link_delay_us);
+	else if (strcmp(opt, "link-jitter") == 0)
+		snprintf(out, len, "%" PRIu64, c->link_jitter_us);
+	else if (strcmp(opt, "link-rate") == 0)
+		snprintf(out, len, "%" PRIu64, c->link_rate_bps);
 	else
 		fail_msg("no such option in the test: %s", opt);
 }
@@ -229,6 +236,14 @@ static const struct {
 	{ "peer-timeout-ms", "60000", "60000" },
 	{ "getdata-timeout-ms", "10", "10" },
 	{ "inv-batch-ms", "0", "0" },
+	{ "link-delay", "50ms", "50000" },
+	{ "link-delay", "50", "50000" },
+	{ "link-delay", "250us", "250" },
+	{ "link-delay", "60s", "60000000" },
+	{ "link-jitter", "10ms", "10000" },
+	{ "link-rate", "1mbit", "1000000" },
+	{ "link-rate", "0", "0" },
+	{ "link-rate", "8kbit", "8000" },
 };
 #define NOPTIONS	(sizeof(options) / sizeof(options[0]))
 
@@ -270,6 +285,9 @@ test_config_defaults(void **state)
 	expect_field(&c, "peer-timeout-ms", "30000");
 	expect_field(&c, "getdata-timeout-ms", "2000");
 	expect_field(&c, "inv-batch-ms", "5");
+	expect_field(&c, "link-delay", "0");
+	expect_field(&c, "link-jitter", "0");
+	expect_field(&c, "link-rate", "0");
 	assert_int_equal(c.max_future_ms, TX_POLICY_MAX_FUTURE_MS);
 	assert_int_equal(c.max_age_ms, TX_POLICY_MAX_AGE_MS);
 	assert_int_equal(c.max_amount, TX_POLICY_MAX_AMOUNT);
@@ -364,7 +382,7 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 31);
+	assert_int_equal(n, 34);
 	free(out);
 
 	/* "noded <version>", one line, one word: the number, then the commit. */
@@ -649,6 +667,13 @@ static const struct {
 } bad_args[] = {
 	{ { "--peer", "node2:70x0" }, "--peer 'node2:70x0': bad port" },
 	{ { "--validators", "0" }, "--validators '0': must be 1..256" },
+	{ { "--link-delay", "5x" }, "--link-delay '5x': not a duration" },
+	{ { "--link-delay", "61s" },
+	  "--link-delay '61s': must be 0..60s (us, ms or s; bare: ms)" },
+	{ { "--link-jitter", "-1ms" }, "--link-jitter '-1ms': not a duration" },
+	{ { "--link-rate", "7999bit" }, "--link-rate '7999bit': must be 0 (no "
+	  "cap) or 8kbit..100gbit (bit, kbit, mbit, gbit)" },
+	{ { "--link-rate", "1Mbit" }, "--link-rate '1Mbit': not a rate" },
 	{ { "--validators", "257" }, "--validators '257': must be 1..256" },
 	{ { "--validators", "x" }, "--validators 'x': not a number" },
 	{ { "--validators", "-1" }, "--validators '-1': not a number" },
