@@ -35,8 +35,11 @@ enum {
 	OPT_NONCE,
 	OPT_MEMO,
 	OPT_NETWORK,
-	OPT_DRY_RUN
+	OPT_DRY_RUN,
+	OPT_COUNT
 };
+
+#define CTL_COUNT_MAX	1000000		/* send --dry-run --count */
 
 int
 ctl_keygen(struct ctl *c, int argc, char **argv)
@@ -421,10 +424,11 @@ ctl_send(struct ctl *c, int argc, char **argv)
 		{ "memo",	required_argument,	NULL,	OPT_MEMO },
 		{ "network",	required_argument,	NULL,	OPT_NETWORK },
 		{ "dry-run",	no_argument,		NULL,	OPT_DRY_RUN },
+		{ "count",	required_argument,	NULL,	OPT_COUNT },
 		{ NULL,		0,			NULL,	0 }
 	};
 	const char	*key = NULL, *to = NULL, *memo = NULL, *network = NULL;
-	uint64_t	 amount = 0, nonce = 0;
+	uint64_t	 amount = 0, nonce = 0, count = 1, i;
 	int		 have_amount = 0, have_nonce = 0, dry_run = 0, ch, rc;
 	int		 status;
 	struct ctl_sendnet sn;
@@ -461,6 +465,13 @@ ctl_send(struct ctl *c, int argc, char **argv)
 		case OPT_DRY_RUN:
 			dry_run = 1;
 			break;
+		case OPT_COUNT:
+			if (ctl_parse_u64(c, "--count", optarg, &count) == -1)
+				return CTL_ERR;
+			if (count < 1 || count > CTL_COUNT_MAX)
+				return ctl_usage(c, "--count %s: must be 1..%d",
+				    optarg, CTL_COUNT_MAX);
+			break;
 		case CTL_OPT_HELP:
 			return ctl_help(c->cmd);
 		default:
@@ -475,6 +486,9 @@ ctl_send(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c, "--to PUBKEY is required");
 	if (!have_amount)
 		return ctl_usage(c, "--amount N is required");
+	if (count > 1 && !dry_run)
+		return ctl_usage(c, "--count: only with --dry-run (it prints the "
+		    "transactions; submit sends one)");
 	if (!hex_valid(to, 2 * TX_PK_LEN))
 		return ctl_usage(c, "--to: expected 64 hex characters");
 	if (memo != NULL && strlen(memo) > TX_MEMO_MAX)
@@ -511,43 +525,45 @@ ctl_send(struct ctl *c, int argc, char **argv)
 	hex_encode(sn.ours.id, t.netid, TX_NETID_LEN);
 	hex_decode(t.recipient, TX_PK_LEN, to, 2 * TX_PK_LEN);
 	t.amount = amount;
-	if (have_nonce)
-		t.nonce = nonce;
-	else {
-		randombytes_buf(&t.nonce, sizeof(t.nonce));
-		/* 63 bits: fresh enough, and an integer (not a string) in JSON. */
-		t.nonce &= INT64_MAX;
-	}
-	t.timestamp_ms = now_ms();
 	if (memo != NULL) {
 		t.memo_len = (uint16_t)strlen(memo);
 		memcpy(t.memo, memo, t.memo_len);
 	}
-
 	if ((sk = ctl_key_load(key)) == NULL)
 		return CTL_ERR;
-	rc = tx_sign(&t, sk);
+	/* --count N: N of them, each with its own nonce (consecutive from --nonce). */
+	for (i = 0, rc = 0; i < count && rc == 0; i++) {
+		if (have_nonce)
+			t.nonce = nonce + i;
+		else {
+			randombytes_buf(&t.nonce, sizeof(t.nonce));
+			/* 63 bits: fresh enough, and an integer (not a string) in JSON. */
+			t.nonce &= INT64_MAX;
+		}
+		t.timestamp_ms = now_ms();
+		if ((rc = tx_sign(&t, sk)) == -1)
+			ctl_warnx("cannot sign the transaction");
+		else if ((len = tx_encode(&t, buf, sizeof(buf))) == 0) {
+			ctl_warnx("cannot encode the transaction");
+			rc = -1;
+		} else {
+			hex_encode(hex, buf, len);
+			tx_id(&t, id);
+			hex_encode(idhex, id, sizeof(id));
+			if (!dry_run)
+				break;
+			if (c->json)
+				printf("{\"id\": \"%s\", \"nonce\": %" PRIu64 ", "
+				    "\"tx\": \"%s\"}\n", idhex, t.nonce, hex);
+			else
+				printf("%s\n", hex);
+		}
+	}
 	sodium_free(sk);
-	if (rc == -1) {
-		ctl_warnx("cannot sign the transaction");
+	if (rc == -1)
 		return CTL_ERR;
-	}
-	if ((len = tx_encode(&t, buf, sizeof(buf))) == 0) {
-		ctl_warnx("cannot encode the transaction");
-		return CTL_ERR;
-	}
-	hex_encode(hex, buf, len);
-	tx_id(&t, id);
-	hex_encode(idhex, id, sizeof(id));
-
-	if (dry_run) {
-		if (c->json)
-			printf("{\"id\": \"%s\", \"nonce\": %" PRIu64 ", "
-			    "\"tx\": \"%s\"}\n", idhex, t.nonce, hex);
-		else
-			printf("%s\n", hex);
-		return CTL_OK;
-	}
+	if (dry_run)
+		return fflush(stdout) == 0 ? CTL_OK : CTL_ERR;
 	return ctl_post_tx(c, hex, idhex, &sn);
 }
 

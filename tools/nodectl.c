@@ -43,7 +43,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  --key FILE     the wallet key (required)\n" },
 	{ "send", ctl_send,
 	    "--key FILE --to PUBKEY --amount N [--nonce N] [--memo TEXT]\n"
-	    "       [--network NAME] [--dry-run]",
+	    "       [--network NAME] [--dry-run [--count N]]",
 	    "Builds a transaction, signs it with the key in FILE and submits it.\n"
 	    "Prints \"<id> accepted\" or \"<id> rejected: <reason>\" (exit 1).\n"
 	    "The network is the node's (GET /v1/status) unless --network names it.\n"
@@ -55,7 +55,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "  --memo TEXT     a memo of at most 256 bytes\n"
 	    "  --network NAME  the network, as the node's --network (default: the\n"
 	    "                  node's; devnet for --dry-run when no node answers)\n"
-	    "  --dry-run       print the signed transaction in hex; submit nothing\n" },
+	    "  --dry-run       print the signed transaction in hex; submit nothing\n"
+	    "  --count N       with --dry-run: N transactions, one per line, each\n"
+	    "                  with its own nonce (from --nonce up, else random)\n" },
 	{ "submit", ctl_submit, "HEX | -",
 	    "Submits an already signed transaction given in hex (\"-\": read it\n"
 	    "from standard input).  Prints \"<id> accepted\" or \"<id> rejected:\n"

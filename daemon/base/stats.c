@@ -46,8 +46,11 @@ stats_bytes(int sent, unsigned t, uint64_t bytes)
 {
 	if (t >= STATS_FRAME_TYPES)
 		return;
-	if (sent)
+	if (sent) {
 		stats.bytes_sent[t] += bytes;
-	else
+		stats.frames_sent[t] += t != 0;
+	} else {
 		stats.bytes_received[t] += bytes;
+		stats.frames_received[t] += t != 0;
+	}
 }

@@ -22,6 +22,8 @@ struct stats {
 	uint64_t	backpressure;		/* times the validator channel was full */
 	uint64_t	bytes_sent[STATS_FRAME_TYPES];	/* by frame type */
 	uint64_t	bytes_received[STATS_FRAME_TYPES];
+	uint64_t	frames_sent[STATS_FRAME_TYPES];	/* by type; 0: unused */
+	uint64_t	frames_received[STATS_FRAME_TYPES];
 	uint64_t	verify_hist[STATS_VERIFY_BUCKETS];	/* not cumulative */
 	uint64_t	verify_count;
 	double		verify_sum_s;
@@ -49,7 +51,7 @@ extern const char *const stats_verify_le[STATS_VERIFY_BUCKETS];
 void	stats_verify(uint64_t ns);
 /* Counts one rejection for reason r (enum reason). */
 void	stats_reject(unsigned r);
-/* Counts bytes of a frame of type t sent or received (0: handshake). */
+/* Counts one frame of type t and its bytes, sent or received (0: handshake bytes, no frame). */
 void	stats_bytes(int sent, unsigned t, uint64_t bytes);
 
 #endif

@@ -66,14 +66,15 @@ metrics_sample(struct evbuffer *out, const char *name, const char *label,
 	evbuffer_add_printf(out, "\"} %" PRIu64 "\n", v);
 }
 
+/* A counter by frame type; from: 0 with the handshake as type 0, 1 without. */
 static void
-metrics_bytes(struct evbuffer *out, const char *name, const char *help,
-    const uint64_t *v)
+metrics_by_frame(struct evbuffer *out, const char *name, const char *help,
+    const uint64_t *v, size_t from)
 {
 	size_t	i;
 
 	metrics_family(out, name, "counter", help);
-	for (i = 0; i < STATS_FRAME_TYPES; i++)
+	for (i = from; i < STATS_FRAME_TYPES; i++)
 		metrics_sample(out, name, "type", i == 0 ? "handshake" :
 		    frame_type_str((uint8_t)i), v[i]);
 }
@@ -223,12 +224,17 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	evbuffer_add_printf(out, "noded_verify_seconds_count %" PRIu64 "\n",
 	    s->verify_count);
 
-	metrics_bytes(out, "noded_bytes_sent_total",
+	metrics_by_frame(out, "noded_bytes_sent_total",
 	    "Bytes sent to peers, by frame type (handshake: before the channel).",
-	    s->bytes_sent);
-	metrics_bytes(out, "noded_bytes_received_total",
+	    s->bytes_sent, 0);
+	metrics_by_frame(out, "noded_bytes_received_total",
 	    "Bytes received from peers, by frame type (handshake: before the "
-	    "channel).", s->bytes_received);
+	    "channel).", s->bytes_received, 0);
+	metrics_by_frame(out, "noded_frames_sent_total",
+	    "Frames sent to peers, by type.", s->frames_sent, 1);
+	metrics_by_frame(out, "noded_frames_received_total",
+	    "Frames received from peers, by type (TX: full transaction copies).",
+	    s->frames_received, 1);
 
 	if (m->srv != NULL) {
 		metrics_family(out, "noded_api_requests_total", "counter",

@@ -633,3 +633,35 @@ def test_partition_heal_and_netem(mk, keys):
     p = c.run("netem", "node2", "--delay", "5x", check=False)
     assert p.returncode == 1 and "delay '5x': not a duration" in p.stderr, \
         p.stderr
+
+
+def test_bench_measures_propagation(mk, tmp_path):
+    """tools/cluster bench (issue 11): pre-signed txs at a rate, figures from
+    the nodes' own event times and counters; also given API addresses."""
+    c = mk(4)
+    c.up(4, "--topology", "full")
+    p = c.run("bench", "--rate", "100", "--count", "40", "--json")
+    r = json.loads(p.stdout)
+    assert r["nodes"] == 4 and r["accepted"] == 40 and r["delivered"] == 1.0, r
+    for k in ("to_each_node_ms", "to_last_node_ms"):
+        d = r[k]
+        assert 0 <= d["p50"] <= d["p90"] <= d["p99"] <= d["max"], r
+    assert r["to_last_node_ms"]["p50"] >= r["to_each_node_ms"]["p50"], r
+    # Each node other than the entry got each tx at least once, in full.
+    assert r["copies_per_node"] >= 1.0, r
+    assert r["bytes_received_per_node"] > 187, r
+    # Text, a fixed entry, and a deployment named by its API addresses.
+    p = c.run("bench", "--rate", "0", "--count", "30", "--entry", "node2")
+    assert "4 nodes, 30 of 30 txs accepted at entry" in p.stdout, p.stdout
+    assert "delivered: 1.0000" in p.stdout, p.stdout
+    p = c.run("bench", "--count", "10", "--rate", "50", "--json", "--api",
+              "127.0.0.1:%d" % c.api_port(1), "--api",
+              "127.0.0.1:%d" % c.api_port(3))
+    r = json.loads(p.stdout)
+    assert r["nodes"] == 2 and r["delivered"] == 1.0, r
+    for args, text in ((("--count", "0"), "--count 0: must be 1..1000000"),
+                       (("--size", "100"), "--size 100: must be 187..443"),
+                       (("--api", "nohost"), "--api nohost: expected HOST:PORT"),
+                       (("--entry", "node9"), "--entry node9: not one of")):
+        p = c.run("bench", *args, check=False)
+        assert p.returncode == 1 and text in p.stderr, (args, p.stderr)

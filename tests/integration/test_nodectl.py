@@ -733,3 +733,21 @@ def test_api_token(cluster, tmp_path, keys):
     # watch sends it too.
     r = ctl("watch", node=n)
     assert r.returncode == 2 and "HTTP 401" in r.stderr
+
+
+def test_dry_run_count_builds_consecutive_nonces(keys):
+    _, pub = keys["alice"]
+    to = keys["bob"][1]
+    r = ok(ctl("send", "--key", keys["alice"][0], "--to", to, "--amount", "3",
+               "--nonce", "10", "--count", "5", "--dry-run"))
+    txs = [Tx.decode(h) for h in r.stdout.split()]
+    assert [t.nonce for t in txs] == [10, 11, 12, 13, 14]
+    assert all(t.verify() and t.sender.hex() == pub for t in txs)
+    assert len({t.id() for t in txs}) == 5
+    # Bounds, and only with --dry-run: a submit sends one.
+    for n in ("0", "1000001", "x"):
+        r = ctl("send", "--key", keys["alice"][0], "--to", to, "--amount", "3",
+                "--count", n, "--dry-run")
+        assert r.returncode == 2 and "--count" in r.stderr, (n, r.stderr)
+    r = ctl("send", "--key", keys["alice"][0], "--to", to, "--amount", "3", "--count", "2")
+    assert r.returncode == 2 and "only with --dry-run" in r.stderr, r.stderr
