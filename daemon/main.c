@@ -288,6 +288,7 @@ main(int argc, char **argv)
 	if ((m.api = api_new(n, m.admit, m.mempool, m.net)) == NULL ||
 	    net_start(m.net) == -1)
 		goto out;
+	api_set_prov(m.api, relay_prov(m.relay));
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(n->base, signos[i], main_signalcb, &m);
 		evsignal_add(sigs[i], NULL);

@@ -181,5 +181,6 @@ int	ctl_connect(struct ctl *c, int argc, char **argv);
 int	ctl_disconnect(struct ctl *c, int argc, char **argv);
 int	ctl_watch(struct ctl *c, int argc, char **argv);
 int	ctl_health(struct ctl *c, int argc, char **argv);
+int	ctl_trace(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -94,6 +94,16 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "\n"
 	    "  --reconnect SECONDS  how long to keep trying to reopen a broken\n"
 	    "                       stream (default 30; 0: do not reopen)\n" },
+	{ "trace", ctl_trace, "ID",
+	    "Collects the provenance of a transaction (GET /v1/tx/ID/trace) from\n"
+	    "every --node at once and prints its propagation tree: each node under\n"
+	    "the peer its copy came from, its hop count from the entry node (the one\n"
+	    "that got it from the API), when it first heard of it (SEEN_MS) and got\n"
+	    "the copy (GOT_MS) in ms after the entry node got it, its time queued\n"
+	    "and verifying, its verdict and how many peers announced it.  The nodes\n"
+	    "that never saw it are named.  Exit 1 if no node saw it.  With --json:\n"
+	    "one object with \"nodes\" (each node's trace plus parent, hop, seen_ms,\n"
+	    "received_ms), \"never_saw\", \"errors\" and \"elapsed_ms\".\n" },
 	{ "health", ctl_health, "[--ready]",
 	    "Asks the node whether it is alive (GET /healthz) or, with --ready,\n"
 	    "ready (GET /readyz: its validators run and, if it was given --peer\n"

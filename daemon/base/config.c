@@ -251,6 +251,12 @@ static const struct config_option config_options[] = {
 	  FIELD(inv_batch_ms), .defnum = 5, .min = 0, .max = 10000,
 	  .help = "delay gathering ids into one INV",
 	  .man = "How long to gather accepted ids into one announcement." },
+	{ .name = "trace-ring", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(trace_ring), .defnum = 65536, .min = 16, .max = 4194304,
+	  .help = "recent transactions whose provenance is kept",
+	  .man = "How many recent transactions keep their provenance (first seen,\n"
+	  "sender, announcers, verify time, where they went) for\n.Pa /v1/tx/ID/trace ;\n"
+	  "about 60 bytes each, plus 8 per announcer or receiver remembered." },
 	{ .name = "link-delay", .metavar = "TIME", .type = CT_DURATION,
 	  FIELD(link_delay_us), .defnum = 0, .min = 0,
 	  .max = CONFIG_LINK_DELAY_MAX_US,

@@ -58,6 +58,7 @@ struct config {
 	unsigned	peer_timeout_ms;	/* --peer-timeout-ms (silence), default 30000 */
 	unsigned	getdata_timeout_ms;	/* --getdata-timeout-ms, default 2000 */
 	unsigned	inv_batch_ms;		/* --inv-batch-ms, default 5 */
+	size_t		trace_ring;		/* --trace-ring, default 65536 */
 	uint64_t	link_delay_us;		/* --link-delay, default 0 */
 	uint64_t	link_jitter_us;		/* --link-jitter, default 0 */
 	uint64_t	link_rate_bps;		/* --link-rate, default 0: no cap */

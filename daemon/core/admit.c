@@ -1030,6 +1030,9 @@ admit_validated(struct validator_job *job, void *arg)
 	if (reason == TX_ERR_SIGNATURE)
 		admit_waiters_take(vs, NULL, &retry);
 answer:
+	if (!job->skipped && a->hooks.verified != NULL)
+		a->hooks.verified(a->hooks.arg, vs->id, job->verify_ns,
+		    v.status == ADMIT_ACCEPTED);
 	a->retrying = &retry;
 	memcpy(a->retrying_id, vs->id, TX_ID_LEN);
 	admit_vstate_answer(a, vs, &v);

@@ -64,6 +64,9 @@ struct admit_hooks {
 	void	(*retry)(void *arg, const uint8_t id[TX_ID_LEN], uint64_t bad_origin);
 	/* The source tagged origin, still open, sent an invalid transaction: drop it. */
 	void	(*misbehaved)(void *arg, uint64_t origin, const char *why);
+	/* id was verified (verify_ns in the validator); ok: it entered the mempool. */
+	void	(*verified)(void *arg, const uint8_t id[TX_ID_LEN], uint64_t verify_ns,
+		    int ok);
 	void	*arg;
 };
 

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -41,6 +44,8 @@
 #include "lib/util.h"
 #include "lib/version.h"
 #include "p2p/net.h"
+#include "p2p/prov.h"
+#include "http/web.h"
 #include "proto/hex.h"
 #include "proto/tx.h"
 
@@ -86,6 +91,7 @@ struct api {
 	struct admit		*admit;
 	struct mempool		*mp;
 	struct net		*net;
+	struct prov		*prov;		/* provenance (GET /v1/tx/ID/trace) */
 	struct server		*srv;
 	struct events		*events;
 	struct metrics_src	 metrics;
@@ -104,6 +110,7 @@ struct api {
 enum api_route {
 	ROUTE_TX = 0,
 	ROUTE_TX_ID,
+	ROUTE_TX_TRACE,
 	ROUTE_MEMPOOL,
 	ROUTE_DIGEST,
 	ROUTE_STATUS,
@@ -123,12 +130,13 @@ enum api_route {
 
 static const struct {
 	const char	*path;
-	int		 prefix;	/* path + "<segment>" */
+	int		 prefix;	/* 1: path + "<segment>"; 2: ... + "/trace" */
 	int		 methods;
 	const char	*allow;
 } api_routes[] = {
 	[ROUTE_TX] = { "/v1/tx", 0, EVHTTP_REQ_POST, "POST" },
 	[ROUTE_TX_ID] = { "/v1/tx/", 1, API_GET, "GET, HEAD" },
+	[ROUTE_TX_TRACE] = { "/v1/tx/", 2, API_GET, "GET, HEAD" },	/* ID/trace */
 	[ROUTE_MEMPOOL] = { "/v1/mempool", 0, API_GET, "GET, HEAD" },
 	[ROUTE_DIGEST] = { "/v1/mempool/digest", 0, API_GET, "GET, HEAD" },
 	[ROUTE_STATUS] = { "/v1/status", 0, API_GET, "GET, HEAD" },
@@ -368,6 +376,7 @@ api_tx_post(struct api *a, struct evhttp_request *req, struct server_conn *conn)
 	const char		*why;
 	uint8_t			*raw;
 	size_t			 i, count, len, maxlen = 0;
+	uint64_t		 t;
 	int			 failed = 0;
 
 	if ((body = api_body_object(a, req)) == NULL)
@@ -422,9 +431,12 @@ api_tx_post(struct api *a, struct evhttp_request *req, struct server_conn *conn)
 		(void)hex_decode(raw, len / 2, json_string_value(item), len);
 		r->slots[i].r = r;
 		r->pending++;
+		t = now_us();
 		admit_tx(a->admit, NULL, raw, len / 2, api_tx_verdict,
 		    &r->slots[i], &res);
 		memcpy(r->slots[i].id, res.id, TX_ID_LEN);
+		if (res.what == ADMIT_QUEUED && a->prov != NULL)
+			prov_received(a->prov, res.id, PROV_API, t);
 		if (res.what == ADMIT_STOPPING) {
 			r->pending--;
 			r->slots[i].done = 1;
@@ -451,6 +463,87 @@ api_tx_post(struct api *a, struct evhttp_request *req, struct server_conn *conn)
 	server_conn_hold(conn, req, api_txreq_gone, r);
 out:
 	json_decref(body);
+}
+
+/* --- GET /v1/tx/<id>/trace -------------------------------------------- */
+
+/* {"name", "id"} of a provenance peer slot, "api", or null. */
+static json_t *
+api_prov_peer(struct api *a, uint16_t slot)
+{
+	const char	*name, *idhex;
+
+	if (slot == PROV_API)
+		return json_string("api");
+	if (slot == PROV_NONE)
+		return json_null();
+	prov_peer_get(a->prov, slot, &name, &idhex);
+	return json_pack("{s:s, s:s}", "name", name, "id", idhex);
+}
+
+static json_t *
+api_prov_time(uint64_t us)
+{
+	return us == 0 ? json_null() : jenc_u64(us);
+}
+
+static void
+api_tx_trace(struct api *a, struct evhttp_request *req, const char *seg)
+{
+	static const char *const states[] = { "seen", "accepted", "rejected" };
+	static const char *const kinds[] = { "inv", "inv", "tx" };
+	struct prov_info info;
+	char		 idhex[TX_ID_HEX_LEN + 1];
+	uint8_t		 id[TX_ID_LEN];
+	size_t		 len = strcspn(seg, "/"), i;
+	json_t		*o, *ann, *out, *h;
+
+	if (len > TX_ID_HEX_LEN || (memcpy(idhex, seg, len), idhex[len] = '\0',
+	    api_parse_id(idhex, id) == -1)) {
+		server_error(a->srv, req, 400, "bad transaction id '%.*s': expected "
+		    "%d hex digits", (int)(len > 80 ? 80 : len), seg, TX_ID_HEX_LEN);
+		return;
+	}
+	if (a->prov == NULL || prov_get(a->prov, id, &info) == -1) {
+		server_error_code(a->srv, req, 404, "not_found", "tx %.16s: no trace "
+		    "(never seen here, or older than the last %zu ids of "
+		    "--trace-ring)", idhex, (size_t)a->n->cfg->trace_ring);
+		return;
+	}
+	ann = json_array();
+	out = json_array();
+	for (i = 0; i < info.nhops; i++) {
+		h = api_prov_peer(a, info.hops[i].peer);
+		json_object_set_new(h, "at_us", jenc_u64(info.hops[i].at_us));
+		if (info.hops[i].kind == PROV_ANN)
+			json_array_append_new(ann, h);
+		else {
+			json_object_set_new(h, "what",
+			    json_string(kinds[info.hops[i].kind]));
+			json_array_append_new(out, h);
+		}
+	}
+	o = json_object();
+	json_object_set_new(o, "id", jenc_hex(id, TX_ID_LEN));
+	json_object_set_new(o, "node", json_pack("{s:s, s:s}", "name",
+	    a->n->cfg->name, "id", a->n->node_id_hex));
+	json_object_set_new(o, "state", json_string(states[info.state]));
+	json_object_set_new(o, "first_seen_us", jenc_u64(info.first_us));
+	json_object_set_new(o, "from", api_prov_peer(a, info.from));
+	json_object_set_new(o, "received_us", api_prov_time(info.received_us));
+	json_object_set_new(o, "verdict_us", api_prov_time(info.verdict_us));
+	json_object_set_new(o, "queued_us", info.verdict_us == 0 ||
+	    info.received_us == 0 ? json_null() : jenc_u64(
+	    info.verdict_us - info.received_us > info.verify_us ?
+	    info.verdict_us - info.received_us - info.verify_us : 0));
+	json_object_set_new(o, "verify_us", info.verdict_us == 0 ? json_null() :
+	    jenc_u64(info.verify_us));
+	json_object_set_new(o, "relayed_us", api_prov_time(info.announced_us));
+	json_object_set_new(o, "announcers", jenc_u64(info.nann));
+	json_object_set_new(o, "announced_by", ann);
+	json_object_set_new(o, "receivers", jenc_u64(info.nout));
+	json_object_set_new(o, "sent_to", out);
+	server_reply_json(a->srv, req, 200, o);
 }
 
 /* --- GET /v1/tx/<id> -------------------------------------------------- */
@@ -1014,6 +1107,7 @@ api_admin_check(struct api *a, struct evhttp_request *req,
 static enum api_route
 api_route_find(const char *path, const char **arg)
 {
+	const char *slash;
 	size_t	i, plen;
 
 	*arg = NULL;
@@ -1022,6 +1116,15 @@ api_route_find(const char *path, const char **arg)
 		if (!api_routes[i].prefix) {
 			if (strcmp(path, api_routes[i].path) == 0)
 				return (enum api_route)i;
+			continue;
+		}
+		if (api_routes[i].prefix == 2) {
+			if (strncmp(path, api_routes[i].path, plen) == 0 &&
+			    (slash = strchr(path + plen, '/')) != NULL &&
+			    slash > path + plen && strcmp(slash, "/trace") == 0) {
+				*arg = path + plen;
+				return (enum api_route)i;
+			}
 			continue;
 		}
 		if (strncmp(path, api_routes[i].path, plen) == 0 &&
@@ -1065,6 +1168,90 @@ api_path_decode(const char *raw, size_t len, char *out)
 	return NULL;
 }
 
+/*
+ * CORS (docs/API.md "Web view"): the network page of one node reads the
+ * APIs of others.  An Origin is let in when the node has a bearer token
+ * (which the page must then send: nothing is readable without it) or when
+ * it is a loopback one (a page served by a local node); never otherwise,
+ * so that a web site a user visits cannot read a token-less node.
+ */
+static int
+api_origin_ok(const struct api *a, const char *origin)
+{
+	char		 host[64];
+	const char	*h, *end;
+	struct in_addr	 in;
+
+	if (a->have_token)
+		return 1;
+	if (strncmp(origin, "http://", 7) == 0)
+		h = origin + 7;
+	else if (strncmp(origin, "https://", 8) == 0)
+		h = origin + 8;
+	else
+		return 0;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':';
+	end = h + strcspn(h, ":/");
+	if (*end == '/' || (size_t)(end - h) >= sizeof(host))
+		return 0;
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	return inet_pton(AF_INET, host, &in) == 1 &&
+	    (ntohl(in.s_addr) >> 24) == 127;
+}
+
+/* Adds the CORS headers; answers a preflight (OPTIONS) itself: returns 1. */
+static int
+api_cors(struct api *a, struct evhttp_request *req, enum evhttp_cmd_type m)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char	*origin = evhttp_find_header(
+			    evhttp_request_get_input_headers(req), "Origin");
+	int		 ok;
+
+	if (origin == NULL)
+		return 0;
+	ok = strlen(origin) < 256 && api_origin_ok(a, origin);
+	if (ok) {
+		evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
+		evhttp_add_header(h, "Vary", "Origin");
+	}
+	if (m != EVHTTP_REQ_OPTIONS)
+		return 0;
+	if (!ok) {
+		server_error_code(a->srv, req, 403, "origin_refused", "origin "
+		    "'%.100s' may not read this API: only loopback origins may, "
+		    "unless the node has --api-token-file", origin);
+		return 1;
+	}
+	evhttp_add_header(h, "Access-Control-Allow-Methods",
+	    "GET, HEAD, POST, DELETE");
+	evhttp_add_header(h, "Access-Control-Allow-Headers",
+	    "Authorization, Content-Type, Last-Event-ID");
+	evhttp_add_header(h, "Access-Control-Max-Age", "600");
+	server_reply(a->srv, req, 204, "text/plain", "", 0);
+	return 1;
+}
+
+/* Serves the web view's files (web.c) to GET and HEAD: returns 1. */
+static int
+api_web(struct api *a, struct evhttp_request *req, enum evhttp_cmd_type m)
+{
+	const char	*raw = evhttp_request_get_uri(req);
+	char		 path[64];
+	size_t		 len;
+
+	if ((m & API_GET) == 0 || raw[0] != '/' ||
+	    (len = strcspn(raw, "?#")) >= sizeof(path))
+		return 0;
+	memcpy(path, raw, len);
+	path[len] = '\0';
+	return web_serve(a->srv, req, path);
+}
+
 static void
 api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 {
@@ -1076,6 +1263,8 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 	size_t			 rawlen;
 	enum api_route		 rt;
 
+	if (api_cors(a, req, m) || api_web(a, req, m))
+		return;
 	if (a->have_token &&
 	    (why = api_bearer_check(req, a->token_hash, &code)) != NULL) {
 		api_refuse(a, req, conn, code, why);
@@ -1131,6 +1320,9 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 		break;
 	case ROUTE_TX_ID:
 		api_tx_get(a, req, seg);
+		break;
+	case ROUTE_TX_TRACE:
+		api_tx_trace(a, req, seg);
 		break;
 	case ROUTE_MEMPOOL:
 		api_mempool_get(a, req, evhttp_uri_get_query(uri));
@@ -1382,4 +1574,10 @@ uint16_t
 api_port(const struct api *a)
 {
 	return server_port(a->srv);
+}
+
+void
+api_set_prov(struct api *a, struct prov *pr)
+{
+	a->prov = pr;
 }

@@ -141,10 +141,14 @@ server_status_str(int code)
 		return "OK";
 	case 202:
 		return "Accepted";
+	case 204:
+		return "No Content";
 	case 400:
 		return "Bad Request";
 	case 401:
 		return "Unauthorized";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:

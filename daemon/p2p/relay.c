@@ -21,6 +21,7 @@
 #include "lib/util.h"
 #include "p2p/net.h"
 #include "p2p/peer.h"
+#include "p2p/prov.h"
 #include "p2p/relay.h"
 #include "p2p/txreq.h"
 #include "proto/frame.h"
@@ -70,6 +71,7 @@ struct relay_peer {
 	uint8_t		(*defer)[TX_ID_LEN];	/* ring of ids announced, not tracked yet */
 	size_t		 dhead, dlen, dcap;	/* first, how many, room (RELAY_DEFER_MAX) */
 	uint64_t	 dgen, dropgen;	/* the log window it was counted in */
+	uint16_t	 pslot;		/* its slot in the provenance table */
 };
 
 /*
@@ -105,6 +107,7 @@ struct relay {
 	size_t		 deferring;	/* peers with announcements set aside */
 	size_t		 deferred;	/* announcements set aside in all */
 	struct relay_deflog dlog;
+	struct prov	*prov;		/* provenance of recent ids (prov.h) */
 };
 
 /* The active peer with this serial: most requests in a row go to one peer. */
@@ -218,6 +221,7 @@ relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 {
 	struct peer	*p, *next;
 	struct timeval	 tv;
+	uint64_t	 now = now_us();
 	int		 queued = 0;
 
 	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
@@ -227,6 +231,7 @@ relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 			continue;
 		if (!bloom_add(p->relay->known, id))
 			continue;
+		prov_sent(r->prov, id, p->relay->pslot, PROV_SENT_INV, now);
 		relay_queue_inv(p, id);
 		queued = 1;
 	}
@@ -456,6 +461,15 @@ relay_accepted(void *arg, const uint8_t id[TX_ID_LEN], uint64_t origin)
 }
 
 static void
+relay_verified(void *arg, const uint8_t id[TX_ID_LEN], uint64_t verify_ns,
+    int ok)
+{
+	struct relay	*r = arg;
+
+	prov_verdict(r->prov, id, verify_ns, ok, now_us());
+}
+
+static void
 relay_settled(void *arg, const uint8_t id[TX_ID_LEN])
 {
 	struct relay	*r = arg;
@@ -497,8 +511,11 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 	struct admit_result	res;
 	char			reason[128];
 	enum txreq_rx		rx;
+	uint64_t		t = now_us();
 
 	admit_tx(r->admit, p->relay->src, raw, len, NULL, NULL, &res);
+	if (res.what == ADMIT_QUEUED)
+		prov_received(r->prov, res.id, p->relay->pslot, t);
 	switch (res.what) {
 	case ADMIT_UNDECODABLE:
 		snprintf(reason, sizeof(reason), "sent an undecodable transaction: %s",
@@ -546,13 +563,16 @@ static int
 relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
     size_t count)
 {
-	uint64_t	now = now_ms();
+	uint64_t	now = now_ms(), us = now_us();
 	enum txreq_ann	what;
 	size_t		i;
+	int		settled;
 
 	for (i = 0; i < count; i++) {
 		bloom_add(p->relay->known, ids[i]);
-		if (admit_settled(r->admit, ids[i]))
+		settled = admit_settled(r->admit, ids[i]);
+		prov_announced(r->prov, ids[i], p->relay->pslot, us, !settled);
+		if (settled)
 			continue;
 		/*
 		 * The announcer of an id being validated (from the API or
@@ -586,6 +606,7 @@ relay_on_getdata(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN
 			continue;
 		}
 		bloom_add(p->relay->known, ids[i]);
+		prov_sent(r->prov, ids[i], p->relay->pslot, PROV_SENT_TX, now_us());
 		if (peer_send(p, FRAME_TX, e->raw, e->len) == -1)
 			return -1;
 	}
@@ -732,6 +753,7 @@ relay_up(struct peer *p, void *arg)
 	rp->src = admit_source_new(r->admit, p->serial, peer_label(p), relay_pause,
 	    relay_resume, p);
 	rp->known = bloom_new(RELAY_KNOWN_WINDOW);
+	rp->pslot = prov_peer_add(r->prov, p->serial, p->name, p->remote_hex);
 	p->relay = rp;
 	txreq_peer_add(r->sched, p->serial, p->outbound);
 	if (mempool_count(r->mp) == 0)
@@ -796,14 +818,16 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	};
 	struct net_handler h = { relay_up, relay_down, relay_on_frame,
 	    relay_release, r };
-	struct admit_hooks ah = { relay_accepted, relay_settled, relay_retry,
-	    relay_misbehaved, r };
+	struct admit_hooks ah = { .accepted = relay_accepted,
+	    .settled = relay_settled, .retry = relay_retry,
+	    .misbehaved = relay_misbehaved, .verified = relay_verified, .arg = r };
 
 	r->n = n;
 	r->net = net;
 	r->admit = admit;
 	r->mp = mp;
 	r->sched = txreq_new(&lim, relay_ask, r);
+	r->prov = prov_new(n->cfg->trace_ring);
 	r->inv_timer = evtimer_new(n->base, relay_invcb, r);
 	r->tick = event_new(n->base, -1, EV_PERSIST, relay_tickcb, r);
 	event_add(r->tick, &tv);
@@ -823,7 +847,14 @@ relay_free(struct relay *r)
 	memset(&ah, 0, sizeof(ah));
 	admit_set_hooks(r->admit, &ah);
 	txreq_free(r->sched);
+	prov_free(r->prov);
 	event_free(r->inv_timer);
 	event_free(r->tick);
 	free(r);
+}
+
+struct prov *
+relay_prov(struct relay *r)
+{
+	return r->prov;
 }

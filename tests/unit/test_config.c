@@ -170,6 +170,8 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%u", c->getdata_timeout_ms);
 	else if (strcmp(opt, "inv-batch-ms") == 0)
 		snprintf(out, len, "%u", c->inv_batch_ms);
+	else if (strcmp(opt, "trace-ring") == 0)
+		snprintf(out, len, "%zu", c->trace_ring);
 	else if (strcmp(opt, "link-delay") == 0)
 		snprintf(out, len, "%" PRIu64, c->link_delay_us);
 	else if (strcmp(opt, "link-jitter") == 0)
@@ -236,6 +238,7 @@ static const struct {
 	{ "peer-timeout-ms", "60000", "60000" },
 	{ "getdata-timeout-ms", "10", "10" },
 	{ "inv-batch-ms", "0", "0" },
+	{ "trace-ring", "16", "16" },
 	{ "link-delay", "50ms", "50000" },
 	{ "link-delay", "50", "50000" },
 	{ "link-delay", "250us", "250" },
@@ -285,6 +288,7 @@ test_config_defaults(void **state)
 	expect_field(&c, "peer-timeout-ms", "30000");
 	expect_field(&c, "getdata-timeout-ms", "2000");
 	expect_field(&c, "inv-batch-ms", "5");
+	expect_field(&c, "trace-ring", "65536");
 	expect_field(&c, "link-delay", "0");
 	expect_field(&c, "link-jitter", "0");
 	expect_field(&c, "link-rate", "0");
@@ -382,7 +386,7 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 34);
+	assert_int_equal(n, 35);
 	free(out);
 
 	/* "noded <version>", one line, one word: the number, then the commit. */
