@@ -74,7 +74,7 @@
   function layout() {
     const vs = [...nodes.values()], n = vs.length;
     if (!n) return;
-    const k = Math.sqrt(W * H / n) * 0.8;
+    const k = Math.sqrt(W * H / n) * 0.5;
     vs.forEach((v, i) => {
       v.x = W / 2 + (W / 3) * Math.cos(2 * Math.PI * i / n);
       v.y = H / 2 + (H / 3) * Math.sin(2 * Math.PI * i / n);
@@ -99,15 +99,20 @@
         a.dx -= dx * f; a.dy -= dy * f; b.dx += dx * f; b.dy += dy * f;
       }
       for (const v of vs) {
-        v.dx += (W / 2 - v.x) * 0.01 * k / 50;
-        v.dy += (H / 2 - v.y) * 0.01 * k / 50;
+        v.dx += (W / 2 - v.x) * 0.05 * k / 50;
+        v.dy += (H / 2 - v.y) * 0.05 * k / 50;
         const d = Math.max(Math.hypot(v.dx, v.dy), 0.01);
         v.x += v.dx / d * Math.min(d, temp);
         v.y += v.dy / d * Math.min(d, temp);
-        v.x = Math.min(W - 40, Math.max(40, v.x));
-        v.y = Math.min(H - 30, Math.max(30, v.y));
       }
       temp = Math.max(temp * 0.98, 0.5);
+    }
+    /* Fit the drawing in the box, room left for the labels. */
+    const xs = vs.map(v => v.x), ys = vs.map(v => v.y);
+    const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+    for (const v of vs) {
+      v.x = x1 > x0 ? 40 + (v.x - x0) / (x1 - x0) * (W - 120) : W / 2;
+      v.y = y1 > y0 ? 30 + (v.y - y0) / (y1 - y0) * (H - 60) : H / 2;
     }
   }
 
