@@ -115,3 +115,37 @@ def test_web_view_in_chromium(cluster, browser, tmp_path):
     shot(d, tmp_path, "network")
     errs = console_errors(d)
     assert not errs, errs
+
+
+def test_web_view_asks_for_the_token(cluster, browser, tmp_path):
+    tok = "tok-" + os.urandom(8).hex()
+    path = tmp_path / "token"
+    path.write_text(tok + "\n")
+    os.chmod(path, 0o600)
+    from conftest import Node
+
+    class TokNode(Node):
+        def request(self, method, p, body=None, timeout=10, headers=None):
+            h = dict(headers or {})
+            h.setdefault("Authorization", "Bearer " + tok)
+            return Node.request(self, method, p, body, timeout, h)
+    n = TokNode("wtok", cluster.workdir, args=NO_PEX + ["--api-token-file", str(path)])
+    cluster.nodes.append(n)
+    n.start()
+    d = browser
+    d.get("http://%s/" % n.api_addr)
+    form = by_css(d, "#tokenform")[0]
+    wait_until(lambda: "hidden" not in form.get_attribute("class"), 20, "the token form")
+    assert by_css(d, "#peer-count")[0].text == "-"
+    by_css(d, "#token")[0].send_keys(tok)
+    by_css(d, "#tokenform button")[0].click()
+    wait_until(lambda: by_css(d, "#stream")[0].text == "live", 20, "the event stream with the token")
+    wait_until(lambda: by_css(d, "#peer-count")[0].text == "0", 20, "the counters with the token")
+    assert by_css(d, "#title")[0].text == "wtok"
+    t = Wallet().tx(amount=3)
+    assert n.submit(t.hex())[0] == 200
+    wait_until(lambda: by_css(d, "#events li[data-tx='%s']" % t.id_hex()), 20, "the tx event")
+    shot(d, tmp_path, "token")
+    # The only errors: the 401s before the token was given.
+    errs = [e for e in console_errors(d) if "401" not in e.get("message", "")]
+    assert not errs, errs
