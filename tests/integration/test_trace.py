@@ -199,3 +199,34 @@ def raw(node, method, path, headers=None):
     r.body = r.read()
     r.read = lambda: r.body
     return r
+
+
+# tools/cluster trace, with test_cluster.py's cluster helper (its fixtures).
+from test_cluster import keys, mk  # noqa: E402,F401
+
+
+def test_cluster_trace_and_web_url(mk, keys):
+    c = mk(4)
+    p = c.run("up", "-n", "4", "--topology", "line", "--p2p-base", str(c.base),
+              "--api-base", str(c.base + 100))
+    api = ["127.0.0.1:%d" % c.api_port(k) for k in range(1, 5)]
+    assert "  web:    http://%s/  (network: http://%s/net.html?nodes=%s)" % (
+        api[0], api[0], ",".join(api)) in p.stdout, p.stdout
+    assert "trace TX_ID" in p.stdout, p.stdout
+    rc, txid, _ = c.send(1, 5, keys["alice"][0], keys["bob"][1])
+    assert rc == 0
+    wait_until(lambda: c.has_tx(4, txid), 10, "tx at node4 of the line")
+    p = c.run("trace", txid)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "tx %s: seen by 4 of 4 nodes" % txid[:16], p.stdout
+    rows = [l.split() for l in lines[2:6]]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("node1", "api", "0"), ("node2", "node1", "1"), ("node3", "node2", "2"),
+        ("node4", "node3", "3")], p.stdout
+    # Any deployment, by its API addresses; --json.
+    p = c.run("trace", txid, "--json", "--api", api[3], "--api", api[2])
+    j = json.loads(p.stdout)
+    assert sorted((n["node"]["name"], n["parent"]) for n in j["nodes"]) == [
+        ("node3", None), ("node4", "node3")], j
+    p = c.run("trace", "nothex", check=False)
+    assert p.returncode == 2 and "expected 64 hex characters" in p.stderr, p.stderr
