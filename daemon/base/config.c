@@ -256,7 +256,8 @@ static const struct config_option config_options[] = {
 	  .help = "recent transactions whose provenance is kept",
 	  .man = "How many recent transactions keep their provenance (first seen,\n"
 	  "sender, announcers, verify time, where they went) for\n.Pa /v1/tx/ID/trace ;\n"
-	  "about 60 bytes each, plus 8 per announcer or receiver remembered." },
+	  "about 62 bytes each, plus 8 to 32 per announcer or receiver\n"
+	  "remembered (at most 8 of each)." },
 	{ .name = "link-delay", .metavar = "TIME", .type = CT_DURATION,
 	  FIELD(link_delay_us), .defnum = 0, .min = 0,
 	  .max = CONFIG_LINK_DELAY_MAX_US,
