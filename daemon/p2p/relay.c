@@ -1,7 +1,11 @@
 /*
- * relay.c: transaction relay, announce then pull (docs/PROTOCOL.md section
- * 5).  The wire side of it: which peer knows which id, batched INV and
- * GETDATA, answers to GETDATA, and the mempool announced to a new peer.
+ * relay.c: transaction relay (docs/PROTOCOL.md section 5): a push tree with
+ * announce then pull on the other links, as Plumtree.  Accepted transactions
+ * go whole to eager peers and as batched INV to lazy ones; a peer that
+ * pushes a copy we hold is pruned (made lazy, both ways), a lazy one whose
+ * transaction arrived first is grafted (made eager).  The wire side of it:
+ * which peer knows which id, batched INV and GETDATA, answers to GETDATA,
+ * and the mempool announced to a new peer.
  * Which announcer to ask is the download scheduler's decision (txreq.c);
  * what a transaction is worth, admission's (core/admit.c).  Loop thread only.
  */
@@ -32,6 +36,12 @@
  */
 #define RELAY_KNOWN_WINDOW	16384
 #define RELAY_TICK_MS		200
+/*
+ * Announcements to lazy peers wait this long at least when the push tree
+ * is on: the tree delivers first, so the pull is the repair path, and a
+ * longer batch costs fewer bytes per id.
+ */
+#define RELAY_LAZY_MS		50
 #define RELAY_SYNC_SLICE	5000	/* mempool ids announced to a new peer per tick */
 #define RELAY_SYNC_SNDBUF	(256 * 1024)	/* ... while less than this waits to be sent */
 
@@ -63,6 +73,7 @@ struct relay_peer {
 	size_t		 ninv;
 	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
 	size_t		 nwant, wantcap;	/* at most RELAY_PEER_INFLIGHT */
+	int		 eager;		/* on the push tree: gets transactions whole */
 	int		 sync;		/* our mempool is still being announced */
 	int		 sync_started;	/* sync_after holds the last id announced */
 	uint8_t		 sync_after[TX_ID_LEN];
@@ -212,12 +223,18 @@ relay_ask(uint64_t serial, const uint8_t id[TXREQ_ID_LEN], void *arg)
 	r->wanting = 1;
 }
 
-/* Announces id to every active peer not known to have it (batched). */
+/*
+ * Hands id to every active peer not known to have it: whole to eager peers
+ * (sent now; the socket write happens once per loop turn), announced to the
+ * others (batched).
+ */
 static void
 relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 {
+	const struct mempool_entry *e = mempool_get(r->mp, id);
 	struct peer	*p, *next;
 	struct timeval	 tv;
+	unsigned	 ms = r->n->cfg->inv_batch_ms;
 	int		 queued = 0;
 
 	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
@@ -227,14 +244,26 @@ relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 			continue;
 		if (!bloom_add(p->relay->known, id))
 			continue;
+		if (p->relay->eager && e != NULL) {
+			if (peer_send(p, FRAME_TX, e->raw, e->len) == 0)
+				stats.relay_pushed++;
+			continue;
+		}
 		relay_queue_inv(p, id);
 		queued = 1;
 	}
-	if (queued && !evtimer_pending(r->inv_timer, NULL)) {
-		tv.tv_sec = 0;
-		tv.tv_usec = (suseconds_t)r->n->cfg->inv_batch_ms * 1000;
-		evtimer_add(r->inv_timer, &tv);
+	if (!queued || event_pending(r->inv_timer, EV_TIMEOUT, NULL))
+		return;
+	if (r->n->cfg->relay_push && ms < RELAY_LAZY_MS)
+		ms = RELAY_LAZY_MS;
+	if (ms == 0) {
+		/* At the end of this turn: after the input that is ready. */
+		event_active(r->inv_timer, EV_TIMEOUT, 1);
+		return;
 	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(r->inv_timer, &tv);
 }
 
 /* --- announcements set aside ----------------------------------------- */
@@ -489,6 +518,31 @@ relay_misbehaved(void *arg, uint64_t origin, const char *why)
 		relay_drop(p, why);
 }
 
+/* --- the push tree ---------------------------------------------------- */
+
+/*
+ * p pushed a copy of what we hold or validate: the link is redundant for
+ * the tree.  It goes lazy here, and PRUNE makes it lazy at p.
+ */
+static int
+relay_prune(struct peer *p)
+{
+	p->relay->eager = 0;
+	stats.relay_pruned++;
+	log_debug("gossip", "peer %s pruned from the push tree", peer_label(p));
+	return peer_send(p, FRAME_PRUNE, NULL, 0);
+}
+
+/* Lazy p delivered a transaction first: the link joins the tree, both ways. */
+static int
+relay_graft(struct peer *p)
+{
+	p->relay->eager = 1;
+	stats.relay_grafted++;
+	log_debug("gossip", "peer %s grafted to the push tree", peer_label(p));
+	return peer_send(p, FRAME_GRAFT, NULL, 0);
+}
+
 /* --- frames ----------------------------------------------------------- */
 
 static int
@@ -529,6 +583,14 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 	if (p->state == PEER_CLOSED)
 		return -1;
 	bloom_add(p->relay->known, res.id);
+	if (r->n->cfg->relay_push) {
+		if ((res.what == ADMIT_KNOWN || res.what == ADMIT_PENDING_SAME) &&
+		    p->relay->eager && relay_prune(p) == -1)
+			return -1;
+		if (res.what == ADMIT_QUEUED && !p->relay->eager &&
+		    relay_graft(p) == -1)
+			return -1;
+	}
 	txreq_received(r->sched, p->serial, res.id, rx, now_ms());
 	/*
 	 * Other bytes than those being validated, and no room to remember p
@@ -619,8 +681,17 @@ relay_on_frame(struct peer *p, const struct frame *f, void *arg)
 
 	if (p->relay == NULL)
 		return 0;
-	if (f->type == FRAME_TX)
+	switch (f->type) {
+	case FRAME_TX:
 		return relay_on_tx(r, p, f->payload, f->len);
+	case FRAME_PRUNE:
+		p->relay->eager = 0;
+		return 0;
+	case FRAME_GRAFT:
+		/* A node that does not push keeps announcing: still correct. */
+		p->relay->eager = r->n->cfg->relay_push;
+		return 0;
+	}
 	if (frame_ids_decode(f->payload, f->len, &ids, &count, &err) == -1) {
 		snprintf(reason, sizeof(reason), "protocol error: bad %s: %s",
 		    frame_type_str(f->type), err);
@@ -732,6 +803,8 @@ relay_up(struct peer *p, void *arg)
 	rp->src = admit_source_new(r->admit, p->serial, peer_label(p), relay_pause,
 	    relay_resume, p);
 	rp->known = bloom_new(RELAY_KNOWN_WINDOW);
+	/* Every link starts on the tree; duplicates prune it to a spanning tree. */
+	rp->eager = r->n->cfg->relay_push;
 	p->relay = rp;
 	txreq_peer_add(r->sched, p->serial, p->outbound);
 	if (mempool_count(r->mp) == 0)
@@ -805,6 +878,7 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	r->mp = mp;
 	r->sched = txreq_new(&lim, relay_ask, r);
 	r->inv_timer = evtimer_new(n->base, relay_invcb, r);
+	event_priority_set(r->inv_timer, NODE_PRIO_FLUSH);
 	r->tick = event_new(n->base, -1, EV_PERSIST, relay_tickcb, r);
 	event_add(r->tick, &tv);
 	net_set_handler(net, &h);
