@@ -42,6 +42,14 @@
  * longer batch costs fewer bytes per id.
  */
 #define RELAY_LAZY_MS		50
+/*
+ * Inbound peers on the push tree, at most: identities are free, and a peer
+ * that never sends a duplicate is never pruned, so only the links this node
+ * dialled start eager, and GRAFT from inbound ones is heeded up to this many
+ * (the others keep getting announcements, which is still correct).
+ */
+#define RELAY_EAGER_INBOUND_MAX	8
+#define RELAY_GRAFT_MS		1000	/* at most one GRAFT, one PRUNE a peer this often */
 #define RELAY_SYNC_SLICE	5000	/* mempool ids announced to a new peer per tick */
 #define RELAY_SYNC_SNDBUF	(256 * 1024)	/* ... while less than this waits to be sent */
 
@@ -74,6 +82,8 @@ struct relay_peer {
 	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
 	size_t		 nwant, wantcap;	/* at most RELAY_PEER_INFLIGHT */
 	int		 eager;		/* on the push tree: gets transactions whole */
+	uint64_t	 graft_ms;	/* when we last asked it to push to us */
+	uint64_t	 prune_ms;	/* ... to stop pushing to us */
 	int		 sync;		/* our mempool is still being announced */
 	int		 sync_started;	/* sync_after holds the last id announced */
 	uint8_t		 sync_after[TX_ID_LEN];
@@ -113,6 +123,7 @@ struct relay {
 	int		 wanting;	/* some peer has GETDATA ids queued */
 	struct event	*inv_timer;
 	struct event	*tick;
+	size_t		 eager_inbound;	/* inbound peers on the push tree */
 	size_t		 deferring;	/* peers with announcements set aside */
 	size_t		 deferred;	/* announcements set aside in all */
 	struct relay_deflog dlog;
@@ -521,23 +532,55 @@ relay_misbehaved(void *arg, uint64_t origin, const char *why)
 /* --- the push tree ---------------------------------------------------- */
 
 /*
+ * Puts p on the push tree or takes it off; an inbound peer only while fewer
+ * than RELAY_EAGER_INBOUND_MAX are.  Returns whether p is eager now.
+ */
+static int
+relay_set_eager(struct relay *r, struct peer *p, int on)
+{
+	struct relay_peer *rp = p->relay;
+
+	on = on && r->n->cfg->relay_push;
+	if (on == rp->eager)
+		return on;
+	if (!p->outbound) {
+		if (on && r->eager_inbound >= RELAY_EAGER_INBOUND_MAX)
+			return 0;
+		r->eager_inbound += on ? 1 : -1;
+	}
+	rp->eager = on;
+	return on;
+}
+
+/*
  * p pushed a copy of what we hold or validate: the link is redundant for
  * the tree.  It goes lazy here, and PRUNE makes it lazy at p.
  */
 static int
-relay_prune(struct peer *p)
+relay_prune(struct relay *r, struct peer *p, uint64_t now)
 {
-	p->relay->eager = 0;
+	relay_set_eager(r, p, 0);
+	/* Copies in flight when it got our PRUNE: one PRUNE answers them all. */
+	if (now - p->relay->prune_ms < RELAY_GRAFT_MS)
+		return 0;
+	p->relay->prune_ms = now;
 	stats.relay_pruned++;
 	log_debug("gossip", "peer %s pruned from the push tree", peer_label(p));
 	return peer_send(p, FRAME_PRUNE, NULL, 0);
 }
 
-/* Lazy p delivered a transaction first: the link joins the tree, both ways. */
+/*
+ * p delivered first a transaction we pulled from it: the link joins the
+ * tree, both ways: GRAFT asks p to push to us, and we push to p while
+ * there is room for an inbound one.
+ */
 static int
-relay_graft(struct peer *p)
+relay_graft(struct relay *r, struct peer *p, uint64_t now)
 {
-	p->relay->eager = 1;
+	if (now - p->relay->graft_ms < RELAY_GRAFT_MS)
+		return 0;
+	p->relay->graft_ms = now;
+	relay_set_eager(r, p, 1);
 	stats.relay_grafted++;
 	log_debug("gossip", "peer %s grafted to the push tree", peer_label(p));
 	return peer_send(p, FRAME_GRAFT, NULL, 0);
@@ -551,6 +594,8 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 	struct admit_result	res;
 	char			reason[128];
 	enum txreq_rx		rx;
+	uint64_t		asked = 0;
+	int			pulled;
 
 	admit_tx(r->admit, p->relay->src, raw, len, NULL, NULL, &res);
 	switch (res.what) {
@@ -584,11 +629,14 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 		return -1;
 	bloom_add(p->relay->known, res.id);
 	if (r->n->cfg->relay_push) {
+		/* Pushed to us, or the answer to our GETDATA (5.2.1)? */
+		pulled = txreq_wanted(r->sched, res.id, &asked) &&
+		    asked == p->serial;
 		if ((res.what == ADMIT_KNOWN || res.what == ADMIT_PENDING_SAME) &&
-		    p->relay->eager && relay_prune(p) == -1)
+		    !pulled && relay_prune(r, p, now_ms()) == -1)
 			return -1;
-		if (res.what == ADMIT_QUEUED && !p->relay->eager &&
-		    relay_graft(p) == -1)
+		if (res.what == ADMIT_QUEUED && pulled &&
+		    relay_graft(r, p, now_ms()) == -1)
 			return -1;
 	}
 	txreq_received(r->sched, p->serial, res.id, rx, now_ms());
@@ -685,11 +733,11 @@ relay_on_frame(struct peer *p, const struct frame *f, void *arg)
 	case FRAME_TX:
 		return relay_on_tx(r, p, f->payload, f->len);
 	case FRAME_PRUNE:
-		p->relay->eager = 0;
+		relay_set_eager(r, p, 0);
 		return 0;
 	case FRAME_GRAFT:
-		/* A node that does not push keeps announcing: still correct. */
-		p->relay->eager = r->n->cfg->relay_push;
+		/* Not heeded (no push, no room): announcing is still correct. */
+		relay_set_eager(r, p, 1);
 		return 0;
 	}
 	if (frame_ids_decode(f->payload, f->len, &ids, &count, &err) == -1) {
@@ -803,9 +851,12 @@ relay_up(struct peer *p, void *arg)
 	rp->src = admit_source_new(r->admit, p->serial, peer_label(p), relay_pause,
 	    relay_resume, p);
 	rp->known = bloom_new(RELAY_KNOWN_WINDOW);
-	/* Every link starts on the tree; duplicates prune it to a spanning tree. */
-	rp->eager = r->n->cfg->relay_push;
 	p->relay = rp;
+	/*
+	 * The links this node dialled start on the tree; duplicates prune them
+	 * and grafts add the faster ones, towards a spanning tree.
+	 */
+	relay_set_eager(r, p, p->outbound);
 	txreq_peer_add(r->sched, p->serial, p->outbound);
 	if (mempool_count(r->mp) == 0)
 		return;
@@ -830,6 +881,7 @@ relay_down(struct peer *p, void *arg)
 		return;
 	if (r->last == p)
 		r->last = NULL;
+	relay_set_eager(r, p, 0);
 	txreq_peer_del(r->sched, p->serial);
 	admit_source_free(rp->src);
 	rp->src = NULL;
