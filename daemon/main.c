@@ -267,7 +267,8 @@ main(int argc, char **argv)
 	log_libevent_route();
 
 	n->base = event_base_new();
-	if (n->base == NULL) {
+	if (n->base == NULL ||
+	    event_base_priority_init(n->base, NODE_PRIORITIES) == -1) {
 		log_error("main", "cannot create the event loop");
 		return 1;
 	}

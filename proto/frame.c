@@ -28,6 +28,8 @@ static const struct frame_bounds {
 	[FRAME_NOTFOUND] = { "NOTFOUND", FRAME_IDS_MIN, FRAME_IDS_MAX },
 	[FRAME_GETPEERS] = { "GETPEERS", 0, 0 },
 	[FRAME_PEERS] = { "PEERS", 2, FRAME_PEERS_MAX },
+	[FRAME_PRUNE] = { "PRUNE", 0, 0 },
+	[FRAME_GRAFT] = { "GRAFT", 0, 0 },
 };
 
 /* Every bound must fit the frame-size ceiling. */

@@ -29,7 +29,9 @@ enum frame_type {
 	FRAME_NOTFOUND,		/* same payload as INV */
 	FRAME_GETPEERS,		/* empty */
 	FRAME_PEERS,		/* u16 count (0..100), count * 51-byte entries */
-	FRAME_TYPE_MAX = FRAME_PEERS
+	FRAME_PRUNE,		/* empty: push me announcements, not transactions */
+	FRAME_GRAFT,		/* empty: push me transactions */
+	FRAME_TYPE_MAX = FRAME_GRAFT
 };
 
 /* Name of a frame type ("INV"), or "UNKNOWN"; never NULL. */

@@ -247,10 +247,19 @@ static const struct config_option config_options[] = {
 	  .help = "wait for a TX before asking another announcer",
 	  .man = "How long to wait for a requested transaction before asking "
 	  "another peer\nthat announced it." },
+	{ .name = "relay-push", .metavar = "on|off", .type = CT_BOOL,
+	  FIELD(relay_push), .def = "on",
+	  .help = "push transactions along a spanning tree of links",
+	  .man = "Push accepted transactions whole to the peers on a self-repairing "
+	  "spanning\ntree of the links and announce them to the others, as "
+	  "Plumtree does\n(docs/PROTOCOL.md 5.2).  With\n.Cm off\nevery peer "
+	  "gets announcements only, and pulls." },
 	{ .name = "inv-batch-ms", .metavar = "MS", .type = CT_NUMBER,
-	  FIELD(inv_batch_ms), .defnum = 5, .min = 0, .max = 10000,
-	  .help = "delay gathering ids into one INV",
-	  .man = "How long to gather accepted ids into one announcement." },
+	  FIELD(inv_batch_ms), .defnum = 0, .min = 0, .max = 10000,
+	  .help = "delay gathering ids into one INV (0: end of the loop turn)",
+	  .man = "How long to gather accepted ids into one announcement.  0, the "
+	  "default,\nsends them at the end of the event loop's turn, once the "
+	  "input that was\nready has been read: no timer on the relay path." },
 	{ .name = "trace-ring", .metavar = "N", .type = CT_NUMBER,
 	  FIELD(trace_ring), .defnum = 65536, .min = 16, .max = 4194304,
 	  .help = "recent transactions whose provenance is kept",

@@ -47,6 +47,7 @@ struct config {
 	unsigned	max_peers;		/* --max-peers (inbound), default 125 */
 	unsigned	outbound;		/* --outbound, default 8 */
 	int		peer_exchange;		/* --peer-exchange on|off, default on */
+	int		relay_push;		/* --relay-push on|off, default on */
 	size_t		mempool_max_txs;	/* --mempool-max-txs, default 200000 */
 	size_t		mempool_max_bytes;	/* --mempool-max-bytes, default 128 MiB */
 	int		log_level;		/* --log-level, enum log_level */
@@ -57,7 +58,7 @@ struct config {
 	unsigned	ping_interval_ms;	/* --ping-interval-ms, default 10000 */
 	unsigned	peer_timeout_ms;	/* --peer-timeout-ms (silence), default 30000 */
 	unsigned	getdata_timeout_ms;	/* --getdata-timeout-ms, default 2000 */
-	unsigned	inv_batch_ms;		/* --inv-batch-ms, default 5 */
+	unsigned	inv_batch_ms;		/* --inv-batch-ms, default 0 */
 	size_t		trace_ring;		/* --trace-ring, default 65536 */
 	uint64_t	link_delay_us;		/* --link-delay, default 0 */
 	uint64_t	link_jitter_us;		/* --link-jitter, default 0 */

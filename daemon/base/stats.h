@@ -39,6 +39,10 @@ struct stats {
 	uint64_t	announcements_resumed;
 	uint64_t	announcements_dropped;
 	uint64_t	announcements_abandoned;
+	/* The push tree (docs/PROTOCOL.md 5.2): transactions pushed, links pruned and grafted. */
+	uint64_t	relay_pushed;
+	uint64_t	relay_pruned;		/* by us: a peer pushed a copy we had */
+	uint64_t	relay_grafted;		/* by us: a lazy peer delivered first */
 };
 
 extern struct stats stats;

@@ -498,8 +498,11 @@ api_tx_trace(struct api *a, struct evhttp_request *req, const char *seg)
 	size_t		 len = strcspn(seg, "/"), i;
 	json_t		*o, *ann, *out, *h;
 
-	if (len > TX_ID_HEX_LEN || (memcpy(idhex, seg, len), idhex[len] = '\0',
-	    api_parse_id(idhex, id) == -1)) {
+	if (len <= TX_ID_HEX_LEN) {
+		memcpy(idhex, seg, len);
+		idhex[len] = '\0';
+	}
+	if (len > TX_ID_HEX_LEN || api_parse_id(idhex, id) == -1) {
 		server_error(a->srv, req, 400, "bad transaction id '%.*s': expected "
 		    "%d hex digits", (int)(len > 80 ? 80 : len), seg, TX_ID_HEX_LEN);
 		return;

@@ -194,6 +194,16 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	    s->announcements_dropped);
 	metrics_sample(out, "noded_announcements_total", "event", "abandoned",
 	    s->announcements_abandoned);
+	metrics_u64(out, "noded_relay_pushed_total", "counter",
+	    "Transactions pushed whole to eager peers (the push tree).",
+	    s->relay_pushed);
+	metrics_family(out, "noded_relay_tree_changes_total", "counter",
+	    "Links of the push tree changed by this node: pruned (a peer pushed "
+	    "a copy already held), grafted (a lazy peer delivered first).");
+	metrics_sample(out, "noded_relay_tree_changes_total", "change", "pruned",
+	    s->relay_pruned);
+	metrics_sample(out, "noded_relay_tree_changes_total", "change", "grafted",
+	    s->relay_grafted);
 
 	metrics_u64(out, "noded_validator_threads", "gauge",
 	    "Validator threads.", n->cfg->validators);

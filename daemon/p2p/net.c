@@ -624,6 +624,8 @@ net_on_frame(struct peer *p, const struct frame *f)
 	case FRAME_GETDATA:
 	case FRAME_TX:
 	case FRAME_NOTFOUND:
+	case FRAME_PRUNE:
+	case FRAME_GRAFT:
 		if (net->handler.frame != NULL)
 			return net->handler.frame(p, f, net->handler.arg);
 		return 0;

@@ -20,7 +20,8 @@ def trace(node, tx_id):
 
 
 def line_of_three(cluster):
-    n1, n2, n3 = cluster.line(3, args=NO_PEX, prefix="t")
+    # Announce then pull on every link (no push tree): INV, GETDATA, TX each hop.
+    n1, n2, n3 = cluster.line(3, args=NO_PEX + ["--relay-push", "off"], prefix="t")
     wait_until(lambda: n2.peer_ids() == {n1.node_id, n3.node_id}, 20, "the line t1-t2-t3")
     return n1, n2, n3
 

@@ -148,6 +148,8 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%u", c->outbound);
 	else if (strcmp(opt, "peer-exchange") == 0)
 		snprintf(out, len, "%d", c->peer_exchange);
+	else if (strcmp(opt, "relay-push") == 0)
+		snprintf(out, len, "%d", c->relay_push);
 	else if (strcmp(opt, "mempool-max-txs") == 0)
 		snprintf(out, len, "%zu", c->mempool_max_txs);
 	else if (strcmp(opt, "mempool-max-bytes") == 0)
@@ -222,6 +224,7 @@ static const struct {
 	{ "peer-exchange", "off", "0" },
 	{ "peer-exchange", "false", "0" },
 	{ "peer-exchange", "0", "0" },
+	{ "relay-push", "off", "0" },
 	{ "mempool-max-txs", "5", "5" },
 	{ "mempool-max-bytes", "2048", "2048" },
 	{ "mempool-max-bytes", "64m", "67108864" },
@@ -277,6 +280,7 @@ test_config_defaults(void **state)
 	expect_field(&c, "max-peers", "125");
 	expect_field(&c, "outbound", "8");
 	expect_field(&c, "peer-exchange", "1");
+	expect_field(&c, "relay-push", "1");
 	expect_field(&c, "mempool-max-txs", "200000");
 	expect_field(&c, "mempool-max-bytes", "134217728");
 	expect_field(&c, "log-level", "1");
@@ -287,7 +291,7 @@ test_config_defaults(void **state)
 	expect_field(&c, "ping-interval-ms", "10000");
 	expect_field(&c, "peer-timeout-ms", "30000");
 	expect_field(&c, "getdata-timeout-ms", "2000");
-	expect_field(&c, "inv-batch-ms", "5");
+	expect_field(&c, "inv-batch-ms", "0");
 	expect_field(&c, "trace-ring", "65536");
 	expect_field(&c, "link-delay", "0");
 	expect_field(&c, "link-jitter", "0");
@@ -386,7 +390,7 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 35);
+	assert_int_equal(n, 36);
 	free(out);
 
 	/* "noded <version>", one line, one word: the number, then the commit. */

@@ -39,6 +39,8 @@ static const struct {
 	{ FRAME_NOTFOUND, "NOTFOUND", 2 + 32, 2 + 32 * 1000 },
 	{ FRAME_GETPEERS, "GETPEERS", 0, 0 },
 	{ FRAME_PEERS, "PEERS", 2, 2 + 100 * 51 },
+	{ FRAME_PRUNE, "PRUNE", 0, 0 },
+	{ FRAME_GRAFT, "GRAFT", 0, 0 },
 };
 #define NBOUNDS	(sizeof(bounds) / sizeof(bounds[0]))
 
