@@ -4,7 +4,8 @@ driven by chromium-driver through python3-selenium.  The node page loads
 without console errors, shows the right peer count and a transaction sent
 during the test; the network page draws the four nodes of a cluster and
 the wave of a traced transaction.  Screenshots go to the test's tmp dir
-(their paths are printed: pytest -s, or the report of a failure).
+(their paths are printed: pytest -s, or the report of a failure) and copied
+to build/web-screenshots/ ($WEB_SCREENSHOTS), which outlives pytest's tmp dirs.
 Skipped, saying why, when chromium, its driver or selenium is missing
 (tools/deps.sh --list integration names the packages).
 """
@@ -57,10 +58,18 @@ def console_errors(d):
     return [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
 
 
+# Beside the test's tmp dir (pytest keeps only the last few), a copy where it stays.
+SHOTS = os.environ.get("WEB_SCREENSHOTS") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "web-screenshots")
+
+
 def shot(d, tmp_path, name):
     path = str(tmp_path / ("%s.png" % name))
     d.save_screenshot(path)
-    print("screenshot: %s" % path)
+    os.makedirs(SHOTS, exist_ok=True)
+    keep = os.path.abspath(os.path.join(SHOTS, "%s.png" % name))
+    shutil.copyfile(path, keep)
+    print("screenshot: %s (copy: %s)" % (path, keep))
     return path
 
 
