@@ -179,7 +179,7 @@ trace_row(struct ctl_table *t, struct trace_node *tn, size_t n, size_t i,
     uint64_t t0, int depth)
 {
 	char		 name[200], safe[160], parent[160], hop[16], seen[32];
-	char		 got[32], queued[32], verify[32], ann[16];
+	char		 got[32], queued[32], verify[32], ann[16], state[64];
 	const json_t	*j = tn[i].j, *from = json_object_get(j, "from");
 	size_t		 k;
 
@@ -212,8 +212,9 @@ trace_row(struct ctl_table *t, struct trace_node *tn, size_t n, size_t i,
 		snprintf(verify, sizeof(verify), "-");
 	snprintf(ann, sizeof(ann), "%llu",
 	    (unsigned long long)trace_u64(j, "announcers"));
-	ctl_table_add(t, name, parent, hop, seen, got, queued, verify,
-	    trace_str(j, "state", NULL) ? trace_str(j, "state", NULL) : "?", ann);
+	ctl_safe(state, sizeof(state), trace_str(j, "state", NULL) ?
+	    trace_str(j, "state", NULL) : "?");
+	ctl_table_add(t, name, parent, hop, seen, got, queued, verify, state, ann);
 	/* Its children, earliest first. */
 	for (;;) {
 		size_t	best = n;
