@@ -1,0 +1,150 @@
+/*
+ * inbound.c: handshake token buckets and the choice of an inbound peer to
+ * push out (inbound.h).  Loop thread only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+#include "p2p/inbound.h"
+
+/* Tokens in thousandths, so that a rate of 1 a second refills smoothly. */
+struct inbound_bucket {
+	uint64_t	milli;		/* tokens x 1000 */
+	uint64_t	at_ms;		/* when milli was last brought up to date */
+};
+
+struct inbound_ip {
+	uint8_t		ip[BAN_IP_LEN];
+	int		used;
+	struct inbound_bucket b;
+};
+
+struct inbound {
+	unsigned	rate, rate_ip;
+	struct inbound_bucket global;
+	struct inbound_ip ips[INBOUND_IP_BUCKETS];
+};
+
+struct inbound *
+inbound_new(unsigned rate, unsigned rate_ip)
+{
+	struct inbound	*in = xcalloc(1, sizeof(*in));
+
+	in->rate = rate;
+	in->rate_ip = rate_ip;
+	/* A bucket holds one second's worth, and starts full. */
+	in->global.milli = (uint64_t)rate * 1000;
+	return in;
+}
+
+void
+inbound_free(struct inbound *in)
+{
+	free(in);
+}
+
+/* Refills b at rate a second (capacity: rate) up to now. */
+static void
+inbound_refill(struct inbound_bucket *b, unsigned rate, uint64_t now)
+{
+	uint64_t	cap = (uint64_t)rate * 1000;
+
+	if (now > b->at_ms) {
+		b->milli += (now - b->at_ms) * rate;
+		if (b->milli > cap)
+			b->milli = cap;
+	}
+	b->at_ms = now;
+}
+
+/*
+ * The bucket of ip: its own, a free one, or the one that has refilled the
+ * most (a full bucket says no more than a new one).
+ */
+static struct inbound_bucket *
+inbound_ip_bucket(struct inbound *in, const uint8_t ip[BAN_IP_LEN], uint64_t now)
+{
+	struct inbound_ip	*e, *best = NULL;
+	size_t			 i;
+
+	for (i = 0; i < INBOUND_IP_BUCKETS; i++) {
+		e = &in->ips[i];
+		if (e->used && memcmp(e->ip, ip, BAN_IP_LEN) == 0)
+			return &e->b;
+		if (!e->used) {
+			if (best == NULL || best->used)
+				best = e;
+			continue;
+		}
+		if (best == NULL || (best->used && e->b.at_ms < best->b.at_ms))
+			best = e;
+	}
+	memcpy(best->ip, ip, BAN_IP_LEN);
+	best->used = 1;
+	best->b.milli = (uint64_t)in->rate_ip * 1000;
+	best->b.at_ms = now;
+	return &best->b;
+}
+
+enum inbound_verdict
+inbound_take(struct inbound *in, const uint8_t ip[BAN_IP_LEN], uint64_t now)
+{
+	struct inbound_bucket	*b = NULL;
+
+	if (in->rate_ip > 0) {
+		b = inbound_ip_bucket(in, ip, now);
+		inbound_refill(b, in->rate_ip, now);
+		if (b->milli < 1000)
+			return INBOUND_RATE_IP;
+	}
+	if (in->rate > 0) {
+		inbound_refill(&in->global, in->rate, now);
+		if (in->global.milli < 1000)
+			return INBOUND_RATE;
+		in->global.milli -= 1000;
+	}
+	if (b != NULL)
+		b->milli -= 1000;
+	return INBOUND_OK;
+}
+
+int
+inbound_evict_pick(const struct inbound_cand *c, size_t n, uint64_t now)
+{
+	size_t		 i, j, most = 0, count;
+	int		 idle = -1, crowd = -1;
+	const uint8_t	*crowd_ip = NULL;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].productive_ms != 0)
+			continue;
+		/* Idle: nothing relayed for a while (since it came, or since its last frame). */
+		if (now - (c[i].last_frame_ms != 0 ? c[i].last_frame_ms :
+		    c[i].since_ms) >= INBOUND_IDLE_MS &&
+		    (idle == -1 || c[i].since_ms > c[idle].since_ms))
+			idle = (int)i;
+	}
+	if (idle != -1)
+		return idle;
+	/* The address with the most unproductive peers (n is at most --max-peers). */
+	for (i = 0; i < n; i++) {
+		if (c[i].productive_ms != 0)
+			continue;
+		for (j = 0, count = 0; j < n; j++)
+			count += c[j].productive_ms == 0 &&
+			    memcmp(c[j].ip, c[i].ip, BAN_IP_LEN) == 0;
+		if (count > most) {
+			most = count;
+			crowd_ip = c[i].ip;
+		}
+	}
+	if (crowd_ip == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (c[i].productive_ms == 0 &&
+		    memcmp(c[i].ip, crowd_ip, BAN_IP_LEN) == 0 &&
+		    (crowd == -1 || c[i].since_ms > c[crowd].since_ms))
+			crowd = (int)i;
+	return crowd;
+}
