@@ -185,7 +185,7 @@ ban_add(struct ban *b, enum ban_kind kind, const uint8_t *id,
 		old->reason = reason;
 		old->since = now;
 		old->until = now + secs;
-		if ((unsigned)reason < BAN_REASON_COUNT)
+		if (kind == BAN_KEY && (unsigned)reason < BAN_REASON_COUNT)
 			b->total[reason]++;
 		return 1;
 	}
@@ -196,7 +196,7 @@ ban_add(struct ban *b, enum ban_kind kind, const uint8_t *id,
 	e.since = now;
 	e.until = now + secs;
 	ban_put(b, &e);
-	if ((unsigned)reason < BAN_REASON_COUNT)
+	if (kind == BAN_KEY && (unsigned)reason < BAN_REASON_COUNT)
 		b->total[reason]++;
 	return 1;
 }

@@ -91,7 +91,7 @@ void	ban_foreach(const struct ban *b, uint64_t now,
 	    void (*fn)(const struct ban_entry *e, void *arg), void *arg);
 /* Writes "key <hex>" or "ip <address>" of e. */
 void	ban_target_str(const struct ban_entry *e, char *out, size_t outlen);
-/* Bans made since ban_new, by reason (metrics). */
+/* Node keys banned since ban_new (a peer each, its address aside), by reason. */
 uint64_t ban_total(const struct ban *b, enum ban_reason r);
 
 /*

@@ -91,16 +91,25 @@ enum inbound_verdict
 inbound_take(struct inbound *in, const uint8_t ip[BAN_IP_LEN], uint64_t now)
 {
 	struct inbound_bucket	*b = NULL;
+	uint64_t		 floor = 1000;
 
 	if (in->rate_ip > 0) {
 		b = inbound_ip_bucket(in, ip, now);
 		inbound_refill(b, in->rate_ip, now);
 		if (b->milli < 1000)
 			return INBOUND_RATE_IP;
+		/*
+		 * Half of the global bucket is kept for addresses that seldom
+		 * connect (theirs is full): many flooding addresses, each
+		 * within its own rate, cannot use up the node's whole rate and
+		 * keep a restarting peer out.
+		 */
+		if (b->milli + 1000 <= (uint64_t)in->rate_ip * 1000)
+			floor = (uint64_t)in->rate * 1000 / 2 + 1000;
 	}
 	if (in->rate > 0) {
 		inbound_refill(&in->global, in->rate, now);
-		if (in->global.milli < 1000)
+		if (in->global.milli < floor)
 			return INBOUND_RATE;
 		in->global.milli -= 1000;
 	}
@@ -112,39 +121,36 @@ inbound_take(struct inbound *in, const uint8_t ip[BAN_IP_LEN], uint64_t now)
 int
 inbound_evict_pick(const struct inbound_cand *c, size_t n, uint64_t now)
 {
-	size_t		 i, j, most = 0, count;
+	size_t		 i, j, count, most = 0;
+	uint64_t	 last;
 	int		 idle = -1, crowd = -1;
-	const uint8_t	*crowd_ip = NULL;
 
 	for (i = 0; i < n; i++) {
 		if (c[i].productive_ms != 0)
 			continue;
 		/* Idle: nothing relayed for a while (since it came, or since its last frame). */
-		if (now - (c[i].last_frame_ms != 0 ? c[i].last_frame_ms :
-		    c[i].since_ms) >= INBOUND_IDLE_MS &&
+		last = c[i].last_frame_ms != 0 ? c[i].last_frame_ms : c[i].since_ms;
+		if (now > last && now - last >= INBOUND_IDLE_MS &&
 		    (idle == -1 || c[i].since_ms > c[idle].since_ms))
 			idle = (int)i;
 	}
 	if (idle != -1)
 		return idle;
-	/* The address with the most unproductive peers (n is at most --max-peers). */
+	/*
+	 * The newest of the address with the most unproductive peers (n is
+	 * at most --max-peers): one address cannot crowd out the others.
+	 */
 	for (i = 0; i < n; i++) {
 		if (c[i].productive_ms != 0)
 			continue;
 		for (j = 0, count = 0; j < n; j++)
 			count += c[j].productive_ms == 0 &&
 			    memcmp(c[j].ip, c[i].ip, BAN_IP_LEN) == 0;
-		if (count > most) {
+		if (count > most || (count == most && crowd != -1 &&
+		    c[i].since_ms > c[crowd].since_ms)) {
 			most = count;
-			crowd_ip = c[i].ip;
+			crowd = (int)i;
 		}
 	}
-	if (crowd_ip == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (c[i].productive_ms == 0 &&
-		    memcmp(c[i].ip, crowd_ip, BAN_IP_LEN) == 0 &&
-		    (crowd == -1 || c[i].since_ms > c[crowd].since_ms))
-			crowd = (int)i;
 	return crowd;
 }

@@ -31,7 +31,10 @@ void	inbound_free(struct inbound *in);
 
 /*
  * A new inbound handshake from ip at now_ms: takes a token from the
- * address's bucket and from the global one, or neither.
+ * address's bucket and from the global one, or neither.  The second half
+ * of the global bucket is only for addresses whose own bucket is full
+ * (they seldom connect), so a flood from many addresses leaves room for a
+ * restarting peer.
  */
 enum inbound_verdict inbound_take(struct inbound *in, const uint8_t ip[BAN_IP_LEN],
 	    uint64_t now_ms);

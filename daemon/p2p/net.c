@@ -459,14 +459,14 @@ net_admit(struct net *net, int fd, struct sockaddr *sa, int salen)
 	}
 	net_census(net, ip, NULL, &c);
 	if (c.hs_ip >= cfg->max_handshaking_per_ip) {
-		snprintf(text, sizeof(text), "%u handshakes from that address "
-		    "under way (--max-handshaking-per-ip)", c.hs_ip);
+		snprintf(text, sizeof(text), "per-address handshake limit "
+		    "reached (--max-handshaking-per-ip: %u under way)", c.hs_ip);
 		net_refuse(fd, sa, STATS_REFUSED_HANDSHAKING_IP, text);
 		return;
 	}
 	if (c.est_ip >= cfg->max_inbound_per_ip) {
-		snprintf(text, sizeof(text), "%u inbound peers from that address "
-		    "(--max-inbound-per-ip)", c.est_ip);
+		snprintf(text, sizeof(text), "per-address inbound limit reached "
+		    "(--max-inbound-per-ip: %u peers)", c.est_ip);
 		net_refuse(fd, sa, STATS_REFUSED_INBOUND_IP, text);
 		return;
 	}
