@@ -187,7 +187,8 @@ static const struct config_option config_options[] = {
 	  FIELD(max_inbound_per_ip), .defnum = 32, .min = 1, .max = 10000,
 	  .help = "established inbound connections from one IP address",
 	  .man = "Established inbound connections from one IP address; a "
-	  "newcomer over it is\nrefused after its handshake." },
+	  "newcomer over it is\nrefused.\nNot applied to 127.0.0.1 and ::1, "
+	  "which every local program shares." },
 	{ .name = "max-handshaking", .metavar = "N", .type = CT_NUMBER,
 	  FIELD(max_handshaking), .defnum = 32, .min = 1, .max = 10000,
 	  .help = "inbound connections still in their handshake",
@@ -198,7 +199,8 @@ static const struct config_option config_options[] = {
 	  FIELD(max_handshaking_per_ip), .defnum = 4, .min = 1, .max = 10000,
 	  .help = "inbound handshakes at once from one IP address",
 	  .man = "Inbound connections in their handshake at once from one IP "
-	  "address;\nmore are closed at accept." },
+	  "address;\nmore are closed at accept.\nNot applied to 127.0.0.1 "
+	  "and ::1." },
 	{ .name = "handshake-rate", .metavar = "N", .type = CT_NUMBER,
 	  FIELD(handshake_rate), .defnum = 200, .min = 0, .max = 1000000,
 	  .help = "new inbound handshakes a second; 0: no limit",
@@ -209,7 +211,8 @@ static const struct config_option config_options[] = {
 	{ .name = "handshake-rate-per-ip", .metavar = "N", .type = CT_NUMBER,
 	  FIELD(handshake_rate_per_ip), .defnum = 20, .min = 0, .max = 1000000,
 	  .help = "new inbound handshakes a second from one IP; 0: no limit",
-	  .man = "As\n.Fl \\-handshake\\-rate ,\nfor each IP address." },
+	  .man = "As\n.Fl \\-handshake\\-rate ,\nfor each IP address "
+	  "(1024 tracked).\nNot applied to 127.0.0.1 and ::1." },
 	{ .name = "ban-seconds", .metavar = "S", .type = CT_NUMBER,
 	  FIELD(ban_seconds), .defnum = 600, .min = 0, .max = 31536000,
 	  .help = "how long a misbehaving peer's key and IP are banned; 0: off",

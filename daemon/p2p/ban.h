@@ -60,10 +60,13 @@ int	ban_ip_parse(const char *s, uint8_t ip[BAN_IP_LEN]);
 /* Writes the address as text ("127.0.0.2", "::1"). */
 void	ban_ip_str(const uint8_t ip[BAN_IP_LEN], char *out, size_t outlen);
 /*
- * True for 127.0.0.1 and ::1: the addresses every local program shares.
- * They are not banned (their keys still are), as Bitcoin Core does not
- * discourage local peers: one misbehaving local program would lock out the
- * operator's own nodes and tools.  Other 127.x.y.z addresses are banned.
+ * True for 127.0.0.1 and ::1: the addresses every local program shares,
+ * not one party's.  They are not banned (their keys still are), as Bitcoin
+ * Core does not discourage local peers, and no per-address limit applies
+ * to them (the node-wide ones do): one misbehaving local program must not
+ * lock out the operator's own nodes and tools (a local cluster dials one
+ * node from 127.0.0.1 many times).  Other 127.x.y.z addresses are one
+ * party's, as any other address.
  */
 int	ban_ip_exempt(const uint8_t ip[BAN_IP_LEN]);
 

@@ -93,7 +93,7 @@ inbound_take(struct inbound *in, const uint8_t ip[BAN_IP_LEN], uint64_t now)
 	struct inbound_bucket	*b = NULL;
 	uint64_t		 floor = 1000;
 
-	if (in->rate_ip > 0) {
+	if (in->rate_ip > 0 && !ban_ip_exempt(ip)) {
 		b = inbound_ip_bucket(in, ip, now);
 		inbound_refill(b, in->rate_ip, now);
 		if (b->milli < 1000)

@@ -34,7 +34,8 @@ void	inbound_free(struct inbound *in);
  * address's bucket and from the global one, or neither.  The second half
  * of the global bucket is only for addresses whose own bucket is full
  * (they seldom connect), so a flood from many addresses leaves room for a
- * restarting peer.
+ * restarting peer.  127.0.0.1 and ::1 (ban_ip_exempt) have no bucket of
+ * their own: only the global one applies to them.
  */
 enum inbound_verdict inbound_take(struct inbound *in, const uint8_t ip[BAN_IP_LEN],
 	    uint64_t now_ms);

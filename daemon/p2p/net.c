@@ -448,6 +448,7 @@ net_admit(struct net *net, int fd, struct sockaddr *sa, int salen)
 	uint8_t			 ip[BAN_IP_LEN];
 	struct net_census	 c;
 	char			 text[160];
+	int			 shared;
 
 	if (ban_ip_from_sockaddr(sa, ip) == -1)
 		memset(ip, 0, sizeof(ip));
@@ -458,13 +459,14 @@ net_admit(struct net *net, int fd, struct sockaddr *sa, int salen)
 		return;
 	}
 	net_census(net, ip, NULL, &c);
-	if (c.hs_ip >= cfg->max_handshaking_per_ip) {
+	shared = ban_ip_exempt(ip);
+	if (!shared && c.hs_ip >= cfg->max_handshaking_per_ip) {
 		snprintf(text, sizeof(text), "per-address handshake limit "
 		    "reached (--max-handshaking-per-ip: %u under way)", c.hs_ip);
 		net_refuse(fd, sa, STATS_REFUSED_HANDSHAKING_IP, text);
 		return;
 	}
-	if (c.est_ip >= cfg->max_inbound_per_ip) {
+	if (!shared && c.est_ip >= cfg->max_inbound_per_ip) {
 		snprintf(text, sizeof(text), "per-address inbound limit reached "
 		    "(--max-inbound-per-ip: %u peers)", c.est_ip);
 		net_refuse(fd, sa, STATS_REFUSED_INBOUND_IP, text);
@@ -516,7 +518,7 @@ net_admit_established(struct net *net, struct peer *p)
 	int			 victim;
 
 	net_census(net, p->net->ip, p, &c);
-	if (c.est_ip >= cfg->max_inbound_per_ip) {
+	if (!ban_ip_exempt(p->net->ip) && c.est_ip >= cfg->max_inbound_per_ip) {
 		stats.inbound_refused[STATS_REFUSED_INBOUND_IP]++;
 		peer_close(p, "refused: too many inbound peers from that address "
 		    "(--max-inbound-per-ip)");

@@ -190,6 +190,21 @@ def test_handshakes_from_one_address_are_limited(cluster):
                            r"handshake limit")
 
 
+def test_per_address_limits_spare_127_0_0_1(cluster):
+    # Every local program shares 127.0.0.1 (a local cluster dials one node
+    # from it many times): only the node-wide limits apply to it.
+    victim = cluster.start("victim", args=["--max-handshaking-per-ip", "2",
+                                           "--handshake-rate-per-ip", "2"])
+    socks = [p2plib.connect(victim.p2p_port) for _ in range(6)]
+    try:
+        assert all(got_m1(s) for s in socks)
+    finally:
+        for s in socks:
+            s.close()
+    assert refused(victim, "handshaking_per_ip") == 0
+    assert refused(victim, "handshake_rate_per_ip") == 0
+
+
 @pytest.mark.parametrize("args,reason", [
     (["--handshake-rate-per-ip", "5", "--handshake-rate", "0"], "handshake_rate_per_ip"),
     (["--handshake-rate", "5", "--handshake-rate-per-ip", "0"], "handshake_rate"),
