@@ -118,15 +118,42 @@ inbound_take(struct inbound *in, const uint8_t ip[BAN_IP_LEN], uint64_t now)
 	return INBOUND_OK;
 }
 
+/*
+ * True if c[i] may go: unproductive, and not among the oldest quarter of
+ * the unproductive ones (k of them), which stay as Bitcoin Core keeps its
+ * longest-connected peers: a newcomer that looks busy cannot push out a
+ * quiet peer that has been there for long.
+ */
+static int
+inbound_evictable(const struct inbound_cand *c, size_t n, size_t k, size_t i)
+{
+	size_t	j, older = 0;
+
+	if (c[i].productive_ms != 0)
+		return 0;
+	for (j = 0; j < n; j++)
+		older += c[j].productive_ms == 0 && (c[j].since_ms < c[i].since_ms ||
+		    (c[j].since_ms == c[i].since_ms && j < i));
+	return older >= k / 4;
+}
+
 int
 inbound_evict_pick(const struct inbound_cand *c, size_t n, uint64_t now)
 {
-	size_t		 i, j, count, most = 0;
+	size_t		 i, j, k = 0, count, most = 0;
 	uint64_t	 last;
 	int		 idle = -1, crowd = -1;
+	char		*may;
 
+	if (n == 0)
+		return -1;
+	may = xcalloc(n, 1);
+	for (i = 0; i < n; i++)
+		k += c[i].productive_ms == 0;
+	for (i = 0; i < n; i++)
+		may[i] = (char)inbound_evictable(c, n, k, i);
 	for (i = 0; i < n; i++) {
-		if (c[i].productive_ms != 0)
+		if (!may[i])
 			continue;
 		/* Idle: nothing relayed for a while (since it came, or since its last frame). */
 		last = c[i].last_frame_ms != 0 ? c[i].last_frame_ms : c[i].since_ms;
@@ -134,23 +161,25 @@ inbound_evict_pick(const struct inbound_cand *c, size_t n, uint64_t now)
 		    (idle == -1 || c[i].since_ms > c[idle].since_ms))
 			idle = (int)i;
 	}
-	if (idle != -1)
+	if (idle != -1) {
+		free(may);
 		return idle;
+	}
 	/*
 	 * The newest of the address with the most unproductive peers (n is
 	 * at most --max-peers): one address cannot crowd out the others.
 	 */
 	for (i = 0; i < n; i++) {
-		if (c[i].productive_ms != 0)
+		if (!may[i])
 			continue;
 		for (j = 0, count = 0; j < n; j++)
-			count += c[j].productive_ms == 0 &&
-			    memcmp(c[j].ip, c[i].ip, BAN_IP_LEN) == 0;
+			count += may[j] && memcmp(c[j].ip, c[i].ip, BAN_IP_LEN) == 0;
 		if (count > most || (count == most && crowd != -1 &&
 		    c[i].since_ms > c[crowd].since_ms)) {
 			most = count;
 			crowd = (int)i;
 		}
 	}
+	free(may);
 	return crowd;
 }

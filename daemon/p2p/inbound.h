@@ -51,10 +51,11 @@ struct inbound_cand {
 /*
  * Which of the n established inbound peers a newcomer that completed its
  * handshake may push out when inbound is full: never one that delivered a
- * valid transaction (productive); of the others an idle one (no relay
- * frame for INBOUND_IDLE_MS), else one from the address with the most of
- * them; the newest in either case, so long-lived peers stay.  The index,
- * or -1: none may go (the newcomer is refused).
+ * valid transaction (productive), nor one of the oldest quarter of the
+ * others (long-lived); of the rest an idle one (no relay frame for
+ * INBOUND_IDLE_MS), else one from the address with the most of them; the
+ * newest in either case.  The index, or -1: none may go (the newcomer is
+ * refused).
  */
 int	inbound_evict_pick(const struct inbound_cand *c, size_t n, uint64_t now_ms);
 

@@ -119,9 +119,12 @@ def test_flood_of_unfinished_handshakes_leaves_room_for_an_honest_peer(cluster, 
     try:
         wait_until(lambda: flood.opened >= 60, 10, "flood sockets open")
         time.sleep(1.0)
+        # The target is 2 s a try; the bench measures that.  Here
+        # the wait is generous (a loaded machine), since the old node did not
+        # answer slowly, it refused.
         got = 0
         for _ in range(20):
-            got += try_join(victim.p2p_port, timeout=2.0)
+            got += try_join(victim.p2p_port, timeout=10.0)
             time.sleep(0.1)
     finally:
         flood.stop()

@@ -249,6 +249,28 @@ test_inbound_evict(void **state)
 	assert_int_equal(inbound_evict_pick(c, 0, now), -1);
 }
 
+static void
+test_inbound_evict_keeps_long_lived(void **state)
+{
+	struct inbound_cand c[8];
+	uint64_t	now = 10000000;
+	int		i;
+
+	(void)state;
+	memset(c, 0, sizeof(c));
+	/* 8 unproductive peers: the 2 oldest are kept, even idle ones. */
+	for (i = 0; i < 8; i++) {
+		ip4("127.0.0.2", c[i].ip);
+		c[i].since_ms = now - 1000000 + 1000 * i;
+		c[i].last_frame_ms = now - 10;
+	}
+	c[0].last_frame_ms = now - INBOUND_IDLE_MS - 1;	/* old and idle: kept */
+	c[1].last_frame_ms = 0;				/* old, never spoke: kept */
+	assert_int_equal(inbound_evict_pick(c, 8, now), 7);
+	c[5].last_frame_ms = now - INBOUND_IDLE_MS - 1;	/* a newer idle one goes */
+	assert_int_equal(inbound_evict_pick(c, 8, now), 5);
+}
+
 int
 main(void)
 {
@@ -262,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_ban_exempt),
 		cmocka_unit_test(test_inbound_buckets),
 		cmocka_unit_test(test_inbound_evict),
+		cmocka_unit_test(test_inbound_evict_keeps_long_lived),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
