@@ -282,6 +282,9 @@ def test_bad_signature_bans_key_and_address_until_unbanned_and_across_restarts(c
     victim = cluster.start("victim")
     seed = os.urandom(32)
     c = forge(victim, wallet, "127.0.0.2", seed)
+    # Before bans (issue 9) the forger reconnected at once, again and again.
+    assert not try_join(victim.p2p_port, source="127.0.0.3", seed=seed), \
+        "the forger's key got back in at once"
     got = wait_until(lambda: bans(victim) if len(bans(victim)) == 2 else None, 5,
                      "two bans (key and address)")
     by = {("key", b["key"]) if "key" in b else ("ip", b["ip"]): b for b in got}
