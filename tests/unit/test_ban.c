@@ -31,7 +31,8 @@ static void
 test_ban_add_find_expire(void **state)
 {
 	struct ban	*b = ban_new();
-	uint8_t		 key[TX_PK_LEN], ip[BAN_IP_LEN], other[BAN_IP_LEN];
+	uint8_t		 key[TX_PK_LEN], keyish[TX_PK_LEN], ip[BAN_IP_LEN];
+	uint8_t		 other[BAN_IP_LEN];
 
 	(void)state;
 	memset(key, 0x42, sizeof(key));
@@ -44,7 +45,9 @@ test_ban_add_find_expire(void **state)
 	assert_non_null(ban_find(b, BAN_IP, ip, 1000));
 	assert_null(ban_find(b, BAN_IP, other, 1000));
 	/* An address's 16 bytes are not mistaken for the start of a key. */
-	assert_null(ban_find(b, BAN_KEY, ip, 1000));
+	memset(keyish, 0, sizeof(keyish));
+	memcpy(keyish, ip, BAN_IP_LEN);
+	assert_null(ban_find(b, BAN_KEY, keyish, 1000));
 	assert_int_equal(ban_count(b, 1000), 2);
 	/* Again: extended, not doubled, and counted once (peers, by key). */
 	assert_int_equal(ban_add(b, BAN_KEY, key, BAN_PROTOCOL, 1500, 600), 0);
