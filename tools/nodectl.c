@@ -81,6 +81,12 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "Asks the node to drop a peer, named by its node id (64 hex digits),\n"
 	    "its name or a unique prefix of its id as `nodectl peers` shows them;\n"
 	    "exit 1 if there is no such peer.\n" },
+	{ "bans", ctl_bans, "",
+	    "Lists the node's bans: node keys and IP addresses of peers that\n"
+	    "proved misbehaviour, why, since when and for how long still.\n" },
+	{ "unban", ctl_unban, "NODE_KEY | IP",
+	    "Lifts the ban of a node key (64 hex digits) or an IP address;\n"
+	    "exit 1 if there is none.\n" },
 	{ "watch", ctl_watch, "",
 	    "Follows the node's event stream, one line per event:\n"
 	    "  HH:MM:SS.mmm NODE EVENT DETAILS\n"
@@ -174,7 +180,7 @@ ctl_token_hint(const struct ctl *c)
 		break;
 	case CTL_TOKEN_NONE:
 		ctl_warnx("the node wants a token: for admin commands (connect, "
-		    "disconnect) name the node's data dir, where it writes its "
+		    "disconnect, unban) name the node's data dir, where it writes its "
 		    "cookie, with --data-dir DIR or NODECTL_DATA_DIR (%s); for a "
 		    "node run with --api-token-file give --token-file FILE or set "
 		    "NODECTL_TOKEN_FILE", c->cookie_note[0] != '\0' ?

@@ -183,6 +183,45 @@ static const struct config_option config_options[] = {
 	  FIELD(max_peers), .defnum = 125, .min = 0, .max = 10000,
 	  .help = "inbound connections accepted",
 	  .man = "Inbound connections accepted." },
+	{ .name = "max-inbound-per-ip", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(max_inbound_per_ip), .defnum = 32, .min = 1, .max = 10000,
+	  .help = "established inbound connections from one IP address",
+	  .man = "Established inbound connections from one IP address; a "
+	  "newcomer over it is\nrefused.\nNot applied to 127.0.0.1 and ::1, "
+	  "which every local program shares." },
+	{ .name = "max-handshaking", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(max_handshaking), .defnum = 32, .min = 1, .max = 10000,
+	  .help = "inbound connections still in their handshake",
+	  .man = "Inbound connections still in their handshake, a pool apart "
+	  "from\n.Fl \\-max\\-peers :\nwhen it is full a newcomer takes the "
+	  "place of the one that has been\nhandshaking longest." },
+	{ .name = "max-handshaking-per-ip", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(max_handshaking_per_ip), .defnum = 4, .min = 1, .max = 10000,
+	  .help = "inbound handshakes at once from one IP address",
+	  .man = "Inbound connections in their handshake at once from one IP "
+	  "address;\nmore are closed at accept.\nNot applied to 127.0.0.1 "
+	  "and ::1." },
+	{ .name = "handshake-rate", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(handshake_rate), .defnum = 200, .min = 0, .max = 1000000,
+	  .help = "new inbound handshakes a second; 0: no limit",
+	  .man = "New inbound handshakes a second (a token bucket of one "
+	  "second's worth),\nchecked at accept before any key is made; "
+	  "connections beyond it are\nclosed at once.\n0 is no limit.\n"
+	  "Outbound dials are not counted." },
+	{ .name = "handshake-rate-per-ip", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(handshake_rate_per_ip), .defnum = 20, .min = 0, .max = 1000000,
+	  .help = "new inbound handshakes a second from one IP; 0: no limit",
+	  .man = "As\n.Fl \\-handshake\\-rate ,\nfor each IP address "
+	  "(1024 tracked).\nNot applied to 127.0.0.1 and ::1." },
+	{ .name = "ban-seconds", .metavar = "S", .type = CT_NUMBER,
+	  FIELD(ban_seconds), .defnum = 600, .min = 0, .max = 31536000,
+	  .help = "how long a misbehaving peer's key and IP are banned; 0: off",
+	  .man = "How long a peer that proved misbehaviour (a transaction with a "
+	  "bad\nsignature, of another network or badly encoded, a protocol "
+	  "violation)\nis banned, by its node key and its IP address "
+	  "(127.0.0.1 and ::1 by key\nonly).\nBans are kept in\n"
+	  ".Pa DATA_DIR/bans\nacross restarts; see\n.Pa /v1/bans .\n0 bans "
+	  "no one." },
 	{ .name = "outbound", .metavar = "N", .type = CT_NUMBER, FIELD(outbound),
 	  .defnum = 8, .min = 0, .max = 1000,
 	  .help = "outbound links kept through peer exchange",

@@ -16,7 +16,7 @@
 
 #define CONFIG_MAX_PEERS_LIST	64	/* --peer entries */
 #define CONFIG_HOSTPORT_MAX	ADDR_HOST_MAX	/* a "host:port" value */
-#define CONFIG_OPTIONS_MAX	40	/* room in config.source */
+#define CONFIG_OPTIONS_MAX	64	/* room in config.source */
 #define CONFIG_SOURCE_MAX	192	/* one source label, NUL included */
 #define CONFIG_LOG_NONE		"none"	/* --log-file none: the log goes to stderr */
 
@@ -45,6 +45,12 @@ struct config {
 	uint64_t	max_future_ms;		/* --max-future-ms */
 	uint64_t	max_age_ms;		/* --max-age-ms */
 	unsigned	max_peers;		/* --max-peers (inbound), default 125 */
+	unsigned	max_inbound_per_ip;	/* --max-inbound-per-ip, default 32 */
+	unsigned	max_handshaking;	/* --max-handshaking, default 32 */
+	unsigned	max_handshaking_per_ip;	/* --max-handshaking-per-ip, default 4 */
+	unsigned	handshake_rate;		/* --handshake-rate (a second), 0: none */
+	unsigned	handshake_rate_per_ip;	/* --handshake-rate-per-ip, 0: none */
+	unsigned	ban_seconds;		/* --ban-seconds, default 600, 0: off */
 	unsigned	outbound;		/* --outbound, default 8 */
 	int		peer_exchange;		/* --peer-exchange on|off, default on */
 	int		relay_push;		/* --relay-push on|off, default on */

@@ -1024,7 +1024,7 @@ admit_validated(struct validator_job *job, void *arg)
 	if (open && bad && a->hooks.misbehaved != NULL) {
 		snprintf(drop, sizeof(drop), "sent invalid tx %.16s: %s", idhex,
 		    reason_str(reason));
-		a->hooks.misbehaved(a->hooks.arg, vs->origin, drop);
+		a->hooks.misbehaved(a->hooks.arg, vs->origin, reason, drop);
 	}
 	admit_verdict_fill(&v, ADMIT_REJECTED, vs->id, reason, why);
 	if (reason == TX_ERR_SIGNATURE)

@@ -43,6 +43,7 @@
 #include "lib/units.h"
 #include "lib/util.h"
 #include "lib/version.h"
+#include "p2p/ban.h"
 #include "p2p/net.h"
 #include "p2p/prov.h"
 #include "http/web.h"
@@ -122,6 +123,8 @@ enum api_route {
 	ROUTE_READYZ,
 	ROUTE_PARTITION,
 	ROUTE_LINK,
+	ROUTE_BANS,
+	ROUTE_BAN_ID,
 	ROUTE_NONE
 };
 
@@ -151,6 +154,8 @@ static const struct {
 	    EVHTTP_REQ_DELETE, "GET, HEAD, POST, DELETE" },
 	[ROUTE_LINK] = { "/v1/link", 0, API_GET | EVHTTP_REQ_POST,
 	    "GET, HEAD, POST" },
+	[ROUTE_BANS] = { "/v1/bans", 0, API_GET, "GET, HEAD" },
+	[ROUTE_BAN_ID] = { "/v1/bans/", 1, EVHTTP_REQ_DELETE, "DELETE" },
 };
 
 /*
@@ -161,7 +166,8 @@ static int
 api_route_is_admin(enum api_route rt, enum evhttp_cmd_type m)
 {
 	return (rt == ROUTE_PEERS && m == EVHTTP_REQ_POST) ||
-	    rt == ROUTE_PEER_ID || ((rt == ROUTE_PARTITION || rt == ROUTE_LINK) &&
+	    rt == ROUTE_PEER_ID || rt == ROUTE_BAN_ID ||
+	    ((rt == ROUTE_PARTITION || rt == ROUTE_LINK) &&
 	    (m & API_GET) == 0);
 }
 
@@ -827,6 +833,58 @@ api_peer_delete(struct api *a, struct evhttp_request *req, const char *idhex)
 	    "status", "disconnected"));
 }
 
+/* --- /v1/bans -------------------------------------------------------- */
+
+static void
+api_bans_one(const struct ban_entry *e, void *arg)
+{
+	json_t	*arr = arg, *o = json_object();
+	char	 buf[2 * TX_PK_LEN + 1];
+
+	if (e->kind == BAN_KEY) {
+		hex_encode(buf, e->id, TX_PK_LEN);
+		json_object_set_new(o, "key", json_string(buf));
+	} else {
+		ban_ip_str(e->id, buf, sizeof(buf));
+		json_object_set_new(o, "ip", json_string(buf));
+	}
+	json_object_set_new(o, "reason", json_string(ban_reason_code(e->reason)));
+	json_object_set_new(o, "since", jenc_u64(e->since));
+	json_object_set_new(o, "until", jenc_u64(e->until));
+	json_array_append_new(arr, o);
+}
+
+static void
+api_bans_get(struct api *a, struct evhttp_request *req)
+{
+	json_t		*arr = json_array();
+	uint64_t	 now = now_ms() / 1000;
+
+	ban_foreach(net_bans(a->net), now, api_bans_one, arr);
+	server_reply_json(a->srv, req, 200, json_pack("{s:o,s:I,s:I}", "bans",
+	    arr, "now", (json_int_t)now, "ban_seconds",
+	    (json_int_t)a->n->cfg->ban_seconds));
+}
+
+static void
+api_ban_delete(struct api *a, struct evhttp_request *req, const char *what)
+{
+	int	n;
+
+	if ((n = net_unban(a->net, what)) == -1) {
+		server_error(a->srv, req, 400, "bad ban '%.80s': expected a node key "
+		    "(%d hex digits) or an IP address", what, 2 * TX_PK_LEN);
+		return;
+	}
+	if (n == 0) {
+		server_error(a->srv, req, 404, "no ban of %.80s", what);
+		return;
+	}
+	log_info("api", "ban of %.80s lifted on request", what);
+	server_reply_json(a->srv, req, 200, json_pack("{s:s,s:i,s:s}", "unbanned",
+	    what, "lifted", n, "status", "unbanned"));
+}
+
 /* --- /v1/partition ---------------------------------------------------- */
 
 #define API_CUT_MAX	1024	/* node ids in one partition */
@@ -1365,6 +1423,12 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 			api_link_post(a, req);
 		else
 			server_reply_json(a->srv, req, 200, api_link_json(a));
+		break;
+	case ROUTE_BANS:
+		api_bans_get(a, req);
+		break;
+	case ROUTE_BAN_ID:
+		api_ban_delete(a, req, seg);
 		break;
 	case ROUTE_NONE:
 		break;

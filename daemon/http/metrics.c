@@ -21,6 +21,7 @@
 #include "lib/reason.h"
 #include "lib/util.h"
 #include "lib/version.h"
+#include "p2p/ban.h"
 #include "p2p/net.h"
 #include "proto/frame.h"
 
@@ -182,6 +183,32 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	metrics_sample(out, "noded_peers", "direction", "outbound", outb);
 	metrics_u64(out, "noded_peers_dropped_total", "counter",
 	    "Peers disconnected for misbehaviour.", s->peers_dropped);
+	metrics_family(out, "noded_inbound_refused_total", "counter",
+	    "Inbound connections refused, by reason (before the handshake but "
+	    "banned_key, inbound_full and inbound_per_ip, which may come after it).");
+	for (i = 0; i < STATS_REFUSED_COUNT; i++)
+		metrics_sample(out, "noded_inbound_refused_total", "reason",
+		    stats_refused_code[i], s->inbound_refused[i]);
+	metrics_u64(out, "noded_inbound_evicted_total", "counter",
+	    "Established inbound peers pushed out to make room for a newcomer.",
+	    s->inbound_evicted);
+	metrics_family(out, "noded_handshakes_total", "counter",
+	    "Secure-channel handshakes, by how they ended.");
+	for (i = 0; i < STATS_HS_COUNT; i++)
+		metrics_sample(out, "noded_handshakes_total", "result",
+		    stats_handshake_code[i], s->handshakes[i]);
+	if (m->net != NULL) {
+		metrics_family(out, "noded_bans_total", "counter",
+		    "Peers banned (node key, and address unless loopback), by "
+		    "reason.");
+		for (i = 1; i < BAN_REASON_COUNT; i++)
+			metrics_sample(out, "noded_bans_total", "reason",
+			    ban_reason_code((enum ban_reason)i),
+			    ban_total(net_bans(m->net), (enum ban_reason)i));
+		metrics_u64(out, "noded_bans_active", "gauge",
+		    "Bans in force (node keys and IP addresses).",
+		    ban_count(net_bans(m->net), now_ms() / 1000));
+	}
 	metrics_family(out, "noded_announcements_total", "counter",
 	    "Announced ids the download scheduler could not track at once, by "
 	    "what became of them: deferred (set aside), resumed (tracked later), "

@@ -241,6 +241,15 @@ peer_close(struct peer *p, const char *reason)
 }
 
 void
+peer_misbehaved(struct peer *p, enum ban_reason why, const char *reason)
+{
+	if (p->state == PEER_CLOSED)
+		return;
+	p->misbehaviour = why;
+	peer_close(p, reason);
+}
+
+void
 peer_free(struct peer *p)
 {
 	if (p == NULL)
@@ -346,12 +355,12 @@ peer_on_hello(struct peer *p, const struct frame *f)
 	char reason[128];
 
 	if (p->got_hello) {
-		peer_close(p, "protocol error: second HELLO");
+		peer_misbehaved(p, BAN_PROTOCOL, "protocol error: second HELLO");
 		return -1;
 	}
 	if (frame_hello_decode(&h, f->payload, f->len, &err) == -1) {
 		snprintf(reason, sizeof(reason), "protocol error: bad HELLO: %s", err);
-		peer_close(p, reason);
+		peer_misbehaved(p, BAN_PROTOCOL, reason);
 		return -1;
 	}
 	if (h.version != FRAME_PROTO_VERSION) {
@@ -380,7 +389,7 @@ peer_dispatch(struct peer *p, const struct frame *f)
 	p->msgs_received++;
 	stats_bytes(0, f->type, FRAME_HDR_LEN + f->len);
 	if (!p->got_hello && f->type != FRAME_HELLO) {
-		peer_close(p, "protocol error: frame before HELLO");
+		peer_misbehaved(p, BAN_PROTOCOL, "protocol error: frame before HELLO");
 		return -1;
 	}
 	switch (f->type) {
@@ -401,7 +410,7 @@ peer_dispatch(struct peer *p, const struct frame *f)
 	default:
 		return p->hooks->frame(p, f);
 	}
-	peer_close(p, "protocol error: bad frame");
+	peer_misbehaved(p, BAN_PROTOCOL, "protocol error: bad frame");
 	return -1;
 }
 
@@ -420,7 +429,7 @@ peer_on_plaintext(struct peer *p, const uint8_t *pt, size_t len)
 		if (st == FRAME_ERROR) {
 			snprintf(reason, sizeof(reason), "protocol error: %s",
 			    err != NULL ? err : "bad frame");
-			peer_close(p, reason);
+			peer_misbehaved(p, BAN_PROTOCOL, reason);
 			return -1;
 		}
 		if (st == FRAME_NEED_MORE)
@@ -434,6 +443,7 @@ peer_on_plaintext(struct peer *p, const uint8_t *pt, size_t len)
 static int
 peer_on_authenticated(struct peer *p)
 {
+	stats.handshakes[STATS_HS_OK]++;
 	memcpy(p->remote_pk, channel_remote_key(p->ch), TX_PK_LEN);
 	hex_encode(p->remote_hex, p->remote_pk, TX_PK_LEN);
 	if (p->hooks->authenticated(p) == -1)
@@ -471,6 +481,8 @@ peer_process(struct peer *p)
 			snprintf(reason, sizeof(reason), "%s: %s",
 			    was_established ? "channel error" : "handshake failed",
 			    channel_error(p->ch) != NULL ? channel_error(p->ch) : "?");
+			if (!was_established)
+				stats.handshakes[STATS_HS_FAILED]++;
 			peer_close(p, reason);
 			return;
 		}
@@ -520,6 +532,9 @@ peer_eventcb(struct bufferevent *bev, short what, void *arg)
 		peer_flush_handshake(p);
 		return;
 	}
+	if (p->state == PEER_HANDSHAKE && !channel_established(p->ch) &&
+	    (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		stats.handshakes[STATS_HS_CLOSED]++;
 	if (what & BEV_EVENT_EOF) {
 		peer_close(p, p->state == PEER_ACTIVE ? "connection closed by peer" :
 		    "connection closed by peer during handshake");
@@ -559,6 +574,8 @@ peer_tickcb(evutil_socket_t fd, short what, void *arg)
 			snprintf(reason, sizeof(reason), "%s timeout after %u ms",
 			    p->state == PEER_CONNECTING ? "connect" : "handshake",
 			    cfg->handshake_timeout_ms);
+			if (p->state == PEER_HANDSHAKE)
+				stats.handshakes[STATS_HS_TIMEOUT]++;
 			peer_close(p, reason);
 		}
 		return;

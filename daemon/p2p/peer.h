@@ -21,6 +21,7 @@
 
 #include "base/hub.h"
 #include "base/node.h"
+#include "p2p/ban.h"
 #include "proto/frame.h"
 #include "proto/tx.h"
 
@@ -86,6 +87,8 @@ struct peer {
 	uint64_t	ping_sent_ms;	/* outstanding PING, 0: none */
 	uint64_t	last_ping_ms;	/* last PING sent */
 	int64_t		rtt_ms;
+	uint64_t	productive_ms;	/* last valid tx it delivered (relay sets it); 0: none */
+	enum ban_reason	misbehaviour;	/* why peer_misbehaved closed it; BAN_NONE */
 	uint64_t	bytes_sent, bytes_received;
 	uint64_t	msgs_sent, msgs_received;
 	/* The upper modules' per-peer state: each allocates and frees its own. */
@@ -108,6 +111,11 @@ void	peer_start(struct peer *p, int fd, const struct sockaddr *sa, int salen,
 
 /* The one teardown: hooks->closed(reason), then the connection goes.  p stays allocated. */
 void	peer_close(struct peer *p, const char *reason);
+/*
+ * The teardown for a peer that proved misbehaviour: remembers why (the
+ * owner bans it in its closed hook), then peer_close(p, reason).
+ */
+void	peer_misbehaved(struct peer *p, enum ban_reason why, const char *reason);
 /* Frees a closed peer (the owner, once nothing refers to it); p must be CLOSED. */
 void	peer_free(struct peer *p);
 

@@ -496,8 +496,13 @@ relay_accepted(void *arg, const uint8_t id[TX_ID_LEN], uint64_t origin)
 {
 	struct relay	*r = arg;
 
+	struct peer	*p;
+
 	/* Its sender delivers valid transactions: it gets room of its own. */
 	txreq_peer_productive(r->sched, origin);
+	/* ... and is not pushed out for a newcomer (net.c, inbound.c). */
+	if (origin != 0 && (p = relay_peer_find(r, origin)) != NULL)
+		p->productive_ms = now_ms();
 	txreq_forget(r->sched, id);
 	relay_announce(r, id, origin);
 }
@@ -527,22 +532,36 @@ relay_retry(void *arg, const uint8_t id[TX_ID_LEN], uint64_t bad_origin)
 	txreq_retry(r->sched, id, bad_origin);
 }
 
-/* Drops p for misbehaviour. */
+/* Drops p for misbehaviour; net bans it (--ban-seconds). */
 static void
-relay_drop(struct peer *p, const char *why)
+relay_drop(struct peer *p, enum ban_reason ban, const char *why)
 {
 	stats.peers_dropped++;
-	peer_close(p, why);
+	peer_misbehaved(p, ban, why);
+}
+
+/* What a transaction's rejection proves about the peer that sent it. */
+static enum ban_reason
+relay_ban_reason(unsigned reason)
+{
+	switch (reason) {
+	case TX_ERR_SIGNATURE:
+		return BAN_BAD_SIGNATURE;
+	case TX_ERR_NETWORK:
+		return BAN_WRONG_NETWORK;
+	default:
+		return BAN_BAD_ENCODING;	/* encoding, version */
+	}
 }
 
 static void
-relay_misbehaved(void *arg, uint64_t origin, const char *why)
+relay_misbehaved(void *arg, uint64_t origin, unsigned reason, const char *why)
 {
 	struct relay	*r = arg;
 	struct peer	*p;
 
 	if ((p = net_peer_by_serial(r->net, origin)) != NULL)
-		relay_drop(p, why);
+		relay_drop(p, relay_ban_reason(reason), why);
 }
 
 /* --- the push tree ---------------------------------------------------- */
@@ -621,7 +640,8 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 	case ADMIT_UNDECODABLE:
 		snprintf(reason, sizeof(reason), "sent an undecodable transaction: %s",
 		    tx_reason_str((enum tx_reason)res.reason));
-		relay_drop(p, reason);
+		relay_drop(p, res.reason == TX_ERR_NETWORK ? BAN_WRONG_NETWORK :
+		    BAN_BAD_ENCODING, reason);
 		return -1;
 	case ADMIT_STOPPING:
 	case ADMIT_BUSY:
@@ -766,7 +786,7 @@ relay_on_frame(struct peer *p, const struct frame *f, void *arg)
 	if (frame_ids_decode(f->payload, f->len, &ids, &count, &err) == -1) {
 		snprintf(reason, sizeof(reason), "protocol error: bad %s: %s",
 		    frame_type_str(f->type), err);
-		peer_close(p, reason);
+		peer_misbehaved(p, BAN_PROTOCOL, reason);
 		return -1;
 	}
 	switch (f->type) {

@@ -37,9 +37,11 @@ FRAME_MAX_PAYLOAD = 65536
 RECORD_MAX = FRAME_HDR_LEN + FRAME_MAX_PAYLOAD          # largest plaintext in a record
 
 
-def connect(port, host="127.0.0.1", timeout=5.0):
-    """A connected TCP socket to host:port."""
-    s = socket.create_connection((host, port), timeout=timeout)
+def connect(port, host="127.0.0.1", timeout=5.0, source=None):
+    """A connected TCP socket to host:port, from address source if given
+    (any 127.0.0.0/8 address works on Linux: per-address limits tell them apart)."""
+    s = socket.create_connection((host, port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 
@@ -250,11 +252,12 @@ class SecureConn:
         c.recv_frame()                     # -> (type, payload)
     """
 
-    def __init__(self, port, network="devnet", seed=None, timeout=5.0, handshake=True):
+    def __init__(self, port, network="devnet", seed=None, timeout=5.0, handshake=True,
+                 source=None):
         self.netid = _netid(network) if isinstance(network, str) else network
         self.pk, self.sk = seed_keypair(seed if seed is not None else os.urandom(32))
         self.node_id = self.pk.hex()
-        self.sock = connect(port, timeout=timeout)
+        self.sock = connect(port, timeout=timeout, source=source)
         self.addr = local_addr(self.sock)
         self.timeout = timeout
         self.remote_pk = None

@@ -144,6 +144,18 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%llu", (unsigned long long)c->max_age_ms);
 	else if (strcmp(opt, "max-peers") == 0)
 		snprintf(out, len, "%u", c->max_peers);
+	else if (strcmp(opt, "max-inbound-per-ip") == 0)
+		snprintf(out, len, "%u", c->max_inbound_per_ip);
+	else if (strcmp(opt, "max-handshaking") == 0)
+		snprintf(out, len, "%u", c->max_handshaking);
+	else if (strcmp(opt, "max-handshaking-per-ip") == 0)
+		snprintf(out, len, "%u", c->max_handshaking_per_ip);
+	else if (strcmp(opt, "handshake-rate") == 0)
+		snprintf(out, len, "%u", c->handshake_rate);
+	else if (strcmp(opt, "handshake-rate-per-ip") == 0)
+		snprintf(out, len, "%u", c->handshake_rate_per_ip);
+	else if (strcmp(opt, "ban-seconds") == 0)
+		snprintf(out, len, "%u", c->ban_seconds);
 	else if (strcmp(opt, "outbound") == 0)
 		snprintf(out, len, "%u", c->outbound);
 	else if (strcmp(opt, "peer-exchange") == 0)
@@ -220,6 +232,12 @@ static const struct {
 	{ "max-future-ms", "1000", "1000" },
 	{ "max-age-ms", "5000", "5000" },
 	{ "max-peers", "20", "20" },
+	{ "max-inbound-per-ip", "3", "3" },
+	{ "max-handshaking", "1", "1" },
+	{ "max-handshaking-per-ip", "2", "2" },
+	{ "handshake-rate", "0", "0" },
+	{ "handshake-rate-per-ip", "5", "5" },
+	{ "ban-seconds", "0", "0" },
 	{ "outbound", "0", "0" },
 	{ "peer-exchange", "off", "0" },
 	{ "peer-exchange", "false", "0" },
@@ -390,7 +408,7 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 36);
+	assert_int_equal(n, 42);
 	free(out);
 
 	/* "noded <version>", one line, one word: the number, then the commit. */
