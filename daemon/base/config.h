@@ -16,7 +16,7 @@
 
 #define CONFIG_MAX_PEERS_LIST	64	/* --peer entries */
 #define CONFIG_HOSTPORT_MAX	ADDR_HOST_MAX	/* a "host:port" value */
-#define CONFIG_OPTIONS_MAX	40	/* room in config.source */
+#define CONFIG_OPTIONS_MAX	48	/* room in config.source */
 #define CONFIG_SOURCE_MAX	192	/* one source label, NUL included */
 #define CONFIG_LOG_NONE		"none"	/* --log-file none: the log goes to stderr */
 
@@ -49,6 +49,9 @@ struct config {
 	int		peer_exchange;		/* --peer-exchange on|off, default on */
 	size_t		mempool_max_txs;	/* --mempool-max-txs, default 200000 */
 	size_t		mempool_max_bytes;	/* --mempool-max-bytes, default 128 MiB */
+	size_t		peer_send_budget;	/* --peer-send-budget, default 64 MiB */
+	size_t		api_body_budget;	/* --api-body-budget, default 32 MiB */
+	size_t		events_budget;		/* --events-budget, default 16 MiB */
 	int		log_level;		/* --log-level, enum log_level */
 	int		log_format;		/* --log-format text|json, enum log_format */
 	char		api_token_file[4096];	/* --api-token-file */

@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "base/budget.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "core/admit.h"
@@ -611,8 +612,8 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	uint64_t	 now = now_ms();
 	char		 listen[ADDR_STR_MAX], api[ADDR_STR_MAX];
 	struct addr aa = n->cfg->api, la = n->cfg->listen;
-	json_t		*o;
-
+	json_t		*o, *budget;
+	size_t		 i;
 	struct admit_gauges g;
 
 	admit_gauges(a->admit, &g);
@@ -646,6 +647,14 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	json_object_set_new(o, "validator_queue_capacity", json_integer(
 	    (json_int_t)g.queue_capacity));
 	json_object_set_new(o, "verified", jenc_u64(g.verified));
+	budget = json_object();
+	for (i = 0; i < BUDGET_KINDS; i++)
+		json_object_set_new(budget, budget_names[i], json_pack("{s:o,s:o,"
+		    "s:o,s:o,s:o}", "bytes", jenc_u64(budgets[i].used), "limit",
+		    jenc_u64(budgets[i].limit), "peak", jenc_u64(budgets[i].peak),
+		    "disconnects", jenc_u64(budgets[i].cuts), "refused",
+		    jenc_u64(budgets[i].refused)));
+	json_object_set_new(o, "budgets", budget);
 	server_reply_json(a->srv, req, 200, o);
 }
 

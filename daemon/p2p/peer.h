@@ -25,6 +25,7 @@
 #include "proto/tx.h"
 
 struct bufferevent;
+struct evbuffer_cb_entry;
 struct channel;
 struct event;
 struct evdns_base;
@@ -63,7 +64,11 @@ struct peer {
 	uint64_t	serial;		/* unique per connection, never 0 */
 	enum peer_state	state;
 	int		outbound;
-	int		paused;		/* reads stopped (backpressure) */
+	int		paused;		/* reads stopped (validator backpressure) */
+	int		out_paused;	/* reads stopped: its output is over its share */
+	size_t		acct;		/* its bytes counted in the peer_send budget */
+	uint64_t	drained_ms;	/* last time its output went to the socket */
+	struct evbuffer_cb_entry *out_cb;	/* counts its output buffer */
 	struct bufferevent *bev;
 	struct channel	*ch;
 	struct frame_decoder dec;
