@@ -250,6 +250,8 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 		    events_dropped(m->events));
 	}
 
+	if (m->events != NULL)
+		events_account(m->events);
 	metrics_family(out, "noded_budget_bytes", "gauge",
 	    "Bytes held now against each memory budget: peer_send (queued to "
 	    "peers), api_body (API request bodies), events (unsent event-stream "

@@ -119,3 +119,151 @@ def test_a_peer_that_reads_slowly_is_served_all_it_asked(cluster):
     assert budget(victim, "peer_send", "noded_budget_disconnects_total") == 0
     assert not c.peer_closed()
     c.close()
+
+
+# === API request bodies ==================================================================
+
+def raw_head(node, head, timeout=5):
+    """Sends a request head alone (no body) and reads the answer until the
+    node closes or timeout: (status, headers, body).  A node that waits for
+    the body answers nothing: AssertionError."""
+    s = socket.create_connection((HOST, node.api_port), timeout=timeout)
+    got = b""
+    try:
+        s.sendall(head.encode())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data = s.recv(65536)
+            except (socket.timeout, TimeoutError):
+                break
+            if not data:
+                break
+            got += data
+    finally:
+        s.close()
+    assert got, "no answer within %s s to a head without its body" % timeout
+    head_, _, body = got.partition(b"\r\n\r\n")
+    lines = head_.decode("latin-1").split("\r\n")
+    hdrs = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), hdrs, body
+
+
+def post_head(path, length, extra=""):
+    return ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\n%s\r\n" % (path, length, extra))
+
+
+def test_an_unauthenticated_body_is_refused_on_its_head(cluster, tmp_path):
+    """With --api-token-file, a POST without the token gets 401 as soon as its
+    head is in: its body is never read (the client need not send it)."""
+    token = "tok-budgets-" + "a" * 20
+    path = write_token(tmp_path / "token", token + "\n")
+    a = start_api_node(cluster, "a", token=token, args=["--api-token-file", path])
+    code, hdrs, body = raw_head(a, post_head("/v1/tx", 4 << 20))
+    assert code == 401, (code, body)
+    assert hdrs.get("www-authenticate") == 'Bearer realm="noded"', hdrs
+    assert hdrs.get("connection") == "close", hdrs
+    assert json.loads(body) == {"error": "missing token: send \"Authorization: Bearer <token>\"",
+                                "code": "missing_token"}
+    code, _, body = raw_head(a, post_head("/v1/tx", 4 << 20, "Authorization: Bearer nope\r\n"))
+    assert code == 401 and json.loads(body)["code"] == "bad_token", body
+    assert a.log_grep(r"WARN api: refused POST /v1/tx from 127\.0\.0\.1:\d+: missing token: .*"
+                      r"\(401, body not read\)")
+    # With the token, a body over the limit gets 413 from its Content-Length.
+    code, _, body = raw_head(a, post_head("/v1/tx", 2 << 20, "Authorization: Bearer %s\r\n" % token))
+    assert code == 413, body
+    assert json.loads(body)["error"] == \
+        "request body of 2097152 bytes is over the limit of 1048576 bytes"
+    # A client that sends its body anyway still reads the answer (the node
+    # reads and throws the body away rather than resetting the connection).
+    r = call(a, "POST", "/v1/tx", b"x" * (3 << 20))
+    check_error(r, 401, "missing token")
+    # Nothing was held, and the node still serves.
+    assert budget(a, "api_body") == 0
+    assert call(a, "GET", "/v1/status", headers={"Authorization": "Bearer " + token}).status == 200
+
+
+def test_an_admin_body_without_the_admin_token_is_refused_on_its_head(cluster):
+    a = cluster.start("a")
+    code, hdrs, body = raw_head(a, post_head("/v1/peers", 100000))
+    assert code == 401, body
+    assert json.loads(body)["code"] == "missing_token"
+    assert "changes the node and needs the admin token" in json.loads(body)["error"]
+    # Chunked request bodies are not followed: 411.
+    code, _, body = raw_head(a, "POST /v1/tx HTTP/1.1\r\nHost: x\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n")
+    assert code == 411 and json.loads(body)["code"] == "length_required", body
+
+
+def test_bodies_over_the_budget_get_503(cluster):
+    """The bodies being read count against --api-body-budget from their
+    Content-Length: one that would pass it is refused at once."""
+    a = cluster.start("a", env={"NODED_API_BODY_BUDGET": "1m"})
+    hold = socket.create_connection((HOST, a.api_port), timeout=10)
+    try:
+        # A body of 900,000 bytes, of which only the first bytes come.
+        hold.sendall(post_head("/v1/tx", 900000).encode() + b'{"tx": "')
+        wait_until(lambda: budget(a, "api_body") == 900000, 10, "the body counted")
+        code, _, body = raw_head(a, post_head("/v1/tx", 200000))
+        assert code == 503, body
+        assert json.loads(body)["code"] == "body_budget", body
+        assert budget(a, "api_body", "noded_budget_refused_total") == 1
+        # A small one still fits.
+        r = call(a, "POST", "/v1/tx", {"tx": "00"})
+        assert r.status == 422, r
+    finally:
+        hold.close()
+    wait_until(lambda: budget(a, "api_body") == 0, 10, "the budget given back")
+    assert budget(a, "api_body", "noded_budget_limit_bytes") == 1 << 20
+    # Requests one after another on one connection are followed body by body.
+    import http.client
+    conn = http.client.HTTPConnection(HOST, a.api_port, timeout=10)
+    try:
+        for _ in range(3):
+            conn.request("POST", "/v1/tx", body=json.dumps({"tx": "00"}).encode(),
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 422
+            conn.request("GET", "/v1/status")
+            resp = conn.getresponse()
+            assert resp.status == 200 and json.loads(resp.read())["name"] == "a"
+    finally:
+        conn.close()
+    assert budget(a, "api_body") == 0
+
+
+# === event streams =======================================================================
+
+def test_slow_event_subscribers_are_cut_at_the_events_budget(cluster, streams):
+    """Three subscribers that read nothing: once the streams together hold
+    more than --events-budget, one over its share is cut (each would be
+    allowed 1 MiB alone), and the gauge stays near the budget."""
+    name = "slow" + "x" * 60
+    a = cluster.start(name, env={"NODED_EVENTS_BUDGET": "1m"})
+    good = streams(a)
+    good.wait_comment("noded %s events" % name)
+    slow = [streams(a, rcvbuf=4096, maxseg=536, read=False) for _ in range(3)]
+    assert all(s.status == 200 for s in slow)
+    w = Wallet()
+    # ~250 bytes an event: 3,000 events are ~750 KB a stream, under the
+    # per-stream 1 MiB, over 1 MiB for the three together.
+    for _ in range(3):
+        batch = w.txs(1000, amount=1000)
+        code, body = a.request("POST", "/v1/tx", {"txs": [t.hex() for t in batch]})
+        assert code == 200 and body["rejected"] == 1000, body
+    wait_until(lambda: (budget(a, "events", "noded_budget_disconnects_total") or 0) >= 1, 20,
+               "a slow subscriber cut")
+    assert a.log_grep(r"WARN api: events: dropping 127\.0\.0\.1:\d+: slow reader: \d+ bytes "
+                      r"unsent, over its share \(\d+\) of the events budget")
+    assert budget(a, "events") <= (1 << 20) + 64 * 1024
+    assert a.status()["budgets"]["events"]["peak"] <= (1 << 20) + 64 * 1024
+    # The reader that keeps up saw every event and stays.
+    t = w.tx(amount=1000)
+    assert a.request("POST", "/v1/tx", {"tx": t.hex()})[0] == 422
+    good.wait_event("tx_rejected", lambda d: d["id"] == t.id_hex(), timeout=30)
+    assert len(good.of("tx_rejected")) == 3001
