@@ -130,6 +130,11 @@ static struct server	*server_listening;
 
 static struct log_limit server_log_refused = LOG_LIMIT("api",
     "requests refused on their head", 10, 10000);
+/* A flood of short connections crosses the limit again and again. */
+static struct log_limit server_log_capped = LOG_LIMIT("api",
+    "connection limit reached", 2, 10000);
+static struct log_limit server_log_uncapped = LOG_LIMIT("api",
+    "below the connection limit again", 2, 10000);
 
 const char *
 server_method_str(int m)
@@ -824,8 +829,9 @@ server_closecb(struct evhttp_connection *evcon, void *arg)
 	event_free(c->deadline);
 	free(c);
 	if (s->capped && s->nconns < SERVER_MAX_CONNS) {
-		log_info("api", "below %d connections again; %" PRIu64 " refused "
-		    "meanwhile", SERVER_MAX_CONNS, s->refused);
+		log_limited(&server_log_uncapped, LOG_INFO, "below %d connections "
+		    "again; %" PRIu64 " refused meanwhile", SERVER_MAX_CONNS,
+		    s->refused);
 		s->capped = 0;
 	}
 }
@@ -854,8 +860,9 @@ server_conn_attach(struct server *s)
 		c->evcon = cbarg;
 		if (s->nconns >= SERVER_MAX_CONNS) {
 			if (!s->capped) {
-				log_warn("api", "%d connections open, the limit: closing "
-				    "new ones until some close", SERVER_MAX_CONNS);
+				log_limited(&server_log_capped, LOG_WARN, "%d "
+				    "connections open, the limit: closing new ones "
+				    "until some close", SERVER_MAX_CONNS);
 				s->capped = 1;
 				s->refused = 0;
 			}

@@ -34,11 +34,13 @@
  * The send budget (--peer-send-budget) is split among the peers with a
  * socket, each share at least PEER_SHARE_MIN (or the budget, if smaller).
  * A peer over its share is not read until its output is down to half of
- * it; one that stays over it with nothing written to its socket for
- * PEER_STALL_MS is not reading, and is cut.
+ * it; one that stays over it and takes less than PEER_STALL_BYTES in
+ * PEER_STALL_MS is not reading, and is cut.  (A peer that does not read
+ * still takes a few bytes now and then, as its kernel makes room.)
  */
 #define PEER_SHARE_MIN		(256u << 10)
 #define PEER_STALL_MS		5000
+#define PEER_STALL_BYTES	(64u << 10)
 
 /* Loop thread only: scratch for one record's plaintext and one sealed record. */
 static uint8_t peer_pt[CHANNEL_RECORD_MAX];
@@ -96,8 +98,7 @@ peer_outbufcb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	struct peer	*p = arg;
 
 	(void)buf;
-	if (info->n_deleted > 0)
-		p->drained_ms = now_ms();
+	p->drained += info->n_deleted;
 	peer_account(p);
 }
 
@@ -106,7 +107,8 @@ static void
 peer_out_pause(struct peer *p, size_t pending, size_t share)
 {
 	p->out_paused = 1;
-	p->drained_ms = now_ms();
+	p->stall_ms = now_ms();
+	p->stall_mark = p->drained;
 	budgets[BUDGET_PEER_SEND].refused++;
 	bufferevent_disable(p->bev, EV_READ);
 	/* peer_writecb runs once the socket has taken all but half the share. */
@@ -675,13 +677,19 @@ peer_tickcb(evutil_socket_t fd, short what, void *arg)
 	/* Not reading while the validator holds us back is not the peer's silence. */
 	if (p->paused || p->out_paused)
 		p->last_recv_ms = now;
-	if (p->out_paused && now - p->drained_ms > PEER_STALL_MS) {
-		budgets[BUDGET_PEER_SEND].cuts++;
-		snprintf(reason, sizeof(reason), "not reading: %zu bytes queued "
-		    "(its share of the send budget: %zu), none taken for %u ms",
-		    peer_send_pending(p), peer_send_share(p), PEER_STALL_MS);
-		peer_close(p, reason);
-		return;
+	if (p->out_paused && now - p->stall_ms >= PEER_STALL_MS) {
+		if (p->drained - p->stall_mark < PEER_STALL_BYTES) {
+			budgets[BUDGET_PEER_SEND].cuts++;
+			snprintf(reason, sizeof(reason), "not reading: %zu bytes "
+			    "queued (its share of the send budget: %zu), %llu "
+			    "taken in %u ms", peer_send_pending(p),
+			    peer_send_share(p), (unsigned long long)(p->drained -
+			    p->stall_mark), PEER_STALL_MS);
+			peer_close(p, reason);
+			return;
+		}
+		p->stall_ms = now;
+		p->stall_mark = p->drained;
 	}
 	if (now - p->last_recv_ms > cfg->peer_timeout_ms) {
 		snprintf(reason, sizeof(reason), "timeout: silent for %llu ms",

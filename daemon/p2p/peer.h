@@ -67,7 +67,9 @@ struct peer {
 	int		paused;		/* reads stopped (validator backpressure) */
 	int		out_paused;	/* reads stopped: its output is over its share */
 	size_t		acct;		/* its bytes counted in the peer_send budget */
-	uint64_t	drained_ms;	/* last time its output went to the socket */
+	uint64_t	drained;	/* bytes its output gave the socket, in all */
+	uint64_t	stall_ms;	/* over its share: when the current window began */
+	uint64_t	stall_mark;	/* ... and drained then */
 	struct evbuffer_cb_entry *out_cb;	/* counts its output buffer */
 	struct bufferevent *bev;
 	struct channel	*ch;
