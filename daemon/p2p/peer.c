@@ -29,7 +29,7 @@
 
 #define PEER_TICK_MS		250
 #define PEER_OUTBUF_MAX		(16u << 20)	/* unread output before we give up */
-#define PEER_READ_HIGH		(1u << 20)	/* input buffered per read burst */
+#define PEER_READ_HIGH		(256u << 10)	/* input buffered per read burst */
 /*
  * The send budget (--peer-send-budget) is split among the peers with a
  * socket, each share at least PEER_SHARE_MIN (or the budget, if smaller).
@@ -41,6 +41,12 @@
 #define PEER_SHARE_MIN		(256u << 10)
 #define PEER_STALL_MS		5000
 #define PEER_STALL_BYTES	(64u << 10)
+/*
+ * Output one read callback may queue for a peer before the others get
+ * their turn: a peer asking for much (GETDATA of 1,000 ids a frame) is
+ * answered a slice at a time, not ahead of every other peer's frames.
+ */
+#define PEER_TURN_BYTES		(64u << 10)
 
 /* Loop thread only: scratch for one record's plaintext and one sealed record. */
 static uint8_t peer_pt[CHANNEL_RECORD_MAX];
@@ -52,6 +58,7 @@ static void	peer_eventcb(struct bufferevent *, short, void *);
 static void	peer_tickcb(evutil_socket_t, short, void *);
 static void	peer_process(struct peer *);
 static void	peer_linkcb(evutil_socket_t, short, void *);
+static void	peer_turncb(evutil_socket_t, short, void *);
 
 static const struct link_shape peer_no_shape;
 
@@ -330,6 +337,10 @@ peer_close(struct peer *p, const char *reason)
 		event_free(p->timer);
 		p->timer = NULL;
 	}
+	if (p->turn != NULL) {
+		event_free(p->turn);
+		p->turn = NULL;
+	}
 	/* Bytes the link still held are lost with the connection, as on a cut wire. */
 	if (p->link_timer != NULL) {
 		event_free(p->link_timer);
@@ -564,9 +575,19 @@ peer_process(struct peer *p)
 	uint8_t *data;
 	char reason[160];
 	int was_established;
+	uint64_t sent0 = p->bytes_sent;
 
 	while (p->state != PEER_CLOSED && p->state != PEER_CONNECTING &&
 	    !p->paused && !p->out_paused) {
+		if (p->bytes_sent - sent0 >= PEER_TURN_BYTES) {
+			/* The rest after the other ready events: they run first. */
+			if (p->turn == NULL)
+				p->turn = event_new(p->node->base, -1, 0,
+				    peer_turncb, p);
+			if (p->turn != NULL)
+				event_active(p->turn, EV_TIMEOUT, 0);
+			break;
+		}
 		in = bufferevent_get_input(p->bev);
 		avail = evbuffer_get_length(in);
 		if (avail == 0)
@@ -600,6 +621,14 @@ peer_process(struct peer *p)
 		if (ptlen > 0 && peer_on_plaintext(p, peer_pt, ptlen) == -1)
 			return;
 	}
+}
+
+static void
+peer_turncb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	peer_process(arg);
 }
 
 static void

@@ -71,6 +71,7 @@ struct peer {
 	uint64_t	stall_ms;	/* over its share: when the current window began */
 	uint64_t	stall_mark;	/* ... and drained then */
 	struct evbuffer_cb_entry *out_cb;	/* counts its output buffer */
+	struct event	*turn;		/* reading resumes after the others' turn */
 	struct bufferevent *bev;
 	struct channel	*ch;
 	struct frame_decoder dec;
