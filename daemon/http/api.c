@@ -1137,13 +1137,10 @@ api_screen(void *arg, const char *method, const char *target,
 	if (p == NULL || (len = strcspn(p, "?#")) >= sizeof(path) ||
 	    api_path_decode(p, len, path) != NULL)
 		return;
-	if (strcmp(method, "POST") == 0)
-		m = EVHTTP_REQ_POST;
-	else if (strcmp(method, "PUT") == 0)
-		m = EVHTTP_REQ_PUT;
-	else if (strcmp(method, "PATCH") == 0)
-		m = EVHTTP_REQ_PATCH;
-	else
+	for (m = EVHTTP_REQ_GET; m <= EVHTTP_REQ_PATCH; m <<= 1)
+		if (strcmp(method, server_method_str(m)) == 0)
+			break;
+	if (m > EVHTTP_REQ_PATCH)
 		return;
 	if ((rt = api_route_find(path, &seg)) == ROUTE_NONE ||
 	    (m & api_routes[rt].methods) == 0 || !api_route_is_admin(rt,

@@ -85,6 +85,7 @@ struct server_conn {
 	uint64_t		 body_left;	/* of the body being read */
 	uint64_t		 rsv[SERVER_RSV_MAX];	/* api_body held per request, in order */
 	size_t			 nrsv;
+	int			 rewriting;	/* server_refuse puts bytes back */
 };
 TAILQ_HEAD(server_conn_list, server_conn);
 
@@ -449,8 +450,8 @@ server_conn_output(struct server_conn *c)
  * refused there is answered at once and its bytes are thrown away as they
  * come, so evhttp never sees the rest of the head nor any of the body.  A
  * body let through is counted, so that the next head is found where evhttp
- * will find it: a body only for POST, PUT and PATCH, chunked or sized by
- * the first Content-Length, as evhttp decides.
+ * will find it: a body for every method but HEAD and TRACE (GET too),
+ * chunked or sized by the first Content-Length, as evhttp decides.
  */
 
 static int
@@ -484,11 +485,14 @@ server_rsv_pop(struct server_conn *c)
  * Answers c's request at once with v, straight to the socket, and closes
  * its sending side: what the client still sends is read and thrown away
  * for SERVER_LINGER_S (so that it reads the answer rather than a reset),
- * then the connection closes.
+ * then the connection closes.  A request sent behind others not answered
+ * yet (pipelined) cannot be answered first: the first keep bytes of in
+ * (theirs) stay for evhttp, the refused one gets no answer, and the
+ * connection closes once theirs went out.
  */
 static void
-server_refuse(struct server_conn *c, struct evbuffer *in, const char *method,
-    const char *target, struct server_verdict *v)
+server_refuse(struct server_conn *c, struct evbuffer *in, size_t keep,
+    const char *method, const char *target, struct server_verdict *v)
 {
 	struct server	*s = c->srv;
 	struct timeval	 tv = { SERVER_LINGER_S, 0 };
@@ -498,6 +502,25 @@ server_refuse(struct server_conn *c, struct evbuffer *in, const char *method,
 	size_t		 blen;
 
 	c->sstate = SCREEN_DISCARD;
+	server_conn_addr(c, addr, sizeof(addr));
+	if (c->nrsv > 0) {
+		char	*earlier = keep > 0 ? xmalloc(keep) : NULL;
+
+		if (keep > 0 && evbuffer_remove(in, earlier, keep) != (int)keep)
+			keep = 0;
+		evbuffer_drain(in, evbuffer_get_length(in));
+		c->rewriting = 1;
+		if (keep > 0)
+			evbuffer_add(in, earlier, keep);
+		c->rewriting = 0;
+		free(earlier);
+		log_limited(&server_log_refused, LOG_WARN, "refused %s %.200s from "
+		    "%s: %s (%d, body not read; sent behind %zu unanswered: no "
+		    "answer, the connection closes after theirs)", method, target,
+		    addr, v->msg, v->code, c->nrsv);
+		server_count_method(s, server_method_parse(method), v->code);
+		return;
+	}
 	evbuffer_drain(in, evbuffer_get_length(in));
 	o = json_pack("{s:o}", "error", jenc_str(v->msg));
 	if (v->ecode != NULL)
@@ -526,7 +549,6 @@ server_refuse(struct server_conn *c, struct evbuffer *in, const char *method,
 	}
 	free(body);
 	server_count_method(s, server_method_parse(method), v->code);
-	server_conn_addr(c, addr, sizeof(addr));
 	log_limited(&server_log_refused, LOG_WARN, "refused %s %.200s from %s: "
 	    "%s (%d, body not read)", method, target, addr, v->msg, v->code);
 	if (c->deadline != NULL)
@@ -555,7 +577,8 @@ server_head_end(const char *buf, size_t len, size_t from)
  * length to follow, or -1 when c was refused or is no longer screened.
  */
 static int64_t
-server_head(struct server_conn *c, struct evbuffer *in, char *h, size_t len)
+server_head(struct server_conn *c, struct evbuffer *in, size_t start, char *h,
+    size_t len)
 {
 	struct server	*s = c->srv;
 	struct server_verdict v;
@@ -606,8 +629,9 @@ server_head(struct server_conn *c, struct evbuffer *in, char *h, size_t len)
 	if (method == NULL)
 		return -1;
 	m = server_method_parse(method);
-	if (m != EVHTTP_REQ_POST && m != EVHTTP_REQ_PUT && m != EVHTTP_REQ_PATCH)
-		return 0;	/* evhttp reads no body for these */
+	/* evhttp (2.1.12) reads a body for every method but these. */
+	if (m == 0 || m == EVHTTP_REQ_HEAD || m == EVHTTP_REQ_TRACE)
+		clen = te = NULL;
 	if (te != NULL && strcasecmp(te, "chunked") == 0)
 		body = UINT64_MAX;
 	else if (clen != NULL) {
@@ -617,10 +641,8 @@ server_head(struct server_conn *c, struct evbuffer *in, char *h, size_t len)
 			return -1;	/* evhttp answers 400 */
 		body = (uint64_t)ll;
 	}
-	if (body == 0)
-		return 0;
 	memset(&v, 0, sizeof(v));
-	if (s->screen != NULL)
+	if (body > 0 && s->screen != NULL)
 		s->screen(s->screen_arg, method, target, auth, body, &v);
 	if (v.code == 0 && body == UINT64_MAX) {
 		v.code = 411;
@@ -628,6 +650,7 @@ server_head(struct server_conn *c, struct evbuffer *in, char *h, size_t len)
 		snprintf(v.msg, sizeof(v.msg), "a request body needs a "
 		    "Content-Length: chunked request bodies are not accepted");
 	}
+	/* Each request's entry, body or not, is taken out when it is answered. */
 	if (v.code == 0 && c->nrsv == SERVER_RSV_MAX) {
 		v.code = 503;
 		v.ecode = "too_many_pipelined";
@@ -647,10 +670,11 @@ server_head(struct server_conn *c, struct evbuffer *in, char *h, size_t len)
 		    budgets[BUDGET_API_BODY].limit);
 	}
 	if (v.code != 0) {
-		server_refuse(c, in, method, target, &v);
+		server_refuse(c, in, start, method, target, &v);
 		return -1;
 	}
-	budget_add(BUDGET_API_BODY, body);
+	if (body > 0)
+		budget_add(BUDGET_API_BODY, body);
 	c->rsv[c->nrsv++] = body;
 	return (int64_t)body;
 }
@@ -704,7 +728,8 @@ server_screen_bytes(struct server_conn *c, struct evbuffer *in, size_t off,
 		take -= c->hlen - end;
 		off += take;
 		n -= take;
-		body = server_head(c, in, c->head, end);
+		/* Where the head began, if it is all still in (evhttp not reading: nrsv > 0). */
+		body = server_head(c, in, off >= end ? off - end : 0, c->head, end);
 		c->hlen = 0;
 		free(c->head);
 		c->head = NULL;
@@ -731,7 +756,7 @@ server_incb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 	struct server_conn	*c = arg;
 	size_t			 len = evbuffer_get_length(in), n = info->n_added;
 
-	if (n == 0 || c->sstate == SCREEN_OFF)
+	if (n == 0 || c->sstate == SCREEN_OFF || c->rewriting)
 		return;
 	if (c->sstate == SCREEN_DISCARD) {
 		evbuffer_drain(in, len);
@@ -803,6 +828,9 @@ server_req_donecb(struct evhttp_request *req, void *arg)
 
 	(void)req;
 	server_rsv_pop(c);
+	/* A refused request waits behind this one: no more answers, close soon. */
+	if (c->sstate == SCREEN_DISCARD && c->nrsv == 0)
+		tv.tv_sec = SERVER_LINGER_S;
 	evtimer_add(c->deadline, &tv);
 }
 

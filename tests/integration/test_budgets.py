@@ -267,3 +267,34 @@ def test_slow_event_subscribers_are_cut_at_the_events_budget(cluster, streams):
     assert a.request("POST", "/v1/tx", {"tx": t.hex()})[0] == 422
     good.wait_event("tx_rejected", lambda d: d["id"] == t.id_hex(), timeout=30)
     assert len(good.of("tx_rejected")) == 3001
+
+
+def test_bodies_of_any_method_and_pipelined_heads_are_screened(cluster, tmp_path):
+    """evhttp (2.1.12) reads a body for GET, DELETE and OPTIONS too: such a
+    body is screened like a POST's.  A refused request sent behind one not
+    answered yet (pipelined) cannot be answered first: the earlier one is
+    answered, the refused one gets no answer, and the connection closes."""
+    token = "tok-pipe-" + "b" * 20
+    path = write_token(tmp_path / "token", token + "\n")
+    a = start_api_node(cluster, "a", token=token, args=["--api-token-file", path])
+    for method in ("GET", "DELETE", "OPTIONS"):
+        code, _, body = raw_head(a, "%s /v1/status HTTP/1.1\r\nHost: x\r\n"
+                                    "Content-Length: %d\r\n\r\n" % (method, 4 << 20))
+        assert code == 401 and json.loads(body)["code"] == "missing_token", (method, body)
+    first = "GET /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % token
+    s = socket.create_connection((HOST, a.api_port), timeout=15)
+    got = b""
+    try:
+        s.sendall((first + post_head("/v1/tx", 4 << 20)).encode())
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            got += data
+    finally:
+        s.close()
+    assert got.startswith(b"HTTP/1.1 200 "), got[:200]
+    assert got.count(b"HTTP/1.1 ") == 1, got
+    assert a.log_grep(r"refused POST /v1/tx from 127\.0\.0\.1:\d+: missing token.*sent "
+                      r"behind 1 unanswered")
+    assert budget(a, "api_body") == 0
