@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "base/budget.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/node.h"
@@ -281,6 +282,9 @@ main(int argc, char **argv)
 	memcpy(n->netid, n->policy.netid, TX_NETID_LEN);
 
 	/* Lowest layer first: each module is handed the ones it uses. */
+	budget_limit(BUDGET_PEER_SEND, cfg.peer_send_budget);
+	budget_limit(BUDGET_API_BODY, cfg.api_body_budget);
+	budget_limit(BUDGET_EVENTS, cfg.events_budget);
 	m.mempool = mempool_new(cfg.mempool_max_txs, cfg.mempool_max_bytes);
 	m.admit = admit_new(n, m.mempool);
 	m.net = net_new(n);

@@ -243,6 +243,29 @@ static const struct config_option config_options[] = {
 	  .help = "bytes of transactions kept; suffix k, m or g allowed",
 	  .man = "Bytes of transactions kept, with an optional suffix\n"
 	  ".Cm k , m\nor\n.Cm g\n(binary: 1k is 1024)." },
+	{ .name = "peer-send-budget", .metavar = "BYTES", .type = CT_BYTES,
+	  FIELD(peer_send_budget), .defnum = 64ULL << 20, .min = 64 << 10,
+	  .max = 1ULL << 40,
+	  .help = "bytes queued to all peers together; suffix k, m or g allowed",
+	  .man = "Bytes queued for sending to all peers together.\nEach peer's "
+	  "share is this divided among the connected peers (at least\n256 KiB); "
+	  "a peer above its share is not read (its requests wait) until it\n"
+	  "drains, and one that also reads nothing for 5 s is disconnected.\n"
+	  "A peer above 16 MiB is disconnected at once." },
+	{ .name = "api-body-budget", .metavar = "BYTES", .type = CT_BYTES,
+	  FIELD(api_body_budget), .defnum = 32ULL << 20, .min = 1ULL << 20,
+	  .max = 1ULL << 40,
+	  .help = "bytes of API request bodies held at once; suffix k, m or g allowed",
+	  .man = "Bytes of API request bodies held at once, counted from their\n"
+	  ".Dq Content-Length\nbefore the body is read; a request whose body "
+	  "would pass it gets 503 and\nits connection is closed." },
+	{ .name = "events-budget", .metavar = "BYTES", .type = CT_BYTES,
+	  FIELD(events_budget), .defnum = 16ULL << 20, .min = 1ULL << 20,
+	  .max = 1ULL << 40,
+	  .help = "unsent event-stream bytes of all subscribers; suffix k, m or g allowed",
+	  .man = "Unsent bytes of all event streams together.\nWhen they pass it, a "
+	  "subscriber holding more than its share is\ndisconnected (it may resume "
+	  "with\n.Dq Last-Event-ID ) ;\none holding more than 1 MiB always is." },
 	{ .name = "log-level", .metavar = "LEVEL", .type = CT_LOG_LEVEL,
 	  FIELD(log_level), .def = "info",
 	  .help = "least severe messages logged",

@@ -56,6 +56,9 @@ struct config {
 	int		relay_push;		/* --relay-push on|off, default on */
 	size_t		mempool_max_txs;	/* --mempool-max-txs, default 200000 */
 	size_t		mempool_max_bytes;	/* --mempool-max-bytes, default 128 MiB */
+	size_t		peer_send_budget;	/* --peer-send-budget, default 64 MiB */
+	size_t		api_body_budget;	/* --api-body-budget, default 32 MiB */
+	size_t		events_budget;		/* --events-budget, default 16 MiB */
 	int		log_level;		/* --log-level, enum log_level */
 	int		log_format;		/* --log-format text|json, enum log_format */
 	char		api_token_file[4096];	/* --api-token-file */

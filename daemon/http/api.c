@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "base/budget.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "core/admit.h"
@@ -713,8 +714,8 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	uint64_t	 now = now_ms();
 	char		 listen[ADDR_STR_MAX], api[ADDR_STR_MAX];
 	struct addr aa = n->cfg->api, la = n->cfg->listen;
-	json_t		*o;
-
+	json_t		*o, *budget;
+	size_t		 i;
 	struct admit_gauges g;
 
 	admit_gauges(a->admit, &g);
@@ -748,6 +749,15 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	json_object_set_new(o, "validator_queue_capacity", json_integer(
 	    (json_int_t)g.queue_capacity));
 	json_object_set_new(o, "verified", jenc_u64(g.verified));
+	events_account(a->events);
+	budget = json_object();
+	for (i = 0; i < BUDGET_KINDS; i++)
+		json_object_set_new(budget, budget_names[i], json_pack("{s:o,s:o,"
+		    "s:o,s:o,s:o}", "bytes", jenc_u64(budgets[i].used), "limit",
+		    jenc_u64(budgets[i].limit), "peak", jenc_u64(budgets[i].peak),
+		    "disconnects", jenc_u64(budgets[i].cuts), "refused",
+		    jenc_u64(budgets[i].refused)));
+	json_object_set_new(o, "budgets", budget);
 	server_reply_json(a->srv, req, 200, o);
 }
 
@@ -1090,15 +1100,12 @@ api_metrics_get(struct api *a, struct evhttp_request *req)
  * request is refused with *code its machine code.
  */
 static const char *
-api_bearer_check(struct evhttp_request *req, const uint8_t *hash,
-    const char **code)
+api_bearer_check_value(const char *v, const uint8_t *hash, const char **code)
 {
 	uint8_t		 h[crypto_generichash_BYTES];
-	const char	*v, *tok;
+	const char	*tok;
 	size_t		 len;
 
-	v = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
 	if (v == NULL) {
 		*code = "missing_token";
 		return "missing token: send \"Authorization: Bearer <token>\"";
@@ -1121,6 +1128,15 @@ api_bearer_check(struct evhttp_request *req, const uint8_t *hash,
 	return NULL;
 }
 
+/* The same, for the request's Authorization header. */
+static const char *
+api_bearer_check(struct evhttp_request *req, const uint8_t *hash,
+    const char **code)
+{
+	return api_bearer_check_value(evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization"), hash, code);
+}
+
 /* Answers 401 for why (code), and logs it. */
 static void
 api_refuse(struct api *a, struct evhttp_request *req, struct server_conn *conn,
@@ -1138,6 +1154,31 @@ api_refuse(struct api *a, struct evhttp_request *req, struct server_conn *conn,
 }
 
 /*
+ * Checks an admin request's Authorization header (auth, NULL: none) against
+ * the cookie's token.  0, or -1 with why in msg and *code set.
+ */
+static int
+api_admin_why(struct api *a, const char *auth, const char *method,
+    const char *path, const char **code, char *msg, size_t msglen)
+{
+	const char	*why;
+
+	if (!a->have_cookie)
+		return 0;
+	if ((why = api_bearer_check_value(auth, a->cookie_hash, code)) == NULL)
+		return 0;
+	if (strcmp(*code, "missing_token") == 0)
+		why = "missing admin token";
+	else if (strcmp(*code, "bad_token") == 0)
+		why = "bad admin token (the cookie changes at every start)";
+	snprintf(msg, msglen, "%s: %s %.200s changes the node and needs the "
+	    "admin token in %s, sent as \"Authorization: Bearer <token>\" "
+	    "(nodectl reads it itself given the node's data dir: --data-dir DIR "
+	    "or NODECTL_DATA_DIR)", why, method, path, a->cookie_path);
+	return -1;
+}
+
+/*
  * An admin request without --api-token-file: it needs the cookie's token.
  * Returns 0, or -1 after answering 401 with what to do.
  */
@@ -1145,22 +1186,13 @@ static int
 api_admin_check(struct api *a, struct evhttp_request *req,
     struct server_conn *conn, const char *path)
 {
-	const char	*why, *code;
+	const char	*code;
 	char		 msg[8192];
 
-	if (!a->have_cookie)
+	if (api_admin_why(a, evhttp_find_header(evhttp_request_get_input_headers(
+	    req), "Authorization"), server_method_str(evhttp_request_get_command(
+	    req)), path, &code, msg, sizeof(msg)) == 0)
 		return 0;
-	if ((why = api_bearer_check(req, a->cookie_hash, &code)) == NULL)
-		return 0;
-	if (strcmp(code, "missing_token") == 0)
-		why = "missing admin token";
-	else if (strcmp(code, "bad_token") == 0)
-		why = "bad admin token (the cookie changes at every start)";
-	snprintf(msg, sizeof(msg), "%s: %s %.200s changes the node and needs the "
-	    "admin token in %s, sent as \"Authorization: Bearer <token>\" "
-	    "(nodectl reads it itself given the node's data dir: --data-dir DIR "
-	    "or NODECTL_DATA_DIR)", why, server_method_str(
-	    evhttp_request_get_command(req)), path, a->cookie_path);
 	api_refuse(a, req, conn, code, msg);
 	return -1;
 }
@@ -1311,6 +1343,61 @@ api_web(struct api *a, struct evhttp_request *req, enum evhttp_cmd_type m)
 	memcpy(path, raw, len);
 	path[len] = '\0';
 	return web_serve(a->srv, req, path);
+}
+
+/*
+ * The head of a request with a body, before the body is read
+ * (server_screen): the token, the size and the admin token are checked
+ * as api_handle checks them, so that the body of a request that would be
+ * refused is never read.  Other checks wait for the whole request.
+ */
+static void
+api_screen(void *arg, const char *method, const char *target,
+    const char *auth, uint64_t body_len, struct server_verdict *v)
+{
+	struct api	*a = arg;
+	const char	*why, *code, *seg, *p;
+	char		 path[1024];
+	size_t		 len;
+	enum api_route	 rt;
+	int		 m;
+
+	if (a->have_token &&
+	    (why = api_bearer_check_value(auth, a->token_hash, &code)) != NULL) {
+		v->code = 401;
+		v->ecode = code;
+		v->www_auth = "Bearer realm=\"noded\"";
+		snprintf(v->msg, sizeof(v->msg), "%s", why);
+		return;
+	}
+	if (body_len != UINT64_MAX && body_len > API_MAX_BODY) {
+		v->code = 413;
+		v->ecode = "body_too_large";
+		snprintf(v->msg, sizeof(v->msg), "request body of %" PRIu64
+		    " bytes is over the limit of %d bytes", body_len,
+		    API_MAX_BODY);
+		return;
+	}
+	/* The route, from the path as sent (an absolute URI: after its host). */
+	p = target;
+	if (p[0] != '/' && (p = strstr(target, "://")) != NULL)
+		p = strchr(p + 3, '/');
+	if (p == NULL || (len = strcspn(p, "?#")) >= sizeof(path) ||
+	    api_path_decode(p, len, path) != NULL)
+		return;
+	for (m = EVHTTP_REQ_GET; m <= EVHTTP_REQ_PATCH; m <<= 1)
+		if (strcmp(method, server_method_str(m)) == 0)
+			break;
+	if (m > EVHTTP_REQ_PATCH)
+		return;
+	if ((rt = api_route_find(path, &seg)) == ROUTE_NONE ||
+	    (m & api_routes[rt].methods) == 0 || !api_route_is_admin(rt,
+	    (enum evhttp_cmd_type)m) || api_admin_why(a, auth, method, path,
+	    &code, v->msg, sizeof(v->msg)) == 0)
+		return;
+	v->code = 401;
+	v->ecode = code;
+	v->www_auth = "Bearer realm=\"noded\"";
 }
 
 static void
@@ -1580,6 +1667,7 @@ api_new(struct node *n, struct admit *admit, struct mempool *mp, struct net *net
 	    API_HTTP_MAX_BODY, api_handle, a);
 	if (a->srv == NULL)
 		goto fail;
+	server_set_screen(a->srv, api_screen, a);
 	/* After the bind: a node that cannot serve leaves no cookie behind. */
 	if (!a->have_token && api_cookie_write(a, cfg->data_dir) == -1) {
 		server_free(a->srv);

@@ -10,6 +10,7 @@
 
 #include <event2/buffer.h>
 
+#include "base/budget.h"
 #include "base/node.h"
 #include "base/stats.h"
 #include "core/admit.h"
@@ -285,6 +286,33 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 		    "Event-stream readers dropped for reading too slowly.",
 		    events_dropped(m->events));
 	}
+
+	if (m->events != NULL)
+		events_account(m->events);
+	metrics_family(out, "noded_budget_bytes", "gauge",
+	    "Bytes held now against each memory budget: peer_send (queued to "
+	    "peers), api_body (API request bodies), events (unsent event-stream "
+	    "bytes).");
+	for (i = 0; i < BUDGET_KINDS; i++)
+		metrics_sample(out, "noded_budget_bytes", "kind", budget_names[i],
+		    budgets[i].used);
+	metrics_family(out, "noded_budget_limit_bytes", "gauge",
+	    "Each memory budget (--peer-send-budget, --api-body-budget, "
+	    "--events-budget).");
+	for (i = 0; i < BUDGET_KINDS; i++)
+		metrics_sample(out, "noded_budget_limit_bytes", "kind",
+		    budget_names[i], budgets[i].limit);
+	metrics_family(out, "noded_budget_disconnects_total", "counter",
+	    "Connections closed for holding more than their share of a budget.");
+	for (i = 0; i < BUDGET_KINDS; i++)
+		metrics_sample(out, "noded_budget_disconnects_total", "kind",
+		    budget_names[i], budgets[i].cuts);
+	metrics_family(out, "noded_budget_refused_total", "counter",
+	    "Held back by a budget: peers not read while over their share "
+	    "(peer_send), requests answered 503 (api_body).");
+	for (i = 0; i < BUDGET_KINDS; i++)
+		metrics_sample(out, "noded_budget_refused_total", "kind",
+		    budget_names[i], budgets[i].refused);
 
 	now = now_ms();
 	metrics_family(out, "noded_uptime_seconds", "gauge",

@@ -26,6 +26,7 @@
 #include "proto/tx.h"
 
 struct bufferevent;
+struct evbuffer_cb_entry;
 struct channel;
 struct event;
 struct evdns_base;
@@ -64,7 +65,14 @@ struct peer {
 	uint64_t	serial;		/* unique per connection, never 0 */
 	enum peer_state	state;
 	int		outbound;
-	int		paused;		/* reads stopped (backpressure) */
+	int		paused;		/* reads stopped (validator backpressure) */
+	int		out_paused;	/* reads stopped: its output is over its share */
+	size_t		acct;		/* its bytes counted in the peer_send budget */
+	uint64_t	drained;	/* bytes its output gave the socket, in all */
+	uint64_t	stall_ms;	/* over its share: when the current window began */
+	uint64_t	stall_mark;	/* ... and drained then */
+	struct evbuffer_cb_entry *out_cb;	/* counts its output buffer */
+	struct event	*turn;		/* reading resumes after the others' turn */
 	struct bufferevent *bev;
 	struct channel	*ch;
 	struct frame_decoder dec;

@@ -166,6 +166,12 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%zu", c->mempool_max_txs);
 	else if (strcmp(opt, "mempool-max-bytes") == 0)
 		snprintf(out, len, "%zu", c->mempool_max_bytes);
+	else if (strcmp(opt, "peer-send-budget") == 0)
+		snprintf(out, len, "%zu", c->peer_send_budget);
+	else if (strcmp(opt, "api-body-budget") == 0)
+		snprintf(out, len, "%zu", c->api_body_budget);
+	else if (strcmp(opt, "events-budget") == 0)
+		snprintf(out, len, "%zu", c->events_budget);
 	else if (strcmp(opt, "log-level") == 0)
 		snprintf(out, len, "%d", c->log_level);
 	else if (strcmp(opt, "log-format") == 0)
@@ -250,6 +256,10 @@ static const struct {
 	{ "mempool-max-bytes", "4k", "4096" },
 	{ "log-level", "debug", "0" },
 	{ "log-level", "warn", "2" },
+	{ "peer-send-budget", "1m", "1048576" },
+	{ "peer-send-budget", "65536", "65536" },
+	{ "api-body-budget", "2m", "2097152" },
+	{ "events-budget", "1g", "1073741824" },
 	{ "log-level", "error", "3" },
 	{ "log-format", "json", "1" },
 	{ "api-token-file", "/etc/noded/token", "/etc/noded/token" },
@@ -301,6 +311,9 @@ test_config_defaults(void **state)
 	expect_field(&c, "relay-push", "1");
 	expect_field(&c, "mempool-max-txs", "200000");
 	expect_field(&c, "mempool-max-bytes", "134217728");
+	expect_field(&c, "peer-send-budget", "67108864");
+	expect_field(&c, "api-body-budget", "33554432");
+	expect_field(&c, "events-budget", "16777216");
 	expect_field(&c, "log-level", "1");
 	expect_field(&c, "log-format", "0");
 	expect_field(&c, "api-token-file", "");
@@ -408,7 +421,7 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 42);
+	assert_int_equal(n, 45);
 	free(out);
 
 	/* "noded <version>", one line, one word: the number, then the commit. */
