@@ -194,7 +194,7 @@ static const struct config_option config_options[] = {
 	  .help = "inbound connections still in their handshake",
 	  .man = "Inbound connections still in their handshake, a pool apart "
 	  "from\n.Fl \\-max\\-peers :\nwhen it is full a newcomer takes the "
-	  "place of the one that has been\nhandshaking longest." },
+	  "place of the oldest handshake\nof the address with the most under way." },
 	{ .name = "max-handshaking-per-ip", .metavar = "N", .type = CT_NUMBER,
 	  FIELD(max_handshaking_per_ip), .defnum = 4, .min = 1, .max = 10000,
 	  .help = "inbound handshakes at once from one IP address",

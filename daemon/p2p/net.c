@@ -435,10 +435,38 @@ net_census(struct net *net, const uint8_t ip[BAN_IP_LEN], const struct peer *not
 }
 
 /*
+ * The handshake to push out of a full pool: one from the address with the
+ * most handshakes under way, the oldest of them.  A flood from a few
+ * addresses replaces its own sockets, not an honest newcomer's, however
+ * slowly that one completes its handshake on a loaded machine.
+ */
+static struct peer *
+net_hs_victim(struct net *net)
+{
+	struct peer	*q, *o, *best = NULL;
+	unsigned	 n, bestn = 0;
+
+	TAILQ_FOREACH(q, &net->peers, entry) {
+		if (!net_handshaking(q))
+			continue;
+		n = 0;
+		TAILQ_FOREACH(o, &net->peers, entry)
+			n += net_handshaking(o) &&
+			    memcmp(o->net->ip, q->net->ip, BAN_IP_LEN) == 0;
+		if (best == NULL || n > bestn || (n == bestn &&
+		    q->connected_ms < best->connected_ms)) {
+			best = q;
+			bestn = n;
+		}
+	}
+	return best;
+}
+
+/*
  * A new inbound socket: refused at once (banned address, its address's
  * handshakes or inbound share used up, inbound full of productive peers,
  * over the handshake rate), or taken into the handshake pool, pushing out
- * the oldest handshake when the pool is full.  All before the channel makes
+ * a handshake of the busiest address when the pool is full.  All before the channel makes
  * its key pair.
  */
 static void
@@ -492,8 +520,8 @@ net_admit(struct net *net, int fd, struct sockaddr *sa, int salen)
 	}
 	if (c.hs >= cfg->max_handshaking && c.oldest_hs != NULL) {
 		stats.handshakes[STATS_HS_EVICTED]++;
-		peer_close(c.oldest_hs, "handshake pool full (--max-handshaking): "
-		    "a newer connection took its place");
+		peer_close(net_hs_victim(net), "handshake pool full "
+		    "(--max-handshaking): a newer connection took its place");
 	}
 	evutil_make_socket_nonblocking(fd);
 	net_set_nodelay(fd);
