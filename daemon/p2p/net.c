@@ -930,7 +930,7 @@ net_start(struct net *net)
 	for (i = 0; i < n->cfg->npeers; i++) {
 		/* A name is a DNS seed: each of its addresses is a target (seed.h). */
 		if (!net_host_is_literal(n->cfg->peers[i].host)) {
-			net->seeds[net->nseeds] = seed_new(n->base, net->dns,
+			net->seeds[net->nseeds] = seed_new(n->base,
 			    n->cfg->peers[i].host, n->cfg->peers[i].port,
 			    n->cfg->resolv_hosts[0] != '\0' ? n->cfg->resolv_hosts :
 			    NULL, net_on_seed, net);

@@ -29,7 +29,7 @@
 
 struct seed {
 	struct event_base	*base;
-	struct evdns_base	*dns;
+	struct evdns_base	*dns;		/* its own; a new one after a failure */
 	char			 host[ADDR_HOST_MAX];
 	uint16_t		 port;
 	char			*hosts_file;	/* tests: resolve from this file */
@@ -264,6 +264,20 @@ seed_resolve_file(struct seed *s)
 	free(addrs);
 }
 
+/* A resolver as the system's: /etc/resolv.conf's servers and /etc/hosts. */
+static struct evdns_base *
+seed_dns_new(struct event_base *base)
+{
+	struct evdns_base *dns;
+
+	dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (dns == NULL && (dns = evdns_base_new(base,
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) != NULL)
+		evdns_base_load_hosts(dns, NULL);
+	return dns;
+}
+
 static void
 seed_resolve(struct seed *s)
 {
@@ -278,8 +292,18 @@ seed_resolve(struct seed *s)
 		seed_resolve_file(s);
 		return;
 	}
-	if (s->dns == NULL) {
-		seed_failed(s, "no resolver");
+	/*
+	 * After a failure, a new resolver: a fresh socket (the first query of
+	 * a container may leave a conntrack entry that keeps the old socket's
+	 * packets from ever reaching Docker's DNS) and /etc/resolv.conf read
+	 * again.  Freed here, never inside its own callback.
+	 */
+	if (s->dns != NULL && s->failures > 0) {
+		evdns_base_free(s->dns, 0);
+		s->dns = NULL;
+	}
+	if (s->dns == NULL && (s->dns = seed_dns_new(s->base)) == NULL) {
+		seed_failed(s, "no resolver (cannot read /etc/resolv.conf or /etc/hosts)");
 		return;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -293,13 +317,12 @@ seed_resolve(struct seed *s)
 }
 
 struct seed *
-seed_new(struct event_base *base, struct evdns_base *dns, const char *host,
-    uint16_t port, const char *hosts_file, seed_cb cb, void *arg)
+seed_new(struct event_base *base, const char *host, uint16_t port,
+    const char *hosts_file, seed_cb cb, void *arg)
 {
 	struct seed *s = xcalloc(1, sizeof(*s));
 
 	s->base = base;
-	s->dns = dns;
 	snprintf(s->host, sizeof(s->host), "%s", host);
 	s->port = port;
 	if (hosts_file != NULL && hosts_file[0] != '\0')
@@ -341,6 +364,9 @@ seed_free(struct seed *s)
 		evdns_getaddrinfo_cancel(s->req);
 		s->req = NULL;
 	}
+	/* Fails what is left of the request; its callback sees the cancel. */
+	if (s->dns != NULL)
+		evdns_base_free(s->dns, 1);
 	event_free(s->timer);
 	free(s->hosts_file);
 	free(s);

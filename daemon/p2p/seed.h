@@ -24,7 +24,6 @@
 #define SEED_ADDRS_MAX		64	/* addresses kept of one name */
 
 struct event_base;
-struct evdns_base;
 struct seed;
 
 /* Told each successful resolution: the addresses (sorted, no duplicates, port set). */
@@ -32,13 +31,14 @@ typedef void	(*seed_cb)(struct seed *s, const struct addr *addrs, size_t n,
 		    void *arg);
 
 /*
- * A seed for host:port, resolved through dns; with hosts_file (not NULL,
- * for tests) through that file alone, read again for every resolution.
- * Nothing is resolved before seed_start.  The caller owns it: seed_free.
+ * A seed for host:port, resolved through a resolver of its own (the
+ * system's servers and /etc/hosts, made again after a failure); with
+ * hosts_file (not NULL, for tests) through that file alone, read again for
+ * every resolution.  Nothing is resolved before seed_start.  The caller
+ * owns it: seed_free.
  */
-struct seed *seed_new(struct event_base *base, struct evdns_base *dns,
-	    const char *host, uint16_t port, const char *hosts_file, seed_cb cb,
-	    void *arg);
+struct seed *seed_new(struct event_base *base, const char *host, uint16_t port,
+	    const char *hosts_file, seed_cb cb, void *arg);
 /* Resolves now (the callback may run before this returns). */
 void	seed_start(struct seed *s);
 /* Resolves again soon (none of its addresses answers): at most every SEED_SOON_MIN_MS. */

@@ -126,7 +126,7 @@ test_seed_hosts_file(void **state)
 	    "127.0.0.9 seed.test.example\n"
 	    "   \n");
 	memset(&g, 0, sizeof(g));
-	s = seed_new(base, NULL, "seed.test", 7000, path, got_cb, &g);
+	s = seed_new(base, "seed.test", 7000, path, got_cb, &g);
 	assert_string_equal(seed_name(s), "seed.test");
 	seed_start(s);
 	assert_int_equal(g.calls, 1);
@@ -140,13 +140,13 @@ test_seed_hosts_file(void **state)
 
 	/* Not in the file, then no file: a failure, no call, nothing kept. */
 	memset(&g, 0, sizeof(g));
-	s = seed_new(base, NULL, "absent.test", 7000, path, got_cb, &g);
+	s = seed_new(base, "absent.test", 7000, path, got_cb, &g);
 	seed_start(s);
 	assert_int_equal(g.calls, 0);
 	assert_int_equal(seed_count(s), 0);
 	seed_free(s);
 	unlink(path);
-	s = seed_new(base, NULL, "seed.test", 7000, path, got_cb, &g);
+	s = seed_new(base, "seed.test", 7000, path, got_cb, &g);
 	seed_start(s);
 	assert_int_equal(g.calls, 0);
 
