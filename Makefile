@@ -92,7 +92,7 @@ LIBNODED   := $(BUILD)/libnoded.a
 
 
 .PHONY: FORCE all deps deps-test test layers unit integration docker-test asan fuzz \
-	fuzz-smoke bench bench-hostile chaos demo image compose-plugin swarm-up swarm-down install
+	fuzz-smoke bench bench-hostile chaos demo image compose-plugin swarm-up swarm-down install \
 	uninstall clean help
 .DEFAULT_GOAL := all
 

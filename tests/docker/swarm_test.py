@@ -293,7 +293,7 @@ def step_rolling_update(sent, wallet):
     t0 = time.monotonic()
     # Faster than the stack's 2 at a time (a test's time); same order, stop-first.
     run(["docker", "service", "update", "--detach", "--force",
-         "--update-parallelism", "6", "--update-delay", "1s", SERVICE])
+         "--update-parallelism", "8", "--update-delay", "1s", SERVICE])
 
     def done():
         state = run(["docker", "service", "inspect", "-f",
@@ -306,7 +306,7 @@ def step_rolling_update(sent, wallet):
     after = tasks(healthy=True)
     if set(after) & set(cids):
         raise Fail("%d containers were not replaced" % len(set(after) & set(cids)))
-    log("rolling update (6 at a time): 24 new containers healthy after %.1f s"
+    log("rolling update (8 at a time): 24 new containers healthy after %.1f s"
         % (time.monotonic() - t0))
     wait_meshed(after, 24, 30, "the replaced replicas")
     try:
