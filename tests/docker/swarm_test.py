@@ -25,7 +25,8 @@ registry on one node there is no other way to reach 16 APIs on one port.
 Transactions are signed on the host (bin/nodectl send --dry-run).
 
 Prints "swarm: N passed, M failed" last.  Environment: NODECTL (default
-bin/nodectl), SWARM_STACK (default nodedswarmtest).
+bin/nodectl), SWARM_STACK (default nodedswarmtest), IMAGE (default
+noded:latest; e.g. an image of older binaries, to see the test fail).
 """
 
 import concurrent.futures
@@ -44,6 +45,7 @@ STACK = os.environ.get("SWARM_STACK") or "nodedswarmtest"
 SERVICE = STACK + "_node"
 NETWORK = STACK + "_p2p"
 STATE_DIR = os.path.join(REPO, "build", "swarm-test")
+IMAGE = os.environ.get("IMAGE") or "noded:latest"
 OUTBOUND = 8            # noded's default --outbound
 ID_RE = re.compile(r"\b[0-9a-f]{64}\b")
 POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8)
@@ -327,7 +329,7 @@ def step_late_seed():
               "--label", "com.docker.stack.namespace=" + STACK,
               "--env", "NODED_LOG_FILE=none"]
     run(["docker", "service", "create", "--name", probe, "--replicas", "1",
-         "--env", "NODED_PEER=tasks.%s:7000" % late] + common + ["noded:latest"])
+         "--env", "NODED_PEER=tasks.%s:7000" % late] + common + [IMAGE])
     t0 = time.monotonic()
     wait(lambda: len(tasks(probe, healthy=True)) == 1, 60, "the probe healthy")
     pc = list(tasks(probe))[0]
@@ -339,7 +341,7 @@ def step_late_seed():
     if st is None or st.get("peers") != 0:
         raise Fail("the probe has peers before its seed resolves: %s" % st)
     run(["docker", "service", "create", "--name", late, "--replicas", "2"] +
-        common + ["noded:latest"])
+        common + [IMAGE])
     t1 = time.monotonic()
     wait(lambda: ((status(pc) or {}).get("peers", 0) >= 2), 60,
          "the probe to dial both tasks of a seed name that resolves 10 s late", 1)
