@@ -44,6 +44,7 @@ struct seed {
 	char			 last_err[128];	/* the failure logged last */
 	uint64_t		 last_ms;	/* last resolution started */
 	uint64_t		 next_ms;	/* the timer's, when pending */
+	uint64_t		 soon_ms;	/* seed_refresh's gap: grows while nothing changes */
 };
 
 static void	seed_resolve(struct seed *);
@@ -168,6 +169,11 @@ seed_done(struct seed *s, struct addr *addrs, size_t n)
 		    "gone): %s", s->host, s->port, n, n == 1 ? "" : "es", added,
 		    removed, list);
 	}
+	/* Asked again and again for nothing new: ask less often. */
+	if (added > 0 || removed > 0)
+		s->soon_ms = SEED_SOON_MIN_MS;
+	else if ((s->soon_ms *= 2) > SEED_REFRESH_MS)
+		s->soon_ms = SEED_REFRESH_MS;
 	memcpy(s->addrs, addrs, n * sizeof(*addrs));
 	s->naddrs = n;
 	s->resolved = 1;
@@ -329,6 +335,7 @@ seed_new(struct event_base *base, const char *host, uint16_t port,
 		s->hosts_file = xstrdup(hosts_file);
 	s->cb = cb;
 	s->arg = arg;
+	s->soon_ms = SEED_SOON_MIN_MS;
 	s->timer = evtimer_new(base, seed_timercb, s);
 	return s;
 }
@@ -342,7 +349,7 @@ seed_start(struct seed *s)
 void
 seed_refresh(struct seed *s)
 {
-	uint64_t now = now_ms(), due = s->last_ms + SEED_SOON_MIN_MS;
+	uint64_t now = now_ms(), due = s->last_ms + s->soon_ms;
 
 	/* Under way, or failing: the failure's backoff decides. */
 	if (s->req != NULL || s->failures > 0)

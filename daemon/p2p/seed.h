@@ -41,7 +41,11 @@ struct seed *seed_new(struct event_base *base, const char *host, uint16_t port,
 	    const char *hosts_file, seed_cb cb, void *arg);
 /* Resolves now (the callback may run before this returns). */
 void	seed_start(struct seed *s);
-/* Resolves again soon (none of its addresses answers): at most every SEED_SOON_MIN_MS. */
+/*
+ * Resolves again soon (none of its addresses is left to dial): at most
+ * every SEED_SOON_MIN_MS, twice that after each answer that changed
+ * nothing, up to SEED_REFRESH_MS.
+ */
 void	seed_refresh(struct seed *s);
 /* Cancels a resolution under way; the callback is not called again. */
 void	seed_free(struct seed *s);
