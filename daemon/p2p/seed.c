@@ -1,8 +1,17 @@
 /*
  * seed.c: DNS seeds: a --peer name resolved to all its addresses, again
- * and again (seed.h).  Loop thread.
+ * and again (seed.h).  Loop thread, but for the resolver thread below.
+ *
+ * The system's getaddrinfo resolves, on a thread of its own per
+ * resolution, and hands the result back through an eventfd: libevent's
+ * resolver (evdns) fails a truncated UDP answer outright, and swarm's DNS
+ * truncates tasks.<service> past about 18 addresses, where glibc asks
+ * again over TCP and gets them all.  The thread touches neither libevent
+ * nor the seed: only its job, which it and the seed share by reference
+ * count, so that a seed freed mid-lookup does not wait for it.
  */
 #include <sys/types.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -10,12 +19,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
@@ -27,16 +38,28 @@
 #define SEED_HOSTS_MAX_BYTES	(1024 * 1024)	/* a test's hosts file */
 #define SEED_LOG_ADDRS		8		/* addresses named in a change line */
 
+/* One resolution on the resolver thread; freed by whichever side lets go last. */
+struct seed_job {
+	atomic_int		 refs;		/* the seed's and the thread's */
+	int			 efd;		/* the thread writes it when done */
+	char			 host[ADDR_HOST_MAX];
+	uint16_t		 port;
+	int			 rc;		/* getaddrinfo's */
+	int			 err;		/* errno, for EAI_SYSTEM */
+	size_t			 n;
+	struct addr		 addrs[SEED_ADDRS_MAX];
+};
+
 struct seed {
 	struct event_base	*base;
-	struct evdns_base	*dns;		/* its own; a new one after a failure */
 	char			 host[ADDR_HOST_MAX];
 	uint16_t		 port;
 	char			*hosts_file;	/* tests: resolve from this file */
 	seed_cb			 cb;
 	void			*arg;
 	struct event		*timer;
-	struct evdns_getaddrinfo_request *req;
+	struct seed_job		*req;		/* a resolution under way, or NULL */
+	struct event		*req_ev;	/* its eventfd readable */
 	struct addr		 addrs[SEED_ADDRS_MAX];
 	size_t			 naddrs;
 	int			 resolved;	/* once, at least */
@@ -89,7 +112,7 @@ seed_addrs_sort(struct addr *a, size_t n)
 static int
 seed_has(const struct addr *a, size_t n, const struct addr *x)
 {
-	return bsearch(x, a, n, sizeof(*a), seed_addr_cmp) != NULL;
+	return n > 0 && bsearch(x, a, n, sizeof(*a), seed_addr_cmp) != NULL;
 }
 
 void
@@ -184,38 +207,109 @@ seed_done(struct seed *s, struct addr *addrs, size_t n)
 }
 
 static void
-seed_dnscb(int result, struct evutil_addrinfo *res, void *arg)
+seed_job_unref(struct seed_job *job)
+{
+	if (atomic_fetch_sub(&job->refs, 1) == 1) {
+		close(job->efd);
+		free(job);
+	}
+}
+
+/* The resolver thread: getaddrinfo, the addresses into the job, a wake-up. */
+static void *
+seed_job_run(void *arg)
+{
+	struct seed_job *job = arg;
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[8];
+	uint64_t one = 1;
+	ssize_t w;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", job->port);
+	job->rc = getaddrinfo(job->host, port, &hints, &res);
+	job->err = errno;
+	if (job->rc == 0) {
+		for (ai = res; ai != NULL && job->n < SEED_ADDRS_MAX; ai = ai->ai_next)
+			if (addr_from_sockaddr(&job->addrs[job->n], ai->ai_addr) == 0) {
+				job->addrs[job->n].port = job->port;
+				job->n++;
+			}
+		freeaddrinfo(res);
+	}
+	do
+		w = write(job->efd, &one, sizeof(one));
+	while (w == -1 && errno == EINTR);
+	seed_job_unref(job);
+	return NULL;
+}
+
+/* The loop: a resolution finished. */
+static void
+seed_jobcb(evutil_socket_t fd, short what, void *arg)
 {
 	struct seed *s = arg;
-	struct evutil_addrinfo *ai;
-	struct addr *addrs;
-	size_t n = 0;
+	struct seed_job *job = s->req;
+	char err[160];
 
-	/* Cancelled by seed_free: s is going. */
-	if (result == EVUTIL_EAI_CANCEL) {
-		if (res != NULL)
-			evutil_freeaddrinfo(res);
-		return;
-	}
+	(void)fd;
+	(void)what;
+	event_free(s->req_ev);
+	s->req_ev = NULL;
 	s->req = NULL;
-	if (result != 0) {
-		if (res != NULL)
-			evutil_freeaddrinfo(res);
-		seed_failed(s, evutil_gai_strerror(result));
+	if (job->rc != 0) {
+		snprintf(err, sizeof(err), "%s", job->rc == EAI_SYSTEM ?
+		    strerror(job->err) : gai_strerror(job->rc));
+		seed_job_unref(job);
+		seed_failed(s, err);
 		return;
 	}
-	addrs = xcalloc(SEED_ADDRS_MAX, sizeof(*addrs));
-	for (ai = res; ai != NULL && n < SEED_ADDRS_MAX; ai = ai->ai_next)
-		if (addr_from_sockaddr(&addrs[n], ai->ai_addr) == 0) {
-			addrs[n].port = s->port;
-			n++;
-		}
-	evutil_freeaddrinfo(res);
-	if (n == 0)
+	if (job->n == 0)
 		seed_failed(s, "no IPv4 or IPv6 address");
 	else
-		seed_done(s, addrs, n);
-	free(addrs);
+		seed_done(s, job->addrs, job->n);
+	seed_job_unref(job);
+}
+
+/* Starts a resolution on a thread of its own; -1 (err filled) if it cannot. */
+static int
+seed_job_start(struct seed *s, char *err, size_t errlen)
+{
+	struct seed_job *job = xcalloc(1, sizeof(*job));
+	pthread_attr_t attr;
+	pthread_t tid;
+	int rc;
+
+	if ((job->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		free(job);
+		return -1;
+	}
+	snprintf(job->host, sizeof(job->host), "%s", s->host);
+	job->port = s->port;
+	atomic_init(&job->refs, 2);
+	s->req_ev = event_new(s->base, job->efd, EV_READ, seed_jobcb, s);
+	event_add(s->req_ev, NULL);
+	s->req = job;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&tid, &attr, seed_job_run, job);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start a resolver thread: %s",
+		    strerror(rc));
+		event_free(s->req_ev);
+		s->req_ev = NULL;
+		s->req = NULL;
+		close(job->efd);
+		free(job);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -270,25 +364,10 @@ seed_resolve_file(struct seed *s)
 	free(addrs);
 }
 
-/* A resolver as the system's: /etc/resolv.conf's servers and /etc/hosts. */
-static struct evdns_base *
-seed_dns_new(struct event_base *base)
-{
-	struct evdns_base *dns;
-
-	dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	if (dns == NULL && (dns = evdns_base_new(base,
-	    EVDNS_BASE_DISABLE_WHEN_INACTIVE)) != NULL)
-		evdns_base_load_hosts(dns, NULL);
-	return dns;
-}
-
 static void
 seed_resolve(struct seed *s)
 {
-	struct evutil_addrinfo hints;
-	char port[8];
+	char err[160];
 
 	if (s->req != NULL)
 		return;
@@ -298,28 +377,8 @@ seed_resolve(struct seed *s)
 		seed_resolve_file(s);
 		return;
 	}
-	/*
-	 * After a failure, a new resolver: a fresh socket (the first query of
-	 * a container may leave a conntrack entry that keeps the old socket's
-	 * packets from ever reaching Docker's DNS) and /etc/resolv.conf read
-	 * again.  Freed here, never inside its own callback.
-	 */
-	if (s->dns != NULL && s->failures > 0) {
-		evdns_base_free(s->dns, 0);
-		s->dns = NULL;
-	}
-	if (s->dns == NULL && (s->dns = seed_dns_new(s->base)) == NULL) {
-		seed_failed(s, "no resolver (cannot read /etc/resolv.conf or /etc/hosts)");
-		return;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	hints.ai_flags = EVUTIL_AI_NUMERICSERV;
-	snprintf(port, sizeof(port), "%u", s->port);
-	/* May call seed_dnscb before it returns (then it returns NULL). */
-	s->req = evdns_getaddrinfo(s->dns, s->host, port, &hints, seed_dnscb, s);
+	if (seed_job_start(s, err, sizeof(err)) == -1)
+		seed_failed(s, err);
 }
 
 struct seed *
@@ -367,13 +426,12 @@ seed_free(struct seed *s)
 {
 	if (s == NULL)
 		return;
+	/* A lookup under way finishes on its thread, which frees the job. */
 	if (s->req != NULL) {
-		evdns_getaddrinfo_cancel(s->req);
+		event_free(s->req_ev);
+		seed_job_unref(s->req);
 		s->req = NULL;
 	}
-	/* Fails what is left of the request; its callback sees the cancel. */
-	if (s->dns != NULL)
-		evdns_base_free(s->dns, 1);
 	event_free(s->timer);
 	free(s->hosts_file);
 	free(s);

@@ -1,7 +1,9 @@
 /*
  * seed.h: DNS seeds.  A --peer given as a host name (a Docker Swarm
  * "tasks.<service>" name, a Kubernetes headless service, a round-robin
- * record) is resolved, without blocking the loop (evdns), to ALL its
+ * record) is resolved, without blocking the loop (the system's getaddrinfo
+ * on a thread of its own, so /etc/hosts, nsswitch and DNS over TCP for
+ * answers too large for UDP all work), to ALL its
  * addresses, and again every SEED_REFRESH_MS and, after a failure, from
  * SEED_RETRY_MIN_MS doubling to SEED_RETRY_MAX_MS, for as long as the node
  * runs.  Each resolution hands the whole, sorted address list to the
@@ -21,7 +23,7 @@
 #define SEED_RETRY_MIN_MS	1000	/* after a failure: first retry */
 #define SEED_RETRY_MAX_MS	60000	/* ... doubling up to this */
 #define SEED_SOON_MIN_MS	5000	/* seed_refresh: not more often than this */
-#define SEED_ADDRS_MAX		64	/* addresses kept of one name */
+#define SEED_ADDRS_MAX		256	/* addresses kept of one name */
 
 struct event_base;
 struct seed;
@@ -31,8 +33,7 @@ typedef void	(*seed_cb)(struct seed *s, const struct addr *addrs, size_t n,
 		    void *arg);
 
 /*
- * A seed for host:port, resolved through a resolver of its own (the
- * system's servers and /etc/hosts, made again after a failure); with
+ * A seed for host:port, resolved through getaddrinfo on a thread; with
  * hosts_file (not NULL, for tests) through that file alone, read again for
  * every resolution.  Nothing is resolved before seed_start.  The caller
  * owns it: seed_free.

@@ -161,6 +161,39 @@ test_seed_hosts_file(void **state)
 	event_base_free(base);
 }
 
+/* The system's resolver, on its thread: localhost, from /etc/hosts. */
+static void
+test_seed_system_resolver(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct got g;
+	struct seed *s;
+	size_t i;
+	int v4 = 0, spins;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	s = seed_new(base, "localhost", 7001, NULL, got_cb, &g);
+	seed_start(s);
+	for (spins = 0; g.calls == 0 && spins < 100; spins++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(g.calls, 1);
+	assert_true(g.n >= 1);
+	for (i = 0; i < g.n; i++) {
+		assert_int_equal(g.addrs[i].port, 7001);
+		v4 |= strcmp(g.addrs[i].host, "127.0.0.1") == 0;
+	}
+	assert_true(v4);
+	seed_free(s);
+
+	/* Freed while its lookup runs: the thread finishes alone. */
+	s = seed_new(base, "localhost", 7001, NULL, got_cb, &g);
+	seed_start(s);
+	seed_free(s);
+	usleep(200000);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -168,6 +201,7 @@ main(void)
 		cmocka_unit_test(test_seed_retry_schedule),
 		cmocka_unit_test(test_seed_sort_and_diff),
 		cmocka_unit_test(test_seed_hosts_file),
+		cmocka_unit_test(test_seed_system_resolver),
 	};
 
 	log_open("unit", NULL, LOG_ERROR, LOG_TEXT);
