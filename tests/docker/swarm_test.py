@@ -373,13 +373,14 @@ class LateSeed:
         if self.before is None or self.before.get("peers") != 0:
             raise Fail("the probe has peers before its seed resolves: %s"
                        % self.before)
-        wait(lambda: ((status(self.pc) or {}).get("peers", 0) >= 2), 90,
+        wait(lambda: ((status(self.pc) or {}).get("peers", 0) >= 2), 150,
              "the probe to dial both tasks of a seed name that resolves 10 s "
              "late", 1)
         lines = [l for l in self.logs().split("\n") if "seed tasks." in l]
-        log("seed tasks.%s did not resolve for %.0f s, then did: the probe had "
-            "its 2 peers %.1f s after the service was created (retries 1, 2, "
-            "4, 8, 16 s apart); its seed lines:" % (
+        log("seed tasks.%s did not resolve for %.0f s, then did: the probe has "
+            "its 2 peers (seen %.0f s after the service was created, once steps "
+            "3 and 4 were done; its log says when it resolved: retries come 1, "
+            "2, 4, 8, 16, 32 s apart):" % (
                 self.late, self.t1 - self.t0, time.monotonic() - self.t1))
         for l in lines:
             log("  | " + l)
