@@ -74,11 +74,13 @@ up() {
 		echo >> "$TOKEN"
 		say "API token written to $TOKEN"
 	fi
-	NODED_TOKEN_FILE=$(cd "$STATE_DIR" && pwd)/api-token REPLICAS=$n \
+	token_abs=$(cd "$STATE_DIR" && pwd)/api-token
+	if ! out=$(NODED_TOKEN_FILE=$token_abs REPLICAS=$n \
 	    NODED_IMAGE=$IMAGE docker stack deploy --resolve-image never \
-	    -c deploy/swarm/stack.yml "$STACK" >/dev/null ||
-	    die "docker stack deploy failed"
-	# A redeploy with another N: the stack file's replicas count wins.
+	    -c deploy/swarm/stack.yml "$STACK" 2>&1); then
+		echo "$out" >&2
+		die "docker stack deploy failed"
+	fi
 	say "stack $STACK deployed: $n replicas of $IMAGE; waiting until healthy"
 	t0=$(date +%s)
 	while :; do
@@ -101,7 +103,7 @@ swarm: ${STACK}_p2p, and every request needs the token in $TOKEN.  From here:
   docker service logs -f $SERVICE
   docker service scale $SERVICE=24
 swarm: from another container on the network (attachable):
-  docker run --rm --network ${STACK}_p2p -v $(pwd)/$TOKEN:/token:ro \\
+  docker run --rm --user 0 --network ${STACK}_p2p -v $token_abs:/token:ro \\
       --entrypoint nodectl $IMAGE --token-file /token --node <task IP>:8000 status
 swarm: stop it with 'make swarm-down' (tools/swarm.sh down)
 HOW
