@@ -16,10 +16,10 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,6 +282,7 @@ seed_job_start(struct seed *s, char *err, size_t errlen)
 	struct seed_job *job = xcalloc(1, sizeof(*job));
 	pthread_attr_t attr;
 	pthread_t tid;
+	sigset_t all, old;
 	int rc;
 
 	if ((job->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
@@ -297,7 +298,11 @@ seed_job_start(struct seed *s, char *err, size_t errlen)
 	s->req = job;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* The thread blocks every signal: they belong to the loop thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&tid, &attr, seed_job_run, job);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot start a resolver thread: %s",
