@@ -92,7 +92,8 @@ LIBNODED   := $(BUILD)/libnoded.a
 
 
 .PHONY: FORCE all deps deps-test test layers unit integration docker-test asan fuzz \
-	fuzz-smoke bench bench-hostile chaos demo image compose-plugin install uninstall clean help
+	fuzz-smoke bench bench-hostile chaos demo image compose-plugin swarm-up swarm-down install \
+	uninstall clean help
 .DEFAULT_GOAL := all
 
 all: $(BINDIR)/noded $(BINDIR)/nodectl
@@ -235,6 +236,18 @@ image: all
 	@sh tests/docker/image.sh
 	@sh tools/compose-plugin.sh || true
 
+# noded as a Docker Swarm stack on this machine (deploy/swarm/stack.yml,
+# docs/DEPLOY.md): make swarm-up [N=16] builds the image, makes the engine a
+# single-node swarm if it is in none (and says so), deploys N replicas and
+# waits until they are healthy; make swarm-down removes the stack and leaves
+# the swarm only if swarm-up created it.  STACK=name for another stack.
+N ?= 16
+swarm-up: image
+	@sh tools/swarm.sh up $(N)
+
+swarm-down:
+	@sh tools/swarm.sh down
+
 # Debian 12 packages docker-compose 1.29 but not the `docker compose` plugin:
 # installs a forwarder so that `docker compose ...` works (no-op otherwise).
 compose-plugin:
@@ -282,6 +295,6 @@ clean:
 	rm -rf build bin
 
 help:
-	@echo "make [all|deps|deps-test|test|unit|integration|layers|asan|fuzz|fuzz-smoke|bench|bench-hostile|chaos|demo|image|compose-plugin|install|uninstall|clean]"
+	@echo "make [all|deps|deps-test|test|unit|integration|layers|asan|fuzz|fuzz-smoke|bench|bench-hostile|chaos|demo|image|compose-plugin|swarm-up|swarm-down|install|uninstall|clean]"
 
 -include $(shell find build -name '*.d' 2>/dev/null)
