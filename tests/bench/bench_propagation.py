@@ -181,7 +181,8 @@ def print_table(res, log=print):
             r["copies_per_node"], r["bytes_received_per_node"],
             r["bytes_received_per_tx_byte"],
             "%.0f" % r["tx_per_second_on_all"] if "tx_per_second_on_all" in r
-            else "-", r["count"] / max(1e-6, r["send_seconds"])))
+            else "-", "%.0f" % (r["count"] / max(1e-6, r["send_seconds"]))
+            if r["rate"] else "-"))
 
 
 def main():
