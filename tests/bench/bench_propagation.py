@@ -175,7 +175,7 @@ def print_table(res, log=print):
         if not r:
             continue
         last, each = r["to_last_node_ms"], r["to_each_node_ms"]
-        log("| %s | %s / %s / %s / %s | %s / %s | %.4f | %.2f | %.0f (%.2f x) | %s | %.0f |" % (
+        log("| %s | %s / %s / %s / %s | %s / %s | %.4f | %.2f | %.0f (%.2f x) | %s | %s |" % (
             label, ms(last["p50"]), ms(last["p90"]), ms(last["p99"]),
             ms(last["max"]), ms(each["p50"]), ms(each["p99"]), r["delivered"],
             r["copies_per_node"], r["bytes_received_per_node"],
