@@ -67,6 +67,7 @@ def run_gossipsub(w, port, log=print):
             ",".join("%d-%d" % e for e in links), "--rate", str(rate),
             "--count", str(count), "--size", str(bp.SIZE), "--base-port",
             str(port), "--json"]
+    before = os.getloadavg()
     log("gossipsub: %s (%s): gossipsub-bench run -n %d --edges <%d links of %s "
         "seed %d> --rate %g --count %d --size %d --base-port %d --json" % (
             label, bp.load(), n, len(links), topo, bp.SEED, rate, count,
@@ -76,7 +77,7 @@ def run_gossipsub(w, port, log=print):
         raise SystemExit("bench_gossipsub: gossipsub-bench failed (%d)"
                          % p.returncode)
     r = json.loads(p.stdout)
-    r["load_before"] = os.getloadavg()
+    r["load_before"] = before
     return r
 
 

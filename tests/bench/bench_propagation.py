@@ -129,10 +129,11 @@ def run_noded(workloads, port=PORT, seed=SEED, log=print):
             for key, label, _, _, rate, count in group:
                 args = ["bench", "--rate", str(rate), "--count", str(count),
                         "--size", str(SIZE), "--json"]
+                before = os.getloadavg()
                 log("noded: %s (%s): tools/cluster %s" % (label, load(),
                                                          " ".join(args)))
                 res[key] = bench_json(cluster(args, env))
-                res[key]["load_before"] = os.getloadavg()
+                res[key]["load_before"] = before
         finally:
             try:
                 cluster(["down"], env)
