@@ -187,14 +187,37 @@ func (t *countTransport) String() string   { return "counting TCP" }
 // the peers in this node's mesh.
 type tracer struct {
 	copies atomic.Int64
-	mesh   atomic.Int64
+	mu     sync.Mutex
+	mesh   map[peer.ID]bool
+}
+
+func (t *tracer) inMesh(p peer.ID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.mesh[p]
+}
+
+func (t *tracer) meshSize() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return int64(len(t.mesh))
+}
+
+func (t *tracer) setMesh(p peer.ID, in bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if in {
+		t.mesh[p] = true
+	} else {
+		delete(t.mesh, p)
+	}
 }
 
 func (t *tracer) RecvRPC(rpc *pubsub.RPC)                     { t.copies.Add(int64(len(rpc.GetPublish()))) }
-func (t *tracer) Graft(p peer.ID, topic string)               { t.mesh.Add(1) }
-func (t *tracer) Prune(p peer.ID, topic string)               { t.mesh.Add(-1) }
+func (t *tracer) Graft(p peer.ID, topic string)               { t.setMesh(p, true) }
+func (t *tracer) Prune(p peer.ID, topic string)               { t.setMesh(p, false) }
 func (t *tracer) AddPeer(p peer.ID, proto protocol.ID)        {}
-func (t *tracer) RemovePeer(p peer.ID)                        {}
+func (t *tracer) RemovePeer(p peer.ID)                        { t.setMesh(p, false) }
 func (t *tracer) OnNewOutboundStream(peer.ID, protocol.ID)    {}
 func (t *tracer) OnClosedOutboundStream(peer.ID)              {}
 func (t *tracer) Join(topic string)                           {}
@@ -280,7 +303,7 @@ func cmdNode(args []string) {
 	if *index < 1 {
 		die("node: --index is required")
 	}
-	n := &node{index: *index, msgs: readMsgs(*msgFile, *size), tr: &tracer{},
+	n := &node{index: *index, msgs: readMsgs(*msgFile, *size), tr: &tracer{mesh: map[peer.ID]bool{}},
 		out: bufio.NewWriter(os.Stdout)}
 	n.seen = make([]atomic.Int64, len(n.msgs))
 	ctx := context.Background()
@@ -327,6 +350,7 @@ func cmdNode(args []string) {
 		}
 	}()
 
+	var dialed []int
 	for _, s := range strings.Split(*dial, ",") {
 		if s == "" {
 			continue
@@ -335,6 +359,7 @@ func cmdNode(args []string) {
 		if err != nil {
 			die("node %d: --dial %q: %v", *index, s, err)
 		}
+		dialed = append(dialed, j)
 		go func(j int) {
 			ai := peer.AddrInfo{ID: nodeID(j), Addrs: []ma.Multiaddr{nodeAddr(*base, j)}}
 			deadline := time.Now().Add(60 * time.Second)
@@ -350,10 +375,29 @@ func cmdNode(args []string) {
 			}
 		}(j)
 	}
-	// ready once every neighbour is in this node's mesh
+	// Ready once every neighbour is in this node's mesh.  On a loaded
+	// machine a new connection's identify or first pubsub stream can fail,
+	// and the peer is then never a pubsub peer: a link this node dialled
+	// that is still out of its mesh after 10 s is closed and dialled again.
 	go func() {
-		for n.tr.mesh.Load() < int64(*degree) {
+		start := time.Now()
+		lastRepair := start
+		for n.tr.meshSize() < int64(*degree) {
 			time.Sleep(50 * time.Millisecond)
+			if time.Since(start) < 10*time.Second || time.Since(lastRepair) < 10*time.Second {
+				continue
+			}
+			lastRepair = time.Now()
+			for _, j := range dialed {
+				id := nodeID(j)
+				if n.tr.inMesh(id) {
+					continue
+				}
+				fmt.Fprintf(os.Stderr, "gossipsub-bench: node %d: node %d not in its mesh after %.0f s: redialling\n",
+					*index, j, time.Since(start).Seconds())
+				h.Network().ClosePeer(id)
+				h.Connect(ctx, peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{nodeAddr(*base, j)}})
+			}
 		}
 		n.reply("ready %d", *index)
 	}()
@@ -373,8 +417,8 @@ func cmdNode(args []string) {
 			b, _ := strconv.Atoi(f[2])
 			go n.burst(ctx, a, b)
 		case "stat":
-			n.reply("stat %d %d %d %d", n.nseen.Load(), wireBytes.Load(),
-				n.tr.copies.Load(), n.tr.mesh.Load())
+			n.reply("stat %d %d %d %d %d", n.nseen.Load(), wireBytes.Load(),
+				n.tr.copies.Load(), n.tr.meshSize(), len(h.Network().Peers()))
 		case "dump":
 			ts := make([]int64, len(n.seen))
 			for i := range n.seen {
@@ -459,7 +503,7 @@ func (c *child) ask(cmd string) []string {
 	}
 }
 
-type stat struct{ seen, bytes, copies, mesh int64 }
+type stat struct{ seen, bytes, copies, mesh, peers int64 }
 
 func (c *child) stat() stat {
 	f := strings.Fields(c.ask("stat")[1])
@@ -468,6 +512,7 @@ func (c *child) stat() stat {
 	s.bytes, _ = strconv.ParseInt(f[1], 10, 64)
 	s.copies, _ = strconv.ParseInt(f[2], 10, 64)
 	s.mesh, _ = strconv.ParseInt(f[3], 10, 64)
+	s.peers, _ = strconv.ParseInt(f[4], 10, 64)
 	return s
 }
 
@@ -625,11 +670,20 @@ func cmdRun(args []string) {
 			}
 		}(kids[k])
 	}
+	isReady := make([]bool, n+1)
 	for i := 0; i < n; i++ {
 		select {
-		case <-ready:
+		case k := <-ready:
+			isReady[k] = true
 		case <-time.After(*timeout - time.Since(t0)):
-			die("not every node grafted its neighbours within %v", *timeout)
+			var late []string
+			for k := 1; k <= n; k++ {
+				if !isReady[k] {
+					late = append(late, fmt.Sprintf("node %d (degree %d)", k, degree[k]))
+				}
+			}
+			die("not every node grafted its neighbours within %v: %s", *timeout,
+				strings.Join(late, ", "))
 		}
 	}
 	fmt.Fprintf(os.Stderr, "gossipsub-bench: %d nodes, %d links, meshes formed in %.1f s\n",
