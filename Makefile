@@ -20,6 +20,7 @@ DEPS_fuzz	 := fuzz
 DEPS_fuzz-smoke	 := fuzz
 DEPS_bench	 := bench
 DEPS_bench-hostile := bench
+DEPS_bench-gossipsub := bench
 DEPS_demo	 := demo
 DEPS_SETS	 := build $(sort $(foreach g,$(MAKECMDGOALS),$(DEPS_$(g))))
 
@@ -92,7 +93,7 @@ LIBNODED   := $(BUILD)/libnoded.a
 
 
 .PHONY: FORCE all deps deps-test test layers unit integration docker-test asan fuzz \
-	fuzz-smoke bench bench-hostile chaos demo image compose-plugin swarm-up swarm-down install \
+	fuzz-smoke bench bench-hostile bench-gossipsub chaos demo image compose-plugin swarm-up swarm-down install \
 	uninstall clean help
 .DEFAULT_GOAL := all
 
@@ -229,6 +230,14 @@ bench-hostile: all $(BUILD)/bench/hostile
 	    HOSTILE=$(abspath $(BUILD)/bench/hostile) NODED_BENCH_HOSTILE=1 \
 	    $(PYTHON) tests/bench/bench_hostile.py --run $(BENCH_HOSTILE_ARGS)
 
+# noded and go-libp2p-pubsub gossipsub side by side (issue 11): builds
+# tests/bench/gossipsub (Go, modules through the Go module proxy), runs the
+# workloads of bench_propagation.py on both; skipped with a message without Go.
+bench-gossipsub: all $(BUILD)/bench/bench_verify
+	NODED=$(abspath $(BINDIR)/noded) NODECTL=$(abspath $(BINDIR)/nodectl) \
+	    BUILD=$(abspath $(BUILD)) \
+	    $(PYTHON) tests/bench/bench_gossipsub.py --run $(BENCH_GOSSIPSUB_ARGS)
+
 demo: all
 	@sh tools/demo.sh
 
@@ -295,6 +304,6 @@ clean:
 	rm -rf build bin
 
 help:
-	@echo "make [all|deps|deps-test|test|unit|integration|layers|asan|fuzz|fuzz-smoke|bench|bench-hostile|chaos|demo|image|compose-plugin|swarm-up|swarm-down|install|uninstall|clean]"
+	@echo "make [all|deps|deps-test|test|unit|integration|layers|asan|fuzz|fuzz-smoke|bench|bench-hostile|bench-gossipsub|chaos|demo|image|compose-plugin|swarm-up|swarm-down|install|uninstall|clean]"
 
 -include $(shell find build -name '*.d' 2>/dev/null)
