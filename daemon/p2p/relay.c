@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "base/bloom.h"
 #include "base/log.h"
@@ -42,7 +43,7 @@
  * is on: the tree delivers first, so the pull is the repair path, and a
  * longer batch costs fewer bytes per id.
  */
-#define RELAY_LAZY_MS		50
+#define RELAY_LAZY_MS		200
 /*
  * Inbound peers on the push tree, at most: identities are free, and a peer
  * that never sends a duplicate is never pruned, so only the links this node
@@ -50,6 +51,14 @@
  * (the others keep getting announcements, which is still correct).
  */
 #define RELAY_EAGER_INBOUND_MAX	8
+#define RELAY_LAZY_MAX		16384	/* ids waiting for their lazy announcement */
+/*
+ * Lazy announcements go in rounds at a random phase: each takes the ids due
+ * within this long, so that an INV carries several, and of two neighbours
+ * that got an id at the same moment the one whose round comes first tells
+ * the other, which then need not announce it back.
+ */
+#define RELAY_LAZY_JITTER_MS	100
 #define RELAY_GRAFT_MS		1000	/* at most one GRAFT, one PRUNE a peer this often */
 #define RELAY_SYNC_SLICE	5000	/* mempool ids announced to a new peer per tick */
 #define RELAY_SYNC_SNDBUF	(256 * 1024)	/* ... while less than this waits to be sent */
@@ -115,6 +124,16 @@ struct relay_deflog {
 	struct relay_window dropped;	/* the oldest out of a full queue, INFO */
 };
 
+/*
+ * An accepted id waiting for its announcement to lazy peers: RELAY_LAZY_MS
+ * after acceptance, to the lazy peers still not known to have it then.
+ */
+struct relay_lazy {
+	uint8_t		 id[TX_ID_LEN];
+	uint64_t	 at_ms;
+	uint64_t	 origin;
+};
+
 struct relay {
 	struct node	*n;
 	struct net	*net;
@@ -124,6 +143,9 @@ struct relay {
 	struct peer	*last;		/* the peer the scheduler asked last */
 	int		 wanting;	/* some peer has GETDATA ids queued */
 	struct event	*inv_timer;
+	struct relay_lazy *lazy;	/* ring of RELAY_LAZY_MAX (push tree on) */
+	size_t		 lhead, llen;
+	struct event	*lazy_timer;
 	struct event	*tick;
 	size_t		 eager_inbound;	/* inbound peers on the push tree */
 	size_t		 deferring;	/* peers with announcements set aside */
@@ -237,10 +259,93 @@ relay_ask(uint64_t serial, const uint8_t id[TXREQ_ID_LEN], void *arg)
 	r->wanting = 1;
 }
 
+/* --- lazy announcements (the push tree on) ------------------------------ */
+
+/*
+ * Queues l's id for the peers not known to have it by now: those that were
+ * lazy at acceptance (the eager ones were pushed it and are known to have
+ * it), including one grafted since, which no push will bring it.
+ */
+static void
+relay_lazy_announce(struct relay *r, const struct relay_lazy *l, uint64_t now)
+{
+	struct peer	*p, *next;
+
+	if (mempool_get(r->mp, l->id) == NULL)
+		return;			/* gone (replaced, expired): nothing to offer */
+	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->state != PEER_ACTIVE || p->relay == NULL ||
+		    p->serial == l->origin)
+			continue;
+		if (!bloom_add(p->relay->known, l->id))
+			continue;
+		prov_sent(r->prov, l->id, p->relay->pslot, PROV_SENT_INV,
+		    now * 1000);
+		relay_queue_inv(p, l->id);
+	}
+}
+
+static void
+relay_lazy_arm(struct relay *r, uint64_t now)
+{
+	struct timeval	tv;
+	uint64_t	at, ms;
+
+	if (r->llen == 0 || evtimer_pending(r->lazy_timer, NULL))
+		return;
+	at = r->lazy[r->lhead].at_ms;
+	ms = (at > now ? at - now : 0) + randombytes_uniform(RELAY_LAZY_JITTER_MS);
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(r->lazy_timer, &tv);
+}
+
+/* Announces every id whose time has come, in one INV per lazy peer. */
+static void
+relay_lazycb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	uint64_t	 now = now_ms();
+
+	(void)fd;
+	(void)what;
+	while (r->llen > 0 &&
+	    r->lazy[r->lhead].at_ms <= now + RELAY_LAZY_JITTER_MS) {
+		relay_lazy_announce(r, &r->lazy[r->lhead], now);
+		r->lhead = (r->lhead + 1) % RELAY_LAZY_MAX;
+		r->llen--;
+	}
+	relay_flush(r, FRAME_INV);
+	relay_lazy_arm(r, now);
+}
+
+/* id waits RELAY_LAZY_MS for its lazy announcement; a full ring sends the oldest now. */
+static void
+relay_lazy_push(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
+{
+	struct relay_lazy *l;
+	uint64_t	 now = now_ms();
+
+	if (r->llen == RELAY_LAZY_MAX) {
+		relay_lazy_announce(r, &r->lazy[r->lhead], now);
+		r->lhead = (r->lhead + 1) % RELAY_LAZY_MAX;
+		r->llen--;
+		event_active(r->inv_timer, EV_TIMEOUT, 1);
+	}
+	l = &r->lazy[(r->lhead + r->llen) % RELAY_LAZY_MAX];
+	r->llen++;
+	memcpy(l->id, id, TX_ID_LEN);
+	l->at_ms = now + RELAY_LAZY_MS;
+	l->origin = origin;
+	relay_lazy_arm(r, now);
+}
+
 /*
  * Hands id to every active peer not known to have it: whole to eager peers
  * (sent now; the socket write happens once per loop turn), announced to the
- * others (batched).
+ * others (batched; with the push tree on, RELAY_LAZY_MS later, to those
+ * still not known to have it then).
  */
 static void
 relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
@@ -257,6 +362,8 @@ relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 		if (p->state != PEER_ACTIVE || p->relay == NULL ||
 		    p->serial == origin)
 			continue;
+		if (r->lazy != NULL && !p->relay->eager)
+			continue;	/* its turn comes in relay_lazycb */
 		if (!bloom_add(p->relay->known, id))
 			continue;
 		if (p->relay->eager && e != NULL) {
@@ -270,10 +377,10 @@ relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 		relay_queue_inv(p, id);
 		queued = 1;
 	}
+	if (r->lazy != NULL)
+		relay_lazy_push(r, id, origin);
 	if (!queued || event_pending(r->inv_timer, EV_TIMEOUT, NULL))
 		return;
-	if (r->n->cfg->relay_push && ms < RELAY_LAZY_MS)
-		ms = RELAY_LAZY_MS;
 	if (ms == 0) {
 		/* At the end of this turn: after the input that is ready. */
 		event_active(r->inv_timer, EV_TIMEOUT, 1);
@@ -567,8 +674,33 @@ relay_misbehaved(void *arg, uint64_t origin, unsigned reason, const char *why)
 /* --- the push tree ---------------------------------------------------- */
 
 /*
+ * The inbound places on the tree are taken: a productive inbound peer (one
+ * that delivered valid transactions) may take that of an unproductive one,
+ * which goes lazy at both ends (PRUNE).  Returns whether a place was freed.
+ */
+static int
+relay_eager_room(struct relay *r, struct peer *p)
+{
+	struct peer	*q;
+
+	if (txreq_class(r->sched, p->serial) != TXREQ_PRODUCTIVE)
+		return 0;
+	TAILQ_FOREACH(q, net_peers(r->net), entry) {
+		if (q == p || q->outbound || q->relay == NULL ||
+		    !q->relay->eager || q->state != PEER_ACTIVE ||
+		    txreq_class(r->sched, q->serial) == TXREQ_PRODUCTIVE)
+			continue;
+		q->relay->eager = 0;
+		r->eager_inbound--;
+		peer_send(q, FRAME_PRUNE, NULL, 0);
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Puts p on the push tree or takes it off; an inbound peer only while fewer
- * than RELAY_EAGER_INBOUND_MAX are.  Returns whether p is eager now.
+ * than RELAY_EAGER_INBOUND_MAX are (or by taking an unproductive one's place).  Returns whether p is eager now.
  */
 static int
 relay_set_eager(struct relay *r, struct peer *p, int on)
@@ -579,7 +711,8 @@ relay_set_eager(struct relay *r, struct peer *p, int on)
 	if (on == rp->eager)
 		return on;
 	if (!p->outbound) {
-		if (on && r->eager_inbound >= RELAY_EAGER_INBOUND_MAX)
+		if (on && r->eager_inbound >= RELAY_EAGER_INBOUND_MAX &&
+		    !relay_eager_room(r, p))
 			return 0;
 		r->eager_inbound += on ? 1 : -1;
 	}
@@ -594,9 +727,15 @@ relay_set_eager(struct relay *r, struct peer *p, int on)
 static int
 relay_prune(struct relay *r, struct peer *p, uint64_t now)
 {
+	int	was = p->relay->eager;
+
 	relay_set_eager(r, p, 0);
-	/* Copies in flight when it got our PRUNE: one PRUNE answers them all. */
-	if (now - p->relay->prune_ms < RELAY_GRAFT_MS)
+	/*
+	 * The link leaves the tree at both ends at once, or the ends disagree
+	 * and the tree has holes.  Copies that were in flight when p got our
+	 * PRUNE: one PRUNE a second answers them all.
+	 */
+	if (!was && now - p->relay->prune_ms < RELAY_GRAFT_MS)
 		return 0;
 	p->relay->prune_ms = now;
 	stats.relay_pruned++;
@@ -897,11 +1036,14 @@ relay_up(struct peer *p, void *arg)
 	rp->pslot = prov_peer_add(r->prov, p->serial, p->name, p->remote_hex);
 	p->relay = rp;
 	/*
-	 * The links this node dialled start on the tree; duplicates prune them
-	 * and grafts add the faster ones, towards a spanning tree.
+	 * The links this node dialled start on the tree, at both ends (GRAFT):
+	 * duplicates prune them and grafts add the faster ones, towards one
+	 * spanning tree whatever the source.
 	 */
-	relay_set_eager(r, p, p->outbound);
 	txreq_peer_add(r->sched, p->serial, p->outbound);
+	if (p->outbound && relay_set_eager(r, p, 1) &&
+	    peer_send(p, FRAME_GRAFT, NULL, 0) == -1)
+		return;
 	if (mempool_count(r->mp) == 0)
 		return;
 	rp->sync = 1;
@@ -977,6 +1119,11 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	r->prov = prov_new(n->cfg->trace_ring);
 	r->inv_timer = evtimer_new(n->base, relay_invcb, r);
 	event_priority_set(r->inv_timer, NODE_PRIO_FLUSH);
+	if (n->cfg->relay_push) {
+		r->lazy = xcalloc(RELAY_LAZY_MAX, sizeof(*r->lazy));
+		r->lazy_timer = evtimer_new(n->base, relay_lazycb, r);
+		event_priority_set(r->lazy_timer, NODE_PRIO_FLUSH);
+	}
 	r->tick = event_new(n->base, -1, EV_PERSIST, relay_tickcb, r);
 	event_add(r->tick, &tv);
 	net_set_handler(net, &h);
@@ -997,6 +1144,9 @@ relay_free(struct relay *r)
 	txreq_free(r->sched);
 	prov_free(r->prov);
 	event_free(r->inv_timer);
+	if (r->lazy_timer != NULL)
+		event_free(r->lazy_timer);
+	free(r->lazy);
 	event_free(r->tick);
 	free(r);
 }

@@ -26,23 +26,33 @@ def send(entry, nodes, txs):
     wait_all_have(nodes, [t.id_hex() for t in txs], 30)
 
 
-def test_a_line_pulls_once_then_pushes(cluster):
+def test_a_line_pushes_every_hop(cluster):
     n1, n2, n3 = cluster.line(3, args=NO_PEX, prefix="t")
     wait_connected(n1, n2)
     wait_connected(n2, n3)
+    # n2 dialled n1 and n3 dialled n2: each sent GRAFT, so both ends push.
+    wait_until(lambda: frames(n1, "GRAFT") >= 1 and frames(n2, "GRAFT") >= 1, 10,
+               "the dialling ends' GRAFT")
     w = Wallet()
-    # n2 dialled n1: n1 announces to n2 (inbound: lazy), n2 pulls and grafts.
-    send(n1, [n2, n3], [w.tx(amount=1)])
-    wait_until(lambda: tree(n2, "grafted") >= 1, 10, "n2 grafting n1")
-    before = {n: frames(n, "GETDATA", "sent") for n in (n2, n3)}
-    pushed = n1.metric("noded_relay_pushed_total") or 0
-    send(n1, [n2, n3], [w.tx(amount=2 + i) for i in range(20)])
-    # Every later hop is one TX frame: nobody asks for anything again.
-    assert {n: frames(n, "GETDATA", "sent") for n in (n2, n3)} == before
-    assert n1.metric("noded_relay_pushed_total") - pushed == 20
-    assert n2.metric("noded_relay_pushed_total") >= 20
-    # One copy each.
-    assert frames(n3, "TX") == 21, frames(n3, "TX")
+    send(n1, [n2, n3], [w.tx(amount=1 + i) for i in range(20)])
+    # Every hop is one TX frame: nobody asks for anything.
+    assert frames(n2, "GETDATA", "sent") == 0 and frames(n3, "GETDATA", "sent") == 0
+    assert n1.metric("noded_relay_pushed_total") == 20
+    assert n2.metric("noded_relay_pushed_total") == 20
+    assert frames(n3, "TX") == 20, frames(n3, "TX")
+
+
+def test_a_lazy_link_is_grafted_when_it_delivers_first(cluster):
+    # A peer that does not push (--relay-push off) only announces: the node
+    # pulls each transaction from it, and asks it to push (GRAFT), at most
+    # once a second.
+    a = cluster.start("ga", args=NO_PEX + ["--relay-push", "off"])
+    b = cluster.start("gb", peers=[a], args=NO_PEX)
+    wait_connected(a, b)
+    w = Wallet()
+    send(a, [b], [w.tx(amount=1 + i) for i in range(5)])
+    assert frames(b, "GETDATA", "sent") >= 1
+    assert 1 <= tree(b, "grafted") <= 5
 
 
 def test_a_triangle_prunes_the_redundant_link(cluster):
