@@ -29,7 +29,14 @@ enum frame_type {
 	FRAME_NOTFOUND,		/* same payload as INV */
 	FRAME_GETPEERS,		/* empty */
 	FRAME_PEERS,		/* u16 count (0..100), count * 51-byte entries */
-	FRAME_TYPE_MAX = FRAME_PEERS
+	/* Set reconciliation, docs/PROTOCOL.md section 7. */
+	FRAME_RECON_INIT,	/* u32 session, salt[16], u32 set size, u16 want */
+	FRAME_RECON_SYMBOLS,	/* u32 session, salt[16], u32 set size, u32 first,
+				   u16 count, count * 12-byte coded symbols */
+	FRAME_RECON_MORE,	/* u32 session, u16 want */
+	FRAME_RECON_WANT,	/* u32 session, u16 count, count * 8-byte short ids */
+	FRAME_RECON_DONE,	/* u32 session, u8 result */
+	FRAME_TYPE_MAX = FRAME_RECON_DONE
 };
 
 /* Name of a frame type ("INV"), or "UNKNOWN"; never NULL. */
@@ -138,5 +145,36 @@ size_t	frame_peers_encode(const struct frame_peer *peers, size_t count,
 /* Decodes at most max entries into out; more than max is an error. */
 int	frame_peers_decode(const uint8_t *p, size_t len, struct frame_peer *out,
 	    size_t max, size_t *count, const char **err);
+
+/*
+ * Reconciliation payloads (docs/PROTOCOL.md section 7).  One struct for
+ * the five; each type uses the fields its comment above names: count is
+ * "want" in INIT and MORE, the entries in SYMBOLS and WANT; data points to
+ * count * FRAME_RECON_SYMBOL_LEN (SYMBOLS) or count * 8 (WANT) bytes.
+ */
+#define FRAME_RECON_SALT_LEN	16
+#define FRAME_RECON_SYMBOL_LEN	12
+#define FRAME_RECON_BATCH_MAX	4096	/* symbols or short ids in one frame, or wanted */
+enum frame_recon_result {
+	FRAME_RECON_OK = 0,		/* decoded; WANT frames came first */
+	FRAME_RECON_FAILED,		/* gave up: both sides announce in full */
+	FRAME_RECON_REFUSED,		/* the responder will not (busy, set too big) */
+	FRAME_RECON_RESULT_MAX = FRAME_RECON_REFUSED
+};
+struct frame_recon {
+	uint32_t	session;
+	uint8_t		salt[FRAME_RECON_SALT_LEN];
+	uint32_t	set_size;
+	uint32_t	first;
+	uint16_t	count;
+	uint8_t		result;
+	const uint8_t	*data;
+};
+/* Writes the payload of type (one of the five); returns its length, or 0 (bad field, small cap). */
+size_t	frame_recon_encode(uint8_t type, const struct frame_recon *r,
+	    uint8_t *out, size_t cap);
+/* Returns 0 (data pointing into p), or -1 with *err naming the problem. */
+int	frame_recon_decode(uint8_t type, const uint8_t *p, size_t len,
+	    struct frame_recon *r, const char **err);
 
 #endif

@@ -39,6 +39,11 @@ static const struct {
 	{ FRAME_NOTFOUND, "NOTFOUND", 2 + 32, 2 + 32 * 1000 },
 	{ FRAME_GETPEERS, "GETPEERS", 0, 0 },
 	{ FRAME_PEERS, "PEERS", 2, 2 + 100 * 51 },
+	{ FRAME_RECON_INIT, "RECON_INIT", 26, 26 },
+	{ FRAME_RECON_SYMBOLS, "RECON_SYMBOLS", 30 + 12, 30 + 12 * 4096 },
+	{ FRAME_RECON_MORE, "RECON_MORE", 6, 6 },
+	{ FRAME_RECON_WANT, "RECON_WANT", 6 + 8, 6 + 8 * 4096 },
+	{ FRAME_RECON_DONE, "RECON_DONE", 5, 5 },
 };
 #define NBOUNDS	(sizeof(bounds) / sizeof(bounds[0]))
 
