@@ -17,7 +17,9 @@
 #define FRAME_MAX_IDS		1000		/* ids in one INV, GETDATA or NOTFOUND */
 #define FRAME_MAX_PEERS		100		/* entries in one PEERS */
 #define FRAME_NAME_MAX		64		/* node name in HELLO */
-#define FRAME_PROTO_VERSION	1
+#define FRAME_PROTO_VERSION	2		/* the version our HELLO sends */
+#define FRAME_PROTO_VERSION_MIN	1		/* the oldest accepted */
+#define FRAME_PROTO_RECON	2		/* from this version: RECON_* frames */
 
 enum frame_type {
 	FRAME_HELLO = 1,	/* u16 version, u16 listen port, u8 name len, name */

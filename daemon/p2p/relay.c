@@ -21,6 +21,7 @@
 #include "lib/util.h"
 #include "p2p/net.h"
 #include "p2p/peer.h"
+#include "p2p/reconcile.h"
 #include "p2p/relay.h"
 #include "p2p/txreq.h"
 #include "proto/frame.h"
@@ -70,6 +71,7 @@ struct relay_peer {
 	uint8_t		(*defer)[TX_ID_LEN];	/* ring of ids announced, not tracked yet */
 	size_t		 dhead, dlen, dcap;	/* first, how many, room (RELAY_DEFER_MAX) */
 	uint64_t	 dgen, dropgen;	/* the log window it was counted in */
+	struct reconcile_peer *rec;	/* its reconciliation (reconcile.c) */
 };
 
 /*
@@ -105,6 +107,7 @@ struct relay {
 	size_t		 deferring;	/* peers with announcements set aside */
 	size_t		 deferred;	/* announcements set aside in all */
 	struct relay_deflog dlog;
+	struct reconcile *rc;
 };
 
 /* The active peer with this serial: most requests in a row go to one peer. */
@@ -621,6 +624,8 @@ relay_on_frame(struct peer *p, const struct frame *f, void *arg)
 		return 0;
 	if (f->type == FRAME_TX)
 		return relay_on_tx(r, p, f->payload, f->len);
+	if (reconcile_is_frame(f->type))
+		return reconcile_on_frame(r->rc, p, p->relay->rec, f);
 	if (frame_ids_decode(f->payload, f->len, &ids, &count, &err) == -1) {
 		snprintf(reason, sizeof(reason), "protocol error: bad %s: %s",
 		    frame_type_str(f->type), err);
@@ -701,6 +706,9 @@ relay_tickcb(evutil_socket_t fd, short what, void *arg)
 		next = TAILQ_NEXT(p, entry);
 		if (p->relay != NULL && p->relay->sync)
 			relay_sync_step(r, p);
+		if (p->relay != NULL && p->relay->rec != NULL &&
+		    p->state == PEER_ACTIVE)
+			reconcile_tick(r->rc, p, p->relay->rec, now);
 	}
 }
 
@@ -719,9 +727,56 @@ relay_resume(void *arg)
 }
 
 /*
- * p became active.  Its mempool is announced to it, a slice per tick while
- * its send buffer is short, as CometBFT's mempool reactor sends its mempool
- * to each new peer (a node that restarts or joins late catches up).
+ * The whole mempool is announced to p, a slice per tick while its send
+ * buffer is short, as CometBFT's mempool reactor sends its mempool to each
+ * new peer: to a peer that does not reconcile, and where reconciliation
+ * failed (reconcile.c's fallback).
+ */
+static void
+relay_full(struct relay *r, struct peer *p)
+{
+	struct relay_peer *rp = p->relay;
+
+	if (rp == NULL || p->state != PEER_ACTIVE || rp->sync ||
+	    mempool_count(r->mp) == 0)
+		return;
+	rp->sync = 1;
+	rp->sync_started = 0;
+	/* An evicted cursor restarts the walk: at most two rounds in all. */
+	rp->sync_left = 2 * mempool_count(r->mp);
+	relay_sync_step(r, p);
+}
+
+/* --- reconcile.c's hooks ---------------------------------------------- */
+
+static void
+relay_rec_announce(struct peer *p, const uint8_t id[TX_ID_LEN], void *arg)
+{
+	(void)arg;
+	if (p->relay == NULL || p->state != PEER_ACTIVE)
+		return;
+	bloom_add(p->relay->known, id);
+	relay_queue_inv(p, id);
+}
+
+static void
+relay_rec_flush(struct peer *p, void *arg)
+{
+	(void)arg;
+	if (p->relay != NULL && p->state == PEER_ACTIVE && p->relay->ninv > 0)
+		relay_send_ids(p, FRAME_INV, p->relay->inv, &p->relay->ninv);
+}
+
+static void
+relay_rec_full(struct peer *p, void *arg)
+{
+	relay_full(arg, p);
+}
+
+/*
+ * p became active.  A peer that reconciles (docs/PROTOCOL.md section 7)
+ * learns what it lacks that way; to one that does not, the whole mempool
+ * is announced (a node that restarts or joins late catches up).
  */
 static void
 relay_up(struct peer *p, void *arg)
@@ -734,12 +789,9 @@ relay_up(struct peer *p, void *arg)
 	rp->known = bloom_new(RELAY_KNOWN_WINDOW);
 	p->relay = rp;
 	txreq_peer_add(r->sched, p->serial, p->outbound);
-	if (mempool_count(r->mp) == 0)
-		return;
-	rp->sync = 1;
-	/* An evicted cursor restarts the walk: at most two rounds in all. */
-	rp->sync_left = 2 * mempool_count(r->mp);
-	relay_sync_step(r, p);
+	rp->rec = reconcile_peer_new(r->rc, p);
+	if (p->version < FRAME_PROTO_RECON)
+		relay_full(r, p);
 }
 
 /*
@@ -770,6 +822,8 @@ relay_down(struct peer *p, void *arg)
 	rp->nwant = rp->wantcap = 0;
 	rp->sync = 0;
 	relay_defer_clear(r, rp, 1);
+	reconcile_peer_free(r->rc, rp->rec);
+	rp->rec = NULL;
 }
 
 static void
@@ -798,12 +852,15 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	    relay_release, r };
 	struct admit_hooks ah = { relay_accepted, relay_settled, relay_retry,
 	    relay_misbehaved, r };
+	struct reconcile_hooks rh = { relay_rec_announce, relay_rec_flush,
+	    relay_rec_full, r };
 
 	r->n = n;
 	r->net = net;
 	r->admit = admit;
 	r->mp = mp;
 	r->sched = txreq_new(&lim, relay_ask, r);
+	r->rc = reconcile_new(n, mp, &rh);
 	r->inv_timer = evtimer_new(n->base, relay_invcb, r);
 	r->tick = event_new(n->base, -1, EV_PERSIST, relay_tickcb, r);
 	event_add(r->tick, &tv);
@@ -823,6 +880,7 @@ relay_free(struct relay *r)
 	memset(&ah, 0, sizeof(ah));
 	admit_set_hooks(r->admit, &ah);
 	txreq_free(r->sched);
+	reconcile_free(r->rc);
 	event_free(r->inv_timer);
 	event_free(r->tick);
 	free(r);

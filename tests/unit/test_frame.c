@@ -335,7 +335,7 @@ test_frame_hello(void **state)
 
 	(void)state;
 	memset(&h, 0, sizeof(h));
-	h.version = FRAME_PROTO_VERSION;
+	h.version = 1;
 	h.listen_port = 7001;
 	strcpy(h.name, "node1");
 	n = frame_hello_encode(&h, buf, sizeof(buf));
