@@ -34,7 +34,7 @@ enum frame_type {
 	/* Set reconciliation, docs/PROTOCOL.md section 7. */
 	FRAME_RECON_INIT,	/* u32 session, salt[16], u32 set size, u16 want */
 	FRAME_RECON_SYMBOLS,	/* u32 session, salt[16], u32 set size, u32 first,
-				   u16 count, count * 12-byte coded symbols */
+				   u16 count, count * 11-byte coded symbols */
 	FRAME_RECON_MORE,	/* u32 session, u16 want */
 	FRAME_RECON_WANT,	/* u32 session, u16 count, count * 8-byte short ids */
 	FRAME_RECON_DONE,	/* u32 session, u8 result */
@@ -155,7 +155,7 @@ int	frame_peers_decode(const uint8_t *p, size_t len, struct frame_peer *out,
  * count * FRAME_RECON_SYMBOL_LEN (SYMBOLS) or count * 8 (WANT) bytes.
  */
 #define FRAME_RECON_SALT_LEN	16
-#define FRAME_RECON_SYMBOL_LEN	12
+#define FRAME_RECON_SYMBOL_LEN	11
 #define FRAME_RECON_BATCH_MAX	4096	/* symbols or short ids in one frame, or wanted */
 enum frame_recon_result {
 	FRAME_RECON_OK = 0,		/* decoded; WANT frames came first */

@@ -15,6 +15,7 @@
 #include "recon.h"
 
 #define RECON_NEVER	UINT64_MAX	/* an index past every stream */
+#define RECON_CHECK(h)	((uint32_t)(h) & 0xffffffu)	/* the checksum: 24 bits */
 
 static const char recon_tag[] = "noded recon v1";
 
@@ -64,6 +65,7 @@ struct recon_dec {
 	size_t		 nstack, stackcap;
 	uint64_t	*lo, *ro;	/* local-only, remote-only */
 	size_t		 nlo, nro, locap, rocap;
+	int		 broken;	/* peeled more ids than symbols: garbage */
 };
 
 static void *
@@ -192,8 +194,8 @@ recon_symbol_put(uint8_t out[RECON_SYMBOL_LEN], const struct recon_symbol *c)
 
 	for (i = 0; i < 8; i++)
 		out[i] = (uint8_t)(c->sum >> (56 - 8 * i));
-	for (i = 0; i < 4; i++)
-		out[8 + i] = (uint8_t)(c->check >> (24 - 8 * i));
+	for (i = 0; i < 3; i++)
+		out[8 + i] = (uint8_t)(c->check >> (16 - 8 * i));
 }
 
 void
@@ -205,7 +207,7 @@ recon_symbol_get(struct recon_symbol *c, const uint8_t in[RECON_SYMBOL_LEN])
 
 	for (i = 0; i < 8; i++)
 		v = v << 8 | in[i];
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 3; i++)
 		w = w << 8 | in[8 + i];
 	c->sum = v;
 	c->check = w;
@@ -325,7 +327,7 @@ recon_win_apply(struct recon_win *w, struct recon_symbol *c)
 			x = &w->it[k];
 			nk = x->link;
 			c->sum ^= x->s;
-			c->check ^= (uint32_t)x->h;
+			c->check ^= RECON_CHECK(x->h);
 			x->idx = recon_map_next(&x->prng, x->idx);
 			recon_win_place(w, k);
 		}
@@ -445,7 +447,7 @@ recon_dec_maybe_pure(const struct recon_dec *d, const struct recon_symbol *c,
 	if (c->sum == 0)
 		return 0;
 	*h = recon_hash(d->key, c->sum);
-	return (uint32_t)*h == c->check;
+	return RECON_CHECK(*h) == c->check;
 }
 
 /* ... and the index on the sum's own mapping. */
@@ -479,7 +481,7 @@ recon_dec_peel(struct recon_dec *d, uint64_t s, uint64_t h)
 
 	while (idx < d->ncs) {
 		d->cs[idx].sum ^= s;
-		d->cs[idx].check ^= (uint32_t)h;
+		d->cs[idx].check ^= RECON_CHECK(h);
 		if (recon_dec_maybe_pure(d, &d->cs[idx], &hh))
 			recon_dec_push(d, (size_t)idx);
 		idx = recon_map_next(&prng, idx);
@@ -497,6 +499,17 @@ recon_dec_run(struct recon_dec *d)
 		j = d->stack[--d->nstack];
 		if (!recon_dec_pure(d, j, &h))
 			continue;
+		/*
+		 * Each true peel empties a symbol for good, so a stream of a
+		 * real set never yields more ids than symbols; a false one
+		 * (a checksum that matched by chance, or symbols made up) can
+		 * undo that and peel on and on.  Stop there.
+		 */
+		if (d->nlo + d->nro >= d->max) {
+			d->broken = 1;
+			d->nstack = 0;
+			return;
+		}
 		s = d->cs[j].sum;
 		if (recon_dec_mine(d, s)) {
 			if (d->nlo == d->locap)
@@ -520,7 +533,7 @@ recon_dec_add(struct recon_dec *d, const struct recon_symbol *c, size_t n)
 	uint64_t	h;
 	size_t		i;
 
-	if (n > d->max - d->ncs)
+	if (d->broken || n > d->max - d->ncs)
 		return -1;
 	if (d->ncs + n > d->cscap)
 		d->cs = recon_grow(d->cs, &d->cscap, d->ncs + n, sizeof(*d->cs));
@@ -534,13 +547,14 @@ recon_dec_add(struct recon_dec *d, const struct recon_symbol *c, size_t n)
 		d->ncs++;
 	}
 	recon_dec_run(d);
-	return 0;
+	return d->broken ? -1 : 0;
 }
 
 int
 recon_dec_done(const struct recon_dec *d)
 {
-	return d->ncs > 0 && d->cs[0].sum == 0 && d->cs[0].check == 0;
+	return !d->broken && d->ncs > 0 && d->cs[0].sum == 0 &&
+	    d->cs[0].check == 0;
 }
 
 size_t

@@ -20,14 +20,17 @@
 #define RECON_SALT_LEN		16
 #define RECON_KEY_LEN		16	/* SipHash-2-4 key */
 #define RECON_SHORT_LEN		8
-#define RECON_SYMBOL_LEN	12	/* u64 sum, u32 checksum */
+#define RECON_SYMBOL_LEN	11	/* u64 sum, u24 checksum */
 #define RECON_SET_MAX		(1u << 21)	/* short ids in one set */
 #define RECON_SYMBOLS_MAX	(1u << 22)	/* coded symbols one decoder takes */
 
-/* One coded symbol: XOR of the short ids mapped to it and of their checksums. */
+/*
+ * One coded symbol: XOR of the short ids mapped to it, and of their
+ * checksums (the low 24 bits of each one's recon_hash).
+ */
 struct recon_symbol {
 	uint64_t	sum;
-	uint32_t	check;
+	uint32_t	check;		/* < 2^24 */
 };
 
 /* The session key: BLAKE2b-128("noded recon v1" | initiator salt | responder salt). */
@@ -50,7 +53,7 @@ uint64_t recon_map_next(uint64_t *prng, uint64_t last);
 size_t	recon_split(uint64_t *s, size_t n, uint64_t *coll, size_t maxcoll,
 	    size_t *ncoll);
 
-/* Symbol wire form: sum (u64 big-endian) | checksum (u32 big-endian). */
+/* Symbol wire form: sum (u64 big-endian) | checksum (u24 big-endian). */
 void	recon_symbol_put(uint8_t out[RECON_SYMBOL_LEN], const struct recon_symbol *c);
 void	recon_symbol_get(struct recon_symbol *c, const uint8_t in[RECON_SYMBOL_LEN]);
 
@@ -78,7 +81,9 @@ struct recon_dec *recon_dec_new(const uint8_t key[RECON_KEY_LEN],
 	    const uint64_t *s, size_t n, size_t max_symbols);
 /*
  * Adds the next n coded symbols of the remote stream and peels.  Returns 0,
- * or -1 (nothing added) if they would exceed max_symbols.
+ * or -1 if they would exceed max_symbols (nothing added) or the stream
+ * cannot be decoded: peeling found more ids than max_symbols, which a real
+ * stream never makes (docs/PROTOCOL.md 7.5); the decoder is then dead.
  */
 int	recon_dec_add(struct recon_dec *d, const struct recon_symbol *c, size_t n);
 /* 1 once the difference is known (symbol 0 peeled to empty), else 0. */

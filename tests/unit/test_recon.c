@@ -53,14 +53,14 @@ cmp64(const void *a, const void *b)
 
 /* docs/PROTOCOL.md 7.7: the same numbers. */
 static const char *const vec_symbols[8] = {
-	"883bf3d32c0e336e0cf50ee9",
-	"883bf3d32c0e336e0cf50ee9",
-	"ac1132d3cf6185ddba336b29",
-	"03a5c3b25a82be9b07c1d7f3",
-	"77872bc87d6af20b96540581",
-	"5342cff60ec597ea6f7533c1",
-	"f015346869448d805a86e4b3",
-	"c63176c2e3bc84f17771d016",
+	"883bf3d32c0e336ef50ee9",
+	"883bf3d32c0e336ef50ee9",
+	"ac1132d3cf6185dd336b29",
+	"03a5c3b25a82be9bc1d7f3",
+	"77872bc87d6af20b540581",
+	"5342cff60ec597ea7533c1",
+	"f015346869448d8086e4b3",
+	"c63176c2e3bc84f171d016",
 };
 
 static void
@@ -340,7 +340,7 @@ test_recon_bounds(void **state)
 	/* Random symbols: whatever peels, no crash, within the bounds. */
 	for (i = 0; i < 300; i++) {
 		c[i].sum = rng64();
-		c[i].check = (uint32_t)rng64();
+		c[i].check = (uint32_t)rng64() & 0xffffff;
 	}
 	d = recon_dec_new(key, a, 200, 300);
 	assert_int_equal(recon_dec_add(d, c, 300), 0);
@@ -356,9 +356,9 @@ test_recon_frames(void **state)
 {
 	static const char vec[] =
 	    "00000001101112131415161718191a1b1c1d1e1f0000000a000000000004"
-	    "883bf3d32c0e336e0cf50ee9883bf3d32c0e336e0cf50ee9"
-	    "ac1132d3cf6185ddba336b2903a5c3b25a82be9b07c1d7f3";
-	uint8_t		 syms[4 * RECON_SYMBOL_LEN], out[256], want[78];
+	    "883bf3d32c0e336ef50ee9883bf3d32c0e336ef50ee9"
+	    "ac1132d3cf6185dd336b2903a5c3b25a82be9bc1d7f3";
+	uint8_t		 syms[4 * RECON_SYMBOL_LEN], out[256], want[74];
 	uint8_t		 ids[16];
 	struct frame_recon r, g;
 	const char	*err;
@@ -377,7 +377,7 @@ test_recon_frames(void **state)
 	r.count = 4;
 	r.data = syms;
 	n = frame_recon_encode(FRAME_RECON_SYMBOLS, &r, out, sizeof(out));
-	assert_int_equal(n, 78);
+	assert_int_equal(n, 74);
 	unhex(want, vec, sizeof(want));
 	assert_memory_equal(out, want, n);
 	assert_int_equal(frame_recon_decode(FRAME_RECON_SYMBOLS, out, n, &g,
