@@ -362,8 +362,13 @@ reconcile_on_symbols(struct reconcile *rc, struct peer *p,
 	for (i = 0; i < fr->count; i++)
 		recon_symbol_get(&c[i], fr->data + i * FRAME_RECON_SYMBOL_LEN);
 	if (recon_dec_add(rp->dec, c, fr->count) == -1) {
+		memset(&more, 0, sizeof(more));
+		more.session = rp->isession;
+		more.result = FRAME_RECON_FAILED;
+		if (reconcile_send(rp, p, FRAME_RECON_DONE, &more) == -1)
+			return -1;
 		reconcile_ini_end(rc, p, rp, STATS_RECON_FAILED,
-		    "over the symbol cap");
+		    "the symbols do not decode");
 		return p->state == PEER_ACTIVE ? 0 : -1;
 	}
 	rp->ims = now_ms();

@@ -176,6 +176,6 @@ main(void)
 	    "GETDATA's 32); INV+GD: the full ids announced after and their "
 	    "GETDATAs, the part of moving the transactions themselves;\n"
 	    "rounds: round trips of symbols (RECON_INIT or RECON_MORE); ms: wall "
-	    "both sides' CPU, one thread\n");
+	    "time of both sides in one thread\n");
 	return 0;
 }

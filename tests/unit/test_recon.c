@@ -274,7 +274,7 @@ test_recon_split(void **state)
 /*
  * Two ids with one short id on the same side would cancel out of every
  * symbol they share: recon_split takes them out (they go by full id,
- * PROTOCOL.md 7.6), and the rest reconciles.
+ * PROTOCOL.md 7.2), and the rest reconciles.
  */
 static void
 test_recon_collision(void **state)
