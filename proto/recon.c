@@ -171,7 +171,8 @@ recon_split(uint64_t *s, size_t n, uint64_t *coll, size_t maxcoll,
 {
 	size_t	i, j, u = 0, c = 0;
 
-	qsort(s, n, sizeof(*s), recon_cmp64);
+	if (n > 0)
+		qsort(s, n, sizeof(*s), recon_cmp64);
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && s[j] == s[i]; j++)
 			;

@@ -197,8 +197,10 @@ reconcile_announce(struct reconcile *rc, struct peer *p,
 
 	if (na + nb == 0)
 		return 0;
-	qsort(a, na, sizeof(*a), reconcile_cmp64);
-	qsort(b, nb, sizeof(*b), reconcile_cmp64);
+	if (na > 0)
+		qsort(a, na, sizeof(*a), reconcile_cmp64);
+	if (nb > 0)
+		qsort(b, nb, sizeof(*b), reconcile_cmp64);
 	mempool_walk(rc->mp, NULL, mempool_count(rc->mp), reconcile_pick_one, &k);
 	if (p->state == PEER_ACTIVE)
 		rc->h.flush(p, rc->h.arg);
@@ -311,7 +313,8 @@ reconcile_ini_finish(struct reconcile *rc, struct peer *p,
 	if (reconcile_send(rp, p, FRAME_RECON_DONE, &fr) == -1)
 		return -1;
 	mine = xcalloc(nlo + 1, sizeof(*mine));
-	memcpy(mine, lo, nlo * sizeof(*mine));
+	if (nlo > 0)
+		memcpy(mine, lo, nlo * sizeof(*mine));
 	sent = reconcile_announce(rc, p, rp->ikey, mine, nlo, rp->icoll,
 	    rp->incoll);
 	free(mine);

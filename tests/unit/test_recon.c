@@ -206,11 +206,13 @@ run_diff(size_t common, size_t na, size_t nb, size_t batch)
 	assert_int_equal(nl, nb);
 	assert_int_equal(nr, na);
 	got = calloc(nl + nr + 1, 8);
-	memcpy(got, l, nl * 8);
+	if (nl > 0)
+		memcpy(got, l, nl * 8);
 	qsort(got, nl, 8, cmp64);
 	qsort(b + common, nb, 8, cmp64);
 	assert_memory_equal(got, b + common, nb * 8);
-	memcpy(got, r, nr * 8);
+	if (nr > 0)
+		memcpy(got, r, nr * 8);
 	qsort(got, nr, 8, cmp64);
 	qsort(a + common, na, 8, cmp64);
 	assert_memory_equal(got, a + common, na * 8);
