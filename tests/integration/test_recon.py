@@ -150,3 +150,80 @@ def test_recon_off_and_version_1_peers_still_catch_up(cluster):
                "the mempool at o2")
     assert metric(n2, "noded_recon_sessions_total", result="ok") == 1
     assert metric(n2, "noded_recon_diff_total") == 50
+
+
+# --- the wire, from an independent client (tests/integration/p2plib.py) ---
+
+def siphash24(key, data):
+    import ctypes
+    from p2plib import sodium
+    out = ctypes.create_string_buffer(8)
+    sodium.crypto_shorthash_siphash24(out, data, ctypes.c_ulonglong(len(data)),
+                                      key)
+    return int.from_bytes(out.raw, "little")
+
+
+def recon_key(salt_i, salt_r):
+    import hashlib
+    return hashlib.blake2b(b"noded recon v1" + salt_i + salt_r,
+                           digest_size=16).digest()
+
+
+def hello_v(conn, version):
+    import p2plib
+    conn.send_frame(p2plib.FRAME_HELLO,
+                    p2plib.hello_payload("probe", 0, version=version))
+    return conn.recv_until(p2plib.FRAME_HELLO)
+
+
+def test_recon_wire_answers_as_specified(cluster):
+    import os
+    import struct
+    import p2plib
+    n = cluster.start("w1")
+    t = Wallet().tx(amount=5)
+    assert n.submit(t.hex())[0] == 200
+    conn = p2plib.SecureConn(n.p2p_port)
+    hello_v(conn, 2)
+    salt_i = os.urandom(16)
+    conn.send_frame(p2plib.FRAME_RECON_INIT,
+                    struct.pack(">I", 7) + salt_i + struct.pack(">IH", 0, 3))
+    p = conn.recv_until(p2plib.FRAME_RECON_SYMBOLS)
+    session, = struct.unpack(">I", p[:4])
+    salt_r = p[4:20]
+    set_size, first, count = struct.unpack(">IIH", p[20:30])
+    assert (session, set_size, first, count) == (7, 1, 0, 3)
+    assert len(p) == 30 + 3 * 11
+    # Symbol 0 holds every id: here the one transaction, as 7.2 and 7.3 say.
+    key = recon_key(salt_i, salt_r)
+    s = siphash24(key, t.id())
+    h = siphash24(key, s.to_bytes(8, "little"))
+    assert p[30:41] == s.to_bytes(8, "big") + (h & 0xffffff).to_bytes(3, "big")
+    # Asked for by short id, it is announced by its full id.
+    conn.send_frame(p2plib.FRAME_RECON_WANT,
+                    struct.pack(">IH", 7, 1) + s.to_bytes(8, "big"))
+    conn.send_frame(p2plib.FRAME_RECON_DONE, struct.pack(">IB", 7, 0))
+    inv = conn.recv_until(p2plib.FRAME_INV)
+    assert p2plib.parse_ids(inv) == [t.id()]
+    # More short ids wanted than symbols sent: a protocol error.
+    conn.send_frame(p2plib.FRAME_RECON_INIT,
+                    struct.pack(">I", 8) + salt_i + struct.pack(">IH", 0, 1))
+    conn.recv_until(p2plib.FRAME_RECON_SYMBOLS)
+    conn.send_frame(p2plib.FRAME_RECON_WANT,
+                    struct.pack(">IH", 8, 2) + os.urandom(16))
+    wait_until(conn.peer_closed, 10, "the node to close the link")
+    assert n.log_grep(r"RECON_WANT of more short ids than symbols sent")
+    # RECON_* from a version 1 peer, and a malformed one: closed, named.
+    old = p2plib.SecureConn(n.p2p_port)
+    hello_v(old, 1)
+    old.send_frame(p2plib.FRAME_RECON_INIT,
+                   struct.pack(">I", 1) + salt_i + struct.pack(">IH", 0, 1))
+    wait_until(old.peer_closed, 10, "the node to close the v1 link")
+    assert n.log_grep(r"protocol error: RECON_INIT from a version 1 peer")
+    bad = p2plib.SecureConn(n.p2p_port)
+    hello_v(bad, 2)
+    bad.send_frame(p2plib.FRAME_RECON_INIT,
+                   struct.pack(">I", 1) + salt_i + struct.pack(">IH", 0, 0))
+    wait_until(bad.peer_closed, 10, "the node to close the bad link")
+    assert n.log_grep(r"bad RECON_INIT: reconciliation want out of range")
+    assert n.alive()
