@@ -32,6 +32,12 @@
 #define RECON_TIMEOUT_MS	30000	/* a session the other side left */
 #define RECON_INIT_WAIT_MS	5000	/* inbound: wait this long for RECON_INIT */
 #define RECON_COLL_MAX		1024	/* colliding short ids remembered */
+/*
+ * A RECON_INIT costs the responder a pass over its mempool (a SipHash an id
+ * and the encoder's window): one a second per peer at most, the others are
+ * refused.
+ */
+#define RECON_INIT_GAP_MS	1000
 
 enum recon_state { RS_IDLE = 0, RS_WAIT };
 
@@ -66,6 +72,7 @@ struct reconcile_peer {
 	uint64_t	*wanted;
 	size_t		 nwanted, wantcap;
 	uint64_t	 rms;
+	uint64_t	 rinit_ms;	/* the last RECON_INIT served */
 };
 
 struct reconcile {
@@ -471,7 +478,8 @@ reconcile_on_init(struct reconcile *rc, struct peer *p,
 	memset(&done, 0, sizeof(done));
 	done.session = fr->session;
 	done.result = FRAME_RECON_REFUSED;
-	if (rc->live >= RECON_SESSIONS_MAX) {
+	if (rc->live >= RECON_SESSIONS_MAX ||
+	    (rp->rinit_ms != 0 && now_ms() - rp->rinit_ms < RECON_INIT_GAP_MS)) {
 		stats.recon_sessions[STATS_RECON_REFUSED]++;
 		if (reconcile_send(rp, p, FRAME_RECON_DONE, &done) == -1)
 			return -1;
@@ -481,6 +489,7 @@ reconcile_on_init(struct reconcile *rc, struct peer *p,
 		}
 		return p->state == PEER_ACTIVE ? 0 : -1;
 	}
+	rp->rinit_ms = now_ms();
 	randombytes_buf(rp->rsalt, sizeof(rp->rsalt));
 	recon_key(rp->rkey, fr->salt, rp->rsalt);
 	if (reconcile_set(rc, rp->rkey, &s, &n, &rp->rcoll, &rp->rncoll) == -1) {

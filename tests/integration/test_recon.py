@@ -6,6 +6,8 @@ from /metrics (noded_recon_bytes_total, noded_frames_sent_total by type);
 bounds are generous, the figures themselves are in tests/bench.
 """
 
+import time
+
 from conftest import wait_connected, wait_until
 from txlib import Wallet
 
@@ -121,12 +123,13 @@ def test_recon_brings_back_what_each_side_missed(cluster):
 
 def test_recon_periodic_rounds(cluster):
     n1 = cluster.start("p1")
-    n2 = cluster.start("p2", peers=[n1], args=["--recon-interval", "300ms"])
+    n2 = cluster.start("p2", peers=[n1], args=["--recon-interval", "1100ms"])
     wait_connected(n1, n2)
     wait_until(lambda: metric(n2, "noded_recon_sessions_total",
-                              result="ok") >= 4, 15, "periodic sessions")
+                              result="ok") >= 4, 20, "periodic sessions")
     # The inbound side answers; it starts none of its own.
     assert metric(n1, "noded_recon_sessions_total", result="ok") >= 3
+    assert metric(n1, "noded_recon_sessions_total", result="refused") == 0
     # A tx m1 got while the link was cut comes back at once on the new
     # link, and later ones are still relayed as before.
     split(n1, n2)
@@ -205,6 +208,11 @@ def test_recon_wire_answers_as_specified(cluster):
     conn.send_frame(p2plib.FRAME_RECON_DONE, struct.pack(">IB", 7, 0))
     inv = conn.recv_until(p2plib.FRAME_INV)
     assert p2plib.parse_ids(inv) == [t.id()]
+    # A second RECON_INIT within a second is refused (RECON_DONE 2).
+    conn.send_frame(p2plib.FRAME_RECON_INIT,
+                    struct.pack(">I", 9) + salt_i + struct.pack(">IH", 0, 1))
+    assert conn.recv_until(p2plib.FRAME_RECON_DONE) == struct.pack(">IB", 9, 2)
+    time.sleep(1.1)
     # More short ids wanted than symbols sent: a protocol error.
     conn.send_frame(p2plib.FRAME_RECON_INIT,
                     struct.pack(">I", 8) + salt_i + struct.pack(">IH", 0, 1))
