@@ -235,3 +235,31 @@ def test_recon_wire_answers_as_specified(cluster):
     wait_until(bad.peer_closed, 10, "the node to close the bad link")
     assert n.log_grep(r"bad RECON_INIT: reconciliation want out of range")
     assert n.alive()
+
+
+def test_recon_periodic_round_brings_back_a_tx_missed_on_a_live_link(cluster):
+    """p2 and p3 refuse a tx with a timestamp 3 s ahead (their
+    --max-future-ms is 500) that p1 accepts and announces once; the refusal
+    is remembered for 30 s (PROTOCOL.md 5.3), and p1 never announces it to
+    them again.  Once it is valid to them, p2's periodic rounds bring it
+    back over the same link; p3, with --recon-interval 0, never gets it."""
+    quiet = ["--peer-exchange", "off"]
+    n1 = cluster.start("q1", args=quiet)
+    n2 = cluster.start("q2", peers=[n1], args=quiet + [
+        "--max-future-ms", "500", "--recon-interval", "1s"])
+    n3 = cluster.start("q3", peers=[n1], args=quiet + [
+        "--max-future-ms", "500", "--recon-interval", "0"])
+    wait_connected(n1, n2)
+    wait_connected(n1, n3)
+    t = Wallet().tx(amount=6, timestamp_ms=int(time.time() * 1000) + 3000)
+    link = [p for p in n2.peers() if p["node_id"] == n1.node_id][0]
+    assert n1.submit(t.hex())[0] == 200
+    wait_until(lambda: n2.log_grep(r"tx %.16s rejected" % t.id_hex()) and
+               n3.log_grep(r"tx %.16s rejected" % t.id_hex()), 10,
+               "the refusals")
+    wait_until(lambda: n2.has_tx(t.id_hex()), 60, "the tx back at q2")
+    # Over the link it was refused on, not a new one.
+    again = [p for p in n2.peers() if p["node_id"] == n1.node_id][0]
+    assert again["connected_since_ms"] == link["connected_since_ms"]
+    assert not n3.has_tx(t.id_hex())
+    assert metric(n2, "noded_recon_diff_total") >= 1
