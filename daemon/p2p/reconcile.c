@@ -353,6 +353,11 @@ reconcile_on_symbols(struct reconcile *rc, struct peer *p,
 	}
 	if (rp->dec == NULL) {
 		if (rc->live >= RECON_SESSIONS_MAX) {
+			memset(&more, 0, sizeof(more));
+			more.session = rp->isession;
+			more.result = FRAME_RECON_REFUSED;
+			if (reconcile_send(rp, p, FRAME_RECON_DONE, &more) == -1)
+				return -1;
 			reconcile_ini_end(rc, p, rp, STATS_RECON_REFUSED,
 			    "too many sessions");
 			return p->state == PEER_ACTIVE ? 0 : -1;
@@ -562,11 +567,16 @@ reconcile_on_done(struct reconcile *rc, struct peer *p,
 {
 	size_t	sent;
 
-	/* The responder's answer to our INIT: refused. */
+	/*
+	 * Refused: the responder's answer to our RECON_INIT, or the initiator
+	 * giving up on its session before it began (no room for a decoder).
+	 */
 	if (fr->result == FRAME_RECON_REFUSED) {
 		if (rp->ist == RS_WAIT && fr->session == rp->isession)
 			reconcile_ini_end(rc, p, rp, STATS_RECON_REFUSED,
 			    "refused by the peer");
+		else if (rp->rst == RS_WAIT && fr->session == rp->rsession)
+			reconcile_resp_clear(rc, rp);
 		return p->state == PEER_ACTIVE ? 0 : -1;
 	}
 	if (rp->rst != RS_WAIT || fr->session != rp->rsession)
