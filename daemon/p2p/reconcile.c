@@ -28,7 +28,8 @@
  * (the decoder needs about 1.35 per id), 2.4 MB of symbols at most.
  */
 #define RECON_SESSION_SYMBOLS	200000
-#define RECON_SESSIONS_MAX	8	/* encoders and decoders alive at once: ~20 MB each at most (200,000 ids, 200,000 symbols) */
+/* Encoders and decoders alive at once: under 20 MB each at the caps. */
+#define RECON_SESSIONS_MAX	8
 #define RECON_TIMEOUT_MS	30000	/* a session the other side left */
 #define RECON_INIT_WAIT_MS	5000	/* inbound: wait this long for RECON_INIT */
 #define RECON_COLL_MAX		1024	/* colliding short ids remembered */
