@@ -136,7 +136,11 @@ recon_hash(const uint8_t key[RECON_KEY_LEN], uint64_t s)
 uint64_t
 recon_map_next(uint64_t *prng, uint64_t last)
 {
-	volatile double	f;	/* no excess precision, no contraction */
+	/*
+	 * Plain binary64 (no x87 excess precision on the targets we build
+	 * for); no multiply-add here for a compiler to contract.
+	 */
+	double		f;
 	uint64_t	r, nx;
 
 	r = *prng * 0xda942042e4dd58b5ULL;
