@@ -121,6 +121,13 @@ $(LIBCOMMON): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# The web view (web/) built into noded: a C table of its files, by od and awk.
+WEB_FILES := $(sort $(wildcard web/*.html web/*.js web/*.css))
+$(BUILD)/web_assets.inc: $(WEB_FILES) tools/webgen.sh
+	@mkdir -p $(@D)
+	sh tools/webgen.sh $(WEB_FILES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/daemon/http/web.o: $(BUILD)/web_assets.inc
+
 $(LIBNODED): $(DAEMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "base/budget.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/node.h"
@@ -267,7 +268,8 @@ main(int argc, char **argv)
 	log_libevent_route();
 
 	n->base = event_base_new();
-	if (n->base == NULL) {
+	if (n->base == NULL ||
+	    event_base_priority_init(n->base, NODE_PRIORITIES) == -1) {
 		log_error("main", "cannot create the event loop");
 		return 1;
 	}
@@ -280,6 +282,9 @@ main(int argc, char **argv)
 	memcpy(n->netid, n->policy.netid, TX_NETID_LEN);
 
 	/* Lowest layer first: each module is handed the ones it uses. */
+	budget_limit(BUDGET_PEER_SEND, cfg.peer_send_budget);
+	budget_limit(BUDGET_API_BODY, cfg.api_body_budget);
+	budget_limit(BUDGET_EVENTS, cfg.events_budget);
 	m.mempool = mempool_new(cfg.mempool_max_txs, cfg.mempool_max_bytes);
 	m.admit = admit_new(n, m.mempool);
 	m.net = net_new(n);
@@ -288,6 +293,7 @@ main(int argc, char **argv)
 	if ((m.api = api_new(n, m.admit, m.mempool, m.net)) == NULL ||
 	    net_start(m.net) == -1)
 		goto out;
+	api_set_prov(m.api, relay_prov(m.relay));
 	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(n->base, signos[i], main_signalcb, &m);
 		evsignal_add(sigs[i], NULL);

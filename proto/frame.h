@@ -31,6 +31,8 @@ enum frame_type {
 	FRAME_NOTFOUND,		/* same payload as INV */
 	FRAME_GETPEERS,		/* empty */
 	FRAME_PEERS,		/* u16 count (0..100), count * 51-byte entries */
+	FRAME_PRUNE,		/* empty: push me announcements, not transactions */
+	FRAME_GRAFT,		/* empty: push me transactions */
 	/* Set reconciliation, docs/PROTOCOL.md section 7. */
 	FRAME_RECON_INIT,	/* u32 session, salt[16], u32 set size, u16 want */
 	FRAME_RECON_SYMBOLS,	/* u32 session, salt[16], u32 set size, u32 first,

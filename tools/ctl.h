@@ -179,7 +179,10 @@ int	ctl_status(struct ctl *c, int argc, char **argv);
 int	ctl_peers(struct ctl *c, int argc, char **argv);
 int	ctl_connect(struct ctl *c, int argc, char **argv);
 int	ctl_disconnect(struct ctl *c, int argc, char **argv);
+int	ctl_bans(struct ctl *c, int argc, char **argv);
+int	ctl_unban(struct ctl *c, int argc, char **argv);
 int	ctl_watch(struct ctl *c, int argc, char **argv);
 int	ctl_health(struct ctl *c, int argc, char **argv);
+int	ctl_trace(struct ctl *c, int argc, char **argv);
 
 #endif

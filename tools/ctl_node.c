@@ -515,3 +515,97 @@ ctl_disconnect(struct ctl *c, int argc, char **argv)
 	ctl_answer_free(&a);
 	return CTL_OK;
 }
+
+int
+ctl_bans(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_answer	 a;
+	struct ctl_table	*t;
+	const json_t		*bans, *b;
+	char			 what[160], reason[64], since[64], left[32];
+	json_int_t		 s, u, now;
+	size_t			 i;
+	int			 rc;
+
+	if (ctl_no_options(c, argc, argv, 0, &rc) == -1)
+		return rc;
+	if ((rc = ctl_connect_setup(c, 0)) != 0)
+		return rc;
+	if (ctl_get_list(c, "/v1/bans", "bans", &a, &bans, &rc) == -1)
+		return rc;
+	if (json_array_size(bans) == 0) {
+		printf("no bans\n");
+		ctl_answer_free(&a);
+		return CTL_OK;
+	}
+	now = ctl_int(a.json, "now");
+	t = ctl_table_new(4, "llll");
+	ctl_table_add(t, "BANNED", "REASON", "SINCE", "LEFT");
+	json_array_foreach(bans, i, b) {
+		if (json_is_string(json_object_get(b, "key"))) {
+			ctl_value(what, sizeof(what), json_object_get(b, "key"));
+			memmove(what + 4, what, strlen(what) + 1 < sizeof(what) - 4 ?
+			    strlen(what) + 1 : sizeof(what) - 5);
+			memcpy(what, "key ", 4);
+		} else {
+			ctl_value(what, sizeof(what), json_object_get(b, "ip"));
+			memmove(what + 3, what, strlen(what) + 1 < sizeof(what) - 3 ?
+			    strlen(what) + 1 : sizeof(what) - 4);
+			memcpy(what, "ip ", 3);
+		}
+		what[sizeof(what) - 1] = '\0';
+		ctl_value(reason, sizeof(reason), json_object_get(b, "reason"));
+		s = ctl_int(b, "since");
+		u = ctl_int(b, "until");
+		if (s >= 0)
+			ctl_time_ms(since, sizeof(since), (uint64_t)s * 1000);
+		else
+			snprintf(since, sizeof(since), "-");
+		if (u >= 0 && now >= 0)
+			ctl_duration(left, sizeof(left), u > now ?
+			    (uint64_t)(u - now) : 0);
+		else
+			snprintf(left, sizeof(left), "-");
+		ctl_table_add(t, what, reason, since, left);
+	}
+	ctl_table_print(t, stdout);
+	ctl_answer_free(&a);
+	return CTL_OK;
+}
+
+int
+ctl_unban(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_answer	 a;
+	const char		*arg;
+	char			 path[160], safe[256];
+	int			 rc;
+
+	if (ctl_no_options(c, argc, argv, 1, &rc) == -1)
+		return rc;
+	if (optind >= argc)
+		return ctl_usage(c, "a node key or an IP address is required");
+	arg = argv[optind];
+	ctl_safe(safe, sizeof(safe), arg);
+	/* A key is 64 hex digits; an IPv6 address at most 45 characters. */
+	if (*arg == '\0' || strlen(arg) > 64 || strspn(arg,
+	    "0123456789abcdefABCDEF.:") != strlen(arg))
+		return ctl_usage(c, "'%s': expected a node key (64 hex digits) "
+		    "or an IP address", safe);
+	if ((rc = ctl_connect_setup(c, 0)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/bans/%s", arg);
+	if (ctl_call(c, "DELETE", path, NULL, &a) == -1)
+		return CTL_ERR;
+	if (a.status / 100 != 2) {
+		rc = ctl_answer_error(c, &a);
+		ctl_answer_free(&a);
+		return rc;
+	}
+	if (c->json)
+		ctl_print_raw(&a);
+	else
+		printf("unbanned %s\n", safe);
+	ctl_answer_free(&a);
+	return CTL_OK;
+}

@@ -141,6 +141,13 @@ class Demo:
         p = self.cluster("up", "-n", str(NODES), "--topology", "discover", "-q")
         for line in p.stdout.rstrip().splitlines():
             out("  " + line)
+        out("  web view: %s" % self.web_url())
+
+    def web_url(self):
+        """node1's web view, its network page over the four nodes."""
+        return "http://127.0.0.1:%d/  (network: http://127.0.0.1:%d/net.html?nodes=%s)" % (
+            API_BASE + 1, API_BASE + 1, ",".join("127.0.0.1:%d" % (API_BASE + k)
+                                                 for k in range(1, NODES + 1)))
 
     def wallet(self):
         self.key = os.path.join(self.dir, "wallet.key")
@@ -311,6 +318,9 @@ class Demo:
             out("  %s ctl node1 peers     (nodectl with node1's data dir)" % c)
             out("  %s status" % c)
             out("  %s logs -f" % c)
+            ok = [t["id"] for t in self.txs if t.get("id") and t.get("verdict") == "accepted"]
+            out("  %s trace %s" % (c, ok[0] if ok else "TX_ID"))
+            out("  web view: %s" % self.web_url())
             out("  %s down" % c)
             return
         p = self.cluster("down", check=False)

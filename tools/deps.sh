@@ -18,7 +18,9 @@ set_pkgs() {
 	unit)	echo "libcmocka-dev" ;;
 	# promtool (Debian's prometheus package) checks the /metrics text
 	integration)
-		echo "python3 python3-pytest python3-prometheus-client curl procps iproute2 prometheus" ;;
+		# chromium, its driver and selenium: the web view's browser test (test_web.py)
+		echo "python3 python3-pytest python3-prometheus-client curl procps iproute2 prometheus" \
+		    "chromium chromium-driver python3-selenium" ;;
 	layers)	echo "python3 binutils" ;;
 	fuzz)	echo "clang libclang-rt-dev" ;;
 	bench)	echo "python3 python3-pytest" ;;

@@ -81,6 +81,12 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "Asks the node to drop a peer, named by its node id (64 hex digits),\n"
 	    "its name or a unique prefix of its id as `nodectl peers` shows them;\n"
 	    "exit 1 if there is no such peer.\n" },
+	{ "bans", ctl_bans, "",
+	    "Lists the node's bans: node keys and IP addresses of peers that\n"
+	    "proved misbehaviour, why, since when and for how long still.\n" },
+	{ "unban", ctl_unban, "NODE_KEY | IP",
+	    "Lifts the ban of a node key (64 hex digits) or an IP address;\n"
+	    "exit 1 if there is none.\n" },
 	{ "watch", ctl_watch, "",
 	    "Follows the node's event stream, one line per event:\n"
 	    "  HH:MM:SS.mmm NODE EVENT DETAILS\n"
@@ -94,6 +100,16 @@ static const struct ctl_cmd ctl_cmds[] = {
 	    "\n"
 	    "  --reconnect SECONDS  how long to keep trying to reopen a broken\n"
 	    "                       stream (default 30; 0: do not reopen)\n" },
+	{ "trace", ctl_trace, "ID",
+	    "Collects the provenance of a transaction (GET /v1/tx/ID/trace) from\n"
+	    "every --node at once and prints its propagation tree: each node under\n"
+	    "the peer its copy came from, its hop count from the entry node (the one\n"
+	    "that got it from the API), when it first heard of it (SEEN_MS) and got\n"
+	    "the copy (GOT_MS) in ms after the entry node got it, its time queued\n"
+	    "and verifying, its verdict and how many peers announced it.  The nodes\n"
+	    "that never saw it are named.  Exit 1 if no node saw it.  With --json:\n"
+	    "one object with \"nodes\" (each node's trace plus parent, hop, seen_ms,\n"
+	    "received_ms), \"never_saw\", \"errors\" and \"elapsed_ms\".\n" },
 	{ "health", ctl_health, "[--ready]",
 	    "Asks the node whether it is alive (GET /healthz) or, with --ready,\n"
 	    "ready (GET /readyz: its validators run and, if it was given --peer\n"
@@ -164,7 +180,7 @@ ctl_token_hint(const struct ctl *c)
 		break;
 	case CTL_TOKEN_NONE:
 		ctl_warnx("the node wants a token: for admin commands (connect, "
-		    "disconnect) name the node's data dir, where it writes its "
+		    "disconnect, unban) name the node's data dir, where it writes its "
 		    "cookie, with --data-dir DIR or NODECTL_DATA_DIR (%s); for a "
 		    "node run with --api-token-file give --token-file FILE or set "
 		    "NODECTL_TOKEN_FILE", c->cookie_note[0] != '\0' ?

@@ -183,6 +183,45 @@ static const struct config_option config_options[] = {
 	  FIELD(max_peers), .defnum = 125, .min = 0, .max = 10000,
 	  .help = "inbound connections accepted",
 	  .man = "Inbound connections accepted." },
+	{ .name = "max-inbound-per-ip", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(max_inbound_per_ip), .defnum = 32, .min = 1, .max = 10000,
+	  .help = "established inbound connections from one IP address",
+	  .man = "Established inbound connections from one IP address; a "
+	  "newcomer over it is\nrefused.\nNot applied to 127.0.0.1 and ::1, "
+	  "which every local program shares." },
+	{ .name = "max-handshaking", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(max_handshaking), .defnum = 32, .min = 1, .max = 10000,
+	  .help = "inbound connections still in their handshake",
+	  .man = "Inbound connections still in their handshake, a pool apart "
+	  "from\n.Fl \\-max\\-peers :\nwhen it is full a newcomer takes the "
+	  "place of the one that has been\nhandshaking longest." },
+	{ .name = "max-handshaking-per-ip", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(max_handshaking_per_ip), .defnum = 4, .min = 1, .max = 10000,
+	  .help = "inbound handshakes at once from one IP address",
+	  .man = "Inbound connections in their handshake at once from one IP "
+	  "address;\nmore are closed at accept.\nNot applied to 127.0.0.1 "
+	  "and ::1." },
+	{ .name = "handshake-rate", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(handshake_rate), .defnum = 200, .min = 0, .max = 1000000,
+	  .help = "new inbound handshakes a second; 0: no limit",
+	  .man = "New inbound handshakes a second (a token bucket of one "
+	  "second's worth),\nchecked at accept before any key is made; "
+	  "connections beyond it are\nclosed at once.\n0 is no limit.\n"
+	  "Outbound dials are not counted." },
+	{ .name = "handshake-rate-per-ip", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(handshake_rate_per_ip), .defnum = 20, .min = 0, .max = 1000000,
+	  .help = "new inbound handshakes a second from one IP; 0: no limit",
+	  .man = "As\n.Fl \\-handshake\\-rate ,\nfor each IP address "
+	  "(1024 tracked).\nNot applied to 127.0.0.1 and ::1." },
+	{ .name = "ban-seconds", .metavar = "S", .type = CT_NUMBER,
+	  FIELD(ban_seconds), .defnum = 600, .min = 0, .max = 31536000,
+	  .help = "how long a misbehaving peer's key and IP are banned; 0: off",
+	  .man = "How long a peer that proved misbehaviour (a transaction with a "
+	  "bad\nsignature, of another network or badly encoded, a protocol "
+	  "violation)\nis banned, by its node key and its IP address "
+	  "(127.0.0.1 and ::1 by key\nonly).\nBans are kept in\n"
+	  ".Pa DATA_DIR/bans\nacross restarts; see\n.Pa /v1/bans .\n0 bans "
+	  "no one." },
 	{ .name = "outbound", .metavar = "N", .type = CT_NUMBER, FIELD(outbound),
 	  .defnum = 8, .min = 0, .max = 1000,
 	  .help = "outbound links kept through peer exchange",
@@ -204,6 +243,29 @@ static const struct config_option config_options[] = {
 	  .help = "bytes of transactions kept; suffix k, m or g allowed",
 	  .man = "Bytes of transactions kept, with an optional suffix\n"
 	  ".Cm k , m\nor\n.Cm g\n(binary: 1k is 1024)." },
+	{ .name = "peer-send-budget", .metavar = "BYTES", .type = CT_BYTES,
+	  FIELD(peer_send_budget), .defnum = 64ULL << 20, .min = 64 << 10,
+	  .max = 1ULL << 40,
+	  .help = "bytes queued to all peers together; suffix k, m or g allowed",
+	  .man = "Bytes queued for sending to all peers together.\nEach peer's "
+	  "share is this divided among the connected peers (at least\n256 KiB); "
+	  "a peer above its share is not read (its requests wait) until it\n"
+	  "drains, and one that also reads nothing for 5 s is disconnected.\n"
+	  "A peer above 16 MiB is disconnected at once." },
+	{ .name = "api-body-budget", .metavar = "BYTES", .type = CT_BYTES,
+	  FIELD(api_body_budget), .defnum = 32ULL << 20, .min = 1ULL << 20,
+	  .max = 1ULL << 40,
+	  .help = "bytes of API request bodies held at once; suffix k, m or g allowed",
+	  .man = "Bytes of API request bodies held at once, counted from their\n"
+	  ".Dq Content-Length\nbefore the body is read; a request whose body "
+	  "would pass it gets 503 and\nits connection is closed." },
+	{ .name = "events-budget", .metavar = "BYTES", .type = CT_BYTES,
+	  FIELD(events_budget), .defnum = 16ULL << 20, .min = 1ULL << 20,
+	  .max = 1ULL << 40,
+	  .help = "unsent event-stream bytes of all subscribers; suffix k, m or g allowed",
+	  .man = "Unsent bytes of all event streams together.\nWhen they pass it, a "
+	  "subscriber holding more than its share is\ndisconnected (it may resume "
+	  "with\n.Dq Last-Event-ID ) ;\none holding more than 1 MiB always is." },
 	{ .name = "log-level", .metavar = "LEVEL", .type = CT_LOG_LEVEL,
 	  FIELD(log_level), .def = "info",
 	  .help = "least severe messages logged",
@@ -247,10 +309,26 @@ static const struct config_option config_options[] = {
 	  .help = "wait for a TX before asking another announcer",
 	  .man = "How long to wait for a requested transaction before asking "
 	  "another peer\nthat announced it." },
+	{ .name = "relay-push", .metavar = "on|off", .type = CT_BOOL,
+	  FIELD(relay_push), .def = "on",
+	  .help = "push transactions along a spanning tree of links",
+	  .man = "Push accepted transactions whole to the peers on a self-repairing "
+	  "spanning\ntree of the links and announce them to the others, as "
+	  "Plumtree does\n(docs/PROTOCOL.md 5.2).  With\n.Cm off\nevery peer "
+	  "gets announcements only, and pulls." },
 	{ .name = "inv-batch-ms", .metavar = "MS", .type = CT_NUMBER,
-	  FIELD(inv_batch_ms), .defnum = 5, .min = 0, .max = 10000,
-	  .help = "delay gathering ids into one INV",
-	  .man = "How long to gather accepted ids into one announcement." },
+	  FIELD(inv_batch_ms), .defnum = 0, .min = 0, .max = 10000,
+	  .help = "delay gathering ids into one INV (0: end of the loop turn)",
+	  .man = "How long to gather accepted ids into one announcement.  0, the "
+	  "default,\nsends them at the end of the event loop's turn, once the "
+	  "input that was\nready has been read: no timer on the relay path." },
+	{ .name = "trace-ring", .metavar = "N", .type = CT_NUMBER,
+	  FIELD(trace_ring), .defnum = 65536, .min = 16, .max = 4194304,
+	  .help = "recent transactions whose provenance is kept",
+	  .man = "How many recent transactions keep their provenance (first seen,\n"
+	  "sender, announcers, verify time, where they went) for\n.Pa /v1/tx/ID/trace ;\n"
+	  "about 62 bytes each, plus 8 to 32 per announcer or receiver\n"
+	  "remembered (at most 8 of each)." },
 	{ .name = "link-delay", .metavar = "TIME", .type = CT_DURATION,
 	  FIELD(link_delay_us), .defnum = 0, .min = 0,
 	  .max = CONFIG_LINK_DELAY_MAX_US,

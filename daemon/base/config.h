@@ -16,7 +16,7 @@
 
 #define CONFIG_MAX_PEERS_LIST	64	/* --peer entries */
 #define CONFIG_HOSTPORT_MAX	ADDR_HOST_MAX	/* a "host:port" value */
-#define CONFIG_OPTIONS_MAX	40	/* room in config.source */
+#define CONFIG_OPTIONS_MAX	64	/* room in config.source */
 #define CONFIG_SOURCE_MAX	192	/* one source label, NUL included */
 #define CONFIG_LOG_NONE		"none"	/* --log-file none: the log goes to stderr */
 
@@ -46,10 +46,20 @@ struct config {
 	uint64_t	max_future_ms;		/* --max-future-ms */
 	uint64_t	max_age_ms;		/* --max-age-ms */
 	unsigned	max_peers;		/* --max-peers (inbound), default 125 */
+	unsigned	max_inbound_per_ip;	/* --max-inbound-per-ip, default 32 */
+	unsigned	max_handshaking;	/* --max-handshaking, default 32 */
+	unsigned	max_handshaking_per_ip;	/* --max-handshaking-per-ip, default 4 */
+	unsigned	handshake_rate;		/* --handshake-rate (a second), 0: none */
+	unsigned	handshake_rate_per_ip;	/* --handshake-rate-per-ip, 0: none */
+	unsigned	ban_seconds;		/* --ban-seconds, default 600, 0: off */
 	unsigned	outbound;		/* --outbound, default 8 */
 	int		peer_exchange;		/* --peer-exchange on|off, default on */
+	int		relay_push;		/* --relay-push on|off, default on */
 	size_t		mempool_max_txs;	/* --mempool-max-txs, default 200000 */
 	size_t		mempool_max_bytes;	/* --mempool-max-bytes, default 128 MiB */
+	size_t		peer_send_budget;	/* --peer-send-budget, default 64 MiB */
+	size_t		api_body_budget;	/* --api-body-budget, default 32 MiB */
+	size_t		events_budget;		/* --events-budget, default 16 MiB */
 	int		log_level;		/* --log-level, enum log_level */
 	int		log_format;		/* --log-format text|json, enum log_format */
 	char		api_token_file[4096];	/* --api-token-file */
@@ -58,7 +68,8 @@ struct config {
 	unsigned	ping_interval_ms;	/* --ping-interval-ms, default 10000 */
 	unsigned	peer_timeout_ms;	/* --peer-timeout-ms (silence), default 30000 */
 	unsigned	getdata_timeout_ms;	/* --getdata-timeout-ms, default 2000 */
-	unsigned	inv_batch_ms;		/* --inv-batch-ms, default 5 */
+	unsigned	inv_batch_ms;		/* --inv-batch-ms, default 0 */
+	size_t		trace_ring;		/* --trace-ring, default 65536 */
 	uint64_t	link_delay_us;		/* --link-delay, default 0 */
 	uint64_t	link_jitter_us;		/* --link-jitter, default 0 */
 	uint64_t	link_rate_bps;		/* --link-rate, default 0: no cap */

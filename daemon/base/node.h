@@ -14,6 +14,15 @@
 
 struct event_base;
 
+/*
+ * The loop's priorities: every event runs at the default (libevent gives
+ * priorities / 2) but flushes, which run at NODE_PRIO_FLUSH, after every
+ * ready input of the turn was read: what one turn produced leaves in one
+ * batch, and nothing waits on a timer (issue 11).
+ */
+#define NODE_PRIORITIES		3
+#define NODE_PRIO_FLUSH		2
+
 struct node {
 	struct config	*cfg;
 	struct event_base *base;

@@ -5,6 +5,25 @@
 
 struct stats stats;
 
+const char *const stats_refused_code[STATS_REFUSED_COUNT] = {
+	[STATS_REFUSED_SHUTDOWN] = "shutting_down",
+	[STATS_REFUSED_BANNED_IP] = "banned_ip",
+	[STATS_REFUSED_BANNED_KEY] = "banned_key",
+	[STATS_REFUSED_RATE] = "handshake_rate",
+	[STATS_REFUSED_RATE_IP] = "handshake_rate_per_ip",
+	[STATS_REFUSED_HANDSHAKING_IP] = "handshaking_per_ip",
+	[STATS_REFUSED_INBOUND_FULL] = "inbound_full",
+	[STATS_REFUSED_INBOUND_IP] = "inbound_per_ip",
+};
+
+const char *const stats_handshake_code[STATS_HS_COUNT] = {
+	[STATS_HS_OK] = "ok",
+	[STATS_HS_FAILED] = "failed",
+	[STATS_HS_TIMEOUT] = "timeout",
+	[STATS_HS_CLOSED] = "closed",
+	[STATS_HS_EVICTED] = "evicted",
+};
+
 /*
  * Ed25519 verification takes some 50 to 150 us on current CPUs: the buckets
  * are finest there, and reach 10 ms for a loaded machine.

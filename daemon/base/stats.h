@@ -14,6 +14,29 @@
 #define STATS_FRAME_TYPES	(FRAME_TYPE_MAX + 1)	/* index 0: the handshake */
 #define STATS_VERIFY_BUCKETS	12
 
+/* Why an inbound connection was refused (noded_inbound_refused_total{reason}). */
+enum stats_refused {
+	STATS_REFUSED_SHUTDOWN = 0,	/* "shutting_down" */
+	STATS_REFUSED_BANNED_IP,	/* "banned_ip": at accept */
+	STATS_REFUSED_BANNED_KEY,	/* "banned_key": after the handshake */
+	STATS_REFUSED_RATE,		/* "handshake_rate": --handshake-rate */
+	STATS_REFUSED_RATE_IP,		/* "handshake_rate_per_ip" */
+	STATS_REFUSED_HANDSHAKING_IP,	/* "handshaking_per_ip": --max-handshaking-per-ip */
+	STATS_REFUSED_INBOUND_FULL,	/* "inbound_full": --max-peers, none evictable */
+	STATS_REFUSED_INBOUND_IP,	/* "inbound_per_ip": --max-inbound-per-ip */
+	STATS_REFUSED_COUNT
+};
+
+/* How an inbound or outbound handshake ended (noded_handshakes_total{result}). */
+enum stats_handshake {
+	STATS_HS_OK = 0,	/* "ok": the channel is up */
+	STATS_HS_FAILED,	/* "failed": bad message, signature, network */
+	STATS_HS_TIMEOUT,	/* "timeout": --handshake-timeout-ms */
+	STATS_HS_CLOSED,	/* "closed": by the other side, or a socket error */
+	STATS_HS_EVICTED,	/* "evicted": pushed out of a full --max-handshaking pool */
+	STATS_HS_COUNT
+};
+
 /* How a reconciliation session ended (docs/PROTOCOL.md section 7). */
 enum stats_recon {
 	STATS_RECON_OK = 0,	/* decoded */
@@ -37,6 +60,9 @@ struct stats {
 	uint64_t	verify_count;
 	double		verify_sum_s;
 	uint64_t	peers_dropped;		/* for misbehaviour */
+	uint64_t	inbound_refused[STATS_REFUSED_COUNT];
+	uint64_t	handshakes[STATS_HS_COUNT];
+	uint64_t	inbound_evicted;	/* established peers pushed out */
 	/*
 	 * Announced ids the download scheduler could not track at once (the
 	 * peer's quota, or its class's pool, was full), kept per peer to be
@@ -48,6 +74,10 @@ struct stats {
 	uint64_t	announcements_resumed;
 	uint64_t	announcements_dropped;
 	uint64_t	announcements_abandoned;
+	/* The push tree (docs/PROTOCOL.md 5.2): transactions pushed, links pruned and grafted. */
+	uint64_t	relay_pushed;
+	uint64_t	relay_pruned;		/* by us: a peer pushed a copy we had */
+	uint64_t	relay_grafted;		/* by us: a lazy peer delivered first */
 	/*
 	 * Set reconciliation: sessions by how they ended (each side counts
 	 * its own), bytes of RECON_* frames (header included) sent and
@@ -65,6 +95,9 @@ extern struct stats stats;
 /* Upper bounds of the verification-time buckets, in ns, and as seconds for le="...". */
 extern const uint64_t stats_verify_bounds_ns[STATS_VERIFY_BUCKETS];
 extern const char *const stats_verify_le[STATS_VERIFY_BUCKETS];
+
+extern const char *const stats_refused_code[STATS_REFUSED_COUNT];
+extern const char *const stats_handshake_code[STATS_HS_COUNT];
 
 /* Counts one verification that took ns nanoseconds. */
 void	stats_verify(uint64_t ns);

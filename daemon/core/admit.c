@@ -1024,12 +1024,15 @@ admit_validated(struct validator_job *job, void *arg)
 	if (open && bad && a->hooks.misbehaved != NULL) {
 		snprintf(drop, sizeof(drop), "sent invalid tx %.16s: %s", idhex,
 		    reason_str(reason));
-		a->hooks.misbehaved(a->hooks.arg, vs->origin, drop);
+		a->hooks.misbehaved(a->hooks.arg, vs->origin, reason, drop);
 	}
 	admit_verdict_fill(&v, ADMIT_REJECTED, vs->id, reason, why);
 	if (reason == TX_ERR_SIGNATURE)
 		admit_waiters_take(vs, NULL, &retry);
 answer:
+	if (!job->skipped && a->hooks.verified != NULL)
+		a->hooks.verified(a->hooks.arg, vs->id, job->verify_ns,
+		    v.status == ADMIT_ACCEPTED);
 	a->retrying = &retry;
 	memcpy(a->retrying_id, vs->id, TX_ID_LEN);
 	admit_vstate_answer(a, vs, &v);

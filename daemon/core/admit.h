@@ -62,8 +62,15 @@ struct admit_hooks {
 	void	(*settled)(void *arg, const uint8_t id[TX_ID_LEN]);
 	/* The copy from bad_origin (0: none) was bad or not judged: another may be good. */
 	void	(*retry)(void *arg, const uint8_t id[TX_ID_LEN], uint64_t bad_origin);
-	/* The source tagged origin, still open, sent an invalid transaction: drop it. */
-	void	(*misbehaved)(void *arg, uint64_t origin, const char *why);
+	/*
+	 * The source tagged origin, still open, sent an invalid transaction:
+	 * drop it.  reason: the rejection's (enum reason, misbehaviour only).
+	 */
+	void	(*misbehaved)(void *arg, uint64_t origin, unsigned reason,
+		    const char *why);
+	/* id was verified (verify_ns in the validator); ok: it entered the mempool. */
+	void	(*verified)(void *arg, const uint8_t id[TX_ID_LEN], uint64_t verify_ns,
+		    int ok);
 	void	*arg;
 };
 

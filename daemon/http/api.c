@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,6 +27,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "base/budget.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "core/admit.h"
@@ -40,7 +44,10 @@
 #include "lib/units.h"
 #include "lib/util.h"
 #include "lib/version.h"
+#include "p2p/ban.h"
 #include "p2p/net.h"
+#include "p2p/prov.h"
+#include "http/web.h"
 #include "proto/hex.h"
 #include "proto/tx.h"
 
@@ -86,6 +93,7 @@ struct api {
 	struct admit		*admit;
 	struct mempool		*mp;
 	struct net		*net;
+	struct prov		*prov;		/* provenance (GET /v1/tx/ID/trace) */
 	struct server		*srv;
 	struct events		*events;
 	struct metrics_src	 metrics;
@@ -104,6 +112,7 @@ struct api {
 enum api_route {
 	ROUTE_TX = 0,
 	ROUTE_TX_ID,
+	ROUTE_TX_TRACE,
 	ROUTE_MEMPOOL,
 	ROUTE_DIGEST,
 	ROUTE_STATUS,
@@ -115,6 +124,8 @@ enum api_route {
 	ROUTE_READYZ,
 	ROUTE_PARTITION,
 	ROUTE_LINK,
+	ROUTE_BANS,
+	ROUTE_BAN_ID,
 	ROUTE_NONE
 };
 
@@ -123,12 +134,13 @@ enum api_route {
 
 static const struct {
 	const char	*path;
-	int		 prefix;	/* path + "<segment>" */
+	int		 prefix;	/* 1: path + "<segment>"; 2: ... + "/trace" */
 	int		 methods;
 	const char	*allow;
 } api_routes[] = {
 	[ROUTE_TX] = { "/v1/tx", 0, EVHTTP_REQ_POST, "POST" },
 	[ROUTE_TX_ID] = { "/v1/tx/", 1, API_GET, "GET, HEAD" },
+	[ROUTE_TX_TRACE] = { "/v1/tx/", 2, API_GET, "GET, HEAD" },	/* ID/trace */
 	[ROUTE_MEMPOOL] = { "/v1/mempool", 0, API_GET, "GET, HEAD" },
 	[ROUTE_DIGEST] = { "/v1/mempool/digest", 0, API_GET, "GET, HEAD" },
 	[ROUTE_STATUS] = { "/v1/status", 0, API_GET, "GET, HEAD" },
@@ -143,6 +155,8 @@ static const struct {
 	    EVHTTP_REQ_DELETE, "GET, HEAD, POST, DELETE" },
 	[ROUTE_LINK] = { "/v1/link", 0, API_GET | EVHTTP_REQ_POST,
 	    "GET, HEAD, POST" },
+	[ROUTE_BANS] = { "/v1/bans", 0, API_GET, "GET, HEAD" },
+	[ROUTE_BAN_ID] = { "/v1/bans/", 1, EVHTTP_REQ_DELETE, "DELETE" },
 };
 
 /*
@@ -153,7 +167,8 @@ static int
 api_route_is_admin(enum api_route rt, enum evhttp_cmd_type m)
 {
 	return (rt == ROUTE_PEERS && m == EVHTTP_REQ_POST) ||
-	    rt == ROUTE_PEER_ID || ((rt == ROUTE_PARTITION || rt == ROUTE_LINK) &&
+	    rt == ROUTE_PEER_ID || rt == ROUTE_BAN_ID ||
+	    ((rt == ROUTE_PARTITION || rt == ROUTE_LINK) &&
 	    (m & API_GET) == 0);
 }
 
@@ -368,6 +383,7 @@ api_tx_post(struct api *a, struct evhttp_request *req, struct server_conn *conn)
 	const char		*why;
 	uint8_t			*raw;
 	size_t			 i, count, len, maxlen = 0;
+	uint64_t		 t;
 	int			 failed = 0;
 
 	if ((body = api_body_object(a, req)) == NULL)
@@ -422,9 +438,12 @@ api_tx_post(struct api *a, struct evhttp_request *req, struct server_conn *conn)
 		(void)hex_decode(raw, len / 2, json_string_value(item), len);
 		r->slots[i].r = r;
 		r->pending++;
+		t = now_us();
 		admit_tx(a->admit, NULL, raw, len / 2, api_tx_verdict,
 		    &r->slots[i], &res);
 		memcpy(r->slots[i].id, res.id, TX_ID_LEN);
+		if (res.what == ADMIT_QUEUED && a->prov != NULL)
+			prov_received(a->prov, res.id, PROV_API, t);
 		if (res.what == ADMIT_STOPPING) {
 			r->pending--;
 			r->slots[i].done = 1;
@@ -451,6 +470,90 @@ api_tx_post(struct api *a, struct evhttp_request *req, struct server_conn *conn)
 	server_conn_hold(conn, req, api_txreq_gone, r);
 out:
 	json_decref(body);
+}
+
+/* --- GET /v1/tx/<id>/trace -------------------------------------------- */
+
+/* {"name", "id"} of a provenance peer slot, "api", or null. */
+static json_t *
+api_prov_peer(struct api *a, uint16_t slot)
+{
+	const char	*name, *idhex;
+
+	if (slot == PROV_API)
+		return json_string("api");
+	if (slot == PROV_NONE)
+		return json_null();
+	prov_peer_get(a->prov, slot, &name, &idhex);
+	return json_pack("{s:s, s:s}", "name", name, "id", idhex);
+}
+
+static json_t *
+api_prov_time(uint64_t us)
+{
+	return us == 0 ? json_null() : jenc_u64(us);
+}
+
+static void
+api_tx_trace(struct api *a, struct evhttp_request *req, const char *seg)
+{
+	static const char *const states[] = { "seen", "accepted", "rejected" };
+	static const char *const kinds[] = { "inv", "inv", "tx" };
+	struct prov_info info;
+	char		 idhex[TX_ID_HEX_LEN + 1];
+	uint8_t		 id[TX_ID_LEN];
+	size_t		 len = strcspn(seg, "/"), i;
+	json_t		*o, *ann, *out, *h;
+
+	if (len <= TX_ID_HEX_LEN) {
+		memcpy(idhex, seg, len);
+		idhex[len] = '\0';
+	}
+	if (len > TX_ID_HEX_LEN || api_parse_id(idhex, id) == -1) {
+		server_error(a->srv, req, 400, "bad transaction id '%.*s': expected "
+		    "%d hex digits", (int)(len > 80 ? 80 : len), seg, TX_ID_HEX_LEN);
+		return;
+	}
+	if (a->prov == NULL || prov_get(a->prov, id, &info) == -1) {
+		server_error_code(a->srv, req, 404, "not_found", "tx %.16s: no trace "
+		    "(never seen here, or older than the last %zu ids of "
+		    "--trace-ring)", idhex, (size_t)a->n->cfg->trace_ring);
+		return;
+	}
+	ann = json_array();
+	out = json_array();
+	for (i = 0; i < info.nhops; i++) {
+		h = api_prov_peer(a, info.hops[i].peer);
+		json_object_set_new(h, "at_us", jenc_u64(info.hops[i].at_us));
+		if (info.hops[i].kind == PROV_ANN)
+			json_array_append_new(ann, h);
+		else {
+			json_object_set_new(h, "what",
+			    json_string(kinds[info.hops[i].kind]));
+			json_array_append_new(out, h);
+		}
+	}
+	o = json_object();
+	json_object_set_new(o, "id", jenc_hex(id, TX_ID_LEN));
+	json_object_set_new(o, "node", json_pack("{s:s, s:s}", "name",
+	    a->n->cfg->name, "id", a->n->node_id_hex));
+	json_object_set_new(o, "state", json_string(states[info.state]));
+	json_object_set_new(o, "first_seen_us", jenc_u64(info.first_us));
+	json_object_set_new(o, "from", api_prov_peer(a, info.from));
+	json_object_set_new(o, "received_us", api_prov_time(info.received_us));
+	json_object_set_new(o, "verdict_us", api_prov_time(info.verdict_us));
+	json_object_set_new(o, "queued_us", info.verdict_us == 0 ||
+	    info.received_us == 0 ? json_null() : jenc_u64(
+	    info.verdict_us - info.received_us > info.verify_us ?
+	    info.verdict_us - info.received_us - info.verify_us : 0));
+	json_object_set_new(o, "verify_us", info.verdict_us == 0 ? json_null() :
+	    jenc_u64(info.verify_us));
+	json_object_set_new(o, "relayed_us", api_prov_time(info.announced_us));
+	json_object_set_new(o, "announcers", jenc_u64(info.nann));
+	json_object_set_new(o, "announced_by", ann);
+	json_object_set_new(o, "receivers", jenc_u64(info.nout));
+	json_object_set_new(o, "sent_to", out);
+	server_reply_json(a->srv, req, 200, o);
 }
 
 /* --- GET /v1/tx/<id> -------------------------------------------------- */
@@ -611,8 +714,8 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	uint64_t	 now = now_ms();
 	char		 listen[ADDR_STR_MAX], api[ADDR_STR_MAX];
 	struct addr aa = n->cfg->api, la = n->cfg->listen;
-	json_t		*o;
-
+	json_t		*o, *budget;
+	size_t		 i;
 	struct admit_gauges g;
 
 	admit_gauges(a->admit, &g);
@@ -646,6 +749,15 @@ api_status_get(struct api *a, struct evhttp_request *req)
 	json_object_set_new(o, "validator_queue_capacity", json_integer(
 	    (json_int_t)g.queue_capacity));
 	json_object_set_new(o, "verified", jenc_u64(g.verified));
+	events_account(a->events);
+	budget = json_object();
+	for (i = 0; i < BUDGET_KINDS; i++)
+		json_object_set_new(budget, budget_names[i], json_pack("{s:o,s:o,"
+		    "s:o,s:o,s:o}", "bytes", jenc_u64(budgets[i].used), "limit",
+		    jenc_u64(budgets[i].limit), "peak", jenc_u64(budgets[i].peak),
+		    "disconnects", jenc_u64(budgets[i].cuts), "refused",
+		    jenc_u64(budgets[i].refused)));
+	json_object_set_new(o, "budgets", budget);
 	server_reply_json(a->srv, req, 200, o);
 }
 
@@ -729,6 +841,58 @@ api_peer_delete(struct api *a, struct evhttp_request *req, const char *idhex)
 	log_info("api", "peer %.16s disconnected on request", norm);
 	server_reply_json(a->srv, req, 200, json_pack("{s:s,s:s}", "node_id", norm,
 	    "status", "disconnected"));
+}
+
+/* --- /v1/bans -------------------------------------------------------- */
+
+static void
+api_bans_one(const struct ban_entry *e, void *arg)
+{
+	json_t	*arr = arg, *o = json_object();
+	char	 buf[2 * TX_PK_LEN + 1];
+
+	if (e->kind == BAN_KEY) {
+		hex_encode(buf, e->id, TX_PK_LEN);
+		json_object_set_new(o, "key", json_string(buf));
+	} else {
+		ban_ip_str(e->id, buf, sizeof(buf));
+		json_object_set_new(o, "ip", json_string(buf));
+	}
+	json_object_set_new(o, "reason", json_string(ban_reason_code(e->reason)));
+	json_object_set_new(o, "since", jenc_u64(e->since));
+	json_object_set_new(o, "until", jenc_u64(e->until));
+	json_array_append_new(arr, o);
+}
+
+static void
+api_bans_get(struct api *a, struct evhttp_request *req)
+{
+	json_t		*arr = json_array();
+	uint64_t	 now = now_ms() / 1000;
+
+	ban_foreach(net_bans(a->net), now, api_bans_one, arr);
+	server_reply_json(a->srv, req, 200, json_pack("{s:o,s:I,s:I}", "bans",
+	    arr, "now", (json_int_t)now, "ban_seconds",
+	    (json_int_t)a->n->cfg->ban_seconds));
+}
+
+static void
+api_ban_delete(struct api *a, struct evhttp_request *req, const char *what)
+{
+	int	n;
+
+	if ((n = net_unban(a->net, what)) == -1) {
+		server_error(a->srv, req, 400, "bad ban '%.80s': expected a node key "
+		    "(%d hex digits) or an IP address", what, 2 * TX_PK_LEN);
+		return;
+	}
+	if (n == 0) {
+		server_error(a->srv, req, 404, "no ban of %.80s", what);
+		return;
+	}
+	log_info("api", "ban of %.80s lifted on request", what);
+	server_reply_json(a->srv, req, 200, json_pack("{s:s,s:i,s:s}", "unbanned",
+	    what, "lifted", n, "status", "unbanned"));
 }
 
 /* --- /v1/partition ---------------------------------------------------- */
@@ -936,15 +1100,12 @@ api_metrics_get(struct api *a, struct evhttp_request *req)
  * request is refused with *code its machine code.
  */
 static const char *
-api_bearer_check(struct evhttp_request *req, const uint8_t *hash,
-    const char **code)
+api_bearer_check_value(const char *v, const uint8_t *hash, const char **code)
 {
 	uint8_t		 h[crypto_generichash_BYTES];
-	const char	*v, *tok;
+	const char	*tok;
 	size_t		 len;
 
-	v = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
 	if (v == NULL) {
 		*code = "missing_token";
 		return "missing token: send \"Authorization: Bearer <token>\"";
@@ -967,6 +1128,15 @@ api_bearer_check(struct evhttp_request *req, const uint8_t *hash,
 	return NULL;
 }
 
+/* The same, for the request's Authorization header. */
+static const char *
+api_bearer_check(struct evhttp_request *req, const uint8_t *hash,
+    const char **code)
+{
+	return api_bearer_check_value(evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization"), hash, code);
+}
+
 /* Answers 401 for why (code), and logs it. */
 static void
 api_refuse(struct api *a, struct evhttp_request *req, struct server_conn *conn,
@@ -984,6 +1154,31 @@ api_refuse(struct api *a, struct evhttp_request *req, struct server_conn *conn,
 }
 
 /*
+ * Checks an admin request's Authorization header (auth, NULL: none) against
+ * the cookie's token.  0, or -1 with why in msg and *code set.
+ */
+static int
+api_admin_why(struct api *a, const char *auth, const char *method,
+    const char *path, const char **code, char *msg, size_t msglen)
+{
+	const char	*why;
+
+	if (!a->have_cookie)
+		return 0;
+	if ((why = api_bearer_check_value(auth, a->cookie_hash, code)) == NULL)
+		return 0;
+	if (strcmp(*code, "missing_token") == 0)
+		why = "missing admin token";
+	else if (strcmp(*code, "bad_token") == 0)
+		why = "bad admin token (the cookie changes at every start)";
+	snprintf(msg, msglen, "%s: %s %.200s changes the node and needs the "
+	    "admin token in %s, sent as \"Authorization: Bearer <token>\" "
+	    "(nodectl reads it itself given the node's data dir: --data-dir DIR "
+	    "or NODECTL_DATA_DIR)", why, method, path, a->cookie_path);
+	return -1;
+}
+
+/*
  * An admin request without --api-token-file: it needs the cookie's token.
  * Returns 0, or -1 after answering 401 with what to do.
  */
@@ -991,22 +1186,13 @@ static int
 api_admin_check(struct api *a, struct evhttp_request *req,
     struct server_conn *conn, const char *path)
 {
-	const char	*why, *code;
+	const char	*code;
 	char		 msg[8192];
 
-	if (!a->have_cookie)
+	if (api_admin_why(a, evhttp_find_header(evhttp_request_get_input_headers(
+	    req), "Authorization"), server_method_str(evhttp_request_get_command(
+	    req)), path, &code, msg, sizeof(msg)) == 0)
 		return 0;
-	if ((why = api_bearer_check(req, a->cookie_hash, &code)) == NULL)
-		return 0;
-	if (strcmp(code, "missing_token") == 0)
-		why = "missing admin token";
-	else if (strcmp(code, "bad_token") == 0)
-		why = "bad admin token (the cookie changes at every start)";
-	snprintf(msg, sizeof(msg), "%s: %s %.200s changes the node and needs the "
-	    "admin token in %s, sent as \"Authorization: Bearer <token>\" "
-	    "(nodectl reads it itself given the node's data dir: --data-dir DIR "
-	    "or NODECTL_DATA_DIR)", why, server_method_str(
-	    evhttp_request_get_command(req)), path, a->cookie_path);
 	api_refuse(a, req, conn, code, msg);
 	return -1;
 }
@@ -1014,6 +1200,7 @@ api_admin_check(struct api *a, struct evhttp_request *req,
 static enum api_route
 api_route_find(const char *path, const char **arg)
 {
+	const char *slash;
 	size_t	i, plen;
 
 	*arg = NULL;
@@ -1022,6 +1209,15 @@ api_route_find(const char *path, const char **arg)
 		if (!api_routes[i].prefix) {
 			if (strcmp(path, api_routes[i].path) == 0)
 				return (enum api_route)i;
+			continue;
+		}
+		if (api_routes[i].prefix == 2) {
+			if (strncmp(path, api_routes[i].path, plen) == 0 &&
+			    (slash = strchr(path + plen, '/')) != NULL &&
+			    slash > path + plen && strcmp(slash, "/trace") == 0) {
+				*arg = path + plen;
+				return (enum api_route)i;
+			}
 			continue;
 		}
 		if (strncmp(path, api_routes[i].path, plen) == 0 &&
@@ -1065,6 +1261,145 @@ api_path_decode(const char *raw, size_t len, char *out)
 	return NULL;
 }
 
+/*
+ * CORS (docs/API.md "Web view"): the network page of one node reads the
+ * APIs of others.  An Origin is let in when the node has a bearer token
+ * (which the page must then send: nothing is readable without it) or when
+ * it is a loopback one (a page served by a local node); never otherwise,
+ * so that a web site a user visits cannot read a token-less node.
+ */
+static int
+api_origin_ok(const struct api *a, const char *origin)
+{
+	char		 host[64];
+	const char	*h, *end;
+	struct in_addr	 in;
+
+	if (a->have_token)
+		return 1;
+	if (strncmp(origin, "http://", 7) == 0)
+		h = origin + 7;
+	else if (strncmp(origin, "https://", 8) == 0)
+		h = origin + 8;
+	else
+		return 0;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':';
+	end = h + strcspn(h, ":/");
+	if (*end == '/' || (size_t)(end - h) >= sizeof(host))
+		return 0;
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	return inet_pton(AF_INET, host, &in) == 1 &&
+	    (ntohl(in.s_addr) >> 24) == 127;
+}
+
+/* Adds the CORS headers; answers a preflight (OPTIONS) itself: returns 1. */
+static int
+api_cors(struct api *a, struct evhttp_request *req, enum evhttp_cmd_type m)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char	*origin = evhttp_find_header(
+			    evhttp_request_get_input_headers(req), "Origin");
+	int		 ok;
+
+	if (origin == NULL)
+		return 0;
+	ok = strlen(origin) < 256 && api_origin_ok(a, origin);
+	if (ok) {
+		evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
+		evhttp_add_header(h, "Vary", "Origin");
+	}
+	if (m != EVHTTP_REQ_OPTIONS)
+		return 0;
+	if (!ok) {
+		server_error_code(a->srv, req, 403, "origin_refused", "origin "
+		    "'%.100s' may not read this API: only loopback origins may, "
+		    "unless the node has --api-token-file", origin);
+		return 1;
+	}
+	evhttp_add_header(h, "Access-Control-Allow-Methods",
+	    "GET, HEAD, POST, DELETE");
+	evhttp_add_header(h, "Access-Control-Allow-Headers",
+	    "Authorization, Content-Type, Last-Event-ID");
+	evhttp_add_header(h, "Access-Control-Max-Age", "600");
+	server_reply(a->srv, req, 204, "text/plain", "", 0);
+	return 1;
+}
+
+/* Serves the web view's files (web.c) to GET and HEAD: returns 1. */
+static int
+api_web(struct api *a, struct evhttp_request *req, enum evhttp_cmd_type m)
+{
+	const char	*raw = evhttp_request_get_uri(req);
+	char		 path[64];
+	size_t		 len;
+
+	if ((m & API_GET) == 0 || raw[0] != '/' ||
+	    (len = strcspn(raw, "?#")) >= sizeof(path))
+		return 0;
+	memcpy(path, raw, len);
+	path[len] = '\0';
+	return web_serve(a->srv, req, path);
+}
+
+/*
+ * The head of a request with a body, before the body is read
+ * (server_screen): the token, the size and the admin token are checked
+ * as api_handle checks them, so that the body of a request that would be
+ * refused is never read.  Other checks wait for the whole request.
+ */
+static void
+api_screen(void *arg, const char *method, const char *target,
+    const char *auth, uint64_t body_len, struct server_verdict *v)
+{
+	struct api	*a = arg;
+	const char	*why, *code, *seg, *p;
+	char		 path[1024];
+	size_t		 len;
+	enum api_route	 rt;
+	int		 m;
+
+	if (a->have_token &&
+	    (why = api_bearer_check_value(auth, a->token_hash, &code)) != NULL) {
+		v->code = 401;
+		v->ecode = code;
+		v->www_auth = "Bearer realm=\"noded\"";
+		snprintf(v->msg, sizeof(v->msg), "%s", why);
+		return;
+	}
+	if (body_len != UINT64_MAX && body_len > API_MAX_BODY) {
+		v->code = 413;
+		v->ecode = "body_too_large";
+		snprintf(v->msg, sizeof(v->msg), "request body of %" PRIu64
+		    " bytes is over the limit of %d bytes", body_len,
+		    API_MAX_BODY);
+		return;
+	}
+	/* The route, from the path as sent (an absolute URI: after its host). */
+	p = target;
+	if (p[0] != '/' && (p = strstr(target, "://")) != NULL)
+		p = strchr(p + 3, '/');
+	if (p == NULL || (len = strcspn(p, "?#")) >= sizeof(path) ||
+	    api_path_decode(p, len, path) != NULL)
+		return;
+	for (m = EVHTTP_REQ_GET; m <= EVHTTP_REQ_PATCH; m <<= 1)
+		if (strcmp(method, server_method_str(m)) == 0)
+			break;
+	if (m > EVHTTP_REQ_PATCH)
+		return;
+	if ((rt = api_route_find(path, &seg)) == ROUTE_NONE ||
+	    (m & api_routes[rt].methods) == 0 || !api_route_is_admin(rt,
+	    (enum evhttp_cmd_type)m) || api_admin_why(a, auth, method, path,
+	    &code, v->msg, sizeof(v->msg)) == 0)
+		return;
+	v->code = 401;
+	v->ecode = code;
+	v->www_auth = "Bearer realm=\"noded\"";
+}
+
 static void
 api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 {
@@ -1076,6 +1411,8 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 	size_t			 rawlen;
 	enum api_route		 rt;
 
+	if (api_cors(a, req, m) || api_web(a, req, m))
+		return;
 	if (a->have_token &&
 	    (why = api_bearer_check(req, a->token_hash, &code)) != NULL) {
 		api_refuse(a, req, conn, code, why);
@@ -1132,6 +1469,9 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 	case ROUTE_TX_ID:
 		api_tx_get(a, req, seg);
 		break;
+	case ROUTE_TX_TRACE:
+		api_tx_trace(a, req, seg);
+		break;
 	case ROUTE_MEMPOOL:
 		api_mempool_get(a, req, evhttp_uri_get_query(uri));
 		break;
@@ -1170,6 +1510,12 @@ api_handle(struct evhttp_request *req, struct server_conn *conn, void *arg)
 			api_link_post(a, req);
 		else
 			server_reply_json(a->srv, req, 200, api_link_json(a));
+		break;
+	case ROUTE_BANS:
+		api_bans_get(a, req);
+		break;
+	case ROUTE_BAN_ID:
+		api_ban_delete(a, req, seg);
 		break;
 	case ROUTE_NONE:
 		break;
@@ -1321,6 +1667,7 @@ api_new(struct node *n, struct admit *admit, struct mempool *mp, struct net *net
 	    API_HTTP_MAX_BODY, api_handle, a);
 	if (a->srv == NULL)
 		goto fail;
+	server_set_screen(a->srv, api_screen, a);
 	/* After the bind: a node that cannot serve leaves no cookie behind. */
 	if (!a->have_token && api_cookie_write(a, cfg->data_dir) == -1) {
 		server_free(a->srv);
@@ -1382,4 +1729,10 @@ uint16_t
 api_port(const struct api *a)
 {
 	return server_port(a->srv);
+}
+
+void
+api_set_prov(struct api *a, struct prov *pr)
+{
+	a->prov = pr;
 }

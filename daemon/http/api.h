@@ -17,6 +17,7 @@ struct admit;
 struct api;
 struct mempool;
 struct net;
+struct prov;
 
 /*
  * Binds n->cfg->api and serves it.  Reads --api-token-file.  Returns NULL
@@ -31,5 +32,7 @@ void	api_shutdown(struct api *a);
 void	api_free(struct api *a);
 /* The port actually bound (cfg->api.port may be 0). */
 uint16_t api_port(const struct api *a);
+/* Serves GET /v1/tx/ID/trace from pr (the relay's; it outlives a). */
+void	api_set_prov(struct api *a, struct prov *pr);
 
 #endif

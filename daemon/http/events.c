@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "base/budget.h"
 #include "base/hub.h"
 #include "base/log.h"
 #include "http/events.h"
@@ -31,6 +32,12 @@
 
 #define EVENTS_RUN_BYTES	8	/* random bytes of a run's id, 16 hex digits */
 #define EVENTS_ID_MAX		64	/* an event id as sent: "<run>-<seq>" */
+/*
+ * Over the events budget (--events-budget), a stream holding more than its
+ * share of it (the budget divided among the streams, at least this much) is
+ * cut; within the budget, a stream may hold up to EVENTS_MAX_PENDING.
+ */
+#define EVENTS_SHARE_MIN	(64 * 1024)
 
 #ifndef EVENTS_KEEPALIVE_S
 #define EVENTS_KEEPALIVE_S	15	/* SSE comment to idle streams */
@@ -87,6 +94,20 @@ events_client_gone(void *arg, int left)
 	free(c);
 }
 
+void
+events_account(struct events *e)
+{
+	struct events_client	*c;
+	uint64_t		 sum = 0, used = budgets[BUDGET_EVENTS].used;
+
+	LIST_FOREACH(c, &e->clients, entry)
+		sum += evbuffer_get_length(server_conn_output(c->conn));
+	if (sum > used)
+		budget_add(BUDGET_EVENTS, sum - used);
+	else if (sum < used)
+		budget_sub(e->n->base, BUDGET_EVENTS, used - sum);
+}
+
 /* Cuts c off now: what is queued for it is thrown away. */
 static void
 events_client_drop(struct events_client *c, const char *why)
@@ -94,6 +115,9 @@ events_client_drop(struct events_client *c, const char *why)
 	struct server_conn	*conn = c->conn;
 
 	log_warn("api", "events: dropping %s: %s", c->addr, why);
+	budget_sub(c->e->n->base, BUDGET_EVENTS,
+	    evbuffer_get_length(server_conn_output(conn)));
+	budgets[BUDGET_EVENTS].cuts++;
 	c->e->dropped++;
 	events_client_unlink(c);
 	free(c);
@@ -113,12 +137,25 @@ static int
 events_client_send(struct events_client *c, const char *s, size_t len)
 {
 	struct evbuffer	*out = server_conn_output(c->conn);
-	size_t		 queued = evbuffer_get_length(out);
-	char		 why[128];
+	size_t		 queued = evbuffer_get_length(out), share, floor;
+	uint64_t	 limit = budgets[BUDGET_EVENTS].limit;
+	char		 why[200];
 
 	if (queued + len > EVENTS_MAX_PENDING) {
 		snprintf(why, sizeof(why), "slow reader: %zu bytes unsent, limit %d",
 		    queued, EVENTS_MAX_PENDING);
+		events_client_drop(c, why);
+		return -1;
+	}
+	floor = limit < EVENTS_SHARE_MIN ? (size_t)limit : EVENTS_SHARE_MIN;
+	share = (size_t)(limit / (c->e->nclients > 0 ? c->e->nclients : 1));
+	if (share < floor)
+		share = floor;
+	if (budgets[BUDGET_EVENTS].used + len > limit && queued + len > share) {
+		snprintf(why, sizeof(why), "slow reader: %zu bytes unsent, over its "
+		    "share (%zu) of the events budget, which the streams have "
+		    "spent (%" PRIu64 " bytes, --events-budget)", queued, share,
+		    limit);
 		events_client_drop(c, why);
 		return -1;
 	}
@@ -127,6 +164,7 @@ events_client_send(struct events_client *c, const char *s, size_t len)
 	evbuffer_add(out, s, len);
 	if (c->chunked)
 		evbuffer_add(out, "\r\n", 2);
+	budget_add(BUDGET_EVENTS, evbuffer_get_length(out) - queued);
 	return 0;
 }
 
@@ -308,6 +346,7 @@ events_serve(struct events *e, struct evhttp_request *req, struct server_conn *c
 	else
 		snprintf(hello, sizeof(hello), ": noded %s events\n\n",
 		    e->n->cfg->name);
+	events_account(e);
 	if (events_client_send(c, hello, strlen(hello)) == -1)
 		return;
 	if (last != NULL) {
@@ -343,6 +382,7 @@ events_emit(struct events *e, struct jenc_buf *b)
 	jenc_buf_add(b, ",\"ts_us\":", 9);
 	jenc_buf_u64(b, now_us());
 	jenc_buf_add(b, "}\n\n", 3);
+	events_account(e);
 	for (c = LIST_FIRST(&e->clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
 		(void)events_client_send(c, b->p, b->len);
@@ -373,6 +413,7 @@ events_keepalivecb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	events_account(e);
 	for (c = LIST_FIRST(&e->clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
 		events_client_send(c, ka, sizeof(ka) - 1);

@@ -46,6 +46,8 @@ void	events_serve(struct events *e, struct evhttp_request *req,
 void	events_shutdown(struct events *e);
 void	events_free(struct events *e);
 /* Streams open, and readers dropped for reading too slowly. */
+/* Brings the events budget's gauge up to the bytes the streams hold now. */
+void	events_account(struct events *e);
 unsigned events_clients(const struct events *e);
 uint64_t events_dropped(const struct events *e);
 

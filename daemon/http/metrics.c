@@ -10,6 +10,7 @@
 
 #include <event2/buffer.h>
 
+#include "base/budget.h"
 #include "base/node.h"
 #include "base/stats.h"
 #include "core/admit.h"
@@ -21,6 +22,7 @@
 #include "lib/reason.h"
 #include "lib/util.h"
 #include "lib/version.h"
+#include "p2p/ban.h"
 #include "p2p/net.h"
 #include "proto/frame.h"
 
@@ -182,6 +184,32 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	metrics_sample(out, "noded_peers", "direction", "outbound", outb);
 	metrics_u64(out, "noded_peers_dropped_total", "counter",
 	    "Peers disconnected for misbehaviour.", s->peers_dropped);
+	metrics_family(out, "noded_inbound_refused_total", "counter",
+	    "Inbound connections refused, by reason (before the handshake but "
+	    "banned_key, inbound_full and inbound_per_ip, which may come after it).");
+	for (i = 0; i < STATS_REFUSED_COUNT; i++)
+		metrics_sample(out, "noded_inbound_refused_total", "reason",
+		    stats_refused_code[i], s->inbound_refused[i]);
+	metrics_u64(out, "noded_inbound_evicted_total", "counter",
+	    "Established inbound peers pushed out to make room for a newcomer.",
+	    s->inbound_evicted);
+	metrics_family(out, "noded_handshakes_total", "counter",
+	    "Secure-channel handshakes, by how they ended.");
+	for (i = 0; i < STATS_HS_COUNT; i++)
+		metrics_sample(out, "noded_handshakes_total", "result",
+		    stats_handshake_code[i], s->handshakes[i]);
+	if (m->net != NULL) {
+		metrics_family(out, "noded_bans_total", "counter",
+		    "Peers banned (node key, and address unless loopback), by "
+		    "reason.");
+		for (i = 1; i < BAN_REASON_COUNT; i++)
+			metrics_sample(out, "noded_bans_total", "reason",
+			    ban_reason_code((enum ban_reason)i),
+			    ban_total(net_bans(m->net), (enum ban_reason)i));
+		metrics_u64(out, "noded_bans_active", "gauge",
+		    "Bans in force (node keys and IP addresses).",
+		    ban_count(net_bans(m->net), now_ms() / 1000));
+	}
 	metrics_family(out, "noded_announcements_total", "counter",
 	    "Announced ids the download scheduler could not track at once, by "
 	    "what became of them: deferred (set aside), resumed (tracked later), "
@@ -194,6 +222,16 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	    s->announcements_dropped);
 	metrics_sample(out, "noded_announcements_total", "event", "abandoned",
 	    s->announcements_abandoned);
+	metrics_u64(out, "noded_relay_pushed_total", "counter",
+	    "Transactions pushed whole to eager peers (the push tree).",
+	    s->relay_pushed);
+	metrics_family(out, "noded_relay_tree_changes_total", "counter",
+	    "Links of the push tree changed by this node: pruned (a peer pushed "
+	    "a copy already held), grafted (a lazy peer delivered first).");
+	metrics_sample(out, "noded_relay_tree_changes_total", "change", "pruned",
+	    s->relay_pruned);
+	metrics_sample(out, "noded_relay_tree_changes_total", "change", "grafted",
+	    s->relay_grafted);
 	metrics_family(out, "noded_recon_sessions_total", "counter",
 	    "Set reconciliation sessions (docs/PROTOCOL.md 7), by how they "
 	    "ended: ok (decoded), failed (not within the symbol cap), refused, "
@@ -271,6 +309,33 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 		    "Event-stream readers dropped for reading too slowly.",
 		    events_dropped(m->events));
 	}
+
+	if (m->events != NULL)
+		events_account(m->events);
+	metrics_family(out, "noded_budget_bytes", "gauge",
+	    "Bytes held now against each memory budget: peer_send (queued to "
+	    "peers), api_body (API request bodies), events (unsent event-stream "
+	    "bytes).");
+	for (i = 0; i < BUDGET_KINDS; i++)
+		metrics_sample(out, "noded_budget_bytes", "kind", budget_names[i],
+		    budgets[i].used);
+	metrics_family(out, "noded_budget_limit_bytes", "gauge",
+	    "Each memory budget (--peer-send-budget, --api-body-budget, "
+	    "--events-budget).");
+	for (i = 0; i < BUDGET_KINDS; i++)
+		metrics_sample(out, "noded_budget_limit_bytes", "kind",
+		    budget_names[i], budgets[i].limit);
+	metrics_family(out, "noded_budget_disconnects_total", "counter",
+	    "Connections closed for holding more than their share of a budget.");
+	for (i = 0; i < BUDGET_KINDS; i++)
+		metrics_sample(out, "noded_budget_disconnects_total", "kind",
+		    budget_names[i], budgets[i].cuts);
+	metrics_family(out, "noded_budget_refused_total", "counter",
+	    "Held back by a budget: peers not read while over their share "
+	    "(peer_send), requests answered 503 (api_body).");
+	for (i = 0; i < BUDGET_KINDS; i++)
+		metrics_sample(out, "noded_budget_refused_total", "kind",
+		    budget_names[i], budgets[i].refused);
 
 	now = now_ms();
 	metrics_family(out, "noded_uptime_seconds", "gauge",

@@ -30,6 +30,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "base/budget.h"
 #include "base/log.h"
 #include "http/jenc.h"
 #include "http/server.h"
@@ -47,6 +48,16 @@
 #define SERVER_ACCEPT_QUIET_S	10	/* without a failure: the episode is over */
 #define SERVER_BACKLOG		128
 #define SERVER_SERIES_MAX	128	/* (method, status) pairs counted; 9 x 12 in use */
+#define SERVER_LINGER_S		5	/* a refused body is read and thrown away this long */
+#define SERVER_RSV_MAX		16	/* requests of a connection screened ahead of their answer */
+
+/* Where the screen of a connection's byte stream is (server_incb). */
+enum server_screen_state {
+	SCREEN_HEAD = 0,	/* in a request's head (or before one) */
+	SCREEN_BODY,		/* in a body let through: body_left bytes to go */
+	SCREEN_DISCARD,		/* refused: everything read is thrown away */
+	SCREEN_OFF		/* a head evhttp will refuse itself: not followed */
+};
 
 /*
  * One connection, from the accept (evhttp_set_bevcb hands us its new
@@ -66,6 +77,15 @@ struct server_conn {
 	struct event		*watch;		/* EOF from the client */
 	void			(*gone)(void *, int);
 	void			*arg;
+	/* The screen of its requests (server_incb): */
+	struct evbuffer_cb_entry *incb;
+	enum server_screen_state sstate;
+	char			*head;		/* the head so far, SERVER_MAX_HEADERS */
+	size_t			 hlen;
+	uint64_t		 body_left;	/* of the body being read */
+	uint64_t		 rsv[SERVER_RSV_MAX];	/* api_body held per request, in order */
+	size_t			 nrsv;
+	int			 rewriting;	/* server_refuse puts bytes back */
 };
 TAILQ_HEAD(server_conn_list, server_conn);
 
@@ -84,6 +104,8 @@ struct server {
 	int			 stopping;
 	server_handler		 handler;
 	void			*arg;
+	server_screen		 screen;
+	void			*screen_arg;
 	struct server_conn_list	 conns;
 	struct server_conn_list	 fresh;		/* accepted, not attached yet */
 	struct event		*attach;	/* runs server_conn_attach */
@@ -106,6 +128,14 @@ struct server {
  * is one server per process.
  */
 static struct server	*server_listening;
+
+static struct log_limit server_log_refused = LOG_LIMIT("api",
+    "requests refused on their head", 10, 10000);
+/* A flood of short connections crosses the limit again and again. */
+static struct log_limit server_log_capped = LOG_LIMIT("api",
+    "connection limit reached", 2, 10000);
+static struct log_limit server_log_uncapped = LOG_LIMIT("api",
+    "below the connection limit again", 2, 10000);
 
 const char *
 server_method_str(int m)
@@ -141,10 +171,14 @@ server_status_str(int code)
 		return "OK";
 	case 202:
 		return "Accepted";
+	case 204:
+		return "No Content";
 	case 400:
 		return "Bad Request";
 	case 401:
 		return "Unauthorized";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -181,9 +215,8 @@ server_conn_addr(struct server_conn *c, char *out, size_t outlen)
 
 /* Counts an answer, in the series of its method and status. */
 static void
-server_count(struct server *s, struct evhttp_request *req, int code)
+server_count_method(struct server *s, int m, int code)
 {
-	int	m = (int)evhttp_request_get_command(req);
 	size_t	i;
 
 	s->requests++;
@@ -206,6 +239,12 @@ server_count(struct server *s, struct evhttp_request *req, int code)
 	s->series[i].code = code;
 	s->series[i].n = 1;
 	s->nseries++;
+}
+
+static void
+server_count(struct server *s, struct evhttp_request *req, int code)
+{
+	server_count_method(s, (int)evhttp_request_get_command(req), code);
 }
 
 void
@@ -403,6 +442,355 @@ server_conn_output(struct server_conn *c)
 	return bufferevent_get_output(evhttp_connection_get_bufferevent(c->evcon));
 }
 
+/* --- the screen: heads decided before their bodies are read ------------ */
+
+/*
+ * evhttp (2.1) reads a whole request, body and all, before a handler sees
+ * it, and has no hook between the head and the body.  So the server reads
+ * each connection's byte stream beside evhttp, from a callback on its input
+ * buffer that runs as bytes arrive and before evhttp's read callback: it
+ * keeps a copy of each head, and once a head is whole and announces a
+ * body, asks the screen (auth, size) and the api_body budget.  A request
+ * refused there is answered at once and its bytes are thrown away as they
+ * come, so evhttp never sees the rest of the head nor any of the body.  A
+ * body let through is counted, so that the next head is found where evhttp
+ * will find it: a body for every method but HEAD and TRACE (GET too),
+ * chunked or sized by the first Content-Length, as evhttp decides.
+ */
+
+static int
+server_method_parse(const char *m)
+{
+	static const int methods[] = { EVHTTP_REQ_GET, EVHTTP_REQ_POST,
+	    EVHTTP_REQ_HEAD, EVHTTP_REQ_PUT, EVHTTP_REQ_DELETE,
+	    EVHTTP_REQ_OPTIONS, EVHTTP_REQ_TRACE, EVHTTP_REQ_CONNECT,
+	    EVHTTP_REQ_PATCH };
+	size_t	i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(m, server_method_str(methods[i])) == 0)
+			return methods[i];
+	return 0;
+}
+
+/* Gives back what c's oldest screened request held of the api_body budget. */
+static void
+server_rsv_pop(struct server_conn *c)
+{
+	if (c->nrsv == 0)
+		return;
+	if (c->rsv[0] > 0)
+		budget_sub(c->srv->base, BUDGET_API_BODY, c->rsv[0]);
+	memmove(&c->rsv[0], &c->rsv[1], (c->nrsv - 1) * sizeof(c->rsv[0]));
+	c->nrsv--;
+}
+
+/*
+ * Answers c's request at once with v, straight to the socket, and closes
+ * its sending side: what the client still sends is read and thrown away
+ * for SERVER_LINGER_S (so that it reads the answer rather than a reset),
+ * then the connection closes.  A request sent behind others not answered
+ * yet (pipelined) cannot be answered first: the first keep bytes of in
+ * (theirs) stay for evhttp, the refused one gets no answer, and the
+ * connection closes once theirs went out.
+ */
+static void
+server_refuse(struct server_conn *c, struct evbuffer *in, size_t keep,
+    const char *method, const char *target, struct server_verdict *v)
+{
+	struct server	*s = c->srv;
+	struct timeval	 tv = { SERVER_LINGER_S, 0 };
+	json_t		*o;
+	char		*body, head[512], addr[80];
+	int		 fd, n;
+	size_t		 blen;
+
+	c->sstate = SCREEN_DISCARD;
+	server_conn_addr(c, addr, sizeof(addr));
+	if (c->nrsv > 0) {
+		char	*earlier = keep > 0 ? xmalloc(keep) : NULL;
+
+		if (keep > 0 && evbuffer_remove(in, earlier, keep) != (int)keep)
+			keep = 0;
+		evbuffer_drain(in, evbuffer_get_length(in));
+		c->rewriting = 1;
+		if (keep > 0)
+			evbuffer_add(in, earlier, keep);
+		c->rewriting = 0;
+		free(earlier);
+		log_limited(&server_log_refused, LOG_WARN, "refused %s %.200s from "
+		    "%s: %s (%d, body not read; sent behind %zu unanswered: no "
+		    "answer, the connection closes after theirs)", method, target,
+		    addr, v->msg, v->code, c->nrsv);
+		server_count_method(s, server_method_parse(method), v->code);
+		return;
+	}
+	evbuffer_drain(in, evbuffer_get_length(in));
+	o = json_pack("{s:o}", "error", jenc_str(v->msg));
+	if (v->ecode != NULL)
+		json_object_set_new(o, "code", json_string(v->ecode));
+	body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	blen = body != NULL ? strlen(body) : 0;
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: "
+	    "application/json\r\nCache-Control: no-store\r\n%s%s%s"
+	    "Connection: close\r\nContent-Length: %zu\r\n\r\n", v->code,
+	    server_status_str(v->code), v->www_auth != NULL ?
+	    "WWW-Authenticate: " : "", v->www_auth != NULL ? v->www_auth : "",
+	    v->www_auth != NULL ? "\r\n" : "", blen + 1);
+	if ((fd = bufferevent_getfd(c->bev)) >= 0 && n > 0 &&
+	    (size_t)n < sizeof(head)) {
+		struct iovec	 iov[3] = { { head, (size_t)n },
+		    { body, blen }, { (char *)"\n", 1 } };
+		struct msghdr	 msg;
+
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = 3;
+		/* A fresh answer on an idle socket: its buffer takes it whole. */
+		(void)sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)shutdown(fd, SHUT_WR);
+	}
+	free(body);
+	server_count_method(s, server_method_parse(method), v->code);
+	log_limited(&server_log_refused, LOG_WARN, "refused %s %.200s from %s: "
+	    "%s (%d, body not read)", method, target, addr, v->msg, v->code);
+	if (c->deadline != NULL)
+		evtimer_add(c->deadline, &tv);
+}
+
+/* Finds the end of a head in buf (len bytes): the index after its empty line, or 0. */
+static size_t
+server_head_end(const char *buf, size_t len, size_t from)
+{
+	size_t	i;
+
+	for (i = from; i < len; i++) {
+		if (buf[i] != '\n' || i == 0)
+			continue;
+		if (buf[i - 1] == '\n')
+			return i + 1;
+		if (buf[i - 1] == '\r' && i >= 2 && buf[i - 2] == '\n')
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
+ * A whole head (len bytes, NUL added): decides it.  Returns the body's
+ * length to follow, or -1 when c was refused or is no longer screened.
+ */
+static int64_t
+server_head(struct server_conn *c, struct evbuffer *in, size_t start, char *h,
+    size_t len)
+{
+	struct server	*s = c->srv;
+	struct server_verdict v;
+	char		*line, *next, *method, *target, *colon, *val, *end;
+	const char	*clen = NULL, *te = NULL, *auth = NULL;
+	uint64_t	 body = 0;
+	long long	 ll;
+	int		 m, first = 1;
+
+	h[len] = '\0';
+	method = target = NULL;
+	for (line = h; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((end = strchr(line, '\r')) != NULL && end[1] == '\0')
+			*end = '\0';
+		if (*line == '\0')
+			break;
+		if (first) {
+			first = 0;
+			method = line;
+			if ((target = strchr(line, ' ')) == NULL)
+				return -1;
+			*target++ = '\0';
+			if ((end = strchr(target, ' ')) != NULL)
+				*end = '\0';
+			continue;
+		}
+		/* Folded lines (obsolete) would hide a header from us: evhttp refuses the head. */
+		if (*line == ' ' || *line == '\t')
+			return -1;
+		if ((colon = strchr(line, ':')) == NULL)
+			continue;
+		*colon = '\0';
+		for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
+			;
+		for (end = val + strlen(val); end > val && (end[-1] == ' ' ||
+		    end[-1] == '\t'); end--)
+			end[-1] = '\0';
+		/* evhttp reads the first of each. */
+		if (strcasecmp(line, "Content-Length") == 0 && clen == NULL)
+			clen = val;
+		else if (strcasecmp(line, "Transfer-Encoding") == 0 && te == NULL)
+			te = val;
+		else if (strcasecmp(line, "Authorization") == 0 && auth == NULL)
+			auth = val;
+	}
+	if (method == NULL)
+		return -1;
+	m = server_method_parse(method);
+	/* evhttp (2.1.12) reads a body for every method but these. */
+	if (m == 0 || m == EVHTTP_REQ_HEAD || m == EVHTTP_REQ_TRACE)
+		clen = te = NULL;
+	if (te != NULL && strcasecmp(te, "chunked") == 0)
+		body = UINT64_MAX;
+	else if (clen != NULL) {
+		errno = 0;
+		ll = strtoll(clen, &end, 10);
+		if (*clen == '\0' || *end != '\0' || ll < 0 || errno != 0)
+			return -1;	/* evhttp answers 400 */
+		body = (uint64_t)ll;
+	}
+	memset(&v, 0, sizeof(v));
+	if (body > 0 && s->screen != NULL)
+		s->screen(s->screen_arg, method, target, auth, body, &v);
+	if (v.code == 0 && body == UINT64_MAX) {
+		v.code = 411;
+		v.ecode = "length_required";
+		snprintf(v.msg, sizeof(v.msg), "a request body needs a "
+		    "Content-Length: chunked request bodies are not accepted");
+	}
+	/* Each request's entry, body or not, is taken out when it is answered. */
+	if (v.code == 0 && c->nrsv == SERVER_RSV_MAX) {
+		v.code = 503;
+		v.ecode = "too_many_pipelined";
+		snprintf(v.msg, sizeof(v.msg), "more than %d requests sent ahead "
+		    "of their answers", SERVER_RSV_MAX);
+	}
+	if (v.code == 0 && budgets[BUDGET_API_BODY].used + body >
+	    budgets[BUDGET_API_BODY].limit) {
+		budgets[BUDGET_API_BODY].refused++;
+		budgets[BUDGET_API_BODY].cuts++;
+		v.code = 503;
+		v.ecode = "body_budget";
+		snprintf(v.msg, sizeof(v.msg), "node busy: request bodies of %"
+		    PRIu64 " bytes held, this one of %" PRIu64 " would pass the "
+		    "budget of %" PRIu64 " bytes (--api-body-budget); retry",
+		    budgets[BUDGET_API_BODY].used, body,
+		    budgets[BUDGET_API_BODY].limit);
+	}
+	if (v.code != 0) {
+		server_refuse(c, in, start, method, target, &v);
+		return -1;
+	}
+	if (body > 0)
+		budget_add(BUDGET_API_BODY, body);
+	c->rsv[c->nrsv++] = body;
+	return (int64_t)body;
+}
+
+/* Follows n bytes of c's stream, from offset off of in. */
+static void
+server_screen_bytes(struct server_conn *c, struct evbuffer *in, size_t off,
+    size_t n)
+{
+	struct evbuffer_ptr	 pos;
+	size_t			 take, end, from;
+	int64_t			 body;
+
+	while (n > 0 && c->sstate != SCREEN_DISCARD && c->sstate != SCREEN_OFF) {
+		if (c->sstate == SCREEN_BODY) {
+			take = n < c->body_left ? n : (size_t)c->body_left;
+			c->body_left -= take;
+			off += take;
+			n -= take;
+			if (c->body_left == 0)
+				c->sstate = SCREEN_HEAD;
+			continue;
+		}
+		if (c->head == NULL)
+			c->head = xmalloc(SERVER_MAX_HEADERS + 1);
+		take = SERVER_MAX_HEADERS - c->hlen;
+		if (take > n)
+			take = n;
+		if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) == -1 ||
+		    evbuffer_copyout_from(in, &pos, c->head + c->hlen, take) !=
+		    (ev_ssize_t)take) {
+			c->sstate = SCREEN_OFF;
+			break;
+		}
+		from = c->hlen;
+		c->hlen += take;
+		/* Empty lines before a request line are not its end. */
+		while (c->hlen > 0 && (c->head[0] == '\r' || c->head[0] == '\n')) {
+			memmove(c->head, c->head + 1, --c->hlen);
+			from = 0;
+		}
+		if ((end = server_head_end(c->head, c->hlen, from > 2 ? from - 2 :
+		    0)) == 0) {
+			off += take;
+			n -= take;
+			if (c->hlen == SERVER_MAX_HEADERS)
+				c->sstate = SCREEN_OFF;	/* evhttp refuses it */
+			continue;
+		}
+		/* The head's bytes of this chunk: the rest is its body or the next head. */
+		take -= c->hlen - end;
+		off += take;
+		n -= take;
+		/* Where the head began, if it is all still in (evhttp not reading: nrsv > 0). */
+		body = server_head(c, in, off >= end ? off - end : 0, c->head, end);
+		c->hlen = 0;
+		free(c->head);
+		c->head = NULL;
+		if (c->sstate == SCREEN_DISCARD)
+			return;
+		if (body < 0) {
+			c->sstate = SCREEN_OFF;
+			return;
+		}
+		if (body > 0) {
+			c->sstate = SCREEN_BODY;
+			c->body_left = (uint64_t)body;
+		}
+	}
+}
+
+/*
+ * Every change of a connection's input buffer: bytes read run through the
+ * screen before evhttp's read callback sees them.
+ */
+static void
+server_incb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct server_conn	*c = arg;
+	size_t			 len = evbuffer_get_length(in), n = info->n_added;
+
+	if (n == 0 || c->sstate == SCREEN_OFF || c->rewriting)
+		return;
+	if (c->sstate == SCREEN_DISCARD) {
+		evbuffer_drain(in, len);
+		return;
+	}
+	if (n > len)
+		n = len;
+	server_screen_bytes(c, in, len - n, n);
+}
+
+void
+server_set_screen(struct server *s, server_screen screen, void *arg)
+{
+	s->screen = screen;
+	s->screen_arg = arg;
+}
+
+/* Stops screening c (it is going away): what it held goes back. */
+static void
+server_screen_end(struct server_conn *c)
+{
+	if (c->incb != NULL && c->bev != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->incb);
+	c->incb = NULL;
+	while (c->nrsv > 0)
+		server_rsv_pop(c);
+	free(c->head);
+	c->head = NULL;
+}
+
 /* --- connections ------------------------------------------------------ */
 
 static struct server_conn *
@@ -443,6 +831,10 @@ server_req_donecb(struct evhttp_request *req, void *arg)
 	struct timeval		 tv = { SERVER_REQUEST_S, 0 };
 
 	(void)req;
+	server_rsv_pop(c);
+	/* A refused request waits behind this one: no more answers, close soon. */
+	if (c->sstate == SCREEN_DISCARD && c->nrsv == 0)
+		tv.tv_sec = SERVER_LINGER_S;
 	evtimer_add(c->deadline, &tv);
 }
 
@@ -457,6 +849,7 @@ server_closecb(struct evhttp_connection *evcon, void *arg)
 	void			*garg = c->arg;
 
 	(void)evcon;
+	server_screen_end(c);
 	if (req != NULL) {
 		server_conn_release(c);
 		if (gone != NULL)
@@ -468,8 +861,9 @@ server_closecb(struct evhttp_connection *evcon, void *arg)
 	event_free(c->deadline);
 	free(c);
 	if (s->capped && s->nconns < SERVER_MAX_CONNS) {
-		log_info("api", "below %d connections again; %" PRIu64 " refused "
-		    "meanwhile", SERVER_MAX_CONNS, s->refused);
+		log_limited(&server_log_uncapped, LOG_INFO, "below %d connections "
+		    "again; %" PRIu64 " refused meanwhile", SERVER_MAX_CONNS,
+		    s->refused);
 		s->capped = 0;
 	}
 }
@@ -498,12 +892,14 @@ server_conn_attach(struct server *s)
 		c->evcon = cbarg;
 		if (s->nconns >= SERVER_MAX_CONNS) {
 			if (!s->capped) {
-				log_warn("api", "%d connections open, the limit: closing "
-				    "new ones until some close", SERVER_MAX_CONNS);
+				log_limited(&server_log_capped, LOG_WARN, "%d "
+				    "connections open, the limit: closing new ones "
+				    "until some close", SERVER_MAX_CONNS);
 				s->capped = 1;
 				s->refused = 0;
 			}
 			s->refused++;
+			server_screen_end(c);
 			evhttp_connection_free(c->evcon);
 			free(c);
 			continue;
@@ -559,6 +955,7 @@ server_bevcb(struct event_base *base, void *arg)
 	c = xcalloc(1, sizeof(*c));
 	c->srv = s;
 	c->bev = bev;
+	c->incb = evbuffer_add_cb(bufferevent_get_input(bev), server_incb, c);
 	TAILQ_INSERT_TAIL(&s->fresh, c, entry);
 	event_active(s->attach, EV_READ, 0);
 	return bev;

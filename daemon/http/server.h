@@ -26,6 +26,26 @@ struct evhttp_request;
 struct server;
 struct server_conn;
 
+/*
+ * What a request's head alone decides, before its body is read: code 0 to
+ * read it and go on, else the status answered at once (the body is never
+ * buffered: the connection closes after the answer).
+ */
+struct server_verdict {
+	int		 code;
+	const char	*ecode;		/* the answer's "code", or NULL */
+	const char	*www_auth;	/* a WWW-Authenticate header, or NULL */
+	char		 msg[8192];	/* the answer's "error" */
+};
+
+/*
+ * Screens the head of a request that announces a body: method and target
+ * as sent, its Authorization header (NULL: none) and the body's declared
+ * length (UINT64_MAX: chunked).  Leaves v->code 0 to let it through.
+ */
+typedef void (*server_screen)(void *arg, const char *method, const char *target,
+	    const char *authorization, uint64_t body_len, struct server_verdict *v);
+
 /* Handles one request; the answer may be sent now or later (server_conn_hold). */
 typedef void (*server_handler)(struct evhttp_request *req, struct server_conn *c,
 	    void *arg);
@@ -37,6 +57,13 @@ typedef void (*server_handler)(struct evhttp_request *req, struct server_conn *c
  */
 struct server *server_new(struct event_base *base, const struct addr *addr,
 	    const char *source, size_t max_body, server_handler h, void *arg);
+/*
+ * Requests that announce a body are screened on their head by screen(arg,
+ * ...) (auth, size), and their declared bodies count against the api_body
+ * budget (base/budget.h): beyond it they get 503.  Chunked request bodies
+ * get 411.  Loop thread.
+ */
+void	server_set_screen(struct server *s, server_screen screen, void *arg);
 /*
  * Later requests get 503 "node is shutting down" (connections are still
  * accepted, to say so).  Held answers are the holders' to end.

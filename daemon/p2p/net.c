@@ -24,9 +24,12 @@
 #include "base/config.h"
 #include "base/hub.h"
 #include "base/log.h"
+#include "base/stats.h"
 #include "lib/units.h"
 #include "lib/util.h"
 #include "p2p/addrbook.h"
+#include "p2p/ban.h"
+#include "p2p/inbound.h"
 #include "p2p/link.h"
 #include "p2p/net.h"
 #include "p2p/peer.h"
@@ -57,6 +60,10 @@ static struct log_limit net_log_up = LOG_LIMIT("net", "peers connected", 50,
     NET_LOG_WINDOW_MS);
 static struct log_limit net_log_down = LOG_LIMIT("net", "peers disconnected",
     50, NET_LOG_WINDOW_MS);
+static struct log_limit net_log_banned = LOG_LIMIT("net", "peers banned", 5,
+    NET_LOG_WINDOW_MS);
+static struct log_limit net_log_evicted = LOG_LIMIT("net",
+    "inbound peers evicted", 5, NET_LOG_WINDOW_MS);
 
 struct net_target {
 	TAILQ_ENTRY(net_target) entry;
@@ -81,6 +88,8 @@ struct net_peer {
 	int		getpeers_out;	/* our GETPEERS awaits its PEERS */
 	uint64_t	last_peers_ms;	/* our last PEERS to them */
 	int		peers_due;	/* their GETPEERS waits for the rate (5.6) */
+	uint8_t		ip[BAN_IP_LEN];	/* inbound: the address it came from */
+	uint64_t	last_frame_ms;	/* last relay or exchange frame from it */
 };
 
 struct net {
@@ -101,6 +110,10 @@ struct net {
 	struct link_shape shape;	/* what every link's sends add (--link-*) */
 	uint8_t		(*cut)[TX_PK_LEN];	/* node ids cut off (partition) */
 	size_t		ncut;
+	struct ban	*bans;		/* --ban-seconds; DATA_DIR/bans */
+	char		ban_path[4096 + 8];
+	int		bans_dirty;	/* changed since the file was written */
+	struct inbound	*inb;		/* handshake token buckets */
 };
 
 static void	net_target_schedule(struct net_target *, uint64_t);
@@ -176,6 +189,8 @@ net_peer_new(struct net *net, int fd, const struct sockaddr *sa, int salen,
 	    net->port);
 	np->net = net;
 	np->target = t;
+	if (sa != NULL)
+		(void)ban_ip_from_sockaddr(sa, np->ip);
 	p->net = np;
 	p->shape = &net->shape;
 	TAILQ_INSERT_TAIL(&net->peers, p, entry);
@@ -348,6 +363,261 @@ net_target_free(struct net_target *t)
 	free(t);
 }
 
+/* --- inbound admission and bans (docs/SECURITY.md) ------------------------ */
+
+static uint64_t
+net_now_s(void)
+{
+	return now_ms() / 1000;
+}
+
+/* Closes an inbound socket before anything was spent on it: counted, logged (limited). */
+static void
+net_refuse(int fd, const struct sockaddr *sa, enum stats_refused why,
+    const char *text)
+{
+	char	addr[80];
+
+	stats.inbound_refused[why]++;
+	addr_sockaddr_str(sa, addr, sizeof(addr));
+	log_limited(&net_log_refused, LOG_WARN, "refusing connection from %s: %s",
+	    addr, text);
+	evutil_closesocket(fd);
+}
+
+/* True once p's channel is up (its key known) and until it closes. */
+static int
+net_established(const struct peer *p)
+{
+	return p->state != PEER_CLOSED && p->remote_hex[0] != '\0';
+}
+
+/* True while inbound p is still in its handshake. */
+static int
+net_handshaking(const struct peer *p)
+{
+	return !p->outbound && p->state == PEER_HANDSHAKE &&
+	    p->remote_hex[0] == '\0';
+}
+
+/* What the accept path counts, in one walk of the peer list. */
+struct net_census {
+	unsigned	hs, hs_ip;		/* inbound in the handshake: all, from ip */
+	unsigned	est, est_ip;		/* established inbound: all, from ip */
+	unsigned	unproductive;		/* established inbound that may be evicted */
+	struct peer	*oldest_hs;		/* the inbound handshake that began first */
+};
+
+static void
+net_census(struct net *net, const uint8_t ip[BAN_IP_LEN], const struct peer *not,
+    struct net_census *c)
+{
+	struct peer	*q;
+	int		 same;
+
+	memset(c, 0, sizeof(*c));
+	TAILQ_FOREACH(q, &net->peers, entry) {
+		if (q == not || q->outbound || q->state == PEER_CLOSED)
+			continue;
+		same = memcmp(q->net->ip, ip, BAN_IP_LEN) == 0;
+		if (net_handshaking(q)) {
+			c->hs++;
+			c->hs_ip += same;
+			if (c->oldest_hs == NULL ||
+			    q->connected_ms < c->oldest_hs->connected_ms)
+				c->oldest_hs = q;
+		} else if (net_established(q)) {
+			c->est++;
+			c->est_ip += same;
+			c->unproductive += q->productive_ms == 0;
+		}
+	}
+}
+
+/*
+ * A new inbound socket: refused at once (banned address, its address's
+ * handshakes or inbound share used up, inbound full of productive peers,
+ * over the handshake rate), or taken into the handshake pool, pushing out
+ * the oldest handshake when the pool is full.  All before the channel makes
+ * its key pair.
+ */
+static void
+net_admit(struct net *net, int fd, struct sockaddr *sa, int salen)
+{
+	const struct config	*cfg = net->node->cfg;
+	uint8_t			 ip[BAN_IP_LEN];
+	struct net_census	 c;
+	char			 text[160];
+	int			 shared;
+
+	if (ban_ip_from_sockaddr(sa, ip) == -1)
+		memset(ip, 0, sizeof(ip));
+	if (cfg->ban_seconds > 0 && ban_find(net->bans, BAN_IP, ip,
+	    net_now_s()) != NULL) {
+		net_refuse(fd, sa, STATS_REFUSED_BANNED_IP, "address banned "
+		    "(GET /v1/bans)");
+		return;
+	}
+	net_census(net, ip, NULL, &c);
+	shared = ban_ip_exempt(ip);
+	if (!shared && c.hs_ip >= cfg->max_handshaking_per_ip) {
+		snprintf(text, sizeof(text), "per-address handshake limit "
+		    "reached (--max-handshaking-per-ip: %u under way)", c.hs_ip);
+		net_refuse(fd, sa, STATS_REFUSED_HANDSHAKING_IP, text);
+		return;
+	}
+	if (!shared && c.est_ip >= cfg->max_inbound_per_ip) {
+		snprintf(text, sizeof(text), "per-address inbound limit reached "
+		    "(--max-inbound-per-ip: %u peers)", c.est_ip);
+		net_refuse(fd, sa, STATS_REFUSED_INBOUND_IP, text);
+		return;
+	}
+	if (cfg->max_peers == 0 || (c.est >= cfg->max_peers &&
+	    c.unproductive == 0)) {
+		net_refuse(fd, sa, STATS_REFUSED_INBOUND_FULL, "inbound limit "
+		    "reached (--max-peers), every inbound peer productive");
+		return;
+	}
+	switch (inbound_take(net->inb, ip, now_ms())) {
+	case INBOUND_RATE:
+		net_refuse(fd, sa, STATS_REFUSED_RATE, "handshake rate limit "
+		    "(--handshake-rate)");
+		return;
+	case INBOUND_RATE_IP:
+		net_refuse(fd, sa, STATS_REFUSED_RATE_IP, "handshake rate limit "
+		    "of that address (--handshake-rate-per-ip)");
+		return;
+	case INBOUND_OK:
+		break;
+	}
+	if (c.hs >= cfg->max_handshaking && c.oldest_hs != NULL) {
+		stats.handshakes[STATS_HS_EVICTED]++;
+		peer_close(c.oldest_hs, "handshake pool full (--max-handshaking): "
+		    "a newer connection took its place");
+	}
+	evutil_make_socket_nonblocking(fd);
+	net_set_nodelay(fd);
+	net_peer_new(net, fd, sa, salen, NULL);
+}
+
+/*
+ * Inbound p has completed its handshake: within its address's share, and
+ * within --max-peers, pushing out an idle or the newest unproductive inbound
+ * peer if need be (inbound.c), never a productive or an outbound one.
+ * Returns -1 if p was closed.
+ */
+static int
+net_admit_established(struct net *net, struct peer *p)
+{
+	const struct config	*cfg = net->node->cfg;
+	struct net_census	 c;
+	struct inbound_cand	*cand;
+	struct peer		**who, *q;
+	char			 reason[160];
+	size_t			 n = 0;
+	int			 victim;
+
+	net_census(net, p->net->ip, p, &c);
+	if (!ban_ip_exempt(p->net->ip) && c.est_ip >= cfg->max_inbound_per_ip) {
+		stats.inbound_refused[STATS_REFUSED_INBOUND_IP]++;
+		peer_close(p, "refused: too many inbound peers from that address "
+		    "(--max-inbound-per-ip)");
+		return -1;
+	}
+	if (c.est < cfg->max_peers)
+		return 0;
+	cand = xcalloc(c.est, sizeof(*cand));
+	who = xcalloc(c.est, sizeof(*who));
+	TAILQ_FOREACH(q, &net->peers, entry) {
+		if (q == p || q->outbound || !net_established(q) || n == c.est)
+			continue;
+		cand[n].since_ms = q->active_ms != 0 ? q->active_ms :
+		    q->connected_ms;
+		cand[n].last_frame_ms = q->net->last_frame_ms;
+		cand[n].productive_ms = q->productive_ms;
+		memcpy(cand[n].ip, q->net->ip, BAN_IP_LEN);
+		who[n++] = q;
+	}
+	victim = inbound_evict_pick(cand, n, now_ms());
+	q = victim >= 0 ? who[victim] : NULL;
+	free(cand);
+	free(who);
+	if (q == NULL) {
+		stats.inbound_refused[STATS_REFUSED_INBOUND_FULL]++;
+		peer_close(p, "refused: inbound limit reached (--max-peers), "
+		    "every inbound peer productive");
+		return -1;
+	}
+	stats.inbound_evicted++;
+	log_limited(&net_log_evicted, LOG_INFO, "inbound full: peer %s (%s) "
+	    "evicted for node %.16s from %s", peer_label(q), q->addr,
+	    p->remote_hex, p->addr);
+	snprintf(reason, sizeof(reason), "evicted: inbound full (--max-peers), "
+	    "room made for node %.16s", p->remote_hex);
+	peer_close(q, reason);
+	return 0;
+}
+
+/* p proved misbehaviour and is closing: its key and address are banned. */
+static void
+net_ban(struct net *net, struct peer *p, const char *reason)
+{
+	const struct config	*cfg = net->node->cfg;
+	uint64_t		 now = net_now_s();
+	uint8_t			 ip[BAN_IP_LEN];
+	char			 ipstr[64] = "";
+	int			 byip;
+
+	if (cfg->ban_seconds == 0 || p->remote_hex[0] == '\0')
+		return;
+	byip = ban_ip_from_sockaddr((const struct sockaddr *)&p->sa, ip) == 0 &&
+	    !ban_ip_exempt(ip);
+	ban_add(net->bans, BAN_KEY, p->remote_pk, p->misbehaviour, now,
+	    cfg->ban_seconds);
+	if (byip) {
+		ban_add(net->bans, BAN_IP, ip, p->misbehaviour, now,
+		    cfg->ban_seconds);
+		ban_ip_str(ip, ipstr, sizeof(ipstr));
+	}
+	net->bans_dirty = 1;
+	log_limited_event(&net_log_banned, LOG_WARN, &(struct log_fields){
+	    .peer = peer_label(p), .addr = p->addr, .peer_id = p->remote_hex,
+	    .reason = reason, .code = ban_reason_code(p->misbehaviour) },
+	    "banned node %.16s%s%s for %u s (%s): %s", p->remote_hex,
+	    byip ? " and address " : "", ipstr, cfg->ban_seconds,
+	    ban_reason_code(p->misbehaviour), reason);
+}
+
+/* Writes DATA_DIR/bans if the table changed. */
+static void
+net_bans_save(struct net *net)
+{
+	if (!net->bans_dirty || net->ban_path[0] == '\0')
+		return;
+	net->bans_dirty = 0;
+	if (ban_save(net->bans, net->ban_path, net_now_s()) == -1)
+		log_warn("net", "cannot write the bans to %s: %s", net->ban_path,
+		    strerror(errno));
+}
+
+struct ban *
+net_bans(struct net *net)
+{
+	return net->bans;
+}
+
+int
+net_unban(struct net *net, const char *text)
+{
+	int	n = ban_del(net->bans, text);
+
+	if (n > 0) {
+		net->bans_dirty = 1;
+		net_bans_save(net);
+	}
+	return n;
+}
+
 /* After authentication: self and duplicate checks.  Returns -1 if p was closed. */
 static int
 net_on_authenticated(struct peer *p)
@@ -357,8 +627,19 @@ net_on_authenticated(struct peer *p)
 	struct peer *q;
 	struct addrbook_entry *a;
 	const uint8_t *ip, *iq;
+	const struct ban_entry *be;
 	char reason[128];
 
+	if (net->node->cfg->ban_seconds > 0 &&
+	    (be = ban_find(net->bans, BAN_KEY, p->remote_pk, net_now_s())) != NULL) {
+		if (!p->outbound)
+			stats.inbound_refused[STATS_REFUSED_BANNED_KEY]++;
+		snprintf(reason, sizeof(reason), "node key banned (%s) for %llu "
+		    "more s", ban_reason_code(be->reason), (unsigned long long)
+		    (be->until - net_now_s()));
+		peer_close(p, reason);
+		return -1;
+	}
 	if (memcmp(p->remote_pk, p->node->node_pk, TX_PK_LEN) == 0) {
 		if (t != NULL) {
 			if (t->persistent)
@@ -417,6 +698,8 @@ net_on_authenticated(struct peer *p)
 			return -1;
 		}
 	}
+	if (!p->outbound)
+		return net_admit_established(net, p);
 	return 0;
 }
 
@@ -478,6 +761,8 @@ net_on_closed(struct peer *p, const char *reason)
 	struct net_target *t = p->net->target;
 	struct addrbook_entry *a;
 
+	if (p->misbehaviour != BAN_NONE)
+		net_ban(net, p, reason);
 	if (p->active_ms != 0) {
 		log_limited_event(&net_log_down, LOG_INFO, &(struct log_fields){
 		    .peer = peer_label(p), .addr = p->addr,
@@ -585,7 +870,7 @@ net_on_peers(struct peer *p, const uint8_t *payload, size_t len)
 
 	if (frame_peers_decode(payload, len, fp, FRAME_MAX_PEERS, &n, &err) == -1) {
 		snprintf(reason, sizeof(reason), "protocol error: bad PEERS: %s", err);
-		peer_close(p, reason);
+		peer_misbehaved(p, BAN_PROTOCOL, reason);
 		return -1;
 	}
 	/* Only an answer is heard: one PEERS per GETPEERS we sent. */
@@ -615,6 +900,7 @@ net_on_frame(struct peer *p, const struct frame *f)
 {
 	struct net *net = p->net->net;
 
+	p->net->last_frame_ms = now_ms();
 	switch (f->type) {
 	case FRAME_GETPEERS:
 		return net_on_getpeers(p);
@@ -624,6 +910,8 @@ net_on_frame(struct peer *p, const struct frame *f)
 	case FRAME_GETDATA:
 	case FRAME_TX:
 	case FRAME_NOTFOUND:
+	case FRAME_PRUNE:
+	case FRAME_GRAFT:
 	case FRAME_RECON_INIT:
 	case FRAME_RECON_SYMBOLS:
 	case FRAME_RECON_MORE:
@@ -633,7 +921,7 @@ net_on_frame(struct peer *p, const struct frame *f)
 			return net->handler.frame(p, f, net->handler.arg);
 		return 0;
 	}
-	peer_close(p, "protocol error: bad frame");
+	peer_misbehaved(p, BAN_PROTOCOL, "protocol error: bad frame");
 	return -1;
 }
 
@@ -652,6 +940,7 @@ net_maintcb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	net_bans_save(net);
 	if (net->shutdown || !n->cfg->peer_exchange)
 		return;
 	TAILQ_FOREACH(p, &net->peers, entry)
@@ -685,27 +974,13 @@ net_acceptcb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa
     int salen, void *arg)
 {
 	struct net *net = arg;
-	struct node *n = net->node;
-	struct peer *p;
-	char addr[80];
-	unsigned inbound = 0;
 
 	(void)lis;
-	TAILQ_FOREACH(p, &net->peers, entry)
-		if (p->state != PEER_CLOSED && !p->outbound)
-			inbound++;
-	if (net->shutdown || inbound >= n->cfg->max_peers) {
-		addr_sockaddr_str(sa, addr, sizeof(addr));
-		log_limited(&net_log_refused, LOG_WARN,
-		    "refusing connection from %s: %s", addr,
-		    net->shutdown ? "shutting down" :
-		    "inbound limit reached (--max-peers)");
-		evutil_closesocket(fd);
+	if (net->shutdown) {
+		net_refuse(fd, sa, STATS_REFUSED_SHUTDOWN, "shutting down");
 		return;
 	}
-	evutil_make_socket_nonblocking(fd);
-	net_set_nodelay(fd);
-	net_peer_new(net, fd, sa, salen, NULL);
+	net_admit(net, fd, sa, salen);
 }
 
 /*
@@ -742,6 +1017,31 @@ net_accept_resumecb(evutil_socket_t fd, short what, void *arg)
 		evconnlistener_enable(net->lis);
 }
 
+/* Reads DATA_DIR/bans: the bans still in force. */
+static void
+net_bans_load(struct net *net)
+{
+	const struct config	*cfg = net->node->cfg;
+	size_t			 skipped = 0;
+
+	if (cfg->data_dir[0] == '\0')
+		return;
+	snprintf(net->ban_path, sizeof(net->ban_path), "%s/%s", cfg->data_dir,
+	    BAN_FILE);
+	if (ban_load(net->bans, net->ban_path, net_now_s(), &skipped) == -1) {
+		log_warn("net", "cannot read the bans in %s: %s: starting without "
+		    "them", net->ban_path, strerror(errno));
+		return;
+	}
+	if (skipped > 0)
+		log_warn("net", "%s: %zu line%s skipped (not a ban)", net->ban_path,
+		    skipped, skipped == 1 ? "" : "s");
+	if (ban_count(net->bans, net_now_s()) > 0)
+		log_info("net", "%zu ban%s in force from %s", ban_count(net->bans,
+		    net_now_s()), ban_count(net->bans, net_now_s()) == 1 ? "" :
+		    "s", net->ban_path);
+}
+
 struct net *
 net_new(struct node *n)
 {
@@ -759,6 +1059,9 @@ net_new(struct node *n)
 	net->reaper = event_new(n->base, -1, 0, net_reapcb, net);
 	net->maint = event_new(n->base, -1, EV_PERSIST, net_maintcb, net);
 	net->accept_resume = evtimer_new(n->base, net_accept_resumecb, net);
+	net->inb = inbound_new(n->cfg->handshake_rate, n->cfg->handshake_rate_per_ip);
+	net->bans = ban_new();
+	net_bans_load(net);
 	return net;
 }
 
@@ -976,6 +1279,9 @@ net_free(struct net *net)
 		net_target_free(t);
 	addrbook_free(net->book);
 	net_reapcb(-1, 0, net);
+	net_bans_save(net);
+	ban_free(net->bans);
+	inbound_free(net->inb);
 	event_free(net->reaper);
 	event_free(net->maint);
 	event_free(net->accept_resume);

@@ -16,6 +16,7 @@
 
 #include "base/hub.h"
 #include "base/node.h"
+#include "p2p/ban.h"
 #include "p2p/link.h"
 #include "p2p/peer.h"
 
@@ -76,6 +77,14 @@ size_t	net_partition(struct net *net, const uint8_t (*ids)[TX_PK_LEN], size_t n)
 void	net_heal(struct net *net);
 /* The ids cut off now (points into net, valid until the next change). */
 size_t	net_cut_list(const struct net *net, const uint8_t (**ids)[TX_PK_LEN]);
+
+/* The ban table (ban.h): read it with ban_foreach, ban_count, ban_total. */
+struct ban *net_bans(struct net *net);
+/*
+ * Lifts the bans of a node key (64 hex digits) or an IP address and writes
+ * DATA_DIR/bans.  Returns how many were lifted, or -1 if text is neither.
+ */
+int	net_unban(struct net *net, const char *text);
 
 /* What every link's sends add (--link-delay, --link-jitter, --link-rate). */
 void	net_link_get(const struct net *net, struct link_shape *s);

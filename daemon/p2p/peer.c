@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "base/budget.h"
 #include "base/log.h"
 #include "base/stats.h"
 #include "lib/addr.h"
@@ -28,7 +29,24 @@
 
 #define PEER_TICK_MS		250
 #define PEER_OUTBUF_MAX		(16u << 20)	/* unread output before we give up */
-#define PEER_READ_HIGH		(1u << 20)	/* input buffered per read burst */
+#define PEER_READ_HIGH		(256u << 10)	/* input buffered per read burst */
+/*
+ * The send budget (--peer-send-budget) is split among the peers with a
+ * socket, each share at least PEER_SHARE_MIN (or the budget, if smaller).
+ * A peer over its share is not read until its output is down to half of
+ * it; one that stays over it and takes less than PEER_STALL_BYTES in
+ * PEER_STALL_MS is not reading, and is cut.  (A peer that does not read
+ * still takes a few bytes now and then, as its kernel makes room.)
+ */
+#define PEER_SHARE_MIN		(256u << 10)
+#define PEER_STALL_MS		5000
+#define PEER_STALL_BYTES	(64u << 10)
+/*
+ * Output one read callback may queue for a peer before the others get
+ * their turn: a peer asking for much (GETDATA of 1,000 ids a frame) is
+ * answered a slice at a time, not ahead of every other peer's frames.
+ */
+#define PEER_TURN_BYTES		(64u << 10)
 
 /* Loop thread only: scratch for one record's plaintext and one sealed record. */
 static uint8_t peer_pt[CHANNEL_RECORD_MAX];
@@ -40,13 +58,93 @@ static void	peer_eventcb(struct bufferevent *, short, void *);
 static void	peer_tickcb(evutil_socket_t, short, void *);
 static void	peer_process(struct peer *);
 static void	peer_linkcb(evutil_socket_t, short, void *);
+static void	peer_turncb(evutil_socket_t, short, void *);
 
 static const struct link_shape peer_no_shape;
+
+static unsigned	peer_nlive;	/* peers with a socket: they share the budget */
+
+static struct log_limit peer_log_paused = LOG_LIMIT("net",
+    "peers paused for their send buffer", 5, 10000);
 
 const char *
 peer_label(const struct peer *p)
 {
 	return p->name[0] != '\0' ? p->name : p->addr;
+}
+
+/* p's share of the send budget. */
+static size_t
+peer_send_share(const struct peer *p)
+{
+	size_t	budget = p->node->cfg->peer_send_budget;
+	size_t	share = budget / (peer_nlive > 0 ? peer_nlive : 1);
+	size_t	floor = budget < PEER_SHARE_MIN ? budget : PEER_SHARE_MIN;
+
+	return share > floor ? share : floor;
+}
+
+/* Brings p's part of the peer_send budget up to what it holds now. */
+static void
+peer_account(struct peer *p)
+{
+	size_t	cur = peer_send_pending(p);
+
+	if (cur > p->acct)
+		budget_add(BUDGET_PEER_SEND, cur - p->acct);
+	else if (cur < p->acct)
+		budget_sub(p->node->base, BUDGET_PEER_SEND, p->acct - cur);
+	p->acct = cur;
+}
+
+/* Every change of p's output buffer: bytes queued, or written to the socket. */
+static void
+peer_outbufcb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct peer	*p = arg;
+
+	(void)buf;
+	p->drained += info->n_deleted;
+	peer_account(p);
+}
+
+/* p's output passed its share: its requests wait until it drains. */
+static void
+peer_out_pause(struct peer *p, size_t pending, size_t share)
+{
+	p->out_paused = 1;
+	p->stall_ms = now_ms();
+	p->stall_mark = p->drained;
+	budgets[BUDGET_PEER_SEND].refused++;
+	bufferevent_disable(p->bev, EV_READ);
+	/* peer_writecb runs once the socket has taken all but half the share. */
+	bufferevent_setwatermark(p->bev, EV_WRITE, share / 2, 0);
+	log_limited(&peer_log_paused, LOG_DEBUG, "peer %s: %zu bytes queued, "
+	    "over its share of %zu: not reading it until it drains",
+	    peer_label(p), pending, share);
+}
+
+/* Resumes reading p once its output is down to half its share. */
+static void
+peer_out_check(struct peer *p)
+{
+	if (!p->out_paused || p->state == PEER_CLOSED || p->bev == NULL ||
+	    peer_send_pending(p) > peer_send_share(p) / 2)
+		return;
+	p->out_paused = 0;
+	bufferevent_setwatermark(p->bev, EV_WRITE, 0, 0);
+	if (p->paused)
+		return;
+	bufferevent_enable(p->bev, EV_READ);
+	peer_process(p);
+}
+
+static void
+peer_writecb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	peer_out_check(arg);
 }
 
 /* Arms the link's timer for its next write, if none is armed. */
@@ -75,7 +173,9 @@ peer_linkcb(evutil_socket_t fd, short what, void *arg)
 	if (p->state == PEER_CLOSED || p->bev == NULL)
 		return;
 	link_pop(p->link, mono_ns() / 1000, bufferevent_get_output(p->bev));
+	peer_account(p);
 	peer_link_arm(p);
+	peer_out_check(p);
 }
 
 /*
@@ -100,6 +200,7 @@ peer_write(struct peer *p, const void *buf, size_t len)
 	at = link_release_us(p->link, s, len, mono_ns() / 1000,
 	    randombytes_random());
 	link_push(p->link, buf, len, at);
+	peer_account(p);
 	peer_link_arm(p);
 	return 0;
 }
@@ -163,7 +264,10 @@ peer_start(struct peer *p, int fd, const struct sockaddr *sa, int salen,
 		peer_close(p, "out of resources");
 		return;
 	}
-	bufferevent_setcb(p->bev, peer_readcb, NULL, peer_eventcb, p);
+	peer_nlive++;
+	p->out_cb = evbuffer_add_cb(bufferevent_get_output(p->bev), peer_outbufcb,
+	    p);
+	bufferevent_setcb(p->bev, peer_readcb, peer_writecb, peer_eventcb, p);
 	bufferevent_setwatermark(p->bev, EV_READ, 0, PEER_READ_HIGH);
 	p->timer = event_new(n->base, -1, EV_PERSIST, peer_tickcb, p);
 	event_add(p->timer, &tv);
@@ -221,12 +325,21 @@ peer_close(struct peer *p, const char *reason)
 		 * can log its own reason instead of a bare EOF.
 		 */
 		peer_flush_last(p);
+		if (p->out_cb != NULL)
+			evbuffer_remove_cb_entry(bufferevent_get_output(p->bev),
+			    p->out_cb);
+		p->out_cb = NULL;
 		bufferevent_free(p->bev);
 		p->bev = NULL;
+		peer_nlive--;
 	}
 	if (p->timer != NULL) {
 		event_free(p->timer);
 		p->timer = NULL;
+	}
+	if (p->turn != NULL) {
+		event_free(p->turn);
+		p->turn = NULL;
 	}
 	/* Bytes the link still held are lost with the connection, as on a cut wire. */
 	if (p->link_timer != NULL) {
@@ -235,9 +348,23 @@ peer_close(struct peer *p, const char *reason)
 	}
 	link_free(p->link);
 	p->link = NULL;
+	/* What it held is freed with its buffers. */
+	if (p->acct > 0)
+		budget_sub(p->node->base, BUDGET_PEER_SEND, p->acct);
+	p->acct = 0;
+	p->out_paused = 0;
 	channel_free(p->ch);
 	p->ch = NULL;
 	frame_decoder_free(&p->dec);
+}
+
+void
+peer_misbehaved(struct peer *p, enum ban_reason why, const char *reason)
+{
+	if (p->state == PEER_CLOSED)
+		return;
+	p->misbehaviour = why;
+	peer_close(p, reason);
 }
 
 void
@@ -256,7 +383,7 @@ peer_free(struct peer *p)
 int
 peer_send(struct peer *p, uint8_t type, const uint8_t *payload, size_t len)
 {
-	size_t flen, rlen;
+	size_t flen, rlen, pending, share;
 
 	if (p->state == PEER_CLOSED || !channel_established(p->ch))
 		return -1;
@@ -274,10 +401,14 @@ peer_send(struct peer *p, uint8_t type, const uint8_t *payload, size_t len)
 	p->bytes_sent += rlen;
 	p->msgs_sent++;
 	stats_bytes(1, type, flen);
-	if (peer_send_pending(p) > PEER_OUTBUF_MAX) {
+	pending = peer_send_pending(p);
+	if (pending > PEER_OUTBUF_MAX) {
+		budgets[BUDGET_PEER_SEND].cuts++;
 		peer_close(p, "send buffer over 16 MiB: peer is not reading");
 		return -1;
 	}
+	if (!p->out_paused && pending > (share = peer_send_share(p)))
+		peer_out_pause(p, pending, share);
 	return 0;
 }
 
@@ -300,7 +431,7 @@ void
 peer_resume(struct peer *p)
 {
 	p->paused = 0;
-	if (p->state == PEER_CLOSED || p->bev == NULL)
+	if (p->state == PEER_CLOSED || p->bev == NULL || p->out_paused)
 		return;
 	bufferevent_enable(p->bev, EV_READ);
 	/* Bytes read before the pause wait in the input buffer: no read event will announce them. */
@@ -346,12 +477,12 @@ peer_on_hello(struct peer *p, const struct frame *f)
 	char reason[128];
 
 	if (p->got_hello) {
-		peer_close(p, "protocol error: second HELLO");
+		peer_misbehaved(p, BAN_PROTOCOL, "protocol error: second HELLO");
 		return -1;
 	}
 	if (frame_hello_decode(&h, f->payload, f->len, &err) == -1) {
 		snprintf(reason, sizeof(reason), "protocol error: bad HELLO: %s", err);
-		peer_close(p, reason);
+		peer_misbehaved(p, BAN_PROTOCOL, reason);
 		return -1;
 	}
 	if (h.version < FRAME_PROTO_VERSION_MIN) {
@@ -383,7 +514,7 @@ peer_dispatch(struct peer *p, const struct frame *f)
 	p->msgs_received++;
 	stats_bytes(0, f->type, FRAME_HDR_LEN + f->len);
 	if (!p->got_hello && f->type != FRAME_HELLO) {
-		peer_close(p, "protocol error: frame before HELLO");
+		peer_misbehaved(p, BAN_PROTOCOL, "protocol error: frame before HELLO");
 		return -1;
 	}
 	switch (f->type) {
@@ -404,7 +535,7 @@ peer_dispatch(struct peer *p, const struct frame *f)
 	default:
 		return p->hooks->frame(p, f);
 	}
-	peer_close(p, "protocol error: bad frame");
+	peer_misbehaved(p, BAN_PROTOCOL, "protocol error: bad frame");
 	return -1;
 }
 
@@ -423,7 +554,7 @@ peer_on_plaintext(struct peer *p, const uint8_t *pt, size_t len)
 		if (st == FRAME_ERROR) {
 			snprintf(reason, sizeof(reason), "protocol error: %s",
 			    err != NULL ? err : "bad frame");
-			peer_close(p, reason);
+			peer_misbehaved(p, BAN_PROTOCOL, reason);
 			return -1;
 		}
 		if (st == FRAME_NEED_MORE)
@@ -437,6 +568,7 @@ peer_on_plaintext(struct peer *p, const uint8_t *pt, size_t len)
 static int
 peer_on_authenticated(struct peer *p)
 {
+	stats.handshakes[STATS_HS_OK]++;
 	memcpy(p->remote_pk, channel_remote_key(p->ch), TX_PK_LEN);
 	hex_encode(p->remote_hex, p->remote_pk, TX_PK_LEN);
 	if (p->hooks->authenticated(p) == -1)
@@ -456,9 +588,19 @@ peer_process(struct peer *p)
 	uint8_t *data;
 	char reason[160];
 	int was_established;
+	uint64_t sent0 = p->bytes_sent;
 
 	while (p->state != PEER_CLOSED && p->state != PEER_CONNECTING &&
-	    !p->paused) {
+	    !p->paused && !p->out_paused) {
+		if (p->bytes_sent - sent0 >= PEER_TURN_BYTES) {
+			/* The rest after the other ready events: they run first. */
+			if (p->turn == NULL)
+				p->turn = event_new(p->node->base, -1, 0,
+				    peer_turncb, p);
+			if (p->turn != NULL)
+				event_active(p->turn, EV_TIMEOUT, 0);
+			break;
+		}
 		in = bufferevent_get_input(p->bev);
 		avail = evbuffer_get_length(in);
 		if (avail == 0)
@@ -474,6 +616,8 @@ peer_process(struct peer *p)
 			snprintf(reason, sizeof(reason), "%s: %s",
 			    was_established ? "channel error" : "handshake failed",
 			    channel_error(p->ch) != NULL ? channel_error(p->ch) : "?");
+			if (!was_established)
+				stats.handshakes[STATS_HS_FAILED]++;
 			peer_close(p, reason);
 			return;
 		}
@@ -492,6 +636,14 @@ peer_process(struct peer *p)
 		if (ptlen > 0 && peer_on_plaintext(p, peer_pt, ptlen) == -1)
 			return;
 	}
+}
+
+static void
+peer_turncb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	peer_process(arg);
 }
 
 static void
@@ -523,6 +675,9 @@ peer_eventcb(struct bufferevent *bev, short what, void *arg)
 		peer_flush_handshake(p);
 		return;
 	}
+	if (p->state == PEER_HANDSHAKE && !channel_established(p->ch) &&
+	    (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		stats.handshakes[STATS_HS_CLOSED]++;
 	if (what & BEV_EVENT_EOF) {
 		peer_close(p, p->state == PEER_ACTIVE ? "connection closed by peer" :
 		    "connection closed by peer during handshake");
@@ -551,7 +706,7 @@ peer_tickcb(evutil_socket_t fd, short what, void *arg)
 	const struct config *cfg = p->node->cfg;
 	uint64_t now = now_ms();
 	uint8_t buf[8];
-	char reason[96];
+	char reason[160];
 
 	(void)fd;
 	(void)what;
@@ -562,13 +717,29 @@ peer_tickcb(evutil_socket_t fd, short what, void *arg)
 			snprintf(reason, sizeof(reason), "%s timeout after %u ms",
 			    p->state == PEER_CONNECTING ? "connect" : "handshake",
 			    cfg->handshake_timeout_ms);
+			if (p->state == PEER_HANDSHAKE)
+				stats.handshakes[STATS_HS_TIMEOUT]++;
 			peer_close(p, reason);
 		}
 		return;
 	}
 	/* Not reading while the validator holds us back is not the peer's silence. */
-	if (p->paused)
+	if (p->paused || p->out_paused)
 		p->last_recv_ms = now;
+	if (p->out_paused && now - p->stall_ms >= PEER_STALL_MS) {
+		if (p->drained - p->stall_mark < PEER_STALL_BYTES) {
+			budgets[BUDGET_PEER_SEND].cuts++;
+			snprintf(reason, sizeof(reason), "not reading: %zu bytes "
+			    "queued (its share of the send budget: %zu), %llu "
+			    "taken in %u ms", peer_send_pending(p),
+			    peer_send_share(p), (unsigned long long)(p->drained -
+			    p->stall_mark), PEER_STALL_MS);
+			peer_close(p, reason);
+			return;
+		}
+		p->stall_ms = now;
+		p->stall_mark = p->drained;
+	}
 	if (now - p->last_recv_ms > cfg->peer_timeout_ms) {
 		snprintf(reason, sizeof(reason), "timeout: silent for %llu ms",
 		    (unsigned long long)(now - p->last_recv_ms));

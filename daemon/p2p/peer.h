@@ -21,10 +21,12 @@
 
 #include "base/hub.h"
 #include "base/node.h"
+#include "p2p/ban.h"
 #include "proto/frame.h"
 #include "proto/tx.h"
 
 struct bufferevent;
+struct evbuffer_cb_entry;
 struct channel;
 struct event;
 struct evdns_base;
@@ -63,7 +65,14 @@ struct peer {
 	uint64_t	serial;		/* unique per connection, never 0 */
 	enum peer_state	state;
 	int		outbound;
-	int		paused;		/* reads stopped (backpressure) */
+	int		paused;		/* reads stopped (validator backpressure) */
+	int		out_paused;	/* reads stopped: its output is over its share */
+	size_t		acct;		/* its bytes counted in the peer_send budget */
+	uint64_t	drained;	/* bytes its output gave the socket, in all */
+	uint64_t	stall_ms;	/* over its share: when the current window began */
+	uint64_t	stall_mark;	/* ... and drained then */
+	struct evbuffer_cb_entry *out_cb;	/* counts its output buffer */
+	struct event	*turn;		/* reading resumes after the others' turn */
 	struct bufferevent *bev;
 	struct channel	*ch;
 	struct frame_decoder dec;
@@ -87,6 +96,8 @@ struct peer {
 	uint64_t	ping_sent_ms;	/* outstanding PING, 0: none */
 	uint64_t	last_ping_ms;	/* last PING sent */
 	int64_t		rtt_ms;
+	uint64_t	productive_ms;	/* last valid tx it delivered (relay sets it); 0: none */
+	enum ban_reason	misbehaviour;	/* why peer_misbehaved closed it; BAN_NONE */
 	uint64_t	bytes_sent, bytes_received;
 	uint64_t	msgs_sent, msgs_received;
 	/* The upper modules' per-peer state: each allocates and frees its own. */
@@ -109,6 +120,11 @@ void	peer_start(struct peer *p, int fd, const struct sockaddr *sa, int salen,
 
 /* The one teardown: hooks->closed(reason), then the connection goes.  p stays allocated. */
 void	peer_close(struct peer *p, const char *reason);
+/*
+ * The teardown for a peer that proved misbehaviour: remembers why (the
+ * owner bans it in its closed hook), then peer_close(p, reason).
+ */
+void	peer_misbehaved(struct peer *p, enum ban_reason why, const char *reason);
 /* Frees a closed peer (the owner, once nothing refers to it); p must be CLOSED. */
 void	peer_free(struct peer *p);
 

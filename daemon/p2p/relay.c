@@ -1,7 +1,11 @@
 /*
- * relay.c: transaction relay, announce then pull (docs/PROTOCOL.md section
- * 5).  The wire side of it: which peer knows which id, batched INV and
- * GETDATA, answers to GETDATA, and the mempool announced to a new peer.
+ * relay.c: transaction relay (docs/PROTOCOL.md section 5): a push tree with
+ * announce then pull on the other links, as Plumtree.  Accepted transactions
+ * go whole to eager peers and as batched INV to lazy ones; a peer that
+ * pushes a copy we hold is pruned (made lazy, both ways), a lazy one whose
+ * transaction arrived first is grafted (made eager).  The wire side of it:
+ * which peer knows which id, batched INV and GETDATA, answers to GETDATA,
+ * and the mempool announced to a new peer.
  * Which announcer to ask is the download scheduler's decision (txreq.c);
  * what a transaction is worth, admission's (core/admit.c).  Loop thread only.
  */
@@ -21,6 +25,7 @@
 #include "lib/util.h"
 #include "p2p/net.h"
 #include "p2p/peer.h"
+#include "p2p/prov.h"
 #include "p2p/reconcile.h"
 #include "p2p/relay.h"
 #include "p2p/txreq.h"
@@ -33,6 +38,20 @@
  */
 #define RELAY_KNOWN_WINDOW	16384
 #define RELAY_TICK_MS		200
+/*
+ * Announcements to lazy peers wait this long at least when the push tree
+ * is on: the tree delivers first, so the pull is the repair path, and a
+ * longer batch costs fewer bytes per id.
+ */
+#define RELAY_LAZY_MS		50
+/*
+ * Inbound peers on the push tree, at most: identities are free, and a peer
+ * that never sends a duplicate is never pruned, so only the links this node
+ * dialled start eager, and GRAFT from inbound ones is heeded up to this many
+ * (the others keep getting announcements, which is still correct).
+ */
+#define RELAY_EAGER_INBOUND_MAX	8
+#define RELAY_GRAFT_MS		1000	/* at most one GRAFT, one PRUNE a peer this often */
 #define RELAY_SYNC_SLICE	5000	/* mempool ids announced to a new peer per tick */
 #define RELAY_SYNC_SNDBUF	(256 * 1024)	/* ... while less than this waits to be sent */
 
@@ -64,6 +83,9 @@ struct relay_peer {
 	size_t		 ninv;
 	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
 	size_t		 nwant, wantcap;	/* at most RELAY_PEER_INFLIGHT */
+	int		 eager;		/* on the push tree: gets transactions whole */
+	uint64_t	 graft_ms;	/* when we last asked it to push to us */
+	uint64_t	 prune_ms;	/* ... to stop pushing to us */
 	int		 sync;		/* our mempool is still being announced */
 	int		 sync_started;	/* sync_after holds the last id announced */
 	uint8_t		 sync_after[TX_ID_LEN];
@@ -71,6 +93,7 @@ struct relay_peer {
 	uint8_t		(*defer)[TX_ID_LEN];	/* ring of ids announced, not tracked yet */
 	size_t		 dhead, dlen, dcap;	/* first, how many, room (RELAY_DEFER_MAX) */
 	uint64_t	 dgen, dropgen;	/* the log window it was counted in */
+	uint16_t	 pslot;		/* its slot in the provenance table */
 	struct reconcile_peer *rec;	/* its reconciliation (reconcile.c) */
 };
 
@@ -104,9 +127,11 @@ struct relay {
 	int		 wanting;	/* some peer has GETDATA ids queued */
 	struct event	*inv_timer;
 	struct event	*tick;
+	size_t		 eager_inbound;	/* inbound peers on the push tree */
 	size_t		 deferring;	/* peers with announcements set aside */
 	size_t		 deferred;	/* announcements set aside in all */
 	struct relay_deflog dlog;
+	struct prov	*prov;		/* provenance of recent ids (prov.h) */
 	struct reconcile *rc;
 };
 
@@ -215,12 +240,19 @@ relay_ask(uint64_t serial, const uint8_t id[TXREQ_ID_LEN], void *arg)
 	r->wanting = 1;
 }
 
-/* Announces id to every active peer not known to have it (batched). */
+/*
+ * Hands id to every active peer not known to have it: whole to eager peers
+ * (sent now; the socket write happens once per loop turn), announced to the
+ * others (batched).
+ */
 static void
 relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 {
+	const struct mempool_entry *e = mempool_get(r->mp, id);
 	struct peer	*p, *next;
 	struct timeval	 tv;
+	unsigned	 ms = r->n->cfg->inv_batch_ms;
+	uint64_t	 now = now_us();
 	int		 queued = 0;
 
 	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
@@ -230,14 +262,29 @@ relay_announce(struct relay *r, const uint8_t id[TX_ID_LEN], uint64_t origin)
 			continue;
 		if (!bloom_add(p->relay->known, id))
 			continue;
+		if (p->relay->eager && e != NULL) {
+			prov_sent(r->prov, id, p->relay->pslot, PROV_SENT_TX,
+			    now);
+			if (peer_send(p, FRAME_TX, e->raw, e->len) == 0)
+				stats.relay_pushed++;
+			continue;
+		}
+		prov_sent(r->prov, id, p->relay->pslot, PROV_SENT_INV, now);
 		relay_queue_inv(p, id);
 		queued = 1;
 	}
-	if (queued && !evtimer_pending(r->inv_timer, NULL)) {
-		tv.tv_sec = 0;
-		tv.tv_usec = (suseconds_t)r->n->cfg->inv_batch_ms * 1000;
-		evtimer_add(r->inv_timer, &tv);
+	if (!queued || event_pending(r->inv_timer, EV_TIMEOUT, NULL))
+		return;
+	if (r->n->cfg->relay_push && ms < RELAY_LAZY_MS)
+		ms = RELAY_LAZY_MS;
+	if (ms == 0) {
+		/* At the end of this turn: after the input that is ready. */
+		event_active(r->inv_timer, EV_TIMEOUT, 1);
+		return;
 	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(r->inv_timer, &tv);
 }
 
 /* --- announcements set aside ----------------------------------------- */
@@ -452,10 +499,24 @@ relay_accepted(void *arg, const uint8_t id[TX_ID_LEN], uint64_t origin)
 {
 	struct relay	*r = arg;
 
+	struct peer	*p;
+
 	/* Its sender delivers valid transactions: it gets room of its own. */
 	txreq_peer_productive(r->sched, origin);
+	/* ... and is not pushed out for a newcomer (net.c, inbound.c). */
+	if (origin != 0 && (p = relay_peer_find(r, origin)) != NULL)
+		p->productive_ms = now_ms();
 	txreq_forget(r->sched, id);
 	relay_announce(r, id, origin);
+}
+
+static void
+relay_verified(void *arg, const uint8_t id[TX_ID_LEN], uint64_t verify_ns,
+    int ok)
+{
+	struct relay	*r = arg;
+
+	prov_verdict(r->prov, id, verify_ns, ok, now_us());
 }
 
 static void
@@ -474,22 +535,93 @@ relay_retry(void *arg, const uint8_t id[TX_ID_LEN], uint64_t bad_origin)
 	txreq_retry(r->sched, id, bad_origin);
 }
 
-/* Drops p for misbehaviour. */
+/* Drops p for misbehaviour; net bans it (--ban-seconds). */
 static void
-relay_drop(struct peer *p, const char *why)
+relay_drop(struct peer *p, enum ban_reason ban, const char *why)
 {
 	stats.peers_dropped++;
-	peer_close(p, why);
+	peer_misbehaved(p, ban, why);
+}
+
+/* What a transaction's rejection proves about the peer that sent it. */
+static enum ban_reason
+relay_ban_reason(unsigned reason)
+{
+	switch (reason) {
+	case TX_ERR_SIGNATURE:
+		return BAN_BAD_SIGNATURE;
+	case TX_ERR_NETWORK:
+		return BAN_WRONG_NETWORK;
+	default:
+		return BAN_BAD_ENCODING;	/* encoding, version */
+	}
 }
 
 static void
-relay_misbehaved(void *arg, uint64_t origin, const char *why)
+relay_misbehaved(void *arg, uint64_t origin, unsigned reason, const char *why)
 {
 	struct relay	*r = arg;
 	struct peer	*p;
 
 	if ((p = net_peer_by_serial(r->net, origin)) != NULL)
-		relay_drop(p, why);
+		relay_drop(p, relay_ban_reason(reason), why);
+}
+
+/* --- the push tree ---------------------------------------------------- */
+
+/*
+ * Puts p on the push tree or takes it off; an inbound peer only while fewer
+ * than RELAY_EAGER_INBOUND_MAX are.  Returns whether p is eager now.
+ */
+static int
+relay_set_eager(struct relay *r, struct peer *p, int on)
+{
+	struct relay_peer *rp = p->relay;
+
+	on = on && r->n->cfg->relay_push;
+	if (on == rp->eager)
+		return on;
+	if (!p->outbound) {
+		if (on && r->eager_inbound >= RELAY_EAGER_INBOUND_MAX)
+			return 0;
+		r->eager_inbound += on ? 1 : -1;
+	}
+	rp->eager = on;
+	return on;
+}
+
+/*
+ * p pushed a copy of what we hold or validate: the link is redundant for
+ * the tree.  It goes lazy here, and PRUNE makes it lazy at p.
+ */
+static int
+relay_prune(struct relay *r, struct peer *p, uint64_t now)
+{
+	relay_set_eager(r, p, 0);
+	/* Copies in flight when it got our PRUNE: one PRUNE answers them all. */
+	if (now - p->relay->prune_ms < RELAY_GRAFT_MS)
+		return 0;
+	p->relay->prune_ms = now;
+	stats.relay_pruned++;
+	log_debug("gossip", "peer %s pruned from the push tree", peer_label(p));
+	return peer_send(p, FRAME_PRUNE, NULL, 0);
+}
+
+/*
+ * p delivered first a transaction we pulled from it: the link joins the
+ * tree, both ways: GRAFT asks p to push to us, and we push to p while
+ * there is room for an inbound one.
+ */
+static int
+relay_graft(struct relay *r, struct peer *p, uint64_t now)
+{
+	if (now - p->relay->graft_ms < RELAY_GRAFT_MS)
+		return 0;
+	p->relay->graft_ms = now;
+	relay_set_eager(r, p, 1);
+	stats.relay_grafted++;
+	log_debug("gossip", "peer %s grafted to the push tree", peer_label(p));
+	return peer_send(p, FRAME_GRAFT, NULL, 0);
 }
 
 /* --- frames ----------------------------------------------------------- */
@@ -500,13 +632,19 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 	struct admit_result	res;
 	char			reason[128];
 	enum txreq_rx		rx;
+	uint64_t		asked = 0;
+	int			pulled;
+	uint64_t		t = now_us();
 
 	admit_tx(r->admit, p->relay->src, raw, len, NULL, NULL, &res);
+	if (res.what == ADMIT_QUEUED)
+		prov_received(r->prov, res.id, p->relay->pslot, t);
 	switch (res.what) {
 	case ADMIT_UNDECODABLE:
 		snprintf(reason, sizeof(reason), "sent an undecodable transaction: %s",
 		    tx_reason_str((enum tx_reason)res.reason));
-		relay_drop(p, reason);
+		relay_drop(p, res.reason == TX_ERR_NETWORK ? BAN_WRONG_NETWORK :
+		    BAN_BAD_ENCODING, reason);
 		return -1;
 	case ADMIT_STOPPING:
 	case ADMIT_BUSY:
@@ -532,6 +670,17 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 	if (p->state == PEER_CLOSED)
 		return -1;
 	bloom_add(p->relay->known, res.id);
+	if (r->n->cfg->relay_push) {
+		/* Pushed to us, or the answer to our GETDATA (5.2.1)? */
+		pulled = txreq_wanted(r->sched, res.id, &asked) &&
+		    asked == p->serial;
+		if ((res.what == ADMIT_KNOWN || res.what == ADMIT_PENDING_SAME) &&
+		    !pulled && relay_prune(r, p, now_ms()) == -1)
+			return -1;
+		if (res.what == ADMIT_QUEUED && pulled &&
+		    relay_graft(r, p, now_ms()) == -1)
+			return -1;
+	}
 	txreq_received(r->sched, p->serial, res.id, rx, now_ms());
 	/*
 	 * Other bytes than those being validated, and no room to remember p
@@ -549,13 +698,16 @@ static int
 relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
     size_t count)
 {
-	uint64_t	now = now_ms();
+	uint64_t	now = now_ms(), us = now_us();
 	enum txreq_ann	what;
 	size_t		i;
+	int		settled;
 
 	for (i = 0; i < count; i++) {
 		bloom_add(p->relay->known, ids[i]);
-		if (admit_settled(r->admit, ids[i]))
+		settled = admit_settled(r->admit, ids[i]);
+		prov_announced(r->prov, ids[i], p->relay->pslot, us, !settled);
+		if (settled)
 			continue;
 		/*
 		 * The announcer of an id being validated (from the API or
@@ -589,6 +741,7 @@ relay_on_getdata(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN
 			continue;
 		}
 		bloom_add(p->relay->known, ids[i]);
+		prov_sent(r->prov, ids[i], p->relay->pslot, PROV_SENT_TX, now_us());
 		if (peer_send(p, FRAME_TX, e->raw, e->len) == -1)
 			return -1;
 	}
@@ -622,14 +775,23 @@ relay_on_frame(struct peer *p, const struct frame *f, void *arg)
 
 	if (p->relay == NULL)
 		return 0;
-	if (f->type == FRAME_TX)
+	switch (f->type) {
+	case FRAME_TX:
 		return relay_on_tx(r, p, f->payload, f->len);
+	case FRAME_PRUNE:
+		relay_set_eager(r, p, 0);
+		return 0;
+	case FRAME_GRAFT:
+		/* Not heeded (no push, no room): announcing is still correct. */
+		relay_set_eager(r, p, 1);
+		return 0;
+	}
 	if (reconcile_is_frame(f->type))
 		return reconcile_on_frame(r->rc, p, p->relay->rec, f);
 	if (frame_ids_decode(f->payload, f->len, &ids, &count, &err) == -1) {
 		snprintf(reason, sizeof(reason), "protocol error: bad %s: %s",
 		    frame_type_str(f->type), err);
-		peer_close(p, reason);
+		peer_misbehaved(p, BAN_PROTOCOL, reason);
 		return -1;
 	}
 	switch (f->type) {
@@ -787,7 +949,13 @@ relay_up(struct peer *p, void *arg)
 	rp->src = admit_source_new(r->admit, p->serial, peer_label(p), relay_pause,
 	    relay_resume, p);
 	rp->known = bloom_new(RELAY_KNOWN_WINDOW);
+	rp->pslot = prov_peer_add(r->prov, p->serial, p->name, p->remote_hex);
 	p->relay = rp;
+	/*
+	 * The links this node dialled start on the tree; duplicates prune them
+	 * and grafts add the faster ones, towards a spanning tree.
+	 */
+	relay_set_eager(r, p, p->outbound);
 	txreq_peer_add(r->sched, p->serial, p->outbound);
 	rp->rec = reconcile_peer_new(r->rc, p);
 	if (p->version < FRAME_PROTO_RECON)
@@ -809,6 +977,7 @@ relay_down(struct peer *p, void *arg)
 		return;
 	if (r->last == p)
 		r->last = NULL;
+	relay_set_eager(r, p, 0);
 	txreq_peer_del(r->sched, p->serial);
 	admit_source_free(rp->src);
 	rp->src = NULL;
@@ -850,8 +1019,9 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	};
 	struct net_handler h = { relay_up, relay_down, relay_on_frame,
 	    relay_release, r };
-	struct admit_hooks ah = { relay_accepted, relay_settled, relay_retry,
-	    relay_misbehaved, r };
+	struct admit_hooks ah = { .accepted = relay_accepted,
+	    .settled = relay_settled, .retry = relay_retry,
+	    .misbehaved = relay_misbehaved, .verified = relay_verified, .arg = r };
 	struct reconcile_hooks rh = { relay_rec_announce, relay_rec_flush,
 	    relay_rec_full, r };
 
@@ -860,8 +1030,10 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	r->admit = admit;
 	r->mp = mp;
 	r->sched = txreq_new(&lim, relay_ask, r);
+	r->prov = prov_new(n->cfg->trace_ring);
 	r->rc = reconcile_new(n, mp, &rh);
 	r->inv_timer = evtimer_new(n->base, relay_invcb, r);
+	event_priority_set(r->inv_timer, NODE_PRIO_FLUSH);
 	r->tick = event_new(n->base, -1, EV_PERSIST, relay_tickcb, r);
 	event_add(r->tick, &tv);
 	net_set_handler(net, &h);
@@ -880,8 +1052,15 @@ relay_free(struct relay *r)
 	memset(&ah, 0, sizeof(ah));
 	admit_set_hooks(r->admit, &ah);
 	txreq_free(r->sched);
+	prov_free(r->prov);
 	reconcile_free(r->rc);
 	event_free(r->inv_timer);
 	event_free(r->tick);
 	free(r);
+}
+
+struct prov *
+relay_prov(struct relay *r)
+{
+	return r->prov;
 }

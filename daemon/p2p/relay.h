@@ -14,6 +14,7 @@
 struct admit;
 struct mempool;
 struct net;
+struct prov;
 struct relay;
 
 /* Relays over net's peers, feeding admit; installs its handler and hooks on both. */
@@ -21,5 +22,7 @@ struct relay *relay_new(struct node *n, struct net *net, struct admit *admit,
 	    struct mempool *mp);
 /* Frees r, after net_free (every peer closed and released); admit lives on. */
 void	relay_free(struct relay *r);
+/* The provenance of recent ids (prov.h), owned by r. */
+struct prov *relay_prov(struct relay *r);
 
 #endif

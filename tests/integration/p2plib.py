@@ -37,9 +37,11 @@ FRAME_MAX_PAYLOAD = 65536
 RECORD_MAX = FRAME_HDR_LEN + FRAME_MAX_PAYLOAD          # largest plaintext in a record
 
 
-def connect(port, host="127.0.0.1", timeout=5.0):
-    """A connected TCP socket to host:port."""
-    s = socket.create_connection((host, port), timeout=timeout)
+def connect(port, host="127.0.0.1", timeout=5.0, source=None):
+    """A connected TCP socket to host:port, from address source if given
+    (any 127.0.0.0/8 address works on Linux: per-address limits tell them apart)."""
+    s = socket.create_connection((host, port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 
@@ -158,9 +160,9 @@ CHANNEL_M2_LEN = SECRETSTREAM_HEADER + RECORD_HDR + AUTH_LEN + ABYTES      # 141
 TAG_MESSAGE = 0
 
 FRAME_HELLO, FRAME_PING, FRAME_PONG, FRAME_INV, FRAME_GETDATA, FRAME_TX, \
-    FRAME_NOTFOUND, FRAME_GETPEERS, FRAME_PEERS, FRAME_RECON_INIT, \
-    FRAME_RECON_SYMBOLS, FRAME_RECON_MORE, FRAME_RECON_WANT, \
-    FRAME_RECON_DONE = range(1, 15)
+    FRAME_NOTFOUND, FRAME_GETPEERS, FRAME_PEERS, FRAME_PRUNE, FRAME_GRAFT, \
+    FRAME_RECON_INIT, FRAME_RECON_SYMBOLS, FRAME_RECON_MORE, FRAME_RECON_WANT, \
+    FRAME_RECON_DONE = range(1, 17)
 PROTO_VERSION = 1
 
 _u8p = ctypes.c_char_p
@@ -252,11 +254,12 @@ class SecureConn:
         c.recv_frame()                     # -> (type, payload)
     """
 
-    def __init__(self, port, network="devnet", seed=None, timeout=5.0, handshake=True):
+    def __init__(self, port, network="devnet", seed=None, timeout=5.0, handshake=True,
+                 source=None):
         self.netid = _netid(network) if isinstance(network, str) else network
         self.pk, self.sk = seed_keypair(seed if seed is not None else os.urandom(32))
         self.node_id = self.pk.hex()
-        self.sock = connect(port, timeout=timeout)
+        self.sock = connect(port, timeout=timeout, source=source)
         self.addr = local_addr(self.sock)
         self.timeout = timeout
         self.remote_pk = None

@@ -1000,7 +1000,10 @@ def test_malformed_requests_400(cluster):
 
 def test_unknown_paths_404_and_wrong_methods_405(cluster):
     a = cluster.start("a")
-    for path in ["/v1/nope", "/", "/v1", "/v1/tx/", "/v1/tx/%s/x" % ZERO_ID, "/v1/peers/",
+    # "/" is the web view (test_web.py): GET only.
+    assert call(a, "GET", "/").status == 200
+    check_error(call(a, "POST", "/", b"{}"), 404, "not found")
+    for path in ["/v1/nope", "/v1", "/v1/tx/", "/v1/tx/%s/x" % ZERO_ID, "/v1/peers/",
                  "/v1/status/", "/metrics/x", "/v2/status", "/V1/STATUS"]:
         for method in ("GET", "POST"):
             r = call(a, method, path, b"{}" if method == "POST" else None)

@@ -20,7 +20,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 BUILD = ["gcc", "make", "pkg-config", "libevent-dev", "libsodium-dev", "libjansson-dev"]
 TEST_ONLY = ["libcmocka-dev", "clang", "libclang-rt-dev", "python3-pytest",
-             "python3-prometheus-client", "curl", "procps", "iproute2", "prometheus"]
+             "python3-prometheus-client", "curl", "procps", "iproute2", "prometheus",
+             "chromium", "chromium-driver", "python3-selenium"]
 
 FAKE_DPKG_QUERY = """#!/bin/sh
 # the last argument is the package; FAKE_INSTALLED lists the installed ones
@@ -120,7 +121,8 @@ def test_make_all_installs_only_build_packages(fake):
 @pytest.mark.parametrize("goal, want", [
     ("unit", ["libcmocka-dev"]),
     ("integration", ["python3-pytest", "python3-prometheus-client", "curl", "procps",
-                     "iproute2", "prometheus"]),
+                     "iproute2", "prometheus", "chromium", "chromium-driver",
+                     "python3-selenium"]),
     ("fuzz", ["clang", "libclang-rt-dev"]),
     ("demo", []),
     ("test", ["libcmocka-dev", "python3-pytest", "prometheus"]),

@@ -22,7 +22,8 @@ from txlib import Tx, Wallet
 ID_RE = re.compile(r"\b[0-9a-f]{64}\b")
 WATCH_RE = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) (\S+) +(\w+) ?(.*)$")
 COMMANDS = ["keygen", "pubkey", "send", "submit", "tx", "mempool", "status",
-            "peers", "connect", "disconnect", "watch", "health"]
+            "peers", "connect", "disconnect", "bans", "unban", "watch",
+            "health"]
 
 
 def ctl(*args, node=None, env=None, input=None, timeout=30):

@@ -272,11 +272,12 @@ hk_retry(void *arg, const uint8_t id[TX_ID_LEN], uint64_t bad_origin)
 }
 
 static void
-hk_misbehaved(void *arg, uint64_t origin, const char *why)
+hk_misbehaved(void *arg, uint64_t origin, unsigned reason, const char *why)
 {
 	struct fx	*f = arg;
 	struct src_rec	*s = f->free_on_misbehaved;
 
+	assert_true(reason_is_misbehaviour(reason));
 	call_add(f, K_MISBEHAVED, NULL, origin, why);
 	/* The relay closes the peer at once, which frees its source. */
 	if (s != NULL && s->tag == origin && s->src != NULL) {

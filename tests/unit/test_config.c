@@ -144,14 +144,34 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%llu", (unsigned long long)c->max_age_ms);
 	else if (strcmp(opt, "max-peers") == 0)
 		snprintf(out, len, "%u", c->max_peers);
+	else if (strcmp(opt, "max-inbound-per-ip") == 0)
+		snprintf(out, len, "%u", c->max_inbound_per_ip);
+	else if (strcmp(opt, "max-handshaking") == 0)
+		snprintf(out, len, "%u", c->max_handshaking);
+	else if (strcmp(opt, "max-handshaking-per-ip") == 0)
+		snprintf(out, len, "%u", c->max_handshaking_per_ip);
+	else if (strcmp(opt, "handshake-rate") == 0)
+		snprintf(out, len, "%u", c->handshake_rate);
+	else if (strcmp(opt, "handshake-rate-per-ip") == 0)
+		snprintf(out, len, "%u", c->handshake_rate_per_ip);
+	else if (strcmp(opt, "ban-seconds") == 0)
+		snprintf(out, len, "%u", c->ban_seconds);
 	else if (strcmp(opt, "outbound") == 0)
 		snprintf(out, len, "%u", c->outbound);
 	else if (strcmp(opt, "peer-exchange") == 0)
 		snprintf(out, len, "%d", c->peer_exchange);
+	else if (strcmp(opt, "relay-push") == 0)
+		snprintf(out, len, "%d", c->relay_push);
 	else if (strcmp(opt, "mempool-max-txs") == 0)
 		snprintf(out, len, "%zu", c->mempool_max_txs);
 	else if (strcmp(opt, "mempool-max-bytes") == 0)
 		snprintf(out, len, "%zu", c->mempool_max_bytes);
+	else if (strcmp(opt, "peer-send-budget") == 0)
+		snprintf(out, len, "%zu", c->peer_send_budget);
+	else if (strcmp(opt, "api-body-budget") == 0)
+		snprintf(out, len, "%zu", c->api_body_budget);
+	else if (strcmp(opt, "events-budget") == 0)
+		snprintf(out, len, "%zu", c->events_budget);
 	else if (strcmp(opt, "log-level") == 0)
 		snprintf(out, len, "%d", c->log_level);
 	else if (strcmp(opt, "log-format") == 0)
@@ -170,6 +190,8 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%u", c->getdata_timeout_ms);
 	else if (strcmp(opt, "inv-batch-ms") == 0)
 		snprintf(out, len, "%u", c->inv_batch_ms);
+	else if (strcmp(opt, "trace-ring") == 0)
+		snprintf(out, len, "%zu", c->trace_ring);
 	else if (strcmp(opt, "link-delay") == 0)
 		snprintf(out, len, "%" PRIu64, c->link_delay_us);
 	else if (strcmp(opt, "link-jitter") == 0)
@@ -218,10 +240,17 @@ static const struct {
 	{ "max-future-ms", "1000", "1000" },
 	{ "max-age-ms", "5000", "5000" },
 	{ "max-peers", "20", "20" },
+	{ "max-inbound-per-ip", "3", "3" },
+	{ "max-handshaking", "1", "1" },
+	{ "max-handshaking-per-ip", "2", "2" },
+	{ "handshake-rate", "0", "0" },
+	{ "handshake-rate-per-ip", "5", "5" },
+	{ "ban-seconds", "0", "0" },
 	{ "outbound", "0", "0" },
 	{ "peer-exchange", "off", "0" },
 	{ "peer-exchange", "false", "0" },
 	{ "peer-exchange", "0", "0" },
+	{ "relay-push", "off", "0" },
 	{ "mempool-max-txs", "5", "5" },
 	{ "mempool-max-bytes", "2048", "2048" },
 	{ "mempool-max-bytes", "64m", "67108864" },
@@ -229,6 +258,10 @@ static const struct {
 	{ "mempool-max-bytes", "4k", "4096" },
 	{ "log-level", "debug", "0" },
 	{ "log-level", "warn", "2" },
+	{ "peer-send-budget", "1m", "1048576" },
+	{ "peer-send-budget", "65536", "65536" },
+	{ "api-body-budget", "2m", "2097152" },
+	{ "events-budget", "1g", "1073741824" },
 	{ "log-level", "error", "3" },
 	{ "log-format", "json", "1" },
 	{ "api-token-file", "/etc/noded/token", "/etc/noded/token" },
@@ -238,6 +271,7 @@ static const struct {
 	{ "peer-timeout-ms", "60000", "60000" },
 	{ "getdata-timeout-ms", "10", "10" },
 	{ "inv-batch-ms", "0", "0" },
+	{ "trace-ring", "16", "16" },
 	{ "link-delay", "50ms", "50000" },
 	{ "link-delay", "50", "50000" },
 	{ "link-delay", "250us", "250" },
@@ -278,8 +312,12 @@ test_config_defaults(void **state)
 	expect_field(&c, "max-peers", "125");
 	expect_field(&c, "outbound", "8");
 	expect_field(&c, "peer-exchange", "1");
+	expect_field(&c, "relay-push", "1");
 	expect_field(&c, "mempool-max-txs", "200000");
 	expect_field(&c, "mempool-max-bytes", "134217728");
+	expect_field(&c, "peer-send-budget", "67108864");
+	expect_field(&c, "api-body-budget", "33554432");
+	expect_field(&c, "events-budget", "16777216");
 	expect_field(&c, "log-level", "1");
 	expect_field(&c, "log-format", "0");
 	expect_field(&c, "api-token-file", "");
@@ -288,7 +326,8 @@ test_config_defaults(void **state)
 	expect_field(&c, "ping-interval-ms", "10000");
 	expect_field(&c, "peer-timeout-ms", "30000");
 	expect_field(&c, "getdata-timeout-ms", "2000");
-	expect_field(&c, "inv-batch-ms", "5");
+	expect_field(&c, "inv-batch-ms", "0");
+	expect_field(&c, "trace-ring", "65536");
 	expect_field(&c, "link-delay", "0");
 	expect_field(&c, "link-jitter", "0");
 	expect_field(&c, "link-rate", "0");
@@ -387,7 +426,7 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 35);
+	assert_int_equal(n, 46);
 	free(out);
 
 	/* "noded <version>", one line, one word: the number, then the commit. */
