@@ -20,6 +20,7 @@ DEPS_fuzz	 := fuzz
 DEPS_fuzz-smoke	 := fuzz
 DEPS_bench	 := bench
 DEPS_bench-hostile := bench
+DEPS_bench-gossipsub := bench
 DEPS_demo	 := demo
 DEPS_SETS	 := build $(sort $(foreach g,$(MAKECMDGOALS),$(DEPS_$(g))))
 
@@ -92,7 +93,8 @@ LIBNODED   := $(BUILD)/libnoded.a
 
 
 .PHONY: FORCE all deps deps-test test layers unit integration docker-test asan fuzz \
-	fuzz-smoke bench bench-hostile chaos demo image compose-plugin install uninstall clean help
+	fuzz-smoke bench bench-hostile bench-gossipsub chaos demo image compose-plugin swarm-up swarm-down install \
+	uninstall clean help
 .DEFAULT_GOAL := all
 
 all: $(BINDIR)/noded $(BINDIR)/nodectl
@@ -228,12 +230,32 @@ bench-hostile: all $(BUILD)/bench/hostile
 	    HOSTILE=$(abspath $(BUILD)/bench/hostile) NODED_BENCH_HOSTILE=1 \
 	    $(PYTHON) tests/bench/bench_hostile.py --run $(BENCH_HOSTILE_ARGS)
 
+# noded and go-libp2p-pubsub gossipsub side by side (issue 11): builds
+# tests/bench/gossipsub (Go, modules through the Go module proxy), runs the
+# workloads of bench_propagation.py on both; skipped with a message without Go.
+bench-gossipsub: all $(BUILD)/bench/bench_verify
+	NODED=$(abspath $(BINDIR)/noded) NODECTL=$(abspath $(BINDIR)/nodectl) \
+	    BUILD=$(abspath $(BUILD)) \
+	    $(PYTHON) tests/bench/bench_gossipsub.py --run $(BENCH_GOSSIPSUB_ARGS)
+
 demo: all
 	@sh tools/demo.sh
 
 image: all
 	@sh tests/docker/image.sh
 	@sh tools/compose-plugin.sh || true
+
+# noded as a Docker Swarm stack on this machine (deploy/swarm/stack.yml,
+# docs/DEPLOY.md): make swarm-up [N=16] builds the image, makes the engine a
+# single-node swarm if it is in none (and says so), deploys N replicas and
+# waits until they are healthy; make swarm-down removes the stack and leaves
+# the swarm only if swarm-up created it.  STACK=name for another stack.
+N ?= 16
+swarm-up: image
+	@sh tools/swarm.sh up $(N)
+
+swarm-down:
+	@sh tools/swarm.sh down
 
 # Debian 12 packages docker-compose 1.29 but not the `docker compose` plugin:
 # installs a forwarder so that `docker compose ...` works (no-op otherwise).
@@ -282,6 +304,6 @@ clean:
 	rm -rf build bin
 
 help:
-	@echo "make [all|deps|deps-test|test|unit|integration|layers|asan|fuzz|fuzz-smoke|bench|bench-hostile|chaos|demo|image|compose-plugin|install|uninstall|clean]"
+	@echo "make [all|deps|deps-test|test|unit|integration|layers|asan|fuzz|fuzz-smoke|bench|bench-hostile|bench-gossipsub|chaos|demo|image|compose-plugin|swarm-up|swarm-down|install|uninstall|clean]"
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -252,7 +252,7 @@ main(int argc, char **argv)
 	}
 	if (main_lock(cfg.data_dir, config_source(&cfg, "data-dir"), &rc) == -1)
 		return rc;
-	/* The key first: a node listening on port 0 is named after its id. */
+	/* The key first: a node without a usable host name is named after its id. */
 	if (main_node_key(n, cfg.data_dir) == -1)
 		return 1;
 	hex_encode(n->node_id_hex, n->node_pk, TX_PK_LEN);

@@ -108,11 +108,12 @@ static const struct config_option config_options[] = {
 	  ".Pa noded.conf\nin the data directory if there is one (which may not "
 	  "set\n.Cm data\\-dir ) ;\na file named here must exist." },
 	{ .name = "name", .metavar = "NAME", .type = CT_NAME, FIELD(name),
-	  .defdoc = "node-<port>; port 0: node-<id>",
+	  .defdoc = "the host name, else node-<id>",
 	  .help = "log and HELLO label",
 	  .man = "The node's name: the label on every log line, in the API and "
-	  "in the\nhandshake.\nThe default names it after its listen port or, "
-	  "when that port is 0,\nafter the first 8 hex digits of its node id." },
+	  "in the\nhandshake.\nThe default is the host name (a container's "
+	  "is its own), or, when that is\nnot a valid name, node- and the first "
+	  "8 hex digits of the node id." },
 	{ .name = "listen", .metavar = "HOST:PORT", .type = CT_ADDR,
 	  FIELD(listen), .def = "0.0.0.0:7000",
 	  .help = "P2P address",
@@ -124,10 +125,15 @@ static const struct config_option config_options[] = {
 	  .help = "HTTP control API",
 	  .man = "The HTTP control API; see\n.Sx HTTP API ." },
 	{ .name = "peer", .metavar = "HOST:PORT", .type = CT_PEERS, FIELD(peers),
-	  .help = "a peer to connect to; repeatable, or comma-separated",
+	  .help = "a peer, or a DNS seed name; repeatable, or comma-separated",
 	  .man = "A peer to connect to.\nRepeatable, or a comma-separated list.\n"
-	  "Host names are resolved, so the service names of a container "
-	  "network\nwork." },
+	  "An IP address is dialled for good, with backoff.\nA host name is a "
+	  "DNS seed: it is resolved, without blocking, to all its\naddresses, "
+	  "each a peer of its own, of which the node dials up to\n.Fl \\-outbound "
+	  "(this node's own address skipped); the name is resolved\nagain every "
+	  "minute, and after a failure from 1 s doubling to 60 s, so that\n"
+	  "a Docker Swarm\n.Li tasks.<service>\nname or a Kubernetes headless "
+	  "service works while replicas come and go." },
 	{ .name = "data-dir", .metavar = "DIR", .type = CT_PATH, FIELD(data_dir),
 	  .defdoc = "~/.noded",
 	  .help = "identity key, log and noded.conf",
@@ -194,7 +200,7 @@ static const struct config_option config_options[] = {
 	  .help = "inbound connections still in their handshake",
 	  .man = "Inbound connections still in their handshake, a pool apart "
 	  "from\n.Fl \\-max\\-peers :\nwhen it is full a newcomer takes the "
-	  "place of the one that has been\nhandshaking longest." },
+	  "place of the oldest handshake\nof the address with the most under way." },
 	{ .name = "max-handshaking-per-ip", .metavar = "N", .type = CT_NUMBER,
 	  FIELD(max_handshaking_per_ip), .defnum = 4, .min = 1, .max = 10000,
 	  .help = "inbound handshakes at once from one IP address",
@@ -224,14 +230,23 @@ static const struct config_option config_options[] = {
 	  "no one." },
 	{ .name = "outbound", .metavar = "N", .type = CT_NUMBER, FIELD(outbound),
 	  .defnum = 8, .min = 0, .max = 1000,
-	  .help = "outbound links kept through peer exchange",
-	  .man = "Outbound links kept through peer exchange." },
+	  .help = "outbound links kept from DNS seeds and peer exchange",
+	  .man = "Outbound links kept from the addresses of DNS seeds and, with "
+	  "peer exchange,\nfrom the addresses peers tell of." },
 	{ .name = "peer-exchange", .metavar = "on|off", .type = CT_BOOL,
 	  FIELD(peer_exchange), .def = "on",
 	  .help = "learn and dial peers' peers",
 	  .man = "Learn and dial the peers of peers.\nWith\n.Cm off\na node keeps "
 	  "to exactly its\n.Fl \\-peer\nlist and the nodes that dial it, so "
 	  "that a chosen topology (a line, a\nring) holds." },
+	{ .name = "resolv-hosts", .metavar = "FILE", .type = CT_PATH,
+	  FIELD(resolv_hosts), .defdoc = "none: DNS and /etc/hosts",
+	  .help = "resolve --peer names from FILE alone (tests)",
+	  .man = "Resolve the host names of\n.Fl \\-peer\nfrom\n.Ar file\nalone, a "
+	  "file in the format of\n.Pa /etc/hosts ,\nread again at every "
+	  "resolution, instead of DNS and\n.Pa /etc/hosts .\nMeant for "
+	  "tests, which rewrite the file to make a seed name appear,\nchange or "
+	  "vanish while the node runs." },
 	{ .name = "mempool-max-txs", .metavar = "N", .type = CT_NUMBER,
 	  FIELD(mempool_max_txs), .defnum = 200000, .min = 1, .max = 100000000,
 	  .help = "transactions kept",
@@ -1350,6 +1365,20 @@ config_envp(char *const *envp, const char *name)
 	return NULL;
 }
 
+/* The host name, if it is a valid --name; else "" (main.c names the node after its id). */
+static void
+config_default_name(char *out, size_t outlen)
+{
+	char host[256];
+
+	out[0] = '\0';
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) == -1 || strlen(host) >= outlen ||
+	    !config_name_ok(host))
+		return;
+	memcpy(out, host, strlen(host) + 1);
+}
+
 /*
  * The default data dir, ~/.noded, into out: under envp's HOME, else the
  * home directory lib/datadir finds.  Returns 0 or -1 with st->err set.
@@ -1524,10 +1553,12 @@ config_parse(struct config *cfg, int argc, char **argv, char *const *envp,
 	if (config_check_less(&st, "ping-interval-ms", cfg->ping_interval_ms,
 	    "peer-timeout-ms", cfg->peer_timeout_ms) == -1)
 		return -1;
-	/* Port 0 says nothing about the node: main.c names it after its id. */
-	if (!config_given(&st, "name") && cfg->listen.port != 0)
-		snprintf(cfg->name, sizeof(cfg->name), "node-%u",
-		    (unsigned)cfg->listen.port);
+	/*
+	 * The host name tells replicas (containers, pods) apart in merged
+	 * logs; without a usable one main.c names the node after its id.
+	 */
+	if (!config_given(&st, "name"))
+		config_default_name(cfg->name, sizeof(cfg->name));
 	if (!config_given(&st, "log-file")) {
 		if (strlen(cfg->data_dir) + sizeof("/noded.log") >
 		    sizeof(cfg->log_file)) {
@@ -1662,7 +1693,7 @@ config_print(const struct config *cfg, FILE *out)
 		if (val[0] == '\0') {
 			if (o->off == offsetof(struct config, name))
 				snprintf(val, sizeof(val), "node-<the node id's first "
-				    "8 hex digits>, as listen port is 0");
+				    "8 hex digits>, as the host name is not a name");
 			else
 				snprintf(val, sizeof(val), "none");
 			fprintf(out, "# %s: %s (%s)\n", o->name, val,

@@ -27,8 +27,8 @@
 #define CONFIG_RECON_INTERVAL_MAX_US	(3600ULL * 1000000)
 
 struct config {
-	char		name[65];		/* --name; default node-<listen port>, or
-						   "" if that port is 0 (main.c then
+	char		name[65];		/* --name; default the host name, or ""
+						   if that is no name (main.c then
 						   names the node after its id) */
 	struct addr	listen;			/* --listen, default 0.0.0.0:7000 */
 	struct addr	api;			/* --api, default 127.0.0.1:8000 */
@@ -55,6 +55,7 @@ struct config {
 	unsigned	outbound;		/* --outbound, default 8 */
 	int		peer_exchange;		/* --peer-exchange on|off, default on */
 	int		relay_push;		/* --relay-push on|off, default on */
+	char		resolv_hosts[4096];	/* --resolv-hosts (tests), "" if none */
 	size_t		mempool_max_txs;	/* --mempool-max-txs, default 200000 */
 	size_t		mempool_max_bytes;	/* --mempool-max-bytes, default 128 MiB */
 	size_t		peer_send_budget;	/* --peer-send-budget, default 64 MiB */

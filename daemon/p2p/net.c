@@ -33,6 +33,7 @@
 #include "p2p/link.h"
 #include "p2p/net.h"
 #include "p2p/peer.h"
+#include "p2p/seed.h"
 #include "proto/channel.h"
 #include "proto/frame.h"
 #include "proto/hex.h"
@@ -46,6 +47,7 @@
 #define NET_API_TARGETS_MAX	64	/* peers added with POST /v1/peers */
 #define NET_ACCEPT_PAUSE_MS	1000	/* after accept() runs out of descriptors */
 #define NET_LOG_WINDOW_MS	10000	/* repeated lines summed up per kind */
+#define NET_SEED_PICK_MAX	256	/* seed addresses drawn from per dial */
 
 /*
  * Lines a flood repeats, each kind rate limited (a line, then a summary
@@ -77,6 +79,8 @@ struct net_target {
 	struct event	*timer;
 	uint8_t		node_id[TX_PK_LEN];
 	int		have_id;
+	struct seed	*seed;		/* an address of this DNS seed, or NULL */
+	uint64_t	next_try_ms;	/* a seed address: no dial before */
 };
 TAILQ_HEAD(net_target_list, net_target);
 
@@ -114,6 +118,8 @@ struct net {
 	char		ban_path[4096 + 8];
 	int		bans_dirty;	/* changed since the file was written */
 	struct inbound	*inb;		/* handshake token buckets */
+	struct seed	*seeds[CONFIG_MAX_PEERS_LIST];	/* --peer names */
+	size_t		nseeds;
 };
 
 static void	net_target_schedule(struct net_target *, uint64_t);
@@ -220,7 +226,7 @@ net_reapcb(evutil_socket_t fd, short what, void *arg)
 	}
 	for (t = TAILQ_FIRST(&net->targets); t != NULL; t = next) {
 		next = TAILQ_NEXT(t, entry);
-		if (!t->persistent && t->peer == NULL &&
+		if (!t->persistent && t->seed == NULL && t->peer == NULL &&
 		    !evtimer_pending(t->timer, NULL))
 			net_target_free(t);
 	}
@@ -435,10 +441,38 @@ net_census(struct net *net, const uint8_t ip[BAN_IP_LEN], const struct peer *not
 }
 
 /*
+ * The handshake to push out of a full pool: one from the address with the
+ * most handshakes under way, the oldest of them.  A flood from a few
+ * addresses replaces its own sockets, not an honest newcomer's, however
+ * slowly that one completes its handshake on a loaded machine.
+ */
+static struct peer *
+net_hs_victim(struct net *net)
+{
+	struct peer	*q, *o, *best = NULL;
+	unsigned	 n, bestn = 0;
+
+	TAILQ_FOREACH(q, &net->peers, entry) {
+		if (!net_handshaking(q))
+			continue;
+		n = 0;
+		TAILQ_FOREACH(o, &net->peers, entry)
+			n += net_handshaking(o) &&
+			    memcmp(o->net->ip, q->net->ip, BAN_IP_LEN) == 0;
+		if (best == NULL || n > bestn || (n == bestn &&
+		    q->connected_ms < best->connected_ms)) {
+			best = q;
+			bestn = n;
+		}
+	}
+	return best;
+}
+
+/*
  * A new inbound socket: refused at once (banned address, its address's
  * handshakes or inbound share used up, inbound full of productive peers,
  * over the handshake rate), or taken into the handshake pool, pushing out
- * the oldest handshake when the pool is full.  All before the channel makes
+ * a handshake of the busiest address when the pool is full.  All before the channel makes
  * its key pair.
  */
 static void
@@ -492,8 +526,8 @@ net_admit(struct net *net, int fd, struct sockaddr *sa, int salen)
 	}
 	if (c.hs >= cfg->max_handshaking && c.oldest_hs != NULL) {
 		stats.handshakes[STATS_HS_EVICTED]++;
-		peer_close(c.oldest_hs, "handshake pool full (--max-handshaking): "
-		    "a newer connection took its place");
+		peer_close(net_hs_victim(net), "handshake pool full "
+		    "(--max-handshaking): a newer connection took its place");
 	}
 	evutil_make_socket_nonblocking(fd);
 	net_set_nodelay(fd);
@@ -646,6 +680,7 @@ net_on_authenticated(struct peer *p)
 				log_warn("net", "peer %s:%u is this node itself: not "
 				    "dialling it again", t->host, t->port);
 			t->persistent = 0;
+			t->seed = NULL;
 			net_self_add(net, t->host, t->port);
 		}
 		peer_close(p, "connected to itself");
@@ -795,6 +830,8 @@ net_on_closed(struct peer *p, const char *reason)
 	}
 	if (net->shutdown)
 		return;
+	if (t->seed != NULL && p->active_ms == 0)
+		t->next_try_ms = now_ms() + net_backoff_ms(t->failures);
 	/* A one-shot target is freed by the reaper: its dial may still be on the stack. */
 	if (t->persistent)
 		net_target_schedule(t, net_backoff_ms(t->failures));
@@ -925,7 +962,48 @@ net_on_frame(struct peer *p, const struct frame *f)
 	return -1;
 }
 
-/* Keeps --outbound links from the address book when peer exchange is on. */
+/*
+ * Dials addresses of DNS seeds while fewer than --outbound links go out,
+ * picked at random so that replicas behind one name do not all dial the
+ * same few.  When none is left to try, the seeds are resolved again soon:
+ * their nodes may have moved (a rolling update, a rescheduled pod).
+ */
+static void
+net_dial_seeds(struct net *net, unsigned *outbound, uint64_t now)
+{
+	struct net_target *t, *pick[NET_SEED_PICK_MAX];
+	size_t n, i, k;
+
+	if (net->nseeds == 0)
+		return;
+	while (*outbound < net->node->cfg->outbound) {
+		n = 0;
+		TAILQ_FOREACH(t, &net->targets, entry) {
+			if (t->seed == NULL || t->peer != NULL || t->next_try_ms > now ||
+			    n == NET_SEED_PICK_MAX)
+				continue;
+			if (t->have_id && (net_is_cut(net, t->node_id) ||
+			    net_peer_by_key(net, t->node_id, NULL) != NULL))
+				continue;
+			if (net_addr_busy(net, t->host, t->port))
+				continue;
+			pick[n++] = t;
+		}
+		if (n == 0) {
+			for (k = 0; k < net->nseeds; k++)
+				seed_refresh(net->seeds[k]);
+			return;
+		}
+		i = randombytes_uniform((uint32_t)n);
+		t = pick[i];
+		/* Not again before its backoff, whatever this dial comes to. */
+		t->next_try_ms = now + net_backoff_ms(t->failures);
+		(*outbound)++;
+		net_target_dial(t);
+	}
+}
+
+/* Keeps --outbound links from seeds and, when peer exchange is on, from the address book. */
 static void
 net_maintcb(evutil_socket_t fd, short what, void *arg)
 {
@@ -941,11 +1019,14 @@ net_maintcb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	net_bans_save(net);
-	if (net->shutdown || !n->cfg->peer_exchange)
+	if (net->shutdown)
 		return;
 	TAILQ_FOREACH(p, &net->peers, entry)
 		if (p->state != PEER_CLOSED && p->outbound)
 			outbound++;
+	net_dial_seeds(net, &outbound, now);
+	if (!n->cfg->peer_exchange)
+		return;
 	for (a = addrbook_first(net->book); a != NULL; a = addrbook_next(a)) {
 		if (outbound >= n->cfg->outbound)
 			break;
@@ -1071,6 +1152,58 @@ net_set_handler(struct net *net, const struct net_handler *h)
 	net->handler = *h;
 }
 
+/* True if host is an IPv4 or IPv6 literal (an IPv6 zone allowed), not a name. */
+static int
+net_host_is_literal(const char *host)
+{
+	char buf[ADDR_HOST_MAX], *pct;
+	uint8_t a[16];
+
+	snprintf(buf, sizeof(buf), "%s", host);
+	if ((pct = strchr(buf, '%')) != NULL)
+		*pct = '\0';
+	return evutil_inet_pton(AF_INET, buf, a) == 1 ||
+	    evutil_inet_pton(AF_INET6, buf, a) == 1;
+}
+
+/*
+ * A seed resolved: each address (but this node's own) becomes a dial
+ * target of that seed's, the targets of addresses gone are let go (a link
+ * up stays until it ends), and the maintenance dials up to --outbound.
+ */
+static void
+net_on_seed(struct seed *s, const struct addr *addrs, size_t n, void *arg)
+{
+	struct net *net = arg;
+	struct net_target *t;
+	size_t i;
+	int found;
+
+	if (net->shutdown)
+		return;
+	TAILQ_FOREACH(t, &net->targets, entry)
+		if (t->seed == s)
+			t->seed = NULL;
+	for (i = 0; i < n; i++) {
+		if (addrbook_is_self(net->book, addrs[i].host, addrs[i].port))
+			continue;
+		found = 0;
+		TAILQ_FOREACH(t, &net->targets, entry)
+			if (t->port == addrs[i].port &&
+			    strcmp(t->host, addrs[i].host) == 0) {
+				/* Another seed's, or --peer's, or the book's: adopt it. */
+				if (t->seed == NULL && !t->persistent)
+					t->seed = s;
+				found = 1;
+			}
+		if (!found) {
+			t = net_target_new(net, addrs[i].host, addrs[i].port, 0);
+			t->seed = s;
+		}
+	}
+	event_active(net->maint, 0, 0);
+}
+
 int
 net_start(struct net *net)
 {
@@ -1131,6 +1264,15 @@ net_start(struct net *net)
 	log_info("net", "listening on %s", addr);
 
 	for (i = 0; i < n->cfg->npeers; i++) {
+		/* A name is a DNS seed: each of its addresses is a target (seed.h). */
+		if (!net_host_is_literal(n->cfg->peers[i].host)) {
+			net->seeds[net->nseeds] = seed_new(n->base,
+			    n->cfg->peers[i].host, n->cfg->peers[i].port,
+			    n->cfg->resolv_hosts[0] != '\0' ? n->cfg->resolv_hosts :
+			    NULL, net_on_seed, net);
+			seed_start(net->seeds[net->nseeds++]);
+			continue;
+		}
 		t = net_target_new(net, n->cfg->peers[i].host, n->cfg->peers[i].port, 1);
 		net_target_dial(t);
 	}
@@ -1259,8 +1401,11 @@ net_shutdown(struct net *net, const char *reason)
 	}
 	event_del(net->maint);
 	event_del(net->accept_resume);
+	while (net->nseeds > 0)
+		seed_free(net->seeds[--net->nseeds]);
 	TAILQ_FOREACH(t, &net->targets, entry) {
 		t->persistent = 0;
+		t->seed = NULL;
 		event_del(t->timer);
 	}
 	while ((p = TAILQ_FIRST(&net->peers)) != NULL)
@@ -1347,6 +1492,9 @@ net_heal(struct net *net)
 		if (t->persistent && t->peer == NULL) {
 			t->failures = 0;
 			net_target_schedule(t, 0);
+		} else if (t->seed != NULL && t->peer == NULL) {
+			t->failures = 0;
+			t->next_try_ms = 0;
 		}
 	if (!net->shutdown)
 		event_active(net->maint, 0, 0);

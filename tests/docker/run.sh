@@ -4,7 +4,10 @@
 # DOCKER_TEST=skip.  Otherwise builds the image (tests/docker/image.sh), then
 # tests/docker/compose_test.py brings the four nodes of docker-compose.yml up,
 # follows transactions through them, stops and restarts node3, and always
-# ends with `compose down -v`.  The last line is "docker: N passed, M failed".
+# ends with `compose down -v` ("docker: N passed, M failed"); then
+# tests/docker/swarm_test.py deploys deploy/swarm/stack.yml on a single-node
+# swarm (initialised only if none is active, and left again only then):
+# "swarm: N passed, M failed".  Exits non-zero if either failed.
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -48,4 +51,14 @@ if ! sh tests/docker/image.sh; then
 	echo "docker: 0 passed, 1 failed"
 	exit 1
 fi
-/usr/bin/python3 tests/docker/compose_test.py
+rc=0
+/usr/bin/python3 tests/docker/compose_test.py || rc=1
+cleanup
+# The swarm stack (deploy/swarm/stack.yml): 16 then 24 replicas, a rolling
+# update, a late seed; about 3 minutes.  DOCKER_SWARM_TEST=skip skips it.
+if [ "${DOCKER_SWARM_TEST:-}" = skip ]; then
+	echo "swarm test: SKIPPED (DOCKER_SWARM_TEST=skip)"
+else
+	/usr/bin/python3 tests/docker/swarm_test.py || rc=1
+fi
+exit $rc

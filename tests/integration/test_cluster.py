@@ -635,6 +635,29 @@ def test_partition_heal_and_netem(mk, keys):
         p.stderr
 
 
+def test_bench_follows_a_quiet_event_stream(mk):
+    """tools/cluster bench keeps each node's event stream through a quiet
+    moment (its signing, on a loaded machine): it once read with a 0.5 s
+    timeout, after which Python's socket file refuses every read, and the
+    run reported nothing delivered."""
+    import importlib.machinery
+    import importlib.util
+    c = mk(1)
+    c.up(1)
+    loader = importlib.machinery.SourceFileLoader("cluster_tool", CLUSTER)
+    tool = importlib.util.module_from_spec(
+        importlib.util.spec_from_loader("cluster_tool", loader))
+    loader.exec_module(tool)
+    node = tool.BenchNode("node1", "127.0.0.1", c.api_port(1), None)
+    stop = threading.Event()
+    t = threading.Thread(target=node.follow, args=(stop,), daemon=True)
+    t.start()
+    assert node.ready.wait(10)
+    time.sleep(1.5)
+    stop.set()
+    assert node.error is None and t.is_alive(), node.error
+
+
 def test_bench_measures_propagation(mk, tmp_path):
     """tools/cluster bench (issue 11): pre-signed txs at a rate, figures from
     the nodes' own event times and counters; also given API addresses."""

@@ -6,8 +6,8 @@ Start-up messages that name things right, on real noded processes:
   names where each value came from: the option, the variable, the config
   file line, or "default"; so do the data directory and log file errors;
 - the start-up line writes an IPv6 API address with brackets and the API
-  port actually bound (--api HOST:0), and a node listening on port 0 is
-  named after its id, not "node-0".
+  port actually bound (--api HOST:0), and a node without --name is named
+  after the host (replicas in containers differ by host name), not "node-0".
 
 (libevent's own messages are rate limited: tests/unit/test_log.c.  Running
 out of descriptors on the API and P2P listeners: test_api_limits.py and
@@ -192,7 +192,7 @@ def test_data_dir_and_log_file_errors_name_sources(tmp_path):
 
 # --- the start-up line and the default name ---------------------------------------
 
-def test_startup_line_bound_api_port_and_name_for_port_0(daemons):
+def test_startup_line_bound_api_port_and_default_name(daemons):
     d = daemons(["--listen", "%s:0" % HOST, "--api", "%s:0" % HOST])
     m = wait_until(d.started, START_TIMEOUT, "the start-up line")
     node_hex, api = m.group(1), m.group(3)
@@ -208,15 +208,17 @@ def test_startup_line_bound_api_port_and_name_for_port_0(daemons):
     assert code == 200
     assert st["listen"] == m.group(2), (st["listen"], m.group(0))
     assert st["node_id"].startswith(node_hex)
-    # Not "node-0": named after the node id, on the API and on every log line.
-    assert st["name"] == "node-" + st["node_id"][:8]
+    # Not "node-0" (port 0) nor node-<port>: the host name, on the API and
+    # on every log line.
+    assert st["name"] == socket.gethostname()
     for line in d.log_lines():
         assert line.split(" ")[1] == st["name"], line
-    # A second node on port 0 gets a name of its own.
-    e = daemons(["--listen", "%s:0" % HOST, "--api", "%s:0" % HOST])
+    # --name still wins.
+    e = daemons(["--listen", "%s:0" % HOST, "--api", "%s:0" % HOST,
+                 "--name", "named"])
     m2 = wait_until(e.started, START_TIMEOUT, "the second start-up line")
     code, st2 = http_get(int(m2.group(3).rpartition(":")[2]), "/v1/status")
-    assert st2["name"] == "node-" + st2["node_id"][:8] != st["name"]
+    assert st2["name"] == "named"
 
 
 def ipv6_loopback():

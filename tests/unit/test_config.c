@@ -7,6 +7,7 @@
  */
 #include <sys/types.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -176,6 +177,8 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%d", c->log_level);
 	else if (strcmp(opt, "log-format") == 0)
 		snprintf(out, len, "%d", c->log_format);
+	else if (strcmp(opt, "resolv-hosts") == 0)
+		snprintf(out, len, "%s", c->resolv_hosts);
 	else if (strcmp(opt, "api-token-file") == 0)
 		snprintf(out, len, "%s", c->api_token_file);
 	else if (strcmp(opt, "api-insecure") == 0)
@@ -202,6 +205,17 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%" PRIu64, c->recon_interval_us);
 	else
 		fail_msg("no such option in the test: %s", opt);
+}
+
+/* The default name: this machine's host name (the tests' hosts have usable ones). */
+static const char *
+host_name(void)
+{
+	static char	host[256];
+
+	if (gethostname(host, sizeof(host) - 1) == -1)
+		fail_msg("gethostname: %s", strerror(errno));
+	return host;
 }
 
 static void
@@ -265,6 +279,7 @@ static const struct {
 	{ "log-level", "error", "3" },
 	{ "log-format", "json", "1" },
 	{ "api-token-file", "/etc/noded/token", "/etc/noded/token" },
+	{ "resolv-hosts", "/tmp/hosts", "/tmp/hosts" },
 	{ "api-insecure", NULL, "1" },
 	{ "handshake-timeout-ms", "100", "100" },
 	{ "ping-interval-ms", "2000", "2000" },
@@ -294,7 +309,8 @@ test_config_defaults(void **state)
 
 	(void)state;
 	parse_ok(&c, NULL, NULL);
-	expect_field(&c, "name", "node-7000");
+	expect_field(&c, "name", host_name());
+	expect_field(&c, "resolv-hosts", "");
 	expect_field(&c, "listen", "0.0.0.0:7000");
 	expect_field(&c, "api", "127.0.0.1:8000");
 	expect_field(&c, "peer", "");
@@ -426,7 +442,7 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 46);
+	assert_int_equal(n, 47);
 	free(out);
 
 	/* "noded <version>", one line, one word: the number, then the commit. */
@@ -565,7 +581,7 @@ test_config_derived(void **state)
 	args[3] = "/srv/n1/";
 	args[4] = NULL;
 	parse_ok(&c, args, NULL);
-	expect_field(&c, "name", "node-9100");
+	expect_field(&c, "name", host_name());
 	expect_field(&c, "log-file", "/srv/n1/noded.log");
 	args[4] = "--name";
 	args[5] = "explicit";
@@ -574,12 +590,12 @@ test_config_derived(void **state)
 	parse_ok(&c, args, NULL);
 	expect_field(&c, "name", "explicit");
 	expect_field(&c, "log-file", "/var/log/n.log");
-	/* Port 0 says nothing about the node: the name is left to main.c. */
+	/* The port plays no part: replicas behind one port differ by host name. */
 	args[0] = "--listen";
 	args[1] = "127.0.0.1:0";
 	args[2] = NULL;
 	parse_ok(&c, args, NULL);
-	expect_field(&c, "name", "");
+	expect_field(&c, "name", host_name());
 	args[2] = "--name";
 	args[3] = "given";
 	args[4] = NULL;
@@ -1451,8 +1467,8 @@ test_config_print(void **state)
 	snprintf(want, sizeof(want), "\n# config: none (default config: there is "
 	    "no %s/.noded/noded.conf)\n", tmpdir);
 	assert_non_null(strstr(out, want));
-	assert_non_null(strstr(out, "\n# name: node-<the node id's first 8 hex "
-	    "digits>, as listen port is 0 (default name)\n"));
+	snprintf(want, sizeof(want), "\nname = %s", host_name());
+	assert_non_null(strstr(out, want));
 	free(out);
 	args[2] = "--max-peers";
 	args[3] = "-1";
