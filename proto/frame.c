@@ -12,6 +12,14 @@
 #define FRAME_IDS_MAX		(2 + TX_ID_LEN * FRAME_MAX_IDS)
 #define FRAME_PEERS_MAX		(2 + FRAME_PEER_ENTRY_LEN * FRAME_MAX_PEERS)
 #define FRAME_HELLO_FIXED	5
+#define FRAME_RECON_INIT_LEN	26
+#define FRAME_RECON_SYM_HDR	30
+#define FRAME_RECON_MORE_LEN	6
+#define FRAME_RECON_WANT_HDR	6
+#define FRAME_RECON_DONE_LEN	5
+#define FRAME_RECON_SYM_MAX	(FRAME_RECON_SYM_HDR + \
+	FRAME_RECON_SYMBOL_LEN * FRAME_RECON_BATCH_MAX)
+#define FRAME_RECON_WANT_MAX	(FRAME_RECON_WANT_HDR + 8 * FRAME_RECON_BATCH_MAX)
 
 static const struct frame_bounds {
 	const char	*name;
@@ -30,12 +38,24 @@ static const struct frame_bounds {
 	[FRAME_PEERS] = { "PEERS", 2, FRAME_PEERS_MAX },
 	[FRAME_PRUNE] = { "PRUNE", 0, 0 },
 	[FRAME_GRAFT] = { "GRAFT", 0, 0 },
+	[FRAME_RECON_INIT] = { "RECON_INIT", FRAME_RECON_INIT_LEN,
+	    FRAME_RECON_INIT_LEN },
+	[FRAME_RECON_SYMBOLS] = { "RECON_SYMBOLS",
+	    FRAME_RECON_SYM_HDR + FRAME_RECON_SYMBOL_LEN, FRAME_RECON_SYM_MAX },
+	[FRAME_RECON_MORE] = { "RECON_MORE", FRAME_RECON_MORE_LEN,
+	    FRAME_RECON_MORE_LEN },
+	[FRAME_RECON_WANT] = { "RECON_WANT", FRAME_RECON_WANT_HDR + 8,
+	    FRAME_RECON_WANT_MAX },
+	[FRAME_RECON_DONE] = { "RECON_DONE", FRAME_RECON_DONE_LEN,
+	    FRAME_RECON_DONE_LEN },
 };
 
 /* Every bound must fit the frame-size ceiling. */
 _Static_assert(FRAME_IDS_MAX <= FRAME_MAX_PAYLOAD, "INV exceeds frame max");
 _Static_assert(FRAME_PEERS_MAX <= FRAME_MAX_PAYLOAD, "PEERS exceeds frame max");
 _Static_assert(TX_MAX_LEN <= FRAME_MAX_PAYLOAD, "TX exceeds frame max");
+_Static_assert(FRAME_RECON_SYM_MAX <= FRAME_MAX_PAYLOAD,
+    "RECON_SYMBOLS exceeds frame max");
 
 static void
 frame_put16(uint8_t *p, uint16_t v)
@@ -392,5 +412,136 @@ frame_peers_decode(const uint8_t *p, size_t len, struct frame_peer *out,
 		q += FRAME_PEER_ENTRY_LEN;
 	}
 	*count = n;
+	return 0;
+}
+
+static void
+frame_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+size_t
+frame_recon_encode(uint8_t type, const struct frame_recon *r, uint8_t *out,
+    size_t cap)
+{
+	size_t	n;
+
+	switch (type) {
+	case FRAME_RECON_INIT:
+		if (cap < FRAME_RECON_INIT_LEN || r->count == 0 ||
+		    r->count > FRAME_RECON_BATCH_MAX)
+			return 0;
+		frame_put32(out, r->session);
+		memcpy(out + 4, r->salt, FRAME_RECON_SALT_LEN);
+		frame_put32(out + 20, r->set_size);
+		frame_put16(out + 24, r->count);
+		return FRAME_RECON_INIT_LEN;
+	case FRAME_RECON_SYMBOLS:
+		if (r->count == 0 || r->count > FRAME_RECON_BATCH_MAX)
+			return 0;
+		n = FRAME_RECON_SYM_HDR + (size_t)r->count * FRAME_RECON_SYMBOL_LEN;
+		if (cap < n)
+			return 0;
+		frame_put32(out, r->session);
+		memcpy(out + 4, r->salt, FRAME_RECON_SALT_LEN);
+		frame_put32(out + 20, r->set_size);
+		frame_put32(out + 24, r->first);
+		frame_put16(out + 28, r->count);
+		memmove(out + FRAME_RECON_SYM_HDR, r->data,
+		    (size_t)r->count * FRAME_RECON_SYMBOL_LEN);
+		return n;
+	case FRAME_RECON_MORE:
+		if (cap < FRAME_RECON_MORE_LEN || r->count == 0 ||
+		    r->count > FRAME_RECON_BATCH_MAX)
+			return 0;
+		frame_put32(out, r->session);
+		frame_put16(out + 4, r->count);
+		return FRAME_RECON_MORE_LEN;
+	case FRAME_RECON_WANT:
+		if (r->count == 0 || r->count > FRAME_RECON_BATCH_MAX)
+			return 0;
+		n = FRAME_RECON_WANT_HDR + (size_t)r->count * 8;
+		if (cap < n)
+			return 0;
+		frame_put32(out, r->session);
+		frame_put16(out + 4, r->count);
+		memmove(out + FRAME_RECON_WANT_HDR, r->data, (size_t)r->count * 8);
+		return n;
+	case FRAME_RECON_DONE:
+		if (cap < FRAME_RECON_DONE_LEN || r->result > FRAME_RECON_RESULT_MAX)
+			return 0;
+		frame_put32(out, r->session);
+		out[4] = r->result;
+		return FRAME_RECON_DONE_LEN;
+	}
+	return 0;
+}
+
+int
+frame_recon_decode(uint8_t type, const uint8_t *p, size_t len,
+    struct frame_recon *r, const char **err)
+{
+	memset(r, 0, sizeof(*r));
+	switch (type) {
+	case FRAME_RECON_INIT:
+		if (len != FRAME_RECON_INIT_LEN)
+			return frame_err(err, "RECON_INIT length is not 26");
+		r->session = frame_get32(p);
+		memcpy(r->salt, p + 4, FRAME_RECON_SALT_LEN);
+		r->set_size = frame_get32(p + 20);
+		r->count = frame_get16(p + 24);
+		break;
+	case FRAME_RECON_SYMBOLS:
+		if (len < FRAME_RECON_SYM_HDR)
+			return frame_err(err, "RECON_SYMBOLS too short");
+		r->session = frame_get32(p);
+		memcpy(r->salt, p + 4, FRAME_RECON_SALT_LEN);
+		r->set_size = frame_get32(p + 20);
+		r->first = frame_get32(p + 24);
+		r->count = frame_get16(p + 28);
+		if (r->count == 0 || r->count > FRAME_RECON_BATCH_MAX)
+			return frame_err(err, "RECON_SYMBOLS count out of range");
+		if (len != FRAME_RECON_SYM_HDR +
+		    (size_t)r->count * FRAME_RECON_SYMBOL_LEN)
+			return frame_err(err,
+			    "RECON_SYMBOLS count does not match length");
+		if ((uint64_t)r->first + r->count > UINT32_MAX)
+			return frame_err(err, "RECON_SYMBOLS index overflows");
+		r->data = p + FRAME_RECON_SYM_HDR;
+		return 0;
+	case FRAME_RECON_MORE:
+		if (len != FRAME_RECON_MORE_LEN)
+			return frame_err(err, "RECON_MORE length is not 6");
+		r->session = frame_get32(p);
+		r->count = frame_get16(p + 4);
+		break;
+	case FRAME_RECON_WANT:
+		if (len < FRAME_RECON_WANT_HDR)
+			return frame_err(err, "RECON_WANT too short");
+		r->session = frame_get32(p);
+		r->count = frame_get16(p + 4);
+		if (r->count == 0 || r->count > FRAME_RECON_BATCH_MAX)
+			return frame_err(err, "RECON_WANT count out of range");
+		if (len != FRAME_RECON_WANT_HDR + (size_t)r->count * 8)
+			return frame_err(err, "RECON_WANT count does not match length");
+		r->data = p + FRAME_RECON_WANT_HDR;
+		return 0;
+	case FRAME_RECON_DONE:
+		if (len != FRAME_RECON_DONE_LEN)
+			return frame_err(err, "RECON_DONE length is not 5");
+		r->session = frame_get32(p);
+		r->result = p[4];
+		if (r->result > FRAME_RECON_RESULT_MAX)
+			return frame_err(err, "RECON_DONE result unknown");
+		return 0;
+	default:
+		return frame_err(err, "not a reconciliation frame");
+	}
+	if (r->count == 0 || r->count > FRAME_RECON_BATCH_MAX)
+		return frame_err(err, "reconciliation want out of range");
 	return 0;
 }

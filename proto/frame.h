@@ -17,7 +17,10 @@
 #define FRAME_MAX_IDS		1000		/* ids in one INV, GETDATA or NOTFOUND */
 #define FRAME_MAX_PEERS		100		/* entries in one PEERS */
 #define FRAME_NAME_MAX		64		/* node name in HELLO */
-#define FRAME_PROTO_VERSION	1
+#define FRAME_PROTO_VERSION	2		/* the version our HELLO sends */
+#define FRAME_PROTO_VERSION_MIN	1		/* the oldest accepted */
+#define FRAME_PROTO_RECON	2		/* from this version: RECON_* frames */
+#define FRAME_PROTO_TREE	2		/* ... and PRUNE, GRAFT (the push tree) */
 
 enum frame_type {
 	FRAME_HELLO = 1,	/* u16 version, u16 listen port, u8 name len, name */
@@ -31,7 +34,14 @@ enum frame_type {
 	FRAME_PEERS,		/* u16 count (0..100), count * 51-byte entries */
 	FRAME_PRUNE,		/* empty: push me announcements, not transactions */
 	FRAME_GRAFT,		/* empty: push me transactions */
-	FRAME_TYPE_MAX = FRAME_GRAFT
+	/* Set reconciliation, docs/PROTOCOL.md section 7. */
+	FRAME_RECON_INIT,	/* u32 session, salt[16], u32 set size, u16 want */
+	FRAME_RECON_SYMBOLS,	/* u32 session, salt[16], u32 set size, u32 first,
+				   u16 count, count * 11-byte coded symbols */
+	FRAME_RECON_MORE,	/* u32 session, u16 want */
+	FRAME_RECON_WANT,	/* u32 session, u16 count, count * 8-byte short ids */
+	FRAME_RECON_DONE,	/* u32 session, u8 result */
+	FRAME_TYPE_MAX = FRAME_RECON_DONE
 };
 
 /* Name of a frame type ("INV"), or "UNKNOWN"; never NULL. */
@@ -140,5 +150,36 @@ size_t	frame_peers_encode(const struct frame_peer *peers, size_t count,
 /* Decodes at most max entries into out; more than max is an error. */
 int	frame_peers_decode(const uint8_t *p, size_t len, struct frame_peer *out,
 	    size_t max, size_t *count, const char **err);
+
+/*
+ * Reconciliation payloads (docs/PROTOCOL.md section 7).  One struct for
+ * the five; each type uses the fields its comment above names: count is
+ * "want" in INIT and MORE, the entries in SYMBOLS and WANT; data points to
+ * count * FRAME_RECON_SYMBOL_LEN (SYMBOLS) or count * 8 (WANT) bytes.
+ */
+#define FRAME_RECON_SALT_LEN	16
+#define FRAME_RECON_SYMBOL_LEN	11
+#define FRAME_RECON_BATCH_MAX	4096	/* symbols or short ids in one frame, or wanted */
+enum frame_recon_result {
+	FRAME_RECON_OK = 0,		/* decoded; WANT frames came first */
+	FRAME_RECON_FAILED,		/* gave up: both sides announce in full */
+	FRAME_RECON_REFUSED,		/* the responder will not (busy, set too big) */
+	FRAME_RECON_RESULT_MAX = FRAME_RECON_REFUSED
+};
+struct frame_recon {
+	uint32_t	session;
+	uint8_t		salt[FRAME_RECON_SALT_LEN];
+	uint32_t	set_size;
+	uint32_t	first;
+	uint16_t	count;
+	uint8_t		result;
+	const uint8_t	*data;
+};
+/* Writes the payload of type (one of the five); returns its length, or 0 (bad field, small cap). */
+size_t	frame_recon_encode(uint8_t type, const struct frame_recon *r,
+	    uint8_t *out, size_t cap);
+/* Returns 0 (data pointing into p), or -1 with *err naming the problem. */
+int	frame_recon_decode(uint8_t type, const uint8_t *p, size_t len,
+	    struct frame_recon *r, const char **err);
 
 #endif

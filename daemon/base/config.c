@@ -366,6 +366,15 @@ static const struct config_option config_options[] = {
 	  .man = "The bandwidth of each link to a peer, in bits per second, "
 	  "written as\n.Xr tc 8\ndoes:\n.Li 1mbit\nor\n.Li 500kbit ;\n0 is "
 	  "no cap." },
+	{ .name = "recon-interval", .metavar = "TIME", .type = CT_DURATION,
+	  FIELD(recon_interval_us), .defnum = 30000000, .min = 0,
+	  .max = CONFIG_RECON_INTERVAL_MAX_US,
+	  .help = "period of set reconciliation with each peer; 0: off",
+	  .man = "How often an outbound link reconciles its mempool with the "
+	  "peer's\n(Rateless IBLT,\n.Pa docs/PROTOCOL.md\nsection 7), so that "
+	  "whatever either missed comes back;\n0 turns the periodic rounds "
+	  "off (a new link still reconciles once).\nWritten\n.Li 30s\nor\n"
+	  ".Li 500ms ;\nbare digits are milliseconds." },
 	{ .name = "help", .type = CT_HELP,
 	  .help = "print this help and exit",
 	  .man = "Print the options and exit 0." },

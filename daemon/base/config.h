@@ -24,6 +24,7 @@
 #define CONFIG_LINK_DELAY_MAX_US	(60ULL * 1000000)
 #define CONFIG_LINK_RATE_MIN_BPS	8000ULL
 #define CONFIG_LINK_RATE_MAX_BPS	100000000000ULL
+#define CONFIG_RECON_INTERVAL_MAX_US	(3600ULL * 1000000)
 
 struct config {
 	char		name[65];		/* --name; default the host name, or ""
@@ -73,6 +74,7 @@ struct config {
 	uint64_t	link_delay_us;		/* --link-delay, default 0 */
 	uint64_t	link_jitter_us;		/* --link-jitter, default 0 */
 	uint64_t	link_rate_bps;		/* --link-rate, default 0: no cap */
+	uint64_t	recon_interval_us;	/* --recon-interval, default 30s; 0: off */
 	/* Where each value came from, by option; read with config_source(). */
 	char		source[CONFIG_OPTIONS_MAX][CONFIG_SOURCE_MAX];
 };

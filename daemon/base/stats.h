@@ -37,6 +37,15 @@ enum stats_handshake {
 	STATS_HS_COUNT
 };
 
+/* How a reconciliation session ended (docs/PROTOCOL.md section 7). */
+enum stats_recon {
+	STATS_RECON_OK = 0,	/* decoded */
+	STATS_RECON_FAILED,	/* not decoded within the symbol cap */
+	STATS_RECON_REFUSED,	/* one side would not (busy, set too big) */
+	STATS_RECON_TIMEOUT,	/* the other side went quiet */
+	STATS_RECON_RESULTS
+};
+
 struct stats {
 	uint64_t	txs_accepted;
 	uint64_t	txs_rejected[REASON_COUNT];	/* by enum reason */
@@ -69,6 +78,16 @@ struct stats {
 	uint64_t	relay_pushed;
 	uint64_t	relay_pruned;		/* by us: a peer pushed a copy we had */
 	uint64_t	relay_grafted;		/* by us: a lazy peer delivered first */
+	/*
+	 * Set reconciliation: sessions by how they ended (each side counts
+	 * its own), bytes of RECON_* frames (header included) sent and
+	 * received, ids found on one side only, and links that fell back to
+	 * announcing the whole mempool because reconciliation failed.
+	 */
+	uint64_t	recon_sessions[STATS_RECON_RESULTS];
+	uint64_t	recon_bytes_sent, recon_bytes_received;
+	uint64_t	recon_diff;
+	uint64_t	recon_fallbacks;
 };
 
 extern struct stats stats;

@@ -232,6 +232,29 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	    s->relay_pruned);
 	metrics_sample(out, "noded_relay_tree_changes_total", "change", "grafted",
 	    s->relay_grafted);
+	metrics_family(out, "noded_recon_sessions_total", "counter",
+	    "Set reconciliation sessions (docs/PROTOCOL.md 7), by how they "
+	    "ended: ok (decoded), failed (not within the symbol cap), refused, "
+	    "timeout.");
+	metrics_sample(out, "noded_recon_sessions_total", "result", "ok",
+	    s->recon_sessions[STATS_RECON_OK]);
+	metrics_sample(out, "noded_recon_sessions_total", "result", "failed",
+	    s->recon_sessions[STATS_RECON_FAILED]);
+	metrics_sample(out, "noded_recon_sessions_total", "result", "refused",
+	    s->recon_sessions[STATS_RECON_REFUSED]);
+	metrics_sample(out, "noded_recon_sessions_total", "result", "timeout",
+	    s->recon_sessions[STATS_RECON_TIMEOUT]);
+	metrics_family(out, "noded_recon_bytes_total", "counter",
+	    "Bytes of RECON_* frames (headers included), by direction.");
+	metrics_sample(out, "noded_recon_bytes_total", "dir", "sent",
+	    s->recon_bytes_sent);
+	metrics_sample(out, "noded_recon_bytes_total", "dir", "received",
+	    s->recon_bytes_received);
+	metrics_u64(out, "noded_recon_diff_total", "counter",
+	    "Ids reconciliation found on one side of a link only.", s->recon_diff);
+	metrics_u64(out, "noded_recon_fallbacks_total", "counter",
+	    "Links announced the whole mempool because reconciliation failed.",
+	    s->recon_fallbacks);
 
 	metrics_u64(out, "noded_validator_threads", "gauge",
 	    "Validator threads.", n->cfg->validators);

@@ -949,6 +949,11 @@ net_on_frame(struct peer *p, const struct frame *f)
 	case FRAME_NOTFOUND:
 	case FRAME_PRUNE:
 	case FRAME_GRAFT:
+	case FRAME_RECON_INIT:
+	case FRAME_RECON_SYMBOLS:
+	case FRAME_RECON_MORE:
+	case FRAME_RECON_WANT:
+	case FRAME_RECON_DONE:
 		if (net->handler.frame != NULL)
 			return net->handler.frame(p, f, net->handler.arg);
 		return 0;

@@ -485,14 +485,17 @@ peer_on_hello(struct peer *p, const struct frame *f)
 		peer_misbehaved(p, BAN_PROTOCOL, reason);
 		return -1;
 	}
-	if (h.version != FRAME_PROTO_VERSION) {
+	if (h.version < FRAME_PROTO_VERSION_MIN) {
 		snprintf(reason, sizeof(reason),
-		    "protocol version %u, this node speaks %u", h.version,
-		    FRAME_PROTO_VERSION);
+		    "protocol version %u, this node speaks %u to %u", h.version,
+		    FRAME_PROTO_VERSION_MIN, FRAME_PROTO_VERSION);
 		peer_close(p, reason);
 		return -1;
 	}
 	p->got_hello = 1;
+	/* A newer peer speaks ours too (docs/PROTOCOL.md 5.1). */
+	p->version = h.version < FRAME_PROTO_VERSION ? h.version :
+	    FRAME_PROTO_VERSION;
 	p->listen_port = h.listen_port;
 	if (h.name[0] != '\0')
 		snprintf(p->name, sizeof(p->name), "%s", h.name);

@@ -86,6 +86,7 @@ struct peer {
 	uint8_t		remote_pk[TX_PK_LEN];
 	char		remote_hex[2 * TX_PK_LEN + 1];
 	int		got_hello;
+	uint16_t	version;	/* spoken on the link: the lower HELLO version */
 	uint16_t	listen_port;	/* from HELLO */
 	struct sockaddr_storage sa;	/* remote address */
 	uint64_t	connected_ms;	/* TCP up */

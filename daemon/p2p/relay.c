@@ -27,6 +27,7 @@
 #include "p2p/net.h"
 #include "p2p/peer.h"
 #include "p2p/prov.h"
+#include "p2p/reconcile.h"
 #include "p2p/relay.h"
 #include "p2p/txreq.h"
 #include "proto/frame.h"
@@ -102,6 +103,7 @@ struct relay_peer {
 	size_t		 dhead, dlen, dcap;	/* first, how many, room (RELAY_DEFER_MAX) */
 	uint64_t	 dgen, dropgen;	/* the log window it was counted in */
 	uint16_t	 pslot;		/* its slot in the provenance table */
+	struct reconcile_peer *rec;	/* its reconciliation (reconcile.c) */
 };
 
 /*
@@ -152,6 +154,7 @@ struct relay {
 	size_t		 deferred;	/* announcements set aside in all */
 	struct relay_deflog dlog;
 	struct prov	*prov;		/* provenance of recent ids (prov.h) */
+	struct reconcile *rc;
 };
 
 /* The active peer with this serial: most requests in a row go to one peer. */
@@ -707,7 +710,8 @@ relay_set_eager(struct relay *r, struct peer *p, int on)
 {
 	struct relay_peer *rp = p->relay;
 
-	on = on && r->n->cfg->relay_push;
+	/* A version 1 peer knows no PRUNE: it is only ever announced to. */
+	on = on && r->n->cfg->relay_push && p->version >= FRAME_PROTO_TREE;
 	if (on == rp->eager)
 		return on;
 	if (!p->outbound) {
@@ -729,6 +733,8 @@ relay_prune(struct relay *r, struct peer *p, uint64_t now)
 {
 	int	was = p->relay->eager;
 
+	if (p->version < FRAME_PROTO_TREE)
+		return 0;
 	relay_set_eager(r, p, 0);
 	/*
 	 * The link leaves the tree at both ends at once, or the ends disagree
@@ -751,6 +757,8 @@ relay_prune(struct relay *r, struct peer *p, uint64_t now)
 static int
 relay_graft(struct relay *r, struct peer *p, uint64_t now)
 {
+	if (p->version < FRAME_PROTO_TREE)
+		return 0;
 	if (now - p->relay->graft_ms < RELAY_GRAFT_MS)
 		return 0;
 	p->relay->graft_ms = now;
@@ -922,6 +930,8 @@ relay_on_frame(struct peer *p, const struct frame *f, void *arg)
 		relay_set_eager(r, p, 1);
 		return 0;
 	}
+	if (reconcile_is_frame(f->type))
+		return reconcile_on_frame(r->rc, p, p->relay->rec, f);
 	if (frame_ids_decode(f->payload, f->len, &ids, &count, &err) == -1) {
 		snprintf(reason, sizeof(reason), "protocol error: bad %s: %s",
 		    frame_type_str(f->type), err);
@@ -1002,6 +1012,9 @@ relay_tickcb(evutil_socket_t fd, short what, void *arg)
 		next = TAILQ_NEXT(p, entry);
 		if (p->relay != NULL && p->relay->sync)
 			relay_sync_step(r, p);
+		if (p->relay != NULL && p->relay->rec != NULL &&
+		    p->state == PEER_ACTIVE)
+			reconcile_tick(r->rc, p, p->relay->rec, now);
 	}
 }
 
@@ -1020,9 +1033,56 @@ relay_resume(void *arg)
 }
 
 /*
- * p became active.  Its mempool is announced to it, a slice per tick while
- * its send buffer is short, as CometBFT's mempool reactor sends its mempool
- * to each new peer (a node that restarts or joins late catches up).
+ * The whole mempool is announced to p, a slice per tick while its send
+ * buffer is short, as CometBFT's mempool reactor sends its mempool to each
+ * new peer: to a peer that does not reconcile, and where reconciliation
+ * failed (reconcile.c's fallback).
+ */
+static void
+relay_full(struct relay *r, struct peer *p)
+{
+	struct relay_peer *rp = p->relay;
+
+	if (rp == NULL || p->state != PEER_ACTIVE || rp->sync ||
+	    mempool_count(r->mp) == 0)
+		return;
+	rp->sync = 1;
+	rp->sync_started = 0;
+	/* An evicted cursor restarts the walk: at most two rounds in all. */
+	rp->sync_left = 2 * mempool_count(r->mp);
+	relay_sync_step(r, p);
+}
+
+/* --- reconcile.c's hooks ---------------------------------------------- */
+
+static void
+relay_rec_announce(struct peer *p, const uint8_t id[TX_ID_LEN], void *arg)
+{
+	(void)arg;
+	if (p->relay == NULL || p->state != PEER_ACTIVE)
+		return;
+	bloom_add(p->relay->known, id);
+	relay_queue_inv(p, id);
+}
+
+static void
+relay_rec_flush(struct peer *p, void *arg)
+{
+	(void)arg;
+	if (p->relay != NULL && p->state == PEER_ACTIVE && p->relay->ninv > 0)
+		relay_send_ids(p, FRAME_INV, p->relay->inv, &p->relay->ninv);
+}
+
+static void
+relay_rec_full(struct peer *p, void *arg)
+{
+	relay_full(arg, p);
+}
+
+/*
+ * p became active.  A peer that reconciles (docs/PROTOCOL.md section 7)
+ * learns what it lacks that way; to one that does not, the whole mempool
+ * is announced (a node that restarts or joins late catches up).
  */
 static void
 relay_up(struct peer *p, void *arg)
@@ -1044,12 +1104,9 @@ relay_up(struct peer *p, void *arg)
 	if (p->outbound && relay_set_eager(r, p, 1) &&
 	    peer_send(p, FRAME_GRAFT, NULL, 0) == -1)
 		return;
-	if (mempool_count(r->mp) == 0)
-		return;
-	rp->sync = 1;
-	/* An evicted cursor restarts the walk: at most two rounds in all. */
-	rp->sync_left = 2 * mempool_count(r->mp);
-	relay_sync_step(r, p);
+	rp->rec = reconcile_peer_new(r->rc, p);
+	if (p->version < FRAME_PROTO_RECON)
+		relay_full(r, p);
 }
 
 /*
@@ -1081,6 +1138,8 @@ relay_down(struct peer *p, void *arg)
 	rp->nwant = rp->wantcap = 0;
 	rp->sync = 0;
 	relay_defer_clear(r, rp, 1);
+	reconcile_peer_free(r->rc, rp->rec);
+	rp->rec = NULL;
 }
 
 static void
@@ -1110,6 +1169,8 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	struct admit_hooks ah = { .accepted = relay_accepted,
 	    .settled = relay_settled, .retry = relay_retry,
 	    .misbehaved = relay_misbehaved, .verified = relay_verified, .arg = r };
+	struct reconcile_hooks rh = { relay_rec_announce, relay_rec_flush,
+	    relay_rec_full, r };
 
 	r->n = n;
 	r->net = net;
@@ -1117,6 +1178,7 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	r->mp = mp;
 	r->sched = txreq_new(&lim, relay_ask, r);
 	r->prov = prov_new(n->cfg->trace_ring);
+	r->rc = reconcile_new(n, mp, &rh);
 	r->inv_timer = evtimer_new(n->base, relay_invcb, r);
 	event_priority_set(r->inv_timer, NODE_PRIO_FLUSH);
 	if (n->cfg->relay_push) {
@@ -1143,6 +1205,7 @@ relay_free(struct relay *r)
 	admit_set_hooks(r->admit, &ah);
 	txreq_free(r->sched);
 	prov_free(r->prov);
+	reconcile_free(r->rc);
 	event_free(r->inv_timer);
 	if (r->lazy_timer != NULL)
 		event_free(r->lazy_timer);

@@ -19,6 +19,7 @@ check_payload(uint8_t type, const uint8_t *p, size_t len)
 	static struct frame_peer	 peers[FRAME_MAX_PEERS];
 	static uint8_t			 out[FRAME_MAX_PAYLOAD];
 	struct frame_hello		 h;
+	struct frame_recon		 rc;
 	struct tx			 t;
 	const uint8_t			(*ids)[TX_ID_LEN];
 	const char			*err;
@@ -58,9 +59,20 @@ check_payload(uint8_t type, const uint8_t *p, size_t len)
 		n = frame_peers_encode(peers, count, out, sizeof(out));
 		break;
 	case FRAME_GETPEERS:
+	case FRAME_PRUNE:
+	case FRAME_GRAFT:
 		if (len != 0)
 			abort();
 		return;
+	case FRAME_RECON_INIT:
+	case FRAME_RECON_SYMBOLS:
+	case FRAME_RECON_MORE:
+	case FRAME_RECON_WANT:
+	case FRAME_RECON_DONE:
+		if (frame_recon_decode(type, p, len, &rc, &err) != 0)
+			return;
+		n = frame_recon_encode(type, &rc, out, sizeof(out));
+		break;
 	default:
 		abort();	/* the decoder let an unknown type through */
 	}

@@ -201,6 +201,8 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%" PRIu64, c->link_jitter_us);
 	else if (strcmp(opt, "link-rate") == 0)
 		snprintf(out, len, "%" PRIu64, c->link_rate_bps);
+	else if (strcmp(opt, "recon-interval") == 0)
+		snprintf(out, len, "%" PRIu64, c->recon_interval_us);
 	else
 		fail_msg("no such option in the test: %s", opt);
 }
@@ -293,6 +295,8 @@ static const struct {
 	{ "link-rate", "1mbit", "1000000" },
 	{ "link-rate", "0", "0" },
 	{ "link-rate", "8kbit", "8000" },
+	{ "recon-interval", "0", "0" },
+	{ "recon-interval", "2s", "2000000" },
 };
 #define NOPTIONS	(sizeof(options) / sizeof(options[0]))
 
@@ -343,6 +347,7 @@ test_config_defaults(void **state)
 	expect_field(&c, "link-delay", "0");
 	expect_field(&c, "link-jitter", "0");
 	expect_field(&c, "link-rate", "0");
+	expect_field(&c, "recon-interval", "30000000");
 	assert_int_equal(c.max_future_ms, TX_POLICY_MAX_FUTURE_MS);
 	assert_int_equal(c.max_age_ms, TX_POLICY_MAX_AGE_MS);
 	assert_int_equal(c.max_amount, TX_POLICY_MAX_AMOUNT);
@@ -437,7 +442,7 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 46);
+	assert_int_equal(n, 47);
 	free(out);
 
 	/* "noded <version>", one line, one word: the number, then the commit. */

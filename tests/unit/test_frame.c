@@ -41,6 +41,11 @@ static const struct {
 	{ FRAME_PEERS, "PEERS", 2, 2 + 100 * 51 },
 	{ FRAME_PRUNE, "PRUNE", 0, 0 },
 	{ FRAME_GRAFT, "GRAFT", 0, 0 },
+	{ FRAME_RECON_INIT, "RECON_INIT", 26, 26 },
+	{ FRAME_RECON_SYMBOLS, "RECON_SYMBOLS", 30 + 11, 30 + 11 * 4096 },
+	{ FRAME_RECON_MORE, "RECON_MORE", 6, 6 },
+	{ FRAME_RECON_WANT, "RECON_WANT", 6 + 8, 6 + 8 * 4096 },
+	{ FRAME_RECON_DONE, "RECON_DONE", 5, 5 },
 };
 #define NBOUNDS	(sizeof(bounds) / sizeof(bounds[0]))
 
@@ -332,7 +337,7 @@ test_frame_hello(void **state)
 
 	(void)state;
 	memset(&h, 0, sizeof(h));
-	h.version = FRAME_PROTO_VERSION;
+	h.version = 1;
 	h.listen_port = 7001;
 	strcpy(h.name, "node1");
 	n = frame_hello_encode(&h, buf, sizeof(buf));
