@@ -93,6 +93,7 @@ struct relay_peer {
 	uint8_t		(*want)[TX_ID_LEN];	/* ids waiting to be requested */
 	size_t		 nwant, wantcap;	/* at most RELAY_PEER_INFLIGHT */
 	int		 eager;		/* on the push tree: gets transactions whole */
+	uint64_t	 up_ms;		/* became active (its catch-up covers older ids) */
 	uint64_t	 graft_ms;	/* when we last asked it to push to us */
 	uint64_t	 prune_ms;	/* ... to stop pushing to us */
 	int		 sync;		/* our mempool is still being announced */
@@ -279,8 +280,9 @@ relay_lazy_announce(struct relay *r, const struct relay_lazy *l, uint64_t now)
 	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
 		if (p->state != PEER_ACTIVE || p->relay == NULL ||
-		    p->serial == l->origin)
-			continue;
+		    p->serial == l->origin ||
+		    p->relay->up_ms > l->at_ms - RELAY_LAZY_MS)
+			continue;	/* newer than the id: reconciliation's */
 		if (!bloom_add(p->relay->known, l->id))
 			continue;
 		prov_sent(r->prov, l->id, p->relay->pslot, PROV_SENT_INV,
@@ -1094,6 +1096,7 @@ relay_up(struct peer *p, void *arg)
 	    relay_resume, p);
 	rp->known = bloom_new(RELAY_KNOWN_WINDOW);
 	rp->pslot = prov_peer_add(r->prov, p->serial, p->name, p->remote_hex);
+	rp->up_ms = now_ms();
 	p->relay = rp;
 	/*
 	 * The links this node dialled start on the tree, at both ends (GRAFT):
