@@ -16,7 +16,7 @@
 
 #define CONFIG_MAX_PEERS_LIST	64	/* --peer entries */
 #define CONFIG_HOSTPORT_MAX	ADDR_HOST_MAX	/* a "host:port" value */
-#define CONFIG_OPTIONS_MAX	40	/* room in config.source */
+#define CONFIG_OPTIONS_MAX	48	/* room in config.source */
 #define CONFIG_SOURCE_MAX	192	/* one source label, NUL included */
 #define CONFIG_LOG_NONE		"none"	/* --log-file none: the log goes to stderr */
 
@@ -24,6 +24,11 @@
 #define CONFIG_LINK_DELAY_MAX_US	(60ULL * 1000000)
 #define CONFIG_LINK_RATE_MIN_BPS	8000ULL
 #define CONFIG_LINK_RATE_MAX_BPS	100000000000ULL
+
+/* --sync: the values of enum store_sync (core/store.h). */
+#define CONFIG_SYNC_BATCH	0
+#define CONFIG_SYNC_ALWAYS	1
+#define CONFIG_SYNC_NONE	2
 
 struct config {
 	char		name[65];		/* --name; default node-<listen port>, or
@@ -61,6 +66,8 @@ struct config {
 	uint64_t	link_delay_us;		/* --link-delay, default 0 */
 	uint64_t	link_jitter_us;		/* --link-jitter, default 0 */
 	uint64_t	link_rate_bps;		/* --link-rate, default 0: no cap */
+	int		sync;			/* --sync, CONFIG_SYNC_*, default batch */
+	uint64_t	store_map_size;		/* --store-map-size, default 1 GiB */
 	/* Where each value came from, by option; read with config_source(). */
 	char		source[CONFIG_OPTIONS_MAX][CONFIG_SOURCE_MAX];
 };

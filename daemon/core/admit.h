@@ -75,6 +75,16 @@ struct admit_source;
  * channel of cfg->validator_queue) over mp.  Fatal on failure.
  */
 struct admit *admit_new(struct node *n, struct mempool *mp);
+struct store;
+/*
+ * Makes acceptance durable (core/store.h): every transaction accepted is
+ * put in s's batch, and removals from the mempool deleted there; one
+ * commit per loop turn (per transaction with --sync always) covers them,
+ * and API callers hear "accepted" only after it (a failed commit: "store
+ * error", and the batch's transactions leave the mempool).  s stays the
+ * caller's; admit_free commits what is left.  Before any transaction.
+ */
+void	admit_set_store(struct admit *a, struct store *s);
 /* Installs the hooks (copied); before any transaction arrives. */
 void	admit_set_hooks(struct admit *a, const struct admit_hooks *h);
 /*
