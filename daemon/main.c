@@ -296,6 +296,11 @@ main(int argc, char **argv)
 	m.mempool = mempool_new(cfg.mempool_max_txs, cfg.mempool_max_bytes);
 	m.admit = admit_new(n, m.mempool);
 	admit_set_store(m.admit, m.store);
+	if (admit_restore(m.admit, err, sizeof(err)) == -1) {
+		log_error("main", "%s", err);
+		status = STORE_EXIT;
+		goto out;
+	}
 	m.net = net_new(n);
 	m.relay = relay_new(n, m.net, m.admit, m.mempool);
 	/* The API first: a refused --api bind must not leave the P2P port opened. */

@@ -17,6 +17,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1260,4 +1261,169 @@ answer:
 		admit_commit(a);
 	admit_retry_copies(a, id, &retry);
 	admit_drain(a);
+}
+
+/* --- Start-up: the store read back ------------------------------------ */
+
+struct admit_rec {
+	uint8_t		 id[TX_ID_LEN];
+	uint8_t		*raw;
+	size_t		 len;
+	uint64_t	 added_ms;
+	struct tx	 tx;
+	enum tx_reason	 reason;	/* of tx_validate, or TX_ERR_ENCODING for a wrong id */
+};
+
+struct admit_restore {
+	struct admit_rec *v;
+	size_t		 n, cap;
+	const struct tx_policy *policy;
+	uint64_t	 now;
+	size_t		 next;		/* the next record a thread takes (atomic) */
+};
+
+static int
+admit_restore_collect(const uint8_t id[TX_ID_LEN], const uint8_t *raw,
+    size_t len, uint64_t added_ms, void *arg)
+{
+	struct admit_restore	*rs = arg;
+	struct admit_rec	*r;
+
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap == 0 ? 1024 : 2 * rs->cap;
+		rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+	}
+	r = &rs->v[rs->n++];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->id, id, TX_ID_LEN);
+	r->raw = xmalloc(len > 0 ? len : 1);
+	memcpy(r->raw, raw, len);
+	r->len = len;
+	r->added_ms = added_ms;
+	return 0;
+}
+
+/* A thread of the check: validates records in chunks until none is left. */
+static void *
+admit_restore_work(void *arg)
+{
+	struct admit_restore	*rs = arg;
+	struct admit_rec	*r;
+	struct tx_result	 res;
+	uint8_t			 id[TX_ID_LEN];
+	size_t			 i, end;
+
+	for (;;) {
+		i = __atomic_fetch_add(&rs->next, 256, __ATOMIC_RELAXED);
+		if (i >= rs->n)
+			break;
+		end = i + 256 < rs->n ? i + 256 : rs->n;
+		for (; i < end; i++) {
+			r = &rs->v[i];
+			r->reason = tx_validate(r->raw, r->len, rs->policy, rs->now,
+			    &r->tx, id, &res);
+			/* Stored under another id: not what was accepted. */
+			if (r->reason == TX_OK && memcmp(id, r->id, TX_ID_LEN) != 0)
+				r->reason = TX_ERR_ENCODING;
+		}
+	}
+	return NULL;
+}
+
+static int
+admit_rec_cmp(const void *x, const void *y)
+{
+	const struct admit_rec	*a = x, *b = y;
+
+	if (a->added_ms != b->added_ms)
+		return a->added_ms < b->added_ms ? -1 : 1;
+	return memcmp(a->id, b->id, TX_ID_LEN);
+}
+
+int
+admit_restore(struct admit *a, char *err, size_t errlen)
+{
+	struct admit_restore	 rs;
+	struct admit_rec	*r;
+	pthread_t		 th[64];
+	unsigned		 nth, i;
+	size_t			 k, loaded = 0, expired = 0, invalid = 0, lost = 0;
+	uint64_t		 t0 = now_ms();
+	uint8_t			 other[TX_ID_LEN];
+	char			 idhex[TX_ID_HEX_LEN + 1];
+	enum mempool_result	 mr;
+
+	if (a->store == NULL)
+		return 0;
+	memset(&rs, 0, sizeof(rs));
+	rs.policy = &a->n->policy;
+	rs.now = now_ms();
+	if (store_tx_each(a->store, admit_restore_collect, &rs) == -1) {
+		snprintf(err, errlen, "%s", store_error(a->store));
+		goto fail;
+	}
+	/* Every signature checked again, on as many threads as validators. */
+	nth = a->n->cfg->validators;
+	if (nth > sizeof(th) / sizeof(th[0]))
+		nth = sizeof(th) / sizeof(th[0]);
+	if (rs.n < 1024)
+		nth = 1;
+	for (i = 1; i < nth; i++)
+		if (pthread_create(&th[i], NULL, admit_restore_work, &rs) != 0)
+			break;
+	nth = i;
+	admit_restore_work(&rs);
+	for (i = 1; i < nth; i++)
+		pthread_join(th[i], NULL);
+	/* Oldest accepted first: the mempool keeps its order for evictions. */
+	qsort(rs.v, rs.n, sizeof(*rs.v), admit_rec_cmp);
+	for (k = 0; k < rs.n; k++) {
+		r = &rs.v[k];
+		if (r->reason != TX_OK) {
+			if (r->reason == TX_ERR_EXPIRED)
+				expired++;
+			else {
+				invalid++;
+				hex_encode(idhex, r->id, TX_ID_LEN);
+				log_warn("store", "stored tx %.16s is invalid: %s; "
+				    "dropped", idhex, tx_reason_str(r->reason));
+			}
+			(void)store_tx_del(a->store, r->id);
+			continue;
+		}
+		mr = mempool_add(a->mp, r->id, &r->tx, r->raw, r->len,
+		    r->added_ms, 0, other, NULL);
+		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE)
+			continue;
+		if (mr == MEMPOOL_REPLACED) {
+			/* The store held both of a pair: the smaller id wins here too. */
+			lost++;
+			admit_remember_loser(a, other, r->id);
+		} else {
+			if (mr == MEMPOOL_NONCE_USED) {
+				lost++;
+				admit_remember_loser(a, r->id, other);
+			} else
+				invalid++;
+			(void)store_tx_del(a->store, r->id);
+		}
+	}
+	if (store_commit(a->store) == -1) {
+		snprintf(err, errlen, "%s", store_error(a->store));
+		goto fail;
+	}
+	loaded = mempool_count(a->mp);
+	log_info("store", "%zu txs loaded, %zu expired, %zu invalid in %llu ms "
+	    "(%zu lost their nonce to a smaller id; %s)", loaded, expired,
+	    invalid, (unsigned long long)(now_ms() - t0), lost,
+	    store_path(a->store));
+	for (k = 0; k < rs.n; k++)
+		free(rs.v[k].raw);
+	free(rs.v);
+	return 0;
+fail:
+	for (k = 0; k < rs.n; k++)
+		free(rs.v[k].raw);
+	free(rs.v);
+	return -1;
 }

@@ -85,6 +85,14 @@ struct store;
  * caller's; admit_free commits what is left.  Before any transaction.
  */
 void	admit_set_store(struct admit *a, struct store *s);
+/*
+ * Reads the store back into the mempool, before the loop runs: expired
+ * transactions dropped, every other one validated again (on
+ * cfg->validators threads) and of two with the same (sender, nonce) the
+ * smaller id kept; what does not come back is deleted from the store.
+ * Logs one line with the counts.  0, or -1 with err set.
+ */
+int	admit_restore(struct admit *a, char *err, size_t errlen);
 /* Installs the hooks (copied); before any transaction arrives. */
 void	admit_set_hooks(struct admit *a, const struct admit_hooks *h);
 /*
