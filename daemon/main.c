@@ -302,6 +302,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	m.net = net_new(n);
+	net_set_store(m.net, m.store);
 	m.relay = relay_new(n, m.net, m.admit, m.mempool);
 	/* The API first: a refused --api bind must not leave the P2P port opened. */
 	if ((m.api = api_new(n, m.admit, m.mempool, m.net)) == NULL ||

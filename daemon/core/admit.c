@@ -686,6 +686,9 @@ admit_tickcb(evutil_socket_t fd, short what, void *arg)
 			log_info("mempool", "expired %zu transactions older than %llu ms",
 			    n, (unsigned long long)a->n->policy.max_age_ms);
 	}
+	/* Writes of other modules (peers) ride with the next commit at the latest. */
+	if (a->store != NULL && store_dirty(a->store))
+		admit_commit_schedule(a);
 	/* Waiting work may wait on a queue that drained without a result for us. */
 	admit_drain(a);
 }

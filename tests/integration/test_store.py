@@ -236,3 +236,18 @@ def test_sync_bad_value(tmp_path):
     r = run_noded(tmp_path, ["--store-map-size", "1k"])
     assert r.returncode == 2
     assert "--store-map-size '1k'" in r.stderr, r.stderr
+
+
+def test_restart_dials_last_good_peer(cluster):
+    """A node restarted without --peer dials the peers it last had, from
+    the store, first."""
+    a = cluster.start("a")
+    b = cluster.start("b", peers=[a])
+    wait_connected(a, b)
+    # Committed within a tick (200 ms) of connecting; SIGTERM commits anyway.
+    b.stop(signal.SIGTERM)
+    b.peer_addrs = []
+    b.start()
+    wait_connected(a, b)
+    assert b.log_grep(r"dialling %s, a good peer" % a.p2p_addr.replace(".", r"\."))
+    assert b.log_grep(r"1 last good peers in the store, 1 dialled first")
