@@ -781,6 +781,8 @@ admit_gauges(const struct admit *a, struct admit_gauges *g)
 	g->queue_capacity = a->v != NULL ? validator_capacity(a->v) :
 	    a->n->cfg->validator_queue;
 	g->verified = a->v != NULL ? validator_verified(a->v) : 0;
+	g->store_commits = a->commits;
+	g->store_failures = a->commit_failures;
 }
 
 struct admit_source *

@@ -108,6 +108,8 @@ struct admit_gauges {
 	size_t		queue_depth;	/* jobs waiting in the channel */
 	size_t		queue_capacity;
 	uint64_t	verified;	/* signatures verified since start */
+	uint64_t	store_commits;	/* write transactions committed (group commits) */
+	uint64_t	store_failures;	/* ... that failed (their txs not accepted) */
 };
 void	admit_gauges(const struct admit *a, struct admit_gauges *g);
 
