@@ -77,8 +77,8 @@ def main():
         try:
             # BENCH_DURABILITY_SYNC= (empty): no --sync, for a noded without it.
             args = ["--sync", sync] if sync else []
-            entry = cl.start("entry", args=args)
-            peer = cl.start("peer", peers=[entry], args=args)
+            peer = cl.start("peer", args=args)
+            entry = cl.start("entry", peers=[peer], args=args)
             conftest.wait_connected(entry, peer)
             pos = 0
             for mode in ("rate", "batch"):
