@@ -1381,7 +1381,8 @@ admit_restore(struct admit *a, char *err, size_t errlen)
 	for (i = 1; i < nth; i++)
 		pthread_join(th[i], NULL);
 	/* Oldest accepted first: the mempool keeps its order for evictions. */
-	qsort(rs.v, rs.n, sizeof(*rs.v), admit_rec_cmp);
+	if (rs.n > 0)
+		qsort(rs.v, rs.n, sizeof(*rs.v), admit_rec_cmp);
 	for (k = 0; k < rs.n; k++) {
 		r = &rs.v[k];
 		if (r->reason != TX_OK) {
