@@ -1353,7 +1353,7 @@ admit_restore(struct admit *a, char *err, size_t errlen)
 	pthread_t		 th[64];
 	unsigned		 nth, i;
 	size_t			 k, loaded = 0, expired = 0, invalid = 0, lost = 0;
-	uint64_t		 t0 = now_ms();
+	uint64_t		 t0 = now_ms(), t1, t2;
 	uint8_t			 other[TX_ID_LEN];
 	char			 idhex[TX_ID_HEX_LEN + 1];
 	enum mempool_result	 mr;
@@ -1367,6 +1367,7 @@ admit_restore(struct admit *a, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", store_error(a->store));
 		goto fail;
 	}
+	t1 = now_ms();
 	/* Every signature checked again, on as many threads as validators. */
 	nth = a->n->cfg->validators;
 	if (nth > sizeof(th) / sizeof(th[0]))
@@ -1380,6 +1381,7 @@ admit_restore(struct admit *a, char *err, size_t errlen)
 	admit_restore_work(&rs);
 	for (i = 1; i < nth; i++)
 		pthread_join(th[i], NULL);
+	t2 = now_ms();
 	/* Oldest accepted first: the mempool keeps its order for evictions. */
 	if (rs.n > 0)
 		qsort(rs.v, rs.n, sizeof(*rs.v), admit_rec_cmp);
@@ -1420,9 +1422,11 @@ admit_restore(struct admit *a, char *err, size_t errlen)
 	}
 	loaded = mempool_count(a->mp);
 	log_info("store", "%zu txs loaded, %zu expired, %zu invalid in %llu ms "
-	    "(%zu lost their nonce to a smaller id; %s)", loaded, expired,
-	    invalid, (unsigned long long)(now_ms() - t0), lost,
-	    store_path(a->store));
+	    "(read %llu ms, verify on %u threads %llu ms, insert and commit %llu "
+	    "ms; %zu lost their nonce to a smaller id; %s)", loaded, expired,
+	    invalid, (unsigned long long)(now_ms() - t0),
+	    (unsigned long long)(t1 - t0), nth, (unsigned long long)(t2 - t1),
+	    (unsigned long long)(now_ms() - t2), lost, store_path(a->store));
 	for (k = 0; k < rs.n; k++)
 		free(rs.v[k].raw);
 	free(rs.v);
