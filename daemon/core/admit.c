@@ -436,13 +436,28 @@ admit_commit(struct admit *a)
 	if (failed) {
 		a->commit_failures++;
 		a->store_quiet = 1;
-		for (i = 0; i < a->nbatch; i++)
-			if (mempool_remove(a->mp, a->batch[i]) == 0)
-				lost++;
+		for (i = 0; i < a->nbatch; i++) {
+			if (mempool_remove(a->mp, a->batch[i]) != 0)
+				continue;
+			lost++;
+			/* Its tx_accepted event went out: this one takes it back. */
+			if (hub_wanted(HUB_TX_REJECTED)) {
+				struct hub_event	ev;
+
+				memset(&ev, 0, sizeof(ev));
+				ev.topic = HUB_TX_REJECTED;
+				ev.id = a->batch[i];
+				ev.from = "store";
+				ev.reason = REASON_STORE;
+				hub_post(&ev);
+			}
+		}
 		a->store_quiet = 0;
+		/* store_error starts "store: ", as the log's subsystem does. */
 		log_limited(&admit_log_store, LOG_ERROR, "%s: the %zu "
 		    "transactions of the batch are not accepted (%zu left the "
-		    "mempool)", store_error(a->store), a->nbatch, lost);
+		    "mempool)", store_error(a->store) + strlen("store: "),
+		    a->nbatch, lost);
 	} else
 		a->commits++;
 	a->nbatch = 0;

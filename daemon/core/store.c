@@ -299,7 +299,7 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	if (s->txn != NULL && store_commit(s) == -1)
-		log_error("store", "%s", s->err);
+		log_error("store", "%s", s->err + strlen("store: "));
 	mdb_env_close(s->env);
 	free(s);
 }

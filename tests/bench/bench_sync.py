@@ -64,9 +64,9 @@ def main():
         for r in range(rounds):
             for mode in ("none", "batch"):
                 # Fresh transactions each run: nothing is known in advance.
-                hexes = presign(os.path.join(work, "keys%d%s" % (r, mode)) if
-                                os.makedirs(os.path.join(work, "keys%d%s" % (r, mode)))
-                                is None else work, n, wallets=8)
+                keys = os.path.join(work, "keys%d%s" % (r, mode))
+                os.makedirs(keys, exist_ok=True)
+                hexes = presign(keys, n, wallets=8)
                 rates[mode].append(run(os.path.join(work, "%s%d" % (mode, r)),
                                        mode, hexes))
     best = {m: max(v) for m, v in rates.items()}
