@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <sodium.h>
@@ -154,6 +155,7 @@ struct admit {
 	uint8_t		(*batch)[TX_ID_LEN];	/* ids put in the open batch */
 	size_t		 nbatch, batchcap;
 	uint64_t	 commits, commit_failures;
+	uint64_t	 commit_ns;	/* time spent in commits (and their fsync) */
 };
 
 static void	admit_validated(struct validator_job *, void *);
@@ -427,12 +429,17 @@ admit_commit(struct admit *a)
 	struct admit_verdict	 v;
 	char			 idhex[TX_ID_HEX_LEN + 1];
 	size_t			 i, lost = 0;
+	struct timespec		 t0, t1;
 	int			 failed;
 
 	a->commit_due = 0;
 	if (a->store == NULL)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	failed = store_commit(a->store) == -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	a->commit_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
+	    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
 	if (failed) {
 		a->commit_failures++;
 		a->store_quiet = 1;
@@ -798,6 +805,7 @@ admit_gauges(const struct admit *a, struct admit_gauges *g)
 	g->verified = a->v != NULL ? validator_verified(a->v) : 0;
 	g->store_commits = a->commits;
 	g->store_failures = a->commit_failures;
+	g->store_commit_ns = a->commit_ns;
 }
 
 struct admit_source *

@@ -110,6 +110,7 @@ struct admit_gauges {
 	uint64_t	verified;	/* signatures verified since start */
 	uint64_t	store_commits;	/* write transactions committed (group commits) */
 	uint64_t	store_failures;	/* ... that failed (their txs not accepted) */
+	uint64_t	store_commit_ns;	/* time spent committing (fsync included) */
 };
 void	admit_gauges(const struct admit *a, struct admit_gauges *g);
 
