@@ -215,9 +215,12 @@ static const struct config_option config_options[] = {
 	  ".Cm batch\ncommits and syncs once per event loop turn, for every "
 	  "transaction accepted\nin it (group commit);\n"
 	  ".Cm always\ncommits and syncs once per transaction;\n"
-	  ".Cm none\ncommits without syncing: a killed process loses nothing, "
-	  "but a crash of\nthe machine or a power cut may lose the last "
-	  "transactions acknowledged.\nIt trades durability for speed." },
+	  ".Cm none\ncommits without syncing (LMDB's MDB_NOSYNC): a killed "
+	  "process loses nothing,\nbut a crash of the machine or a power cut "
+	  "may lose the last transactions\nacknowledged or, LMDB warns, leave "
+	  "the store corrupt (the node then refuses\nto start, exit 3, until "
+	  "the store directory is moved away).\nIt trades durability for "
+	  "speed." },
 	{ .name = "store-map-size", .metavar = "BYTES", .type = CT_BYTES,
 	  FIELD(store_map_size), .defnum = 1ULL << 30, .min = 64ULL << 10,
 	  .max = 1ULL << 40,

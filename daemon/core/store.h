@@ -24,7 +24,8 @@ enum store_sync {
 	STORE_SYNC_BATCH = 0,	/* one commit and fsync per loop turn (default) */
 	STORE_SYNC_ALWAYS,	/* one commit and fsync per transaction */
 	STORE_SYNC_NONE		/* commits not synced (MDB_NOSYNC): a crash of the
-				   machine (not of the process) may lose the last ones */
+				   machine (not of the process) may lose the last ones
+				   or corrupt the file */
 };
 
 /* Parses "batch", "always", "none"; -1 for anything else. */
