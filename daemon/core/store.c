@@ -13,12 +13,15 @@
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -176,6 +179,123 @@ store_check_size(struct store *s)
 	return 0;
 }
 
+/* Reads every record of db dbi (0: LMDB's free list); 0 or an LMDB error. */
+static int
+store_walk_db(MDB_txn *txn, MDB_dbi dbi, unsigned long *sum)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		/* Touch both ends of every key and value: every page is read. */
+		if (k.mv_size > 0)
+			*sum += ((const uint8_t *)k.mv_data)[0] +
+			    ((const uint8_t *)k.mv_data)[k.mv_size - 1];
+		if (v.mv_size > 0)
+			*sum += ((const uint8_t *)v.mv_data)[0] +
+			    ((const uint8_t *)v.mv_data)[v.mv_size - 1];
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The child of store_check: walks every db; exit 0, or 2 with why on fd. */
+static volatile unsigned long sink;
+
+static void __attribute__((noreturn))
+store_check_child(const char *dir, int fd)
+{
+	MDB_env		*env;
+	MDB_txn		*txn;
+	MDB_dbi		 dbi;
+	const char	*names[] = { "meta", "txs", "peers" };
+	unsigned long	 sum = 0;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = mdb_env_create(&env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(env, 4)) != 0 ||
+	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto bad;
+	if ((rc = store_walk_db(txn, 0, &sum)) != 0)
+		goto bad;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		rc = mdb_dbi_open(txn, names[i], 0, &dbi);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0 || (rc = store_walk_db(txn, dbi, &sum)) != 0)
+			goto bad;
+	}
+	sink = sum;	/* the reads happen */
+	_exit(0);
+bad:
+	if (write(fd, &rc, sizeof(rc)) != sizeof(rc))
+		_exit(3);
+	_exit(2);
+}
+
+/*
+ * Reads the whole store once in a child process before the node uses it.
+ * LMDB trusts its file: a page overwritten in the middle can make it fault
+ * or fail an assertion when read, which must cost the node a clear error,
+ * not a crash.  0, or -1 with the error set.
+ */
+static int
+store_check(struct store *s)
+{
+	struct stat	 sb;
+	pid_t		 pid;
+	int		 fds[2], status, rc = 0;
+	ssize_t		 n;
+
+	if (stat(s->path, &sb) == -1 || sb.st_size == 0)
+		return 0;	/* a new store: nothing to read */
+	if (pipe(fds) == -1) {
+		store_seterr(s, "cannot check: pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		store_seterr(s, "cannot check: fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		/* A fault here is the finding: no core dump, no handler. */
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGABRT, SIG_DFL);
+		store_check_child(s->dir, fds[1]);
+	}
+	close(fds[1]);
+	n = read(fds[0], &rc, sizeof(rc));
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		store_seterr(s, "corrupt: reading it makes LMDB fail (%s in a "
+		    "check process); move %s away to start with an empty store",
+		    strsignal(WTERMSIG(status)), s->dir);
+		return -1;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (n == (ssize_t)sizeof(rc) && rc != 0) {
+		store_seterr_rc(s, "cannot be read", rc);
+		return -1;
+	}
+	store_seterr(s, "cannot be checked (check process exit %d)",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return -1;
+}
+
 /* Opens the named dbs and checks (or, in a new store, writes) the version. */
 static int
 store_init(struct store *s)
@@ -282,7 +402,8 @@ store_open(const char *dir, uint64_t map_size, int sync, char *err,
 		store_seterr_rc(s, "cannot open", rc);
 		goto fail;
 	}
-	if (store_check_size(s) == -1 || store_init(s) == -1)
+	if (store_check_size(s) == -1 || store_check(s) == -1 ||
+	    store_init(s) == -1)
 		goto fail;
 	return s;
 fail:
