@@ -253,7 +253,7 @@ def test_restart_dials_last_good_peer(cluster):
     assert b.log_grep(r"1 last good peers in the store, 1 dialled first")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 5])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_corrupt_pages_inside(cluster, tmp_path, seed):
     """Pages overwritten in the middle of data.mdb: LMDB itself may fault
     or abort reading them; the node checks the whole file in a child
@@ -267,13 +267,11 @@ def test_corrupt_pages_inside(cluster, tmp_path, seed):
     rng = random.Random(seed)
     size = os.path.getsize(path)
     with open(path, "r+b") as f:
-        for _ in range(3):
-            f.seek(rng.randrange(2, size // 4096) * 4096 + rng.randrange(4000))
-            f.write(bytes(rng.randrange(256) for _ in range(rng.choice([64, 4096]))))
-    try:
-        r = run_noded(tmp_path, [], data_dir=node.data_dir)
-    except subprocess.TimeoutExpired:
-        return      # it started: the bytes hit nothing that matters (not seen with these seeds)
+        # Every other page past the two meta pages, at a random place in it.
+        for page in range(2, size // 4096, 2):
+            f.seek(page * 4096 + rng.randrange(3000))
+            f.write(bytes(rng.randrange(256) for _ in range(rng.choice([64, 1024]))))
+    r = run_noded(tmp_path, [], data_dir=node.data_dir)
     assert r.returncode == STORE_EXIT, (r.returncode, r.stderr)
     assert path in r.stderr, r.stderr
     assert "corrupt" in r.stderr or "cannot be read" in r.stderr, r.stderr

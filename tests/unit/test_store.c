@@ -313,6 +313,44 @@ test_store_corrupt(void **state)
 	assert_non_null(strstr(err, "not an LMDB file"));
 }
 
+/* Pages overwritten inside the file: LMDB may fault reading them; store_open must not. */
+static void
+test_store_corrupt_inside(void **state)
+{
+	struct store	*s;
+	char		 path[128], file[160], err[512], junk[1024];
+	uint8_t		 id[TX_ID_LEN], raw[200];
+	unsigned	 i;
+	off_t		 size, page;
+	int		 fd, seed;
+
+	(void)state;
+	for (seed = 1; seed <= 4; seed++) {
+		fresh(path, sizeof(path), "inside");
+		s = store_open(path, MAP, STORE_SYNC_BATCH, err, sizeof(err));
+		assert_non_null(s);
+		for (i = 1; i <= 600; i++) {
+			fake_tx(id, raw, sizeof(raw), i);
+			assert_int_equal(store_tx_put(s, id, raw, sizeof(raw), i), 0);
+		}
+		assert_int_equal(store_commit(s), 0);
+		store_close(s);
+		snprintf(file, sizeof(file), "%s/data.mdb", path);
+		assert_true((fd = open(file, O_RDWR)) >= 0);
+		size = lseek(fd, 0, SEEK_END);
+		srandom((unsigned)seed);
+		for (page = 2; page < size / 4096; page += 2) {
+			for (i = 0; i < sizeof(junk); i++)
+				junk[i] = (char)random();
+			assert_int_equal(pwrite(fd, junk, sizeof(junk), page * 4096 +
+			    random() % 3000), sizeof(junk));
+		}
+		close(fd);
+		assert_null(store_open(path, MAP, STORE_SYNC_BATCH, err, sizeof(err)));
+		assert_non_null(strstr(err, file));
+	}
+}
+
 static void
 test_store_sync_names(void **state)
 {
@@ -333,6 +371,7 @@ main(void)
 		cmocka_unit_test(test_store_map_full),
 		cmocka_unit_test(test_store_read_only),
 		cmocka_unit_test(test_store_corrupt),
+		cmocka_unit_test(test_store_corrupt_inside),
 		cmocka_unit_test(test_store_sync_names),
 	};
 
