@@ -467,7 +467,9 @@ net_on_active(struct peer *p)
 		addrbook_add(net->book, p->remote_pk, pa.host, p->listen_port, 1);
 		if ((a = addrbook_find(net->book, p->remote_pk)) != NULL)
 			a->failures = 0;
-		net_store_peer(net, &pa, p->listen_port);
+		/* Only addresses we dialled: an inbound peer's port is its own claim. */
+		if (p->outbound)
+			net_store_peer(net, &pa, p->listen_port);
 	}
 	net_post(HUB_PEER_UP, p, NULL);
 	if (net->handler.up != NULL)
@@ -1096,7 +1098,11 @@ net_set_store(struct net *net, struct store *s)
 	net->store = s;
 }
 
-/* A peer's listening address proved good: kept (committed with the next batch). */
+/*
+ * A peer we dialled proved good: its address is kept (committed with the
+ * next batch).  At most NET_STORED_MAX are read back; the rest are
+ * forgotten then, so the db stays bounded by the addresses dialled.
+ */
 static void
 net_store_peer(struct net *net, struct addr *pa, uint16_t port)
 {
@@ -1119,9 +1125,21 @@ struct net_stored {
 struct net_stored_list {
 	struct net_stored v[NET_STORED_MAX];
 	size_t		n;
-	struct store	*store;
 	uint64_t	cutoff;
+	char		(*del)[STORE_PEER_MAX];	/* forgotten after the walk */
+	size_t		ndel, delcap;
 };
+
+/* Notes addr to be deleted once the walk is over (no write inside it). */
+static void
+net_stored_forget(struct net_stored_list *l, const char *addr)
+{
+	if (l->ndel == l->delcap) {
+		l->delcap = l->delcap == 0 ? 64 : 2 * l->delcap;
+		l->del = xrealloc(l->del, l->delcap * sizeof(*l->del));
+	}
+	snprintf(l->del[l->ndel++], STORE_PEER_MAX, "%s", addr);
+}
 
 static int
 net_stored_collect(const char *addr, uint64_t seen_ms, void *arg)
@@ -1130,16 +1148,19 @@ net_stored_collect(const char *addr, uint64_t seen_ms, void *arg)
 	size_t			 i, min = 0;
 
 	if (seen_ms < l->cutoff) {
-		(void)store_peer_del(l->store, addr);
+		net_stored_forget(l, addr);
 		return 0;
 	}
 	if (l->n == NET_STORED_MAX) {
-		/* Full: the newest are kept. */
+		/* Full: the newest are kept, the others forgotten (a bounded db). */
 		for (i = 1; i < l->n; i++)
 			if (l->v[i].seen_ms < l->v[min].seen_ms)
 				min = i;
-		if (l->v[min].seen_ms >= seen_ms)
+		if (l->v[min].seen_ms >= seen_ms) {
+			net_stored_forget(l, addr);
 			return 0;
+		}
+		net_stored_forget(l, l->v[min].addr);
 		i = min;
 	} else
 		i = l->n++;
@@ -1176,11 +1197,13 @@ net_dial_stored(struct net *net)
 	if (net->store == NULL || !n->cfg->peer_exchange || n->cfg->outbound == 0)
 		return;
 	l = xcalloc(1, sizeof(*l));
-	l->store = net->store;
 	l->cutoff = now_ms() > NET_STORED_TTL_MS ? now_ms() - NET_STORED_TTL_MS : 0;
 	if (store_peer_each(net->store, net_stored_collect, l) == -1)
 		log_warn("net", "last good peers not read: %s",
 		    store_error(net->store));
+	for (i = 0; i < l->ndel; i++)
+		(void)store_peer_del(net->store, l->del[i]);
+	free(l->del);
 	qsort(l->v, l->n, sizeof(l->v[0]), net_stored_cmp);
 	for (i = 0; i < l->n && dialled < n->cfg->outbound; i++) {
 		if (addr_parse(&a, l->v[i].addr, ADDR_NOPORT0, err,
