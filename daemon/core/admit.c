@@ -427,7 +427,7 @@ admit_commit(struct admit *a)
 	struct admit_held_list	*outer = a->answering_held;
 	struct admit_held	*h;
 	struct admit_verdict	 v;
-	char			 idhex[TX_ID_HEX_LEN + 1];
+	char			 idhex[TX_ID_HEX_LEN + 1], why[256];
 	size_t			 i, lost = 0;
 	struct timespec		 t0, t1;
 	int			 failed;
@@ -475,8 +475,11 @@ admit_commit(struct admit *a)
 		if (failed && (h->v.status == ADMIT_ACCEPTED ||
 		    mempool_get(a->mp, h->v.id) == NULL)) {
 			hex_encode(idhex, h->v.id, TX_ID_LEN);
+			/* "store error: PATH: what", the reason then the detail. */
+			snprintf(why, sizeof(why), "store error: %s",
+			    store_error(a->store) + strlen("store: "));
 			admit_verdict_fill(&v, ADMIT_REJECTED, h->v.id, REASON_STORE,
-			    store_error(a->store));
+			    why);
 			log_event(LOG_WARN, "store", &(struct log_fields){
 			    .tx = idhex, .reason = "store error",
 			    .code = reason_code(REASON_STORE) },

@@ -18,8 +18,8 @@ import subprocess
 
 import pytest
 
-from conftest import (NODED, START_TIMEOUT, _pdeathsig, wait_connected,
-                      wait_until)
+from conftest import (NODED, START_TIMEOUT, _pdeathsig, run_nodectl,
+                      wait_connected, wait_until)
 from txlib import Wallet
 
 STORE_EXIT = 3
@@ -208,6 +208,12 @@ def test_store_full(cluster):
         assert code == 503 and body["code"] == "store_error", body
     else:
         acked.add(body["id"])
+    # nodectl prints it as a verdict and fails.
+    r = run_nodectl("submit", w.tx().hex(), node=node)
+    if "accepted" in r.stdout:
+        acked.add(r.stdout.split()[0])
+    else:
+        assert r.returncode == 1 and "rejected: store error: " in r.stdout, (r.stdout, r.stderr)
     assert node.alive()
     # What was refused is not in the mempool either.
     assert node.mempool_ids() == acked

@@ -535,7 +535,7 @@ test_admit_store_full(void **state)
 			assert_non_null(mempool_get(f->mp, x[i].id));
 		} else {
 			verdict_check("full", &f->w[i], ADMIT_REJECTED, REASON_STORE,
-			    x[i].id, "store: ");
+			    x[i].id, "store error: ");
 			assert_non_null(strstr(f->w[i].v.msg, "the store is full"));
 			assert_null(mempool_get(f->mp, x[i].id));
 			full++;
