@@ -5,7 +5,7 @@
 # and libraries; the tests, the demo, the fuzzers and the benchmarks add
 # theirs when one of those targets is asked for.
 
-PKGS	:= libevent libsodium jansson
+PKGS	:= libevent libsodium jansson lmdb
 TESTPKGS := cmocka
 PYTHON	?= /usr/bin/python3
 

@@ -23,6 +23,7 @@
 #include "base/node.h"
 #include "core/admit.h"
 #include "core/mempool.h"
+#include "core/store.h"
 #include "http/api.h"
 #include "lib/util.h"
 #include "lib/version.h"
@@ -40,6 +41,7 @@ static const struct timeval main_second = { 1, 0 };
 struct main_node {
 	struct node	 n;
 	struct mempool	*mempool;
+	struct store	*store;
 	struct admit	*admit;
 	struct net	*net;
 	struct relay	*relay;
@@ -229,6 +231,7 @@ main(int argc, char **argv)
 	struct event *sigs[3] = { NULL, NULL, NULL }, *tick = NULL;
 	const int signos[3] = { SIGTERM, SIGINT, SIGHUP };
 	char laddr[ADDR_STR_MAX], aaddr[ADDR_STR_MAX];
+	char storedir[4200], err[4800];
 	struct addr bound;
 	int rc, i, status = 1;
 
@@ -281,13 +284,30 @@ main(int argc, char **argv)
 	n->policy.max_age_ms = cfg.max_age_ms;
 	memcpy(n->netid, n->policy.netid, TX_NETID_LEN);
 
+	/* The store before anything listens: a node that cannot keep what it accepts does not start. */
+	snprintf(storedir, sizeof(storedir), "%s/%s", cfg.data_dir, STORE_DIR);
+	if ((m.store = store_open(storedir, cfg.store_map_size, cfg.sync, err,
+	    sizeof(err))) == NULL) {
+		log_error("main", "%s", err);
+		event_base_free(n->base);
+		log_close();
+		return STORE_EXIT;
+	}
+
 	/* Lowest layer first: each module is handed the ones it uses. */
 	budget_limit(BUDGET_PEER_SEND, cfg.peer_send_budget);
 	budget_limit(BUDGET_API_BODY, cfg.api_body_budget);
 	budget_limit(BUDGET_EVENTS, cfg.events_budget);
 	m.mempool = mempool_new(cfg.mempool_max_txs, cfg.mempool_max_bytes);
 	m.admit = admit_new(n, m.mempool);
+	admit_set_store(m.admit, m.store);
+	if (admit_restore(m.admit, err, sizeof(err)) == -1) {
+		log_error("main", "%s", err);
+		status = STORE_EXIT;
+		goto out;
+	}
 	m.net = net_new(n);
+	net_set_store(m.net, m.store);
 	m.relay = relay_new(n, m.net, m.admit, m.mempool);
 	/* The API first: a refused --api bind must not leave the P2P port opened. */
 	if ((m.api = api_new(n, m.admit, m.mempool, m.net)) == NULL ||
@@ -323,6 +343,7 @@ out:
 	net_free(m.net);
 	relay_free(m.relay);
 	admit_free(m.admit);
+	store_close(m.store);
 	mempool_free(m.mempool);
 	for (i = 0; i < 3; i++)
 		if (sigs[i] != NULL)

@@ -9,6 +9,7 @@ static const char *const reason_node[REASON_COUNT - TX_REASON_COUNT] = {
 	[REASON_NONCE - TX_REASON_COUNT] = "nonce already used",
 	[REASON_FULL - TX_REASON_COUNT] = "mempool full",
 	[REASON_BUSY - TX_REASON_COUNT] = "node busy",
+	[REASON_STORE - TX_REASON_COUNT] = "store error",
 };
 
 /* Published in docs/API.md: programs match on them, so they never change. */
@@ -25,6 +26,7 @@ static const char *const reason_codes[REASON_COUNT] = {
 	[REASON_NONCE] = "nonce_used",
 	[REASON_FULL] = "mempool_full",
 	[REASON_BUSY] = "node_busy",
+	[REASON_STORE] = "store_error",
 };
 
 const char *

@@ -13,6 +13,7 @@ enum reason {
 	REASON_NONCE = TX_REASON_COUNT,	/* "nonce already used" */
 	REASON_FULL,			/* "mempool full" */
 	REASON_BUSY,			/* "node busy" */
+	REASON_STORE,			/* "store error": accepted, not persisted */
 	REASON_COUNT
 };
 

@@ -353,7 +353,10 @@ ctl_verdict(struct ctl *c, struct ctl_answer *a, const char *local_id,
 	const char	*id, *reason, *msg, *code;
 	char		 sid[TX_ID_HEX_LEN + 16], sreason[1024];
 
-	if ((a->status != 200 && a->status != 422) || !json_is_object(a->json))
+	/* 503 with a status: a verdict too ("store error": not kept, retry). */
+	if ((a->status != 200 && a->status != 422 && !(a->status == 503 &&
+	    json_is_object(a->json) && json_object_get(a->json, "status") != NULL)) ||
+	    !json_is_object(a->json))
 		return ctl_answer_error(c, a);
 	if (c->json) {
 		ctl_print_raw(a);

@@ -14,7 +14,7 @@
 
 set_pkgs() {
 	case "$1" in
-	build)	echo "gcc make pkg-config libevent-dev libsodium-dev libjansson-dev" ;;
+	build)	echo "gcc make pkg-config libevent-dev libsodium-dev libjansson-dev liblmdb-dev" ;;
 	unit)	echo "libcmocka-dev" ;;
 	# promtool (Debian's prometheus package) checks the /metrics text
 	integration)

@@ -60,7 +60,8 @@ enum config_type {
 	CT_RATE,	/* bit/s, written 1mbit, 500kbit, 0 (lib/units.h) */
 	CT_BOOL,	/* on|off|true|false|1|0; a flag if metavar is NULL */
 	CT_LOG_LEVEL,
-	CT_LOG_FORMAT
+	CT_LOG_FORMAT,
+	CT_SYNC		/* batch|always|none: CONFIG_SYNC_* */
 };
 
 /* Where a value came from, in rising precedence. */
@@ -281,6 +282,32 @@ static const struct config_option config_options[] = {
 	  .man = "Unsent bytes of all event streams together.\nWhen they pass it, a "
 	  "subscriber holding more than its share is\ndisconnected (it may resume "
 	  "with\n.Dq Last-Event-ID ) ;\none holding more than 1 MiB always is." },
+	{ .name = "sync", .metavar = "MODE", .type = CT_SYNC, FIELD(sync),
+	  .def = "batch",
+	  .help = "when accepted txs reach the disk: batch, always or none",
+	  .man = "When the store's commits reach the disk.\n"
+	  "Every accepted transaction is written to the store\n"
+	  ".Pq Pa DATA_DIR/store/data.mdb\n"
+	  "before the API answers\n.Dq accepted .\n"
+	  ".Cm batch\ncommits and syncs once per event loop turn, for every "
+	  "transaction accepted\nin it (group commit);\n"
+	  ".Cm always\ncommits and syncs once per transaction;\n"
+	  ".Cm none\ncommits without syncing (LMDB's MDB_NOSYNC): a killed "
+	  "process loses nothing,\nbut a crash of the machine or a power cut "
+	  "may lose the last transactions\nacknowledged or, LMDB warns, leave "
+	  "the store corrupt (the node then refuses\nto start, exit 3, until "
+	  "the store directory is moved away).\nIt trades durability for "
+	  "speed." },
+	{ .name = "store-map-size", .metavar = "BYTES", .type = CT_BYTES,
+	  FIELD(store_map_size), .defnum = 1ULL << 30, .min = 64ULL << 10,
+	  .max = 1ULL << 40,
+	  .help = "largest size of the store; suffix k, m or g allowed",
+	  .man = "The largest size of the store\n"
+	  ".Pq Pa DATA_DIR/store/data.mdb ,\n"
+	  "the size of its memory map; the file grows up to it.\n"
+	  "When it is used up, transactions are refused with\n"
+	  ".Dq store error\n"
+	  "(503) instead of being accepted." },
 	{ .name = "log-level", .metavar = "LEVEL", .type = CT_LOG_LEVEL,
 	  FIELD(log_level), .def = "info",
 	  .help = "least severe messages logged",
@@ -395,6 +422,7 @@ _Static_assert(CONFIG_NOPTIONS <= CONFIG_OPTIONS_MAX,
 #define CONFIG_BOOL_VALUES	"on|off|true|false|1|0"
 #define CONFIG_LEVEL_VALUES	"debug|info|warn|error"
 #define CONFIG_FORMAT_VALUES	"text|json"
+#define CONFIG_SYNC_VALUES	"batch|always|none"
 
 /* What config_set() needs besides the config itself. */
 struct config_state {
@@ -464,6 +492,7 @@ config_table_check(void)
 		case CT_BOOL:
 		case CT_LOG_LEVEL:
 		case CT_LOG_FORMAT:
+		case CT_SYNC:
 			ok = o->size == sizeof(int) && o->def != NULL;
 			break;
 		case CT_NAME:
@@ -652,6 +681,9 @@ config_range(const struct config_option *o, char *out, size_t outlen)
 		break;
 	case CT_LOG_FORMAT:
 		snprintf(out, outlen, "%s", CONFIG_FORMAT_VALUES);
+		break;
+	case CT_SYNC:
+		snprintf(out, outlen, "%s", CONFIG_SYNC_VALUES);
 		break;
 	default:
 		snprintf(out, outlen, "%s", "");
@@ -852,6 +884,16 @@ config_apply(struct config_state *st, const struct config_option *o,
 		break;
 	case CT_LOG_FORMAT:
 		if ((i = log_format_parse(v)) == -1)
+			goto range;
+		break;
+	case CT_SYNC:
+		if (strcmp(v, "batch") == 0)
+			i = CONFIG_SYNC_BATCH;
+		else if (strcmp(v, "always") == 0)
+			i = CONFIG_SYNC_ALWAYS;
+		else if (strcmp(v, "none") == 0)
+			i = CONFIG_SYNC_NONE;
+		else
 			goto range;
 		break;
 	default:
@@ -1613,6 +1655,7 @@ config_value_str(const struct config *cfg, const struct config_option *o,
 {
 	static const char *const levels[] = { "debug", "info", "warn", "error" };
 	static const char *const formats[] = { "text", "json" };
+	static const char *const syncs[] = { "batch", "always", "none" };
 	const char	*field = (const char *)cfg + o->off;
 	char		 one[ADDR_STR_MAX];
 	size_t		 i, len;
@@ -1651,6 +1694,7 @@ config_value_str(const struct config *cfg, const struct config_option *o,
 	case CT_BOOL:
 	case CT_LOG_LEVEL:
 	case CT_LOG_FORMAT:
+	case CT_SYNC:
 		memcpy(&v, field, sizeof(v));
 		if (o->type == CT_BOOL)
 			snprintf(out, outlen, "%s", v ? "on" : "off");
@@ -1658,6 +1702,8 @@ config_value_str(const struct config *cfg, const struct config_option *o,
 			snprintf(out, outlen, "%s", levels[v]);
 		else if (o->type == CT_LOG_FORMAT && v >= 0 && v < 2)
 			snprintf(out, outlen, "%s", formats[v]);
+		else if (o->type == CT_SYNC && v >= 0 && v < 3)
+			snprintf(out, outlen, "%s", syncs[v]);
 		break;
 	default:
 		break;

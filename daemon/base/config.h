@@ -26,6 +26,11 @@
 #define CONFIG_LINK_RATE_MAX_BPS	100000000000ULL
 #define CONFIG_RECON_INTERVAL_MAX_US	(3600ULL * 1000000)
 
+/* --sync: the values of enum store_sync (core/store.h). */
+#define CONFIG_SYNC_BATCH	0
+#define CONFIG_SYNC_ALWAYS	1
+#define CONFIG_SYNC_NONE	2
+
 struct config {
 	char		name[65];		/* --name; default the host name, or ""
 						   if that is no name (main.c then
@@ -75,6 +80,8 @@ struct config {
 	uint64_t	link_jitter_us;		/* --link-jitter, default 0 */
 	uint64_t	link_rate_bps;		/* --link-rate, default 0: no cap */
 	uint64_t	recon_interval_us;	/* --recon-interval, default 30s; 0: off */
+	int		sync;			/* --sync, CONFIG_SYNC_*, default batch */
+	uint64_t	store_map_size;		/* --store-map-size, default 1 GiB */
 	/* Where each value came from, by option; read with config_source(). */
 	char		source[CONFIG_OPTIONS_MAX][CONFIG_SOURCE_MAX];
 };

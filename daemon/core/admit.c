@@ -17,9 +17,11 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <sodium.h>
@@ -30,6 +32,7 @@
 #include "base/stats.h"
 #include "core/admit.h"
 #include "core/mempool.h"
+#include "core/store.h"
 #include "core/validator.h"
 #include "lib/reason.h"
 #include "lib/util.h"
@@ -57,6 +60,8 @@ static struct log_limit admit_log_evicted = LOG_LIMIT("mempool",
     "evictions for room", 1, 10000);
 static struct log_limit admit_log_api_busy = LOG_LIMIT("gossip",
     "API transactions refused for a full backlog", 1, 10000);
+static struct log_limit admit_log_store = LOG_LIMIT("store",
+    "store commits failed", 5, 10000);
 
 /* An API caller waiting for the verdict on an id. */
 struct admit_waiter {
@@ -67,6 +72,18 @@ struct admit_waiter {
 	size_t		 len;
 };
 TAILQ_HEAD(admit_waiter_list, admit_waiter);
+
+/*
+ * An API caller whose verdict ("accepted") waits for the store's commit of
+ * the batch (group commit): it goes out once the batch is on disk.
+ */
+struct admit_held {
+	TAILQ_ENTRY(admit_held) entry;
+	admit_verdict_cb cb;
+	void		*arg;
+	struct admit_verdict v;
+};
+TAILQ_HEAD(admit_held_list, admit_held);
 
 /* An id being validated: at most one job per id, however many submitters. */
 struct admit_vstate {
@@ -128,6 +145,17 @@ struct admit {
 	size_t		 nbusy;		/* sources with jobs queued or outstanding */
 	struct event	*tick;
 	uint64_t	 next_expire_ms;
+	/* Durable acceptance (core/store.h): NULL without a store. */
+	struct store	*store;
+	struct event	*commit;	/* activated when the batch has writes */
+	int		 commit_due;
+	int		 store_quiet;	/* removals not written (a failed batch's) */
+	struct admit_held_list held;	/* verdicts waiting for the commit */
+	struct admit_held_list *answering_held;	/* ... being answered */
+	uint8_t		(*batch)[TX_ID_LEN];	/* ids put in the open batch */
+	size_t		 nbatch, batchcap;
+	uint64_t	 commits, commit_failures;
+	uint64_t	 commit_ns;	/* time spent in commits (and their fsync) */
 };
 
 static void	admit_validated(struct validator_job *, void *);
@@ -301,6 +329,192 @@ admit_free_cb(const uint8_t id[TX_ID_LEN], void *v, void *arg)
 	(void)id;
 	(void)arg;
 	free(v);
+}
+
+/* --- Durable acceptance: the store's batch and its commit ----------------- */
+
+static void	admit_commit(struct admit *);
+
+static void
+admit_commitcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admit	*a = arg;
+
+	(void)fd;
+	(void)what;
+	admit_commit(a);
+}
+
+/* The batch has writes: commit it once this loop turn's work is done. */
+static void
+admit_commit_schedule(struct admit *a)
+{
+	if (a->commit_due || a->commit == NULL)
+		return;
+	a->commit_due = 1;
+	event_active(a->commit, EV_TIMEOUT, 0);
+}
+
+/* An entry left the mempool (expiry, eviction, replacement): off the store too. */
+static void
+admit_mp_removed(const uint8_t id[TX_ID_LEN], void *arg)
+{
+	struct admit	*a = arg;
+
+	if (a->store == NULL || a->store_quiet)
+		return;
+	(void)store_tx_del(a->store, id);
+	admit_commit_schedule(a);
+}
+
+/* Puts an accepted transaction in the batch. */
+static void
+admit_store_put(struct admit *a, const uint8_t id[TX_ID_LEN],
+    const uint8_t *raw, size_t len)
+{
+	const struct mempool_entry *e = mempool_get(a->mp, id);
+
+	if (a->nbatch == a->batchcap) {
+		a->batchcap = a->batchcap == 0 ? 256 : 2 * a->batchcap;
+		a->batch = xrealloc(a->batch, a->batchcap * TX_ID_LEN);
+	}
+	memcpy(a->batch[a->nbatch++], id, TX_ID_LEN);
+	(void)store_tx_put(a->store, id, raw, len, e != NULL ? e->added_ms :
+	    now_ms());
+	admit_commit_schedule(a);
+}
+
+/* Holds the verdict v for cb(arg) until the batch is committed. */
+static void
+admit_hold(struct admit *a, admit_verdict_cb cb, void *arg,
+    const struct admit_verdict *v)
+{
+	struct admit_held	*h = xcalloc(1, sizeof(*h));
+
+	h->cb = cb;
+	h->arg = arg;
+	h->v = *v;
+	TAILQ_INSERT_TAIL(&a->held, h, entry);
+	admit_commit_schedule(a);
+}
+
+/* Moves the waiters of vs to the held list with verdict v. */
+static void
+admit_hold_waiters(struct admit *a, struct admit_vstate *vs,
+    const struct admit_verdict *v)
+{
+	struct admit_waiter	*w;
+
+	while ((w = TAILQ_FIRST(&vs->waiters)) != NULL) {
+		TAILQ_REMOVE(&vs->waiters, w, entry);
+		admit_hold(a, w->cb, w->arg, v);
+		free(w->raw);
+		free(w);
+	}
+}
+
+/*
+ * Commits the batch, then answers the verdicts that waited for it.  If the
+ * commit failed, nothing of the batch is on disk: its transactions leave
+ * the mempool again and their callers get "store error" instead of
+ * "accepted" (a duplicate's caller too, unless its transaction is still
+ * held from an earlier batch).
+ */
+static void
+admit_commit(struct admit *a)
+{
+	struct admit_held_list	 list = TAILQ_HEAD_INITIALIZER(list);
+	struct admit_held_list	*outer = a->answering_held;
+	struct admit_held	*h;
+	struct admit_verdict	 v;
+	char			 idhex[TX_ID_HEX_LEN + 1], why[256];
+	size_t			 i, lost = 0;
+	struct timespec		 t0, t1;
+	int			 failed;
+
+	a->commit_due = 0;
+	if (a->store == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	failed = store_commit(a->store) == -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	a->commit_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
+	    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	if (failed) {
+		a->commit_failures++;
+		a->store_quiet = 1;
+		for (i = 0; i < a->nbatch; i++) {
+			if (mempool_remove(a->mp, a->batch[i]) != 0)
+				continue;
+			lost++;
+			/* Its tx_accepted event went out: this one takes it back. */
+			if (hub_wanted(HUB_TX_REJECTED)) {
+				struct hub_event	ev;
+
+				memset(&ev, 0, sizeof(ev));
+				ev.topic = HUB_TX_REJECTED;
+				ev.id = a->batch[i];
+				ev.from = "store";
+				ev.reason = REASON_STORE;
+				hub_post(&ev);
+			}
+		}
+		a->store_quiet = 0;
+		/* store_error starts "store: ", as the log's subsystem does. */
+		log_limited(&admit_log_store, LOG_ERROR, "%s: the %zu "
+		    "transactions of the batch are not accepted (%zu left the "
+		    "mempool)", store_error(a->store) + strlen("store: "),
+		    a->nbatch, lost);
+	} else
+		a->commits++;
+	a->nbatch = 0;
+	TAILQ_CONCAT(&list, &a->held, entry);
+	a->answering_held = &list;
+	while ((h = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, h, entry);
+		if (failed && (h->v.status == ADMIT_ACCEPTED ||
+		    mempool_get(a->mp, h->v.id) == NULL)) {
+			hex_encode(idhex, h->v.id, TX_ID_LEN);
+			/* "store error: PATH: what", the reason then the detail. */
+			snprintf(why, sizeof(why), "store error: %s",
+			    store_error(a->store) + strlen("store: "));
+			admit_verdict_fill(&v, ADMIT_REJECTED, h->v.id, REASON_STORE,
+			    why);
+			log_event(LOG_WARN, "store", &(struct log_fields){
+			    .tx = idhex, .reason = "store error",
+			    .code = reason_code(REASON_STORE) },
+			    "tx %.16s not accepted: %s", idhex,
+			    store_error(a->store));
+			h->cb(&v, h->arg);
+		} else
+			h->cb(&h->v, h->arg);
+		free(h);
+	}
+	a->answering_held = outer;
+}
+
+void
+admit_set_store(struct admit *a, struct store *s)
+{
+	a->store = s;
+	if (s != NULL && a->commit == NULL)
+		a->commit = event_new(a->n->base, -1, 0, admit_commitcb, a);
+	mempool_set_removed(a->mp, s != NULL ? admit_mp_removed : NULL, a);
+}
+
+/* Frees the held verdicts of list whose caller is arg. */
+static void
+admit_held_cancel(struct admit_held_list *list, void *arg)
+{
+	struct admit_held	*h, *next;
+
+	for (h = TAILQ_FIRST(list); h != NULL; h = next) {
+		next = TAILQ_NEXT(h, entry);
+		if (h->arg == arg) {
+			TAILQ_REMOVE(list, h, entry);
+			free(h);
+		}
+	}
 }
 
 static void	admit_unwait(struct admit *, struct admit_source *, int);
@@ -497,6 +711,9 @@ admit_tickcb(evutil_socket_t fd, short what, void *arg)
 			log_info("mempool", "expired %zu transactions older than %llu ms",
 			    n, (unsigned long long)a->n->policy.max_age_ms);
 	}
+	/* Writes of other modules (peers) ride with the next commit at the latest. */
+	if (a->store != NULL && store_dirty(a->store))
+		admit_commit_schedule(a);
 	/* Waiting work may wait on a queue that drained without a result for us. */
 	admit_drain(a);
 }
@@ -516,6 +733,7 @@ admit_new(struct node *n, struct mempool *mp)
 	snprintf(a->api.label, sizeof(a->api.label), "api");
 	TAILQ_INIT(&a->api.queue);
 	TAILQ_INIT(&a->waiting);
+	TAILQ_INIT(&a->held);
 	a->v = validator_new(n->base, n->cfg->validators, n->cfg->validator_queue,
 	    &n->policy, admit_validated, a);
 	a->tick = event_new(n->base, -1, EV_PERSIST, admit_tickcb, a);
@@ -544,6 +762,8 @@ admit_shutdown(struct admit *a)
 	v = a->v;
 	validator_free(v);
 	a->v = NULL;
+	/* Their verdicts are in the batch: on disk before the callers hear. */
+	admit_commit(a);
 	admit_queue_drop(a, &a->api, "node is shutting down");
 	/* API callers waiting on a paused peer's jobs are answered too. */
 	TAILQ_FOREACH(src, &a->waiting, entry) {
@@ -571,6 +791,11 @@ admit_free(struct admit *a)
 	idmap_free(a->rejected);
 	free(a->rejring);
 	event_free(a->tick);
+	admit_commit(a);
+	if (a->commit != NULL)
+		event_free(a->commit);
+	mempool_set_removed(a->mp, NULL, NULL);
+	free(a->batch);
 	free(a);
 }
 
@@ -581,6 +806,9 @@ admit_gauges(const struct admit *a, struct admit_gauges *g)
 	g->queue_capacity = a->v != NULL ? validator_capacity(a->v) :
 	    a->n->cfg->validator_queue;
 	g->verified = a->v != NULL ? validator_verified(a->v) : 0;
+	g->store_commits = a->commits;
+	g->store_failures = a->commit_failures;
+	g->store_commit_ns = a->commit_ns;
 }
 
 struct admit_source *
@@ -709,7 +937,14 @@ admit_tx(struct admit *a, struct admit_source *src, const uint8_t *raw,
 	hex_encode(idhex, r->id, TX_ID_LEN);
 	if (mempool_get(a->mp, r->id) != NULL) {
 		r->what = ADMIT_KNOWN;
-		admit_answer(cb, arg, ADMIT_DUPLICATE, r->id, 0, NULL);
+		/* It may be in the batch not yet committed: answer after it. */
+		if (cb != NULL && a->store != NULL && store_dirty(a->store)) {
+			struct admit_verdict	dv;
+
+			admit_verdict_fill(&dv, ADMIT_DUPLICATE, r->id, 0, NULL);
+			admit_hold(a, cb, arg, &dv);
+		} else
+			admit_answer(cb, arg, ADMIT_DUPLICATE, r->id, 0, NULL);
 		goto duplicate;
 	}
 	admit_copy_hash(copy, raw, len);
@@ -811,6 +1046,11 @@ admit_cancel(struct admit *a, const uint8_t id[TX_ID_LEN], void *arg)
 		vs = NULL;
 	if (vs != NULL)
 		admit_waiters_cancel(&vs->waiters, arg);
+	/* A verdict held for the store's commit. */
+	if (!TAILQ_EMPTY(&a->held))
+		admit_held_cancel(&a->held, arg);
+	if (a->answering_held != NULL)
+		admit_held_cancel(a->answering_held, arg);
 	/* A waiter set aside to be admitted again on its own copy (admit_validated). */
 	if (a->retrying != NULL && memcmp(a->retrying_id, id, TX_ID_LEN) == 0)
 		admit_waiters_cancel(a->retrying, arg);
@@ -920,7 +1160,7 @@ admit_validated(struct validator_job *job, void *arg)
 	char			 otherhex[TX_ID_HEX_LEN + 1];
 	unsigned		 reason;
 	size_t			 evicted = 0;
-	int			 open, bad, mr_lost = 0;
+	int			 open, bad, mr_lost = 0, hold = 0;
 
 	idmap_del(a->validating, vs->id);
 	hex_encode(idhex, vs->id, TX_ID_LEN);
@@ -974,6 +1214,11 @@ admit_validated(struct validator_job *job, void *arg)
 				    "same sender and nonce %llu, and a smaller id",
 				    idhex, otherhex, (unsigned long long)job->tx.nonce);
 				admit_post_replaced(vs, other);
+			}
+			if (a->store != NULL) {
+				if (mr != MEMPOOL_DUPLICATE)
+					admit_store_put(a, vs->id, job->raw, job->len);
+				hold = 1;
 			}
 			if (a->hooks.accepted != NULL)
 				a->hooks.accepted(a->hooks.arg, vs->id, vs->origin);
@@ -1035,13 +1280,189 @@ answer:
 		    v.status == ADMIT_ACCEPTED);
 	a->retrying = &retry;
 	memcpy(a->retrying_id, vs->id, TX_ID_LEN);
-	admit_vstate_answer(a, vs, &v);
+	if (hold)
+		admit_hold_waiters(a, vs, &v);
+	else
+		admit_vstate_answer(a, vs, &v);
 	a->retrying = NULL;
 	memcpy(id, vs->id, TX_ID_LEN);
 	src = vs->src;
 	free(vs);
 	validator_job_free(job);
 	admit_done(a, src);
+	/* --sync always: one commit per transaction, before its answer. */
+	if (hold && store_sync_mode(a->store) == STORE_SYNC_ALWAYS)
+		admit_commit(a);
 	admit_retry_copies(a, id, &retry);
 	admit_drain(a);
+}
+
+/* --- Start-up: the store read back ------------------------------------ */
+
+struct admit_rec {
+	uint8_t		 id[TX_ID_LEN];
+	uint8_t		*raw;
+	size_t		 len;
+	uint64_t	 added_ms;
+	struct tx	 tx;
+	enum tx_reason	 reason;	/* of tx_validate, or TX_ERR_ENCODING for a wrong id */
+};
+
+struct admit_restore {
+	struct admit_rec *v;
+	size_t		 n, cap;
+	const struct tx_policy *policy;
+	uint64_t	 now;
+	size_t		 next;		/* the next record a thread takes (atomic) */
+};
+
+static int
+admit_restore_collect(const uint8_t id[TX_ID_LEN], const uint8_t *raw,
+    size_t len, uint64_t added_ms, void *arg)
+{
+	struct admit_restore	*rs = arg;
+	struct admit_rec	*r;
+
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap == 0 ? 1024 : 2 * rs->cap;
+		rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+	}
+	r = &rs->v[rs->n++];
+	memset(r, 0, sizeof(*r));
+	memcpy(r->id, id, TX_ID_LEN);
+	r->raw = xmalloc(len > 0 ? len : 1);
+	memcpy(r->raw, raw, len);
+	r->len = len;
+	r->added_ms = added_ms;
+	return 0;
+}
+
+/* A thread of the check: validates records in chunks until none is left. */
+static void *
+admit_restore_work(void *arg)
+{
+	struct admit_restore	*rs = arg;
+	struct admit_rec	*r;
+	struct tx_result	 res;
+	uint8_t			 id[TX_ID_LEN];
+	size_t			 i, end;
+
+	for (;;) {
+		i = __atomic_fetch_add(&rs->next, 256, __ATOMIC_RELAXED);
+		if (i >= rs->n)
+			break;
+		end = i + 256 < rs->n ? i + 256 : rs->n;
+		for (; i < end; i++) {
+			r = &rs->v[i];
+			r->reason = tx_validate(r->raw, r->len, rs->policy, rs->now,
+			    &r->tx, id, &res);
+			/* Stored under another id: not what was accepted. */
+			if (r->reason == TX_OK && memcmp(id, r->id, TX_ID_LEN) != 0)
+				r->reason = TX_ERR_ENCODING;
+		}
+	}
+	return NULL;
+}
+
+static int
+admit_rec_cmp(const void *x, const void *y)
+{
+	const struct admit_rec	*a = x, *b = y;
+
+	if (a->added_ms != b->added_ms)
+		return a->added_ms < b->added_ms ? -1 : 1;
+	return memcmp(a->id, b->id, TX_ID_LEN);
+}
+
+int
+admit_restore(struct admit *a, char *err, size_t errlen)
+{
+	struct admit_restore	 rs;
+	struct admit_rec	*r;
+	pthread_t		 th[64];
+	unsigned		 nth, i;
+	size_t			 k, loaded = 0, expired = 0, invalid = 0, lost = 0;
+	uint64_t		 t0 = now_ms(), t1, t2;
+	uint8_t			 other[TX_ID_LEN];
+	char			 idhex[TX_ID_HEX_LEN + 1];
+	enum mempool_result	 mr;
+
+	if (a->store == NULL)
+		return 0;
+	memset(&rs, 0, sizeof(rs));
+	rs.policy = &a->n->policy;
+	rs.now = now_ms();
+	if (store_tx_each(a->store, admit_restore_collect, &rs) == -1) {
+		snprintf(err, errlen, "%s", store_error(a->store));
+		goto fail;
+	}
+	t1 = now_ms();
+	/* Every signature checked again, on as many threads as validators. */
+	nth = a->n->cfg->validators;
+	if (nth > sizeof(th) / sizeof(th[0]))
+		nth = sizeof(th) / sizeof(th[0]);
+	if (rs.n < 1024)
+		nth = 1;
+	for (i = 1; i < nth; i++)
+		if (pthread_create(&th[i], NULL, admit_restore_work, &rs) != 0)
+			break;
+	nth = i;
+	admit_restore_work(&rs);
+	for (i = 1; i < nth; i++)
+		pthread_join(th[i], NULL);
+	t2 = now_ms();
+	/* Oldest accepted first: the mempool keeps its order for evictions. */
+	if (rs.n > 0)
+		qsort(rs.v, rs.n, sizeof(*rs.v), admit_rec_cmp);
+	for (k = 0; k < rs.n; k++) {
+		r = &rs.v[k];
+		if (r->reason != TX_OK) {
+			if (r->reason == TX_ERR_EXPIRED)
+				expired++;
+			else {
+				invalid++;
+				hex_encode(idhex, r->id, TX_ID_LEN);
+				log_warn("store", "stored tx %.16s is invalid: %s; "
+				    "dropped", idhex, tx_reason_str(r->reason));
+			}
+			(void)store_tx_del(a->store, r->id);
+			continue;
+		}
+		mr = mempool_add(a->mp, r->id, &r->tx, r->raw, r->len,
+		    r->added_ms, 0, other, NULL);
+		if (mr == MEMPOOL_ADDED || mr == MEMPOOL_DUPLICATE)
+			continue;
+		if (mr == MEMPOOL_REPLACED) {
+			/* The store held both of a pair: the smaller id wins here too. */
+			lost++;
+			admit_remember_loser(a, other, r->id);
+		} else {
+			if (mr == MEMPOOL_NONCE_USED) {
+				lost++;
+				admit_remember_loser(a, r->id, other);
+			} else
+				invalid++;
+			(void)store_tx_del(a->store, r->id);
+		}
+	}
+	if (store_commit(a->store) == -1) {
+		snprintf(err, errlen, "%s", store_error(a->store));
+		goto fail;
+	}
+	loaded = mempool_count(a->mp);
+	log_info("store", "%zu txs loaded, %zu expired, %zu invalid in %llu ms "
+	    "(read %llu ms, verify on %u threads %llu ms, insert and commit %llu "
+	    "ms; %zu lost their nonce to a smaller id; %s)", loaded, expired,
+	    invalid, (unsigned long long)(now_ms() - t0),
+	    (unsigned long long)(t1 - t0), nth, (unsigned long long)(t2 - t1),
+	    (unsigned long long)(now_ms() - t2), lost, store_path(a->store));
+	for (k = 0; k < rs.n; k++)
+		free(rs.v[k].raw);
+	free(rs.v);
+	return 0;
+fail:
+	for (k = 0; k < rs.n; k++)
+		free(rs.v[k].raw);
+	free(rs.v);
+	return -1;
 }

@@ -82,6 +82,24 @@ struct admit_source;
  * channel of cfg->validator_queue) over mp.  Fatal on failure.
  */
 struct admit *admit_new(struct node *n, struct mempool *mp);
+struct store;
+/*
+ * Makes acceptance durable (core/store.h): every transaction accepted is
+ * put in s's batch, and removals from the mempool deleted there; one
+ * commit per loop turn (per transaction with --sync always) covers them,
+ * and API callers hear "accepted" only after it (a failed commit: "store
+ * error", and the batch's transactions leave the mempool).  s stays the
+ * caller's; admit_free commits what is left.  Before any transaction.
+ */
+void	admit_set_store(struct admit *a, struct store *s);
+/*
+ * Reads the store back into the mempool, before the loop runs: expired
+ * transactions dropped, every other one validated again (on
+ * cfg->validators threads) and of two with the same (sender, nonce) the
+ * smaller id kept; what does not come back is deleted from the store.
+ * Logs one line with the counts.  0, or -1 with err set.
+ */
+int	admit_restore(struct admit *a, char *err, size_t errlen);
 /* Installs the hooks (copied); before any transaction arrives. */
 void	admit_set_hooks(struct admit *a, const struct admit_hooks *h);
 /*
@@ -97,6 +115,9 @@ struct admit_gauges {
 	size_t		queue_depth;	/* jobs waiting in the channel */
 	size_t		queue_capacity;
 	uint64_t	verified;	/* signatures verified since start */
+	uint64_t	store_commits;	/* write transactions committed (group commits) */
+	uint64_t	store_failures;	/* ... that failed (their txs not accepted) */
+	uint64_t	store_commit_ns;	/* time spent committing (fsync included) */
 };
 void	admit_gauges(const struct admit *a, struct admit_gauges *g);
 

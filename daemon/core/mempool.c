@@ -92,6 +92,8 @@ struct mempool {
 	struct mp_heap	 srcheap;
 	uint64_t	 births;	/* sources and holders made */
 	uint8_t		 digest[TX_ID_LEN];	/* XOR of the ids held */
+	mempool_removed_cb removed;	/* told of every entry that leaves */
+	void		*removed_arg;
 };
 
 static void
@@ -475,6 +477,8 @@ mp_resize(struct mempool *mp, size_t size)
 static void
 mp_remove(struct mempool *mp, struct mp_node *n)
 {
+	if (mp->removed != NULL)
+		mp->removed(mp_entry(n)->id, mp->removed_arg);
 	mp_unhold(mp, n);
 	mp_digest_flip(mp, mp_entry(n)->id);
 	mp_table_del(mp->by_id, mp->tmask, n->hid, n, 1);
@@ -520,6 +524,7 @@ mempool_free(struct mempool *mp)
 
 	if (mp == NULL)
 		return;
+	mp->removed = NULL;	/* freed, not removed: the store keeps them */
 	while ((n = mp->oldest) != NULL)
 		mp_remove(mp, n);
 	idmap_free(mp->sources);
@@ -612,6 +617,24 @@ mempool_get(const struct mempool *mp, const uint8_t id[TX_ID_LEN])
 	if ((n = mp_find_id(mp, id)) == NULL)
 		return NULL;
 	return mp_entry(n);
+}
+
+void
+mempool_set_removed(struct mempool *mp, mempool_removed_cb cb, void *arg)
+{
+	mp->removed = cb;
+	mp->removed_arg = arg;
+}
+
+int
+mempool_remove(struct mempool *mp, const uint8_t id[TX_ID_LEN])
+{
+	struct mp_node	*n;
+
+	if ((n = mp_find_id(mp, id)) == NULL)
+		return -1;
+	mp_remove(mp, n);
+	return 0;
 }
 
 size_t

@@ -64,6 +64,16 @@ const struct mempool_entry *mempool_get(const struct mempool *mp,
  */
 size_t	mempool_expire(struct mempool *mp, uint64_t now_ms, uint64_t max_age_ms);
 
+/*
+ * Called with the id of every entry that leaves the pool (expiry, eviction,
+ * replacement, mempool_remove), before it goes; not by mempool_free.
+ */
+typedef void (*mempool_removed_cb)(const uint8_t id[TX_ID_LEN], void *arg);
+/* Installs cb (NULL: none). */
+void	mempool_set_removed(struct mempool *mp, mempool_removed_cb cb, void *arg);
+/* Removes id; 0, or -1 if it is not there. */
+int	mempool_remove(struct mempool *mp, const uint8_t id[TX_ID_LEN]);
+
 /* Number of entries. */
 size_t	mempool_count(const struct mempool *mp);
 /*

@@ -297,7 +297,9 @@ api_txreq_finish(struct api_txreq *r)
 
 	api_txreq_unlink(r);
 	if (!r->batch) {
-		code = r->slots[0].v.status == ADMIT_REJECTED ? 422 : 200;
+		/* Not kept by the store: the node's fault, not the transaction's. */
+		code = r->slots[0].v.status != ADMIT_REJECTED ? 200 :
+		    r->slots[0].v.reason == REASON_STORE ? 503 : 422;
 		server_reply_json(a->srv, r->req, code, api_verdict_json(&r->slots[0].v));
 	} else {
 		res = json_array();

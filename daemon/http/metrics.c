@@ -142,7 +142,7 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 {
 	const struct node	*n = m->n;
 	const struct stats	*s = &stats;
-	struct admit_gauges	 g = { 0, n->cfg->validator_queue, 0 };
+	struct admit_gauges	 g = { 0, n->cfg->validator_queue, 0, 0, 0, 0 };
 	unsigned		 in = 0, outb = 0;
 	uint64_t		 cum, now;
 	unsigned		 i;
@@ -270,6 +270,16 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	metrics_u64(out, "noded_validator_verified_total", "counter",
 	    "Signatures verified by the validator threads.",
 	    g.verified);
+	metrics_u64(out, "noded_store_commits_total", "counter",
+	    "Write transactions of the store committed (one per group of "
+	    "transactions accepted together).", g.store_commits);
+	metrics_family(out, "noded_store_commit_seconds_total", "counter",
+	    "Time the event loop spent committing the store (fsync included).");
+	evbuffer_add_printf(out, "noded_store_commit_seconds_total %.6f\n",
+	    (double)g.store_commit_ns / 1e9);
+	metrics_u64(out, "noded_store_commit_failures_total", "counter",
+	    "Store commits that failed: their transactions were answered "
+	    "store_error, not accepted.", g.store_failures);
 
 	metrics_family(out, "noded_verify_seconds", "histogram",
 	    "Time one validator job took (decode, policy, signature).");

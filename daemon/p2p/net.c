@@ -25,6 +25,7 @@
 #include "base/hub.h"
 #include "base/log.h"
 #include "base/stats.h"
+#include "core/store.h"
 #include "lib/units.h"
 #include "lib/util.h"
 #include "p2p/addrbook.h"
@@ -120,6 +121,7 @@ struct net {
 	struct inbound	*inb;		/* handshake token buckets */
 	struct seed	*seeds[CONFIG_MAX_PEERS_LIST];	/* --peer names */
 	size_t		nseeds;
+	struct store	*store;		/* keeps the last good peers, or NULL */
 };
 
 static void	net_target_schedule(struct net_target *, uint64_t);
@@ -129,6 +131,8 @@ static void	net_on_active(struct peer *);
 static int	net_on_frame(struct peer *, const struct frame *);
 static void	net_on_tick(struct peer *);
 static void	net_on_closed(struct peer *, const char *);
+static void	net_store_peer(struct net *, struct addr *, uint16_t);
+static void	net_dial_stored(struct net *);
 
 static const struct peer_hooks net_peer_hooks = {
 	net_on_authenticated, net_on_active, net_on_frame, net_on_tick,
@@ -781,6 +785,9 @@ net_on_active(struct peer *p)
 		addrbook_add(net->book, p->remote_pk, pa.host, p->listen_port, 1);
 		if ((a = addrbook_find(net->book, p->remote_pk)) != NULL)
 			a->failures = 0;
+		/* Only addresses we dialled: an inbound peer's port is its own claim. */
+		if (p->outbound)
+			net_store_peer(net, &pa, p->listen_port);
 	}
 	net_post(HUB_PEER_UP, p, NULL);
 	if (net->handler.up != NULL)
@@ -1263,6 +1270,8 @@ net_start(struct net *net)
 	addr_str(&bound, addr, sizeof(addr));
 	log_info("net", "listening on %s", addr);
 
+	/* The last good peers first: a restarted node finds its network again. */
+	net_dial_stored(net);
 	for (i = 0; i < n->cfg->npeers; i++) {
 		/* A name is a DNS seed: each of its addresses is a target (seed.h). */
 		if (!net_host_is_literal(n->cfg->peers[i].host)) {
@@ -1535,4 +1544,145 @@ net_link_set(struct net *net, const struct link_shape *s, char *err,
 	}
 	net->shape = *s;
 	return 0;
+}
+
+/* --- The last good peers, kept in the store ----------------------------- */
+
+#define NET_STORED_MAX		256	/* peers read back at start */
+#define NET_STORED_TTL_MS	(30ULL * 24 * 3600 * 1000)	/* forgotten after */
+
+void
+net_set_store(struct net *net, struct store *s)
+{
+	net->store = s;
+}
+
+/*
+ * A peer we dialled proved good: its address is kept (committed with the
+ * next batch).  At most NET_STORED_MAX are read back; the rest are
+ * forgotten then, so the db stays bounded by the addresses dialled.
+ */
+static void
+net_store_peer(struct net *net, struct addr *pa, uint16_t port)
+{
+	char	addr[ADDR_STR_MAX];
+
+	if (net->store == NULL)
+		return;
+	pa->port = port;
+	addr_str(pa, addr, sizeof(addr));
+	if (store_peer_put(net->store, addr, now_ms()) == -1)
+		log_warn("net", "peer %s not kept: %s", addr,
+		    store_error(net->store));
+}
+
+struct net_stored {
+	char		addr[STORE_PEER_MAX];
+	uint64_t	seen_ms;
+};
+
+struct net_stored_list {
+	struct net_stored v[NET_STORED_MAX];
+	size_t		n;
+	uint64_t	cutoff;
+	char		(*del)[STORE_PEER_MAX];	/* forgotten after the walk */
+	size_t		ndel, delcap;
+};
+
+/* Notes addr to be deleted once the walk is over (no write inside it). */
+static void
+net_stored_forget(struct net_stored_list *l, const char *addr)
+{
+	if (l->ndel == l->delcap) {
+		l->delcap = l->delcap == 0 ? 64 : 2 * l->delcap;
+		l->del = xrealloc(l->del, l->delcap * sizeof(*l->del));
+	}
+	snprintf(l->del[l->ndel++], STORE_PEER_MAX, "%s", addr);
+}
+
+static int
+net_stored_collect(const char *addr, uint64_t seen_ms, void *arg)
+{
+	struct net_stored_list	*l = arg;
+	size_t			 i, min = 0;
+
+	if (seen_ms < l->cutoff) {
+		net_stored_forget(l, addr);
+		return 0;
+	}
+	if (l->n == NET_STORED_MAX) {
+		/* Full: the newest are kept, the others forgotten (a bounded db). */
+		for (i = 1; i < l->n; i++)
+			if (l->v[i].seen_ms < l->v[min].seen_ms)
+				min = i;
+		if (l->v[min].seen_ms >= seen_ms) {
+			net_stored_forget(l, addr);
+			return 0;
+		}
+		net_stored_forget(l, l->v[min].addr);
+		i = min;
+	} else
+		i = l->n++;
+	snprintf(l->v[i].addr, sizeof(l->v[i].addr), "%s", addr);
+	l->v[i].seen_ms = seen_ms;
+	return 0;
+}
+
+static int
+net_stored_cmp(const void *x, const void *y)
+{
+	const struct net_stored	*a = x, *b = y;
+
+	return a->seen_ms > b->seen_ms ? -1 : a->seen_ms < b->seen_ms;
+}
+
+/*
+ * Dials the last good peers the store kept, the most recently seen first,
+ * up to --outbound (with peer exchange; without it the node keeps to its
+ * --peer list).  They are also booked, so that the maintenance keeps
+ * trying them.
+ */
+static void
+net_dial_stored(struct net *net)
+{
+	struct node		*n = net->node;
+	struct net_stored_list	*l;
+	struct net_target	*t;
+	struct addr		 a;
+	char			 err[128];
+	size_t			 i, j, dialled = 0;
+	int			 skip;
+
+	if (net->store == NULL || !n->cfg->peer_exchange || n->cfg->outbound == 0)
+		return;
+	l = xcalloc(1, sizeof(*l));
+	l->cutoff = now_ms() > NET_STORED_TTL_MS ? now_ms() - NET_STORED_TTL_MS : 0;
+	if (store_peer_each(net->store, net_stored_collect, l) == -1)
+		log_warn("net", "last good peers not read: %s",
+		    store_error(net->store));
+	for (i = 0; i < l->ndel; i++)
+		(void)store_peer_del(net->store, l->del[i]);
+	free(l->del);
+	qsort(l->v, l->n, sizeof(l->v[0]), net_stored_cmp);
+	for (i = 0; i < l->n && dialled < n->cfg->outbound; i++) {
+		if (addr_parse(&a, l->v[i].addr, ADDR_NOPORT0, err,
+		    sizeof(err)) == -1 || addrbook_is_self(net->book, a.host, a.port))
+			continue;
+		for (j = 0, skip = 0; j < n->cfg->npeers; j++)
+			if (strcasecmp(n->cfg->peers[j].host, a.host) == 0 &&
+			    n->cfg->peers[j].port == a.port)
+				skip = 1;
+		if (skip)
+			continue;
+		log_info("net", "dialling %s, a good peer %llu s ago (store)",
+		    l->v[i].addr, (unsigned long long)((now_ms() -
+		    l->v[i].seen_ms) / 1000));
+		t = net_target_new(net, a.host, a.port, 0);
+		net_target_dial(t);
+		dialled++;
+	}
+	if (l->n > 0)
+		log_info("net", "%zu last good peers in the store, %zu dialled "
+		    "first", l->n, dialled);
+	free(l);
 }

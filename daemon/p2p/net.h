@@ -46,6 +46,13 @@ struct net *net_new(struct node *n);
 void	net_set_handler(struct net *net, const struct net_handler *h);
 /* Binds the listener and starts dialling cfg->peers.  0, or -1 (logged). */
 int	net_start(struct net *net);
+struct store;
+/*
+ * Keeps the last good peers in s (core/store.h): each peer that connects is
+ * written with its time, and net_start dials the most recent first.  Before
+ * net_start.
+ */
+void	net_set_store(struct net *net, struct store *s);
 /* Closes the listener and every peer (reason given), stops dialling. */
 void	net_shutdown(struct net *net, const char *reason);
 void	net_free(struct net *net);

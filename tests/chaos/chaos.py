@@ -5,7 +5,7 @@ transactions, then the two promises of issue 10 checked: nothing a node
 answered "accepted" is lost, and every mempool ends up the same.
 
   tests/chaos/chaos.py [--duration S] [--nodes N] [--rate TX/S] [--seed N]
-                       [--keep] [-- NODED_ARGS...]
+                       [--ports LO-HI] [--keep] [-- NODED_ARGS...]
 
 Drives tools/cluster (its own CLUSTER_DIR and free ports): N nodes, fully
 meshed.  While transactions flow in (RATE a second, single and in batches
@@ -66,9 +66,10 @@ def port_free(port):
         s.close()
 
 
-def pick_base(n, rng):
+def pick_base(n, rng, lo=30000, hi=40000):
+    """A base port b with b+1..b+n (P2P) and b+101..b+100+n (API) free, in lo..hi."""
     for _ in range(200):
-        b = rng.randrange(30000, 40000, 200)
+        b = rng.randrange(lo, max(lo + 1, hi - 100 - n), 200 if hi - lo >= 2000 else 1)
         if all(port_free(b + k) and port_free(b + 100 + k) for k in range(1, n + 1)):
             return b
     raise SystemExit("chaos: no free port range for %d nodes" % n)
@@ -341,6 +342,8 @@ def main(argv):
     ap.add_argument("--nodes", type=int, default=4, metavar="N")
     ap.add_argument("--rate", type=float, default=25, metavar="TX/S")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--ports", default="30000-40000", metavar="LO-HI",
+                    help="the range the nodes' ports are taken from")
     ap.add_argument("--keep", action="store_true",
                     help="keep the cluster directory (default: only on failure)")
     a = ap.parse_args(argv)
@@ -349,7 +352,8 @@ def main(argv):
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     cdir = tempfile.mkdtemp(prefix="noded-chaos-")
-    net = Net(cdir, a.nodes, pick_base(a.nodes, rng), extra)
+    lo, hi = (int(x) for x in a.ports.split("-", 1))
+    net = Net(cdir, a.nodes, pick_base(a.nodes, rng, lo, hi), extra)
     say("seed %d, %d nodes, %g s, %g tx/s, cluster in %s" % (seed, a.nodes,
         a.duration, a.rate, cdir))
     ledger = Ledger()

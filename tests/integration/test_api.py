@@ -36,11 +36,13 @@ ZERO_ID = "0" * 64
 DEVNET_ID = txlib.netid("devnet").hex()
 TX_REASONS = ["bad encoding", "unknown version", "bad signature", "wrong network",
               "amount too high", "memo too long", "timestamp too far in the future",
-              "timestamp too old", "nonce already used", "mempool full", "node busy"]
+              "timestamp too old", "nonce already used", "mempool full", "node busy",
+              "store error"]
 # Their machine codes (lib/reason.c reason_code()), in the same order.
 TX_CODES = ["bad_encoding", "unknown_version", "bad_signature", "wrong_network",
             "amount_too_high", "memo_too_long", "timestamp_in_future",
-            "timestamp_too_old", "nonce_used", "mempool_full", "node_busy"]
+            "timestamp_too_old", "nonce_used", "mempool_full", "node_busy",
+            "store_error"]
 CODE_OF = dict(zip(TX_REASONS, TX_CODES))
 CODE_RE = re.compile(r"^[a-z]+(_[a-z]+)*$")
 

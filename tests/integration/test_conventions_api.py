@@ -54,6 +54,7 @@ REASON_CODES = {
     "timestamp too far in the future": "timestamp_in_future",
     "timestamp too old": "timestamp_too_old", "nonce already used": "nonce_used",
     "mempool full": "mempool_full", "node busy": "node_busy",
+    "store error": "store_error",
 }
 RING_EVENTS = 4096          # EVENTS_RING_MAX (events.h)
 

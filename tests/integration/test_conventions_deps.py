@@ -18,7 +18,8 @@ import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
-BUILD = ["gcc", "make", "pkg-config", "libevent-dev", "libsodium-dev", "libjansson-dev"]
+BUILD = ["gcc", "make", "pkg-config", "libevent-dev", "libsodium-dev", "libjansson-dev",
+         "liblmdb-dev"]
 TEST_ONLY = ["libcmocka-dev", "clang", "libclang-rt-dev", "python3-pytest",
              "python3-prometheus-client", "curl", "procps", "iproute2", "prometheus",
              "chromium", "chromium-driver", "python3-selenium"]

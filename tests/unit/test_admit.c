@@ -23,6 +23,7 @@
 #include "base/stats.h"
 #include "core/admit.h"
 #include "core/mempool.h"
+#include "core/store.h"
 #include "core/validator.h"
 #include "lib/reason.h"
 #include "lib/util.h"
@@ -400,6 +401,153 @@ verdict_check(const char *name, const struct waiter *w, enum admit_status st,
 	if (msg != NULL && strncmp(w->v.msg, msg, strlen(msg)) != 0)
 		fail_msg("%s: message \"%s\", want it to start \"%s\"", name,
 		    w->v.msg, msg);
+}
+
+/* --- the store: group commit ------------------------------------------ */
+
+static struct store *probe_store;	/* on_verdict_probe looks at it */
+static unsigned	 probe_dirty;		/* verdicts given while a batch was open */
+
+static void
+on_verdict_probe(const struct admit_verdict *v, void *arg)
+{
+	if (store_dirty(probe_store))
+		probe_dirty++;
+	on_verdict(v, arg);
+}
+
+static struct store *
+store_tmp(char *dir, size_t len, uint64_t map)
+{
+	char		 err[512];
+	struct store	*st;
+
+	snprintf(dir, len, "/tmp/store-admit-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	st = store_open(dir, map, STORE_SYNC_BATCH, err, sizeof(err));
+	if (st == NULL)
+		fail_msg("%s", err);
+	return st;
+}
+
+static void
+store_tmp_close(struct fx *f, struct store *st, const char *dir)
+{
+	char	cmd[128];
+
+	admit_set_store(f->a, NULL);
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * "accepted" goes out only once the batch that holds the transaction is
+ * committed; a restarted admission reads them all back; removals from the
+ * mempool are deleted from the store.
+ */
+static void
+test_admit_store_group_commit(void **state)
+{
+	struct fx		*f = *state;
+	struct ttx		 x[40];
+	struct store		*st;
+	struct mempool		*mp2;
+	struct admit		*a2;
+	struct admit_result	 r;
+	char			 dir[64], err[512];
+	size_t			 i;
+
+	st = store_tmp(dir, sizeof(dir), 16 << 20);
+	admit_set_store(f->a, st);
+	probe_store = st;
+	probe_dirty = 0;
+	for (i = 0; i < 40; i++) {
+		ttx_new(&x[i], (int)(i % NKEYS), 1 + i);
+		admit_tx(f->a, NULL, x[i].raw, x[i].len, on_verdict_probe, &f->w[i], &r);
+		assert_int_equal(r.what, ADMIT_QUEUED);
+	}
+	WAIT_UNTIL(f, f->w[39].calls == 1 && f->w[0].calls == 1 &&
+	    mempool_count(f->mp) == 40);
+	for (i = 0; i < 40; i++) {
+		WAIT_UNTIL(f, f->w[i].calls == 1);
+		verdict_check("stored", &f->w[i], ADMIT_ACCEPTED, 0, x[i].id, NULL);
+	}
+	assert_int_equal(probe_dirty, 0);
+	assert_false(store_dirty(st));
+	assert_int_equal(store_tx_count(st), 40);
+	/* A duplicate is answered at once when nothing waits for a commit. */
+	admit_tx(f->a, NULL, x[0].raw, x[0].len, on_verdict_probe, &f->w[40], &r);
+	assert_int_equal(r.what, ADMIT_KNOWN);
+	verdict_check("dup", &f->w[40], ADMIT_DUPLICATE, 0, x[0].id, NULL);
+
+	/* Read back into a second admission, as at a restart. */
+	mp2 = mempool_new(100000, 1 << 24);
+	a2 = admit_new(&f->n, mp2);
+	admit_set_store(a2, st);
+	assert_int_equal(admit_restore(a2, err, sizeof(err)), 0);
+	assert_int_equal(mempool_count(mp2), 40);
+	for (i = 0; i < 40; i++)
+		assert_non_null(mempool_get(mp2, x[i].id));
+	/* Expiry removes from the store too (committed with the next batch). */
+	assert_int_equal(mempool_expire(mp2, now_ms() + 2 * f->n.policy.max_age_ms,
+	    f->n.policy.max_age_ms), 40);
+	assert_true(store_dirty(st));
+	admit_free(a2);		/* commits what is left */
+	mempool_free(mp2);
+	admit_set_store(f->a, st);	/* admit_free(a2) took the hook off mp2 only */
+	assert_false(store_dirty(st));
+	assert_int_equal(store_tx_count(st), 0);
+	store_tmp_close(f, st, dir);
+}
+
+/*
+ * A store too small: what cannot be committed is answered "store error",
+ * not "accepted", and leaves the mempool; what was answered "accepted" is
+ * in the store.
+ */
+static void
+test_admit_store_full(void **state)
+{
+	struct fx		*f = *state;
+	static struct ttx	 x[200];
+	struct store		*st;
+	struct admit_result	 r;
+	char			 dir[64];
+	size_t			 i, acc = 0, full = 0;
+
+	st = store_tmp(dir, sizeof(dir), 64 << 10);
+	admit_set_store(f->a, st);
+	probe_store = st;
+	probe_dirty = 0;
+	for (i = 0; i < 200; i++) {
+		ttx_new(&x[i], (int)(i % NKEYS), 1 + i % 90);
+		admit_tx(f->a, NULL, x[i].raw, x[i].len, on_verdict_probe,
+		    &f->w[i], &r);
+		assert_int_equal(r.what, ADMIT_QUEUED);
+		/* A few at a time: several batches, some of which fit. */
+		if (i % 20 == 19)
+			WAIT_UNTIL(f, f->w[i].calls == 1);
+	}
+	for (i = 0; i < 200; i++) {
+		WAIT_UNTIL(f, f->w[i].calls == 1);
+		if (f->w[i].v.status == ADMIT_ACCEPTED) {
+			acc++;
+			assert_non_null(mempool_get(f->mp, x[i].id));
+		} else {
+			verdict_check("full", &f->w[i], ADMIT_REJECTED, REASON_STORE,
+			    x[i].id, "store error: ");
+			assert_non_null(strstr(f->w[i].v.msg, "the store is full"));
+			assert_null(mempool_get(f->mp, x[i].id));
+			full++;
+		}
+	}
+	assert_int_equal(probe_dirty, 0);
+	assert_true(acc > 0);
+	assert_true(full > 0);
+	assert_int_equal(store_tx_count(st), acc);
+	assert_int_equal(mempool_count(f->mp), acc);
+	store_tmp_close(f, st, dir);
 }
 
 /* --- fixture ---------------------------------------------------------- */
@@ -1575,6 +1723,11 @@ main(void)
 		    (void *)&conf_tiny),
 		cmocka_unit_test_prestate_setup_teardown(test_admit_shutdown,
 		    fx_setup, fx_teardown, (void *)&conf_tiny),
+		cmocka_unit_test_prestate_setup_teardown(
+		    test_admit_store_group_commit, fx_setup, fx_teardown,
+		    (void *)&conf_small),
+		cmocka_unit_test_prestate_setup_teardown(test_admit_store_full,
+		    fx_setup, fx_teardown, (void *)&conf_small),
 		cmocka_unit_test_prestate_setup_teardown(
 		    test_admit_shutdown_stopping, fx_setup, fx_teardown,
 		    (void *)&conf_tiny_stopping),

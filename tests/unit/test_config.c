@@ -179,6 +179,10 @@ field(const struct config *c, const char *opt, char *out, size_t len)
 		snprintf(out, len, "%d", c->log_format);
 	else if (strcmp(opt, "resolv-hosts") == 0)
 		snprintf(out, len, "%s", c->resolv_hosts);
+	else if (strcmp(opt, "sync") == 0)
+		snprintf(out, len, "%d", c->sync);
+	else if (strcmp(opt, "store-map-size") == 0)
+		snprintf(out, len, "%" PRIu64, c->store_map_size);
 	else if (strcmp(opt, "api-token-file") == 0)
 		snprintf(out, len, "%s", c->api_token_file);
 	else if (strcmp(opt, "api-insecure") == 0)
@@ -278,6 +282,11 @@ static const struct {
 	{ "events-budget", "1g", "1073741824" },
 	{ "log-level", "error", "3" },
 	{ "log-format", "json", "1" },
+	{ "sync", "batch", "0" },
+	{ "sync", "always", "1" },
+	{ "sync", "none", "2" },
+	{ "store-map-size", "64k", "65536" },
+	{ "store-map-size", "2g", "2147483648" },
 	{ "api-token-file", "/etc/noded/token", "/etc/noded/token" },
 	{ "resolv-hosts", "/tmp/hosts", "/tmp/hosts" },
 	{ "api-insecure", NULL, "1" },
@@ -336,6 +345,8 @@ test_config_defaults(void **state)
 	expect_field(&c, "events-budget", "16777216");
 	expect_field(&c, "log-level", "1");
 	expect_field(&c, "log-format", "0");
+	expect_field(&c, "sync", "0");
+	expect_field(&c, "store-map-size", "1073741824");
 	expect_field(&c, "api-token-file", "");
 	expect_field(&c, "api-insecure", "0");
 	expect_field(&c, "handshake-timeout-ms", "5000");
@@ -442,7 +453,7 @@ test_config_help_lists_all(void **state)
 		    strstr(p + 5, "default") > strchr(p + 5, '\n'))
 			fail_msg("--%s: no default in --help", name);
 	}
-	assert_int_equal(n, 47);
+	assert_int_equal(n, 49);
 	free(out);
 
 	/* "noded <version>", one line, one word: the number, then the commit. */
@@ -727,6 +738,7 @@ static const struct {
 } bad_args[] = {
 	{ { "--peer", "node2:70x0" }, "--peer 'node2:70x0': bad port" },
 	{ { "--validators", "0" }, "--validators '0': must be 1..256" },
+	{ { "--sync", "sometimes" }, "--sync 'sometimes': must be batch|always|none" },
 	{ { "--link-delay", "5x" }, "--link-delay '5x': not a duration" },
 	{ { "--link-delay", "61s" },
 	  "--link-delay '61s': must be 0..60s (us, ms or s; bare: ms)" },

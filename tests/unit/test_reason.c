@@ -30,6 +30,7 @@ static const struct {
 	{ REASON_NONCE, "nonce already used", "nonce_used" },
 	{ REASON_FULL, "mempool full", "mempool_full" },
 	{ REASON_BUSY, "node busy", "node_busy" },
+	{ REASON_STORE, "store error", "store_error" },
 };
 #define NCASES	(sizeof(reason_cases) / sizeof(reason_cases[0]))
 

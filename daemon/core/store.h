@@ -1,0 +1,89 @@
+/*
+ * store.h: the node's durable state in LMDB (one environment, DATA_DIR/store/
+ * data.mdb): accepted transactions (db "txs": id -> accept time and bytes),
+ * the last good peers (db "peers": address -> last seen) and the format
+ * version (db "meta").  Writes go into one open write transaction, the
+ * batch, until store_commit: the caller commits once per loop turn (group
+ * commit, docs/ARCHITECTURE.md).  No sockets, no threads; loop thread only.
+ */
+#ifndef CORE_STORE_H
+#define CORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/tx.h"
+
+#define STORE_FORMAT_VERSION	1	/* of the records below; checked at open */
+#define STORE_EXIT		3	/* noded's exit status: the store cannot be used */
+#define STORE_DIR		"store"	/* under the data dir */
+#define STORE_PEER_MAX		64	/* longest address kept, NUL included */
+
+/* When a commit reaches the disk (--sync). */
+enum store_sync {
+	STORE_SYNC_BATCH = 0,	/* one commit and fsync per loop turn (default) */
+	STORE_SYNC_ALWAYS,	/* one commit and fsync per transaction */
+	STORE_SYNC_NONE		/* commits not synced (MDB_NOSYNC): a crash of the
+				   machine (not of the process) may lose the last ones
+				   or corrupt the file */
+};
+
+/* Parses "batch", "always", "none"; -1 for anything else. */
+int	store_sync_parse(const char *s);
+/* "batch", "always", "none". */
+const char *store_sync_str(int sync);
+
+struct store;
+
+/*
+ * Opens (creating it if missing) the store in dir with a map of map_size
+ * bytes.  NULL with err set (naming the file and the problem) if it cannot
+ * be opened: not writable, not an LMDB file, another format version, ...
+ */
+struct store *store_open(const char *dir, uint64_t map_size, int sync,
+	    char *err, size_t errlen);
+/* Commits the open batch (if any) and closes.  NULL is ignored. */
+void	store_close(struct store *s);
+
+/* The mode it was opened with (enum store_sync). */
+int	store_sync_mode(const struct store *s);
+/* The data file's path, for messages. */
+const char *store_path(const struct store *s);
+
+/*
+ * Adds (or replaces) transaction id in the batch.  0, or -1 after the batch
+ * failed (store_error says why; store_commit will fail too).
+ */
+int	store_tx_put(struct store *s, const uint8_t id[TX_ID_LEN],
+	    const uint8_t *raw, size_t len, uint64_t added_ms);
+/* Deletes id in the batch (absent: no error).  0 or -1 as store_tx_put. */
+int	store_tx_del(struct store *s, const uint8_t id[TX_ID_LEN]);
+/* Records peer address addr as good, seen at seen_ms, in the batch. */
+int	store_peer_put(struct store *s, const char *addr, uint64_t seen_ms);
+/* Forgets peer address addr in the batch. */
+int	store_peer_del(struct store *s, const char *addr);
+
+/* True while a batch is open (writes not yet committed). */
+int	store_dirty(const struct store *s);
+/*
+ * Commits the batch (synced unless STORE_SYNC_NONE).  0 (also with no
+ * batch), or -1: nothing of the batch was kept; store_error says why.
+ */
+int	store_commit(struct store *s);
+/* The last error: "store: PATH: what" (valid until the next call). */
+const char *store_error(const struct store *s);
+
+/*
+ * Calls fn for every stored transaction, in id order, until it returns
+ * non-zero; raw is valid during the call only.  0, or -1 (store_error).
+ */
+int	store_tx_each(struct store *s, int (*fn)(const uint8_t id[TX_ID_LEN],
+	    const uint8_t *raw, size_t len, uint64_t added_ms, void *arg),
+	    void *arg);
+/* Same for the peers kept. */
+int	store_peer_each(struct store *s, int (*fn)(const char *addr,
+	    uint64_t seen_ms, void *arg), void *arg);
+/* Stored transactions (0 on error). */
+size_t	store_tx_count(struct store *s);
+
+#endif
