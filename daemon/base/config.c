@@ -352,12 +352,14 @@ static const struct config_option config_options[] = {
 	  .man = "How long to wait for a requested transaction before asking "
 	  "another peer\nthat announced it." },
 	{ .name = "relay-push", .metavar = "on|off", .type = CT_BOOL,
-	  FIELD(relay_push), .def = "on",
-	  .help = "push transactions along a spanning tree of links",
+	  FIELD(relay_push), .def = "off",
+	  .help = "push transactions along a spanning tree of links (experimental)",
 	  .man = "Push accepted transactions whole to the peers on a self-repairing "
 	  "spanning\ntree of the links and announce them to the others, as "
-	  "Plumtree does\n(docs/PROTOCOL.md 5.2).  With\n.Cm off\nevery peer "
-	  "gets announcements only, and pulls." },
+	  "Plumtree does\n(docs/PROTOCOL.md 5.2.1).  Off by default: at 200 "
+	  "transactions a second\non 32 nodes its tree does not settle yet "
+	  "(docs/PERFORMANCE.md).  With\n.Cm off\nevery peer gets announcements "
+	  "only, and pulls." },
 	{ .name = "inv-batch-ms", .metavar = "MS", .type = CT_NUMBER,
 	  FIELD(inv_batch_ms), .defnum = 0, .min = 0, .max = 10000,
 	  .help = "delay gathering ids into one INV (0: end of the loop turn)",

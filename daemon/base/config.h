@@ -59,7 +59,7 @@ struct config {
 	unsigned	ban_seconds;		/* --ban-seconds, default 600, 0: off */
 	unsigned	outbound;		/* --outbound, default 8 */
 	int		peer_exchange;		/* --peer-exchange on|off, default on */
-	int		relay_push;		/* --relay-push on|off, default on */
+	int		relay_push;		/* --relay-push on|off, default off */
 	char		resolv_hosts[4096];	/* --resolv-hosts (tests), "" if none */
 	size_t		mempool_max_txs;	/* --mempool-max-txs, default 200000 */
 	size_t		mempool_max_bytes;	/* --mempool-max-bytes, default 128 MiB */

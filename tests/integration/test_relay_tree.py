@@ -2,13 +2,14 @@
 The push tree (issue 11, docs/PROTOCOL.md 5.2.1): accepted transactions go
 whole along eager links, announcements on the others; a duplicate push
 prunes a link, a lazy peer that delivers first is grafted.  Without it
-(--relay-push off) every hop is INV, GETDATA, TX.
+(--relay-push off, the default for now) every hop is INV, GETDATA, TX.
 """
 
 from conftest import wait_all_have, wait_connected, wait_until
 from txlib import Wallet
 
 NO_PEX = ["--peer-exchange", "off"]
+PUSH = NO_PEX + ["--relay-push", "on"]
 
 
 def frames(node, kind, direction="received"):
@@ -27,7 +28,7 @@ def send(entry, nodes, txs):
 
 
 def test_a_line_pushes_every_hop(cluster):
-    n1, n2, n3 = cluster.line(3, args=NO_PEX, prefix="t")
+    n1, n2, n3 = cluster.line(3, args=PUSH, prefix="t")
     wait_connected(n1, n2)
     wait_connected(n2, n3)
     # n2 dialled n1 and n3 dialled n2: each sent GRAFT, so both ends push.
@@ -47,7 +48,7 @@ def test_a_lazy_link_is_grafted_when_it_delivers_first(cluster):
     # pulls each transaction from it, and asks it to push (GRAFT), at most
     # once a second.
     a = cluster.start("ga", args=NO_PEX + ["--relay-push", "off"])
-    b = cluster.start("gb", peers=[a], args=NO_PEX)
+    b = cluster.start("gb", peers=[a], args=PUSH)
     wait_connected(a, b)
     w = Wallet()
     send(a, [b], [w.tx(amount=1 + i) for i in range(5)])
@@ -56,9 +57,9 @@ def test_a_lazy_link_is_grafted_when_it_delivers_first(cluster):
 
 
 def test_a_triangle_prunes_the_redundant_link(cluster):
-    a = cluster.start("a", args=NO_PEX)
-    b = cluster.start("b", peers=[a], args=NO_PEX)
-    c = cluster.start("c", peers=[a, b], args=NO_PEX)
+    a = cluster.start("a", args=PUSH)
+    b = cluster.start("b", peers=[a], args=PUSH)
+    c = cluster.start("c", peers=[a, b], args=PUSH)
     for x, y in ((a, b), (a, c), (b, c)):
         wait_connected(x, y)
     w = Wallet()

@@ -268,7 +268,7 @@ static const struct {
 	{ "peer-exchange", "off", "0" },
 	{ "peer-exchange", "false", "0" },
 	{ "peer-exchange", "0", "0" },
-	{ "relay-push", "off", "0" },
+	{ "relay-push", "on", "1" },
 	{ "mempool-max-txs", "5", "5" },
 	{ "mempool-max-bytes", "2048", "2048" },
 	{ "mempool-max-bytes", "64m", "67108864" },
@@ -337,7 +337,7 @@ test_config_defaults(void **state)
 	expect_field(&c, "max-peers", "125");
 	expect_field(&c, "outbound", "8");
 	expect_field(&c, "peer-exchange", "1");
-	expect_field(&c, "relay-push", "1");
+	expect_field(&c, "relay-push", "0");
 	expect_field(&c, "mempool-max-txs", "200000");
 	expect_field(&c, "mempool-max-bytes", "134217728");
 	expect_field(&c, "peer-send-budget", "67108864");
