@@ -275,6 +275,14 @@ def converge(net, ledger):
     net.cluster("netem", "all", "--delay", "0", "--jitter", "0", check=False)
     for k in sorted(net.down):
         net.cluster("start", "node%d" % k, check=False)
+    return wait_promises(net, ledger, range(1, net.n + 1), CONVERGE_S, 0.25)
+
+
+def wait_promises(net, ledger, nodes, limit_s, step_s):
+    """Waits (limit_s at most) until every acknowledged tx but a conflict's
+    loser is on every node, and every node's digest is equal; returns
+    (problems, seconds, txs).  net: anything with digest(k) and request()
+    (tools/cluster here, docker compose in tests/docker/chaos_test.py)."""
     losers = {}
     for a, b in ledger.pairs:
         win, lose = (a, b) if a < b else (b, a)
@@ -289,7 +297,7 @@ def converge(net, ledger):
     while True:
         problems = []
         digests = {}
-        for k in range(1, net.n + 1):
+        for k in nodes:
             try:
                 digests[k] = net.digest(k)
             except (OSError, http.client.HTTPException) as e:
@@ -300,7 +308,7 @@ def converge(net, ledger):
                 "node%d %s" % (k, "%d/%s" % (v[0], v[1][:12]) if v else "?")
                 for k, v in sorted(digests.items())))
         if not problems:
-            ids = mempool_ids(net, 1)
+            ids = mempool_ids(net, min(nodes))
             missing = must - ids
             present_losers = [l for l in losers if l in ids]
             if missing:
@@ -313,9 +321,9 @@ def converge(net, ledger):
                                 % (len(present_losers), present_losers[0][:16]))
             if not problems:
                 return [], time.monotonic() - t0, len(ids)
-        if time.monotonic() - t0 > CONVERGE_S:
+        if time.monotonic() - t0 > limit_s:
             return problems, time.monotonic() - t0, None
-        time.sleep(0.25)
+        time.sleep(step_s)
 
 
 def mempool_ids(net, k):

@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "tests", "chaos"))
 
 import txlib  # noqa: E402
-from chaos import Ledger, submit, mempool_ids  # noqa: E402
+from chaos import Ledger, submit, wait_promises  # noqa: E402
 
 COMPOSE = shlex.split(os.environ.get("COMPOSE") or "docker compose")
 PROJECT = os.environ.get("CHAOS_PROJECT") or "nodedchaos"
@@ -232,44 +232,7 @@ def converge(net, ledger):
     for k in NODES:
         if net.status(k) is None:
             run(["docker", "start", net.container(k)], check=False)
-    losers = {}
-    for a, b in ledger.pairs:
-        win, lose = (a, b) if a < b else (b, a)
-        losers[lose] = win
-    must = {i for i in ledger.acked if i not in losers}
-    for lose, win in losers.items():
-        if lose in ledger.acked or win in ledger.acked:
-            must.add(win)
-    t0 = time.monotonic()
-    while True:
-        problems = []
-        digests = {}
-        for k in NODES:
-            try:
-                digests[k] = net.digest(k)
-            except (OSError, http.client.HTTPException) as e:
-                digests[k] = None
-                problems.append("node%d: no digest (%s)" % (k, e))
-        if len(set(digests.values())) != 1:
-            problems.append("digests differ: %s" % ", ".join(
-                "node%d %s" % (k, "%d/%s" % (v[0], v[1][:12]) if v else "?")
-                for k, v in sorted(digests.items())))
-        if not problems:
-            ids = mempool_ids(net, 1)
-            missing = must - ids
-            kept = [x for x in losers if x in ids]
-            if missing:
-                problems.append("%d acknowledged txs on no node (e.g. %s, "
-                                "acknowledged by node%d)" % (
-                                    len(missing), sorted(missing)[0][:16],
-                                    ledger.acked.get(sorted(missing)[0], 0)))
-            if kept:
-                problems.append("%d conflict losers kept" % len(kept))
-            if not problems:
-                return [], time.monotonic() - t0, len(ids)
-        if time.monotonic() - t0 > CONVERGE_S:
-            return problems, time.monotonic() - t0, None
-        time.sleep(0.5)
+    return wait_promises(net, ledger, NODES, CONVERGE_S, 0.5)
 
 
 def main():

@@ -573,8 +573,9 @@ fx_setup(void **state)
 {
 	const struct fxconf	*c = *state;
 	struct fx		*f = calloc(1, sizeof(*f));
-	struct admit_hooks	 h = { hk_accepted, hk_settled, hk_retry,
-				    hk_misbehaved, NULL };
+	struct admit_hooks	 h = { .accepted = hk_accepted,
+				    .settled = hk_settled, .retry = hk_retry,
+				    .misbehaved = hk_misbehaved, .arg = NULL };
 
 	assert_non_null(f);
 	f->base = event_base_new();
