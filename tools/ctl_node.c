@@ -474,10 +474,31 @@ ctl_peer_lookup(struct ctl *c, const char *arg, char id[NODE_ID_HEX_LEN + 1])
 	return rc;
 }
 
+/* DELETE path; prints "<done> <what>" (or the answer with --json). */
+static int
+ctl_delete(struct ctl *c, const char *path, const char *done, const char *what)
+{
+	struct ctl_answer	 a;
+	int			 rc;
+
+	if (ctl_call(c, "DELETE", path, NULL, &a) == -1)
+		return CTL_ERR;
+	if (a.status / 100 != 2) {
+		rc = ctl_answer_error(c, &a);
+		ctl_answer_free(&a);
+		return rc;
+	}
+	if (c->json)
+		ctl_print_raw(&a);
+	else
+		printf("%s %s\n", done, what);
+	ctl_answer_free(&a);
+	return CTL_OK;
+}
+
 int
 ctl_disconnect(struct ctl *c, int argc, char **argv)
 {
-	struct ctl_answer	 a;
 	const char		*arg;
 	char			 id[NODE_ID_HEX_LEN + 1], path[128];
 	size_t			 i;
@@ -501,19 +522,7 @@ ctl_disconnect(struct ctl *c, int argc, char **argv)
 		return rc;
 
 	snprintf(path, sizeof(path), "/v1/peers/%s", id);
-	if (ctl_call(c, "DELETE", path, NULL, &a) == -1)
-		return CTL_ERR;
-	if (a.status / 100 != 2) {
-		rc = ctl_answer_error(c, &a);
-		ctl_answer_free(&a);
-		return rc;
-	}
-	if (c->json)
-		ctl_print_raw(&a);
-	else
-		printf("disconnected %s\n", id);
-	ctl_answer_free(&a);
-	return CTL_OK;
+	return ctl_delete(c, path, "disconnected", id);
 }
 
 int
@@ -576,7 +585,6 @@ ctl_bans(struct ctl *c, int argc, char **argv)
 int
 ctl_unban(struct ctl *c, int argc, char **argv)
 {
-	struct ctl_answer	 a;
 	const char		*arg;
 	char			 path[160], safe[256];
 	int			 rc;
@@ -595,17 +603,5 @@ ctl_unban(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_connect_setup(c, 0)) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/bans/%s", arg);
-	if (ctl_call(c, "DELETE", path, NULL, &a) == -1)
-		return CTL_ERR;
-	if (a.status / 100 != 2) {
-		rc = ctl_answer_error(c, &a);
-		ctl_answer_free(&a);
-		return rc;
-	}
-	if (c->json)
-		ctl_print_raw(&a);
-	else
-		printf("unbanned %s\n", safe);
-	ctl_answer_free(&a);
-	return CTL_OK;
+	return ctl_delete(c, path, "unbanned", safe);
 }
