@@ -31,6 +31,8 @@
 #include "lib/util.h"
 
 #define STORE_META_VERSION	"version"
+#define STORE_META_PAGES	2		/* LMDB's pages 0 and 1 */
+#define STORE_TRIAL_BYTES	(64u << 20)	/* see store_check_writes */
 
 _Static_assert(STORE_SYNC_BATCH == CONFIG_SYNC_BATCH &&
     STORE_SYNC_ALWAYS == CONFIG_SYNC_ALWAYS && STORE_SYNC_NONE == CONFIG_SYNC_NONE,
@@ -203,28 +205,166 @@ store_walk_db(MDB_txn *txn, MDB_dbi dbi, unsigned long *sum)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The child of store_check: walks every db; exit 0, or 2 with why on fd. */
+/*
+ * The free list (db 0) as LMDB reads it when it allocates: each record a
+ * txnid key and an ID list value (a count, then that many page numbers in
+ * descending order), every page a data page of the file.  The write path
+ * trusts these; a wrong count or page makes it copy out of the map.
+ */
+static int
+store_check_freelist(MDB_txn *txn, size_t last_pgno)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	size_t		 n, i, pg, prev, total = 0;
+	int		 rc;
+
+	if ((rc = mdb_cursor_open(txn, 0, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != sizeof(size_t) || v.mv_size < sizeof(size_t) ||
+		    v.mv_size % sizeof(size_t) != 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(&n, v.mv_data, sizeof(n));
+		if (n != v.mv_size / sizeof(size_t) - 1) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		for (i = 1, prev = SIZE_MAX; i <= n; i++, prev = pg) {
+			memcpy(&pg, (const uint8_t *)v.mv_data + i * sizeof(pg),
+			    sizeof(pg));
+			if (pg < STORE_META_PAGES || pg > last_pgno || pg >= prev)
+				break;
+		}
+		total += n;
+		if (i <= n || total > last_pgno) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * The main db names the three tables and nothing else, all of them once
+ * the store was written: a name lost to a bad page must not read as a new,
+ * empty table (the node would start and forget every transaction).
+ */
+static int
+store_check_names(MDB_txn *txn, const char *const names[], size_t nnames)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	MDB_dbi		 main;
+	size_t		 i, found = 0;
+	int		 rc;
+
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main)) != 0 ||
+	    (rc = mdb_cursor_open(txn, main, &c)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		for (i = 0; i < nnames; i++)
+			if (k.mv_size == strlen(names[i]) &&
+			    memcmp(k.mv_data, names[i], k.mv_size) == 0)
+				break;
+		if (i == nnames) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		found++;
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	return found == 0 || found == nnames ? 0 : MDB_CORRUPTED;
+}
+
+/*
+ * What the node's writes will do, done once and thrown away: every record
+ * deleted (each leaf page copied, pages merged, the free list read to
+ * allocate), then a small and a multi-page record put.  Nothing reaches the
+ * file: the transaction is aborted, and the dirty pages stay in memory
+ * while under STORE_TRIAL_BYTES of records are deleted per table.
+ */
+static int
+store_check_writes(MDB_env *env, const char *const names[], size_t nnames)
+{
+	static uint8_t	 big[3 * 4096];
+	MDB_txn		*txn;
+	MDB_cursor	*c;
+	MDB_dbi		 dbi;
+	MDB_val		 k, v;
+	size_t		 i, bytes;
+	int		 rc;
+
+	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
+		return rc;
+	for (i = 0; i < nnames; i++) {
+		if ((rc = mdb_dbi_open(txn, names[i], 0, &dbi)) == MDB_NOTFOUND) {
+			rc = 0;		/* a new store */
+			continue;
+		}
+		if (rc != 0 || (rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+			break;
+		for (bytes = 0; bytes < STORE_TRIAL_BYTES &&
+		    (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0;
+		    bytes += k.mv_size + v.mv_size)
+			if ((rc = mdb_cursor_del(c, 0)) != 0)
+				break;
+		mdb_cursor_close(c);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			break;
+		k.mv_data = "noded-check";
+		k.mv_size = strlen(k.mv_data);
+		v.mv_data = big;
+		v.mv_size = 64;
+		if ((rc = mdb_put(txn, dbi, &k, &v, 0)) == 0) {
+			v.mv_size = sizeof(big);
+			rc = mdb_put(txn, dbi, &k, &v, 0);
+		}
+		if (rc != 0)
+			break;
+	}
+	mdb_txn_abort(txn);
+	/* A full map or too many dirty pages are limits, not damage. */
+	if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL)
+		rc = 0;
+	return rc;
+}
+
+/* The child of store_check: reads and trial-writes; exit 0, or 2 with why on fd. */
 static volatile unsigned long sink;
 
 static void __attribute__((noreturn))
-store_check_child(const char *dir, int fd)
+store_check_child(const struct store *s, int fd)
 {
+	static const char *const names[] = { "meta", "txs", "peers" };
 	MDB_env		*env;
 	MDB_txn		*txn;
 	MDB_dbi		 dbi;
-	const char	*names[] = { "meta", "txs", "peers" };
+	MDB_envinfo	 info;
 	unsigned long	 sum = 0;
 	size_t		 i;
 	int		 rc;
 
+	/* Read-write without a lock file, never committed: see store_check_writes. */
 	if ((rc = mdb_env_create(&env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(env, 4)) != 0 ||
-	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600)) != 0 ||
+	    (rc = mdb_env_set_mapsize(env, (size_t)s->map_size)) != 0 ||
+	    (rc = mdb_env_open(env, s->dir, MDB_NOLOCK | MDB_NOSYNC |
+	    MDB_NORDAHEAD, 0600)) != 0 ||
+	    (rc = mdb_env_info(env, &info)) != 0 ||
 	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto bad;
-	if ((rc = store_walk_db(txn, 0, &sum)) != 0)
+	if ((rc = store_check_freelist(txn, info.me_last_pgno)) != 0 ||
+	    (rc = store_check_names(txn, names, 3)) != 0)
 		goto bad;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (i = 0; i < 3; i++) {
 		rc = mdb_dbi_open(txn, names[i], 0, &dbi);
 		if (rc == MDB_NOTFOUND)
 			continue;
@@ -232,6 +372,9 @@ store_check_child(const char *dir, int fd)
 			goto bad;
 	}
 	sink = sum;	/* the reads happen */
+	mdb_txn_abort(txn);
+	if ((rc = store_check_writes(env, names, 3)) != 0)
+		goto bad;
 	_exit(0);
 bad:
 	if (write(fd, &rc, sizeof(rc)) != sizeof(rc))
@@ -240,10 +383,10 @@ bad:
 }
 
 /*
- * Reads the whole store once in a child process before the node uses it.
- * LMDB trusts its file: a page overwritten in the middle can make it fault
- * or fail an assertion when read, which must cost the node a clear error,
- * not a crash.  0, or -1 with the error set.
+ * Reads the whole store, and tries the writes the node will make, once in
+ * a child process before the node uses it.  LMDB trusts its file: a page
+ * overwritten in the middle can make it fault or fail an assertion when
+ * read or written, which must cost the node a clear error, not a crash.  0, or -1 with the error set.
  */
 static int
 store_check(struct store *s)
@@ -272,7 +415,7 @@ store_check(struct store *s)
 		signal(SIGSEGV, SIG_DFL);
 		signal(SIGBUS, SIG_DFL);
 		signal(SIGABRT, SIG_DFL);
-		store_check_child(s->dir, fds[1]);
+		store_check_child(s, fds[1]);
 	}
 	close(fds[1]);
 	n = read(fds[0], &rc, sizeof(rc));
@@ -305,17 +448,26 @@ store_init(struct store *s)
 	MDB_txn		*txn;
 	MDB_val		 k, v;
 	MDB_stat	 st;
+	MDB_dbi		 main;
 	uint8_t		 ver[4];
 	uint32_t	 found;
+	unsigned	 create;
 	int		 rc;
 
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
 		store_seterr_rc(s, "cannot begin a transaction", rc);
 		return -1;
 	}
-	if ((rc = mdb_dbi_open(txn, "txs", MDB_CREATE, &s->txs)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "peers", MDB_CREATE, &s->peers)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0) {
+	/* Tables are created in a new store only: see store_check_names. */
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main)) != 0 ||
+	    (rc = mdb_stat(txn, main, &st)) != 0) {
+		store_seterr_rc(s, "cannot read its tables", rc);
+		goto fail;
+	}
+	create = st.ms_entries == 0 ? MDB_CREATE : 0;
+	if ((rc = mdb_dbi_open(txn, "txs", create, &s->txs)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "peers", create, &s->peers)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", create, &s->meta)) != 0) {
 		store_seterr_rc(s, "cannot open its tables", rc);
 		goto fail;
 	}
@@ -377,6 +529,8 @@ store_open(const char *dir, uint64_t map_size, int sync, char *err,
     size_t errlen)
 {
 	struct store	*s = xcalloc(1, sizeof(*s));
+	struct stat	 sb;
+	uint64_t	 t0;
 	unsigned	 flags = MDB_NORDAHEAD;
 	int		 rc;
 
@@ -404,9 +558,14 @@ store_open(const char *dir, uint64_t map_size, int sync, char *err,
 		store_seterr_rc(s, "cannot open", rc);
 		goto fail;
 	}
+	t0 = now_ms();
 	if (store_check_size(s) == -1 || store_check(s) == -1 ||
 	    store_init(s) == -1)
 		goto fail;
+	if (stat(s->path, &sb) == 0)
+		log_info("store", "%s: %lld bytes checked (read, trial writes) in "
+		    "%llu ms", s->path, (long long)sb.st_size,
+		    (unsigned long long)(now_ms() - t0));
 	return s;
 fail:
 	snprintf(err, errlen, "%s", s->err);

@@ -78,6 +78,10 @@ def main():
             print("restart after kill -9: %d txs back in %.2f s from exec "
                   "(target <= 5 s)" % (a.status()["mempool_txs"], dt))
             print("  node's own figure: %s" % line.split(" store: ", 1)[-1])
+            checked = [l for l in a.log_lines() if "bytes checked" in l]
+            if checked:
+                print("  before it, the store check in a child process: %s"
+                      % checked[-1].split(": ", 2)[-1])
             print("  read + verify + insert: %d ms; every signature is verified "
                   "again, so the floor is n / bare verify rate = %d / %.0f = %.2f s "
                   "on this machine now (ratio %.2f)" % (ms, n, bare, n / bare,

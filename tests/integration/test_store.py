@@ -281,3 +281,30 @@ def test_corrupt_pages_inside(cluster, tmp_path, seed):
     assert r.returncode == STORE_EXIT, (r.returncode, r.stderr)
     assert path in r.stderr, r.stderr
     assert "corrupt" in r.stderr or "cannot be read" in r.stderr, r.stderr
+
+
+def test_table_name_lost(cluster, tmp_path):
+    """A bad byte in the page that names the tables ("txs" read as "txz"):
+    the node once took the missing table for a new store, created an empty
+    one and started with none of its transactions.  It must refuse, naming
+    the file."""
+    w = Wallet()
+    node = cluster.start("n1")
+    assert len(accepted_ids(*node.submit_batch([t.hex() for t in w.txs(50)]))) == 50
+    node.stop(signal.SIGTERM)
+    path = os.path.join(node.data_dir, "store", "data.mdb")
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    patched = 0
+    for page in range(2, len(data) // 4096):
+        p = data[page * 4096:(page + 1) * 4096]
+        if b"meta" in p and b"peers" in p and b"txs" in p:
+            i = p.index(b"txs")
+            data[page * 4096 + i + 2] = ord("z")
+            patched += 1
+    assert patched >= 1
+    with open(path, "wb") as f:
+        f.write(data)
+    r = run_noded(tmp_path, [], data_dir=node.data_dir)
+    assert r.returncode == STORE_EXIT, (r.returncode, r.stderr)
+    assert path in r.stderr and "corrupt" in r.stderr, r.stderr
