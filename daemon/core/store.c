@@ -10,6 +10,7 @@
  *   txs:   key id (32 bytes)          value accept time ms (8) | tx bytes
  *   peers: key address text (no NUL)  value last seen ms (8)
  *   meta:  key "version"              value format version (4)
+ *   bans:  key (ban.c's, <= 33 bytes)  value (ban.c's, <= 32 bytes)
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -40,7 +41,7 @@ _Static_assert(STORE_SYNC_BATCH == CONFIG_SYNC_BATCH &&
 
 struct store {
 	MDB_env		*env;
-	MDB_dbi		 txs, peers, meta;
+	MDB_dbi		 txs, peers, meta, bans;
 	MDB_txn		*txn;		/* the open batch, or NULL */
 	int		 failed;	/* the batch failed: aborted, awaiting commit */
 	int		 sync;
@@ -250,12 +251,14 @@ store_check_freelist(MDB_txn *txn, size_t last_pgno)
 }
 
 /*
- * The main db names the three tables and nothing else, all of them once
- * the store was written: a name lost to a bad page must not read as a new,
+ * The main db names our tables and nothing else, all the first nrequired
+ * of them once the store was written (bans came later: an older store
+ * gets it at open): a name lost to a bad page must not read as a new,
  * empty table (the node would start and forget every transaction).
  */
 static int
-store_check_names(MDB_txn *txn, const char *const names[], size_t nnames)
+store_check_names(MDB_txn *txn, const char *const names[], size_t nnames,
+    size_t nrequired)
 {
 	MDB_cursor	*c;
 	MDB_val		 k, v;
@@ -276,12 +279,13 @@ store_check_names(MDB_txn *txn, const char *const names[], size_t nnames)
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		found++;
+		if (i < nrequired)
+			found++;
 	}
 	mdb_cursor_close(c);
 	if (rc != MDB_NOTFOUND)
 		return rc;
-	return found == 0 || found == nnames ? 0 : MDB_CORRUPTED;
+	return found == 0 || found == nrequired ? 0 : MDB_CORRUPTED;
 }
 
 /*
@@ -343,7 +347,7 @@ static volatile unsigned long sink;
 static void __attribute__((noreturn))
 store_check_child(const struct store *s, int fd)
 {
-	static const char *const names[] = { "meta", "txs", "peers" };
+	static const char *const names[] = { "meta", "txs", "peers", "bans" };
 	MDB_env		*env;
 	MDB_txn		*txn;
 	MDB_dbi		 dbi;
@@ -354,7 +358,7 @@ store_check_child(const struct store *s, int fd)
 
 	/* Read-write without a lock file, never committed: see store_check_writes. */
 	if ((rc = mdb_env_create(&env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(env, 4)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(env, 8)) != 0 ||
 	    (rc = mdb_env_set_mapsize(env, (size_t)s->map_size)) != 0 ||
 	    (rc = mdb_env_open(env, s->dir, MDB_NOLOCK | MDB_NOSYNC |
 	    MDB_NORDAHEAD, 0600)) != 0 ||
@@ -362,9 +366,9 @@ store_check_child(const struct store *s, int fd)
 	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0)
 		goto bad;
 	if ((rc = store_check_freelist(txn, info.me_last_pgno)) != 0 ||
-	    (rc = store_check_names(txn, names, 3)) != 0)
+	    (rc = store_check_names(txn, names, 4, 3)) != 0)
 		goto bad;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		rc = mdb_dbi_open(txn, names[i], 0, &dbi);
 		if (rc == MDB_NOTFOUND)
 			continue;
@@ -373,7 +377,7 @@ store_check_child(const struct store *s, int fd)
 	}
 	sink = sum;	/* the reads happen */
 	mdb_txn_abort(txn);
-	if ((rc = store_check_writes(env, names, 3)) != 0)
+	if ((rc = store_check_writes(env, names, 4)) != 0)
 		goto bad;
 	_exit(0);
 bad:
@@ -467,7 +471,8 @@ store_init(struct store *s)
 	create = st.ms_entries == 0 ? MDB_CREATE : 0;
 	if ((rc = mdb_dbi_open(txn, "txs", create, &s->txs)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "peers", create, &s->peers)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", create, &s->meta)) != 0) {
+	    (rc = mdb_dbi_open(txn, "meta", create, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "bans", MDB_CREATE, &s->bans)) != 0) {
 		store_seterr_rc(s, "cannot open its tables", rc);
 		goto fail;
 	}
@@ -547,7 +552,7 @@ store_open(const char *dir, uint64_t map_size, int sync, char *err,
 		store_seterr_rc(s, "cannot create the environment", rc);
 		goto fail;
 	}
-	(void)mdb_env_set_maxdbs(s->env, 4);
+	(void)mdb_env_set_maxdbs(s->env, 8);
 	if ((rc = mdb_env_set_mapsize(s->env, (size_t)map_size)) != 0) {
 		store_seterr_rc(s, "bad map size", rc);
 		goto fail;
@@ -676,43 +681,89 @@ store_tx_del(struct store *s, const uint8_t id[TX_ID_LEN])
 	return 0;
 }
 
+/* Puts (or replaces) key k in table dbi of the batch; what names it in an error. */
+static int
+store_db_put(struct store *s, MDB_dbi dbi, const void *k, size_t klen,
+    const void *v, size_t vlen, const char *what)
+{
+	MDB_txn	*txn;
+	MDB_val	 kv, vv;
+	int	 rc;
+	char	 doing[64];
+
+	if ((txn = store_batch(s)) == NULL)
+		return -1;
+	kv.mv_data = (void *)k;
+	kv.mv_size = klen;
+	vv.mv_data = (void *)v;
+	vv.mv_size = vlen;
+	if ((rc = mdb_put(txn, dbi, &kv, &vv, 0)) != 0) {
+		snprintf(doing, sizeof(doing), "cannot write a %s", what);
+		return store_batch_fail(s, doing, rc);
+	}
+	return 0;
+}
+
+/* Deletes key k of table dbi in the batch (absent: no error). */
+static int
+store_db_del(struct store *s, MDB_dbi dbi, const void *k, size_t klen,
+    const char *what)
+{
+	MDB_txn	*txn;
+	MDB_val	 kv;
+	int	 rc;
+	char	 doing[64];
+
+	if ((txn = store_batch(s)) == NULL)
+		return -1;
+	kv.mv_data = (void *)k;
+	kv.mv_size = klen;
+	if ((rc = mdb_del(txn, dbi, &kv, NULL)) != 0 && rc != MDB_NOTFOUND) {
+		snprintf(doing, sizeof(doing), "cannot delete a %s", what);
+		return store_batch_fail(s, doing, rc);
+	}
+	return 0;
+}
+
 int
 store_peer_put(struct store *s, const char *addr, uint64_t seen_ms)
 {
-	MDB_txn	*txn;
-	MDB_val	 k, v;
 	uint8_t	 buf[8];
-	int	 rc;
 
 	if (strlen(addr) == 0 || strlen(addr) >= STORE_PEER_MAX)
 		return 0;
-	if ((txn = store_batch(s)) == NULL)
-		return -1;
-	k.mv_data = (void *)addr;
-	k.mv_size = strlen(addr);
 	store_le64(buf, seen_ms);
-	v.mv_data = buf;
-	v.mv_size = 8;
-	if ((rc = mdb_put(txn, s->peers, &k, &v, 0)) != 0)
-		return store_batch_fail(s, "cannot write a peer", rc);
-	return 0;
+	return store_db_put(s, s->peers, addr, strlen(addr), buf, sizeof(buf),
+	    "peer");
 }
 
 int
 store_peer_del(struct store *s, const char *addr)
 {
-	MDB_txn	*txn;
-	MDB_val	 k;
-	int	 rc;
-
 	if (strlen(addr) == 0 || strlen(addr) >= STORE_PEER_MAX)
 		return 0;
+	return store_db_del(s, s->peers, addr, strlen(addr), "peer");
+}
+
+int
+store_ban_put(struct store *s, const uint8_t *key, size_t klen,
+    const uint8_t *val, size_t vlen)
+{
+	if (klen == 0 || klen > STORE_BAN_KEY_MAX || vlen > STORE_BAN_VAL_MAX)
+		return 0;
+	return store_db_put(s, s->bans, key, klen, val, vlen, "ban");
+}
+
+int
+store_ban_clear(struct store *s)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
 	if ((txn = store_batch(s)) == NULL)
 		return -1;
-	k.mv_data = (void *)addr;
-	k.mv_size = strlen(addr);
-	if ((rc = mdb_del(txn, s->peers, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
-		return store_batch_fail(s, "cannot delete a peer", rc);
+	if ((rc = mdb_drop(txn, s->bans, 0)) != 0)
+		return store_batch_fail(s, "cannot clear the bans", rc);
 	return 0;
 }
 
@@ -824,6 +875,37 @@ store_peer_each(struct store *s, int (*fn)(const char *addr, uint64_t seen_ms,
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		store_seterr_rc(s, "cannot read a peer", rc);
+		ret = -1;
+	}
+	mdb_cursor_close(c);
+out:
+	if (own)
+		mdb_txn_abort(txn);
+	return ret;
+}
+
+int
+store_ban_each(struct store *s, int (*fn)(const uint8_t *key, size_t klen,
+    const uint8_t *val, size_t vlen, void *arg), void *arg)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	int		 rc, own, ret = 0;
+
+	if (store_read_begin(s, &txn, &own) == -1)
+		return -1;
+	if ((rc = mdb_cursor_open(txn, s->bans, &c)) != 0) {
+		store_seterr_rc(s, "cannot read", rc);
+		ret = -1;
+		goto out;
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+		if (fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg) != 0)
+			break;
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		store_seterr_rc(s, "cannot read a ban", rc);
 		ret = -1;
 	}
 	mdb_cursor_close(c);

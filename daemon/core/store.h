@@ -1,7 +1,8 @@
 /*
  * store.h: the node's durable state in LMDB (one environment, DATA_DIR/store/
  * data.mdb): accepted transactions (db "txs": id -> accept time and bytes),
- * the last good peers (db "peers": address -> last seen) and the format
+ * the last good peers (db "peers": address -> last seen), the bans (db
+ * "bans", records p2p/ban.c packs) and the format
  * version (db "meta").  Writes go into one open write transaction, the
  * batch, until store_commit: the caller commits once per loop turn (group
  * commit, docs/ARCHITECTURE.md).  No sockets, no threads; loop thread only.
@@ -63,6 +64,20 @@ int	store_peer_put(struct store *s, const char *addr, uint64_t seen_ms);
 /* Forgets peer address addr in the batch. */
 int	store_peer_del(struct store *s, const char *addr);
 
+/*
+ * Bans (p2p/ban.c packs them): put one, or clear them all in the batch
+ * (the table is rewritten whole when it changes; it holds at most a few
+ * thousand).  Keys over STORE_BAN_KEY_MAX, values over STORE_BAN_VAL_MAX
+ * bytes are not kept.  0, or -1 as store_tx_put.
+ */
+#define STORE_BAN_KEY_MAX	64
+#define STORE_BAN_VAL_MAX	64
+int	store_ban_put(struct store *s, const uint8_t *key, size_t klen,
+	    const uint8_t *val, size_t vlen);
+int	store_ban_clear(struct store *s);
+/* Calls fn for every stored ban (in key order) until it returns non-zero. */
+int	store_ban_each(struct store *s, int (*fn)(const uint8_t *key,
+	    size_t klen, const uint8_t *val, size_t vlen, void *arg), void *arg);
 /* True while a batch is open (writes not yet committed). */
 int	store_dirty(const struct store *s);
 /*

@@ -1,5 +1,5 @@
 /*
- * ban.c: the ban table and its file (ban.h).  At most BAN_MAX entries,
+ * ban.c: the ban table, its records in the store and the old file (ban.h).  At most BAN_MAX entries,
  * looked up by a linear scan: a few microseconds at accept, far less than
  * the handshake it saves.  Loop thread only.
  */
@@ -395,57 +395,65 @@ ban_load(struct ban *b, const char *path, uint64_t now, size_t *skipped)
 			(*skipped)++;
 			continue;
 		}
-		if (e.until <= now || ban_lookup(b, e.kind, e.id) != NULL)
-			continue;
-		ban_put(b, &e);
+		(void)ban_restore(b, &e, now);
 	}
 	fclose(f);
 	return 0;
 }
 
-int
-ban_save(const struct ban *b, const char *path, uint64_t now)
+/*
+ * A ban as a store record.  key: 'k' and the 32-byte node key, or 'i' and
+ * the 16-byte address; value: reason (1 byte), since, until (8 bytes each,
+ * little-endian).
+ */
+size_t
+ban_pack(const struct ban_entry *e, uint8_t key[BAN_REC_KEY_MAX],
+    uint8_t val[BAN_REC_VAL_LEN])
 {
-	char		 tmp[4096 + 16], target[BAN_LINE_MAX];
-	FILE		*f;
-	size_t		 i;
-	int		 fd, err;
+	int	i;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
+	key[0] = e->kind == BAN_KEY ? 'k' : 'i';
+	memcpy(key + 1, e->id, ban_id_len(e->kind));
+	val[0] = (uint8_t)e->reason;
+	for (i = 0; i < 8; i++) {
+		val[1 + i] = (uint8_t)(e->since >> (8 * i));
+		val[9 + i] = (uint8_t)(e->until >> (8 * i));
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
+	return 1 + ban_id_len(e->kind);
+}
+
+int
+ban_unpack(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+    struct ban_entry *e)
+{
+	int	i;
+
+	memset(e, 0, sizeof(*e));
+	if (klen < 1 || vlen != BAN_REC_VAL_LEN)
 		return -1;
-	if ((f = fdopen(fd, "w")) == NULL) {
-		err = errno;
-		close(fd);
-		unlink(tmp);
-		errno = err;
+	if (key[0] == 'k')
+		e->kind = BAN_KEY;
+	else if (key[0] == 'i')
+		e->kind = BAN_IP;
+	else
 		return -1;
-	}
-	fprintf(f, "# noded bans: key HEX | ip ADDRESS, reason, since, until "
-	    "(Unix seconds)\n");
-	for (i = 0; i < b->n; i++) {
-		if (b->e[i].until <= now)
-			continue;
-		ban_target_str(&b->e[i], target, sizeof(target));
-		fprintf(f, "%s %s %" PRIu64 " %" PRIu64 "\n", target,
-		    ban_reason_code(b->e[i].reason), b->e[i].since,
-		    b->e[i].until);
-	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		err = errno;
-		fclose(f);
-		unlink(tmp);
-		errno = err;
+	if (klen != 1 + ban_id_len(e->kind) || val[0] == BAN_NONE ||
+	    val[0] >= BAN_REASON_COUNT)
 		return -1;
+	memcpy(e->id, key + 1, klen - 1);
+	e->reason = (enum ban_reason)val[0];
+	for (i = 7; i >= 0; i--) {
+		e->since = e->since << 8 | val[1 + i];
+		e->until = e->until << 8 | val[9 + i];
 	}
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		err = errno;
-		unlink(tmp);
-		errno = err;
-		return -1;
-	}
-	return 0;
+	return e->until < e->since ? -1 : 0;
+}
+
+int
+ban_restore(struct ban *b, const struct ban_entry *e, uint64_t now)
+{
+	if (e->until <= now || ban_lookup(b, e->kind, e->id) != NULL)
+		return 0;
+	ban_put(b, e);
+	return 1;
 }

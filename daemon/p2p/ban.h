@@ -2,7 +2,8 @@
  * ban.h: peers that proved misbehaviour, banned by node key and by IP
  * address for --ban-seconds (docs/SECURITY.md, "Bans").  A bounded table
  * with times in Unix seconds passed in, so that it survives a restart
- * (ban_load, ban_save: DATA_DIR/bans) and a unit test can drive it.  No
+ * (ban_pack, ban_unpack: records of the store) and a unit test can drive
+ * it.  No
  * sockets, no libevent.  Loop thread only.
  */
 #ifndef P2P_BAN_H
@@ -98,15 +99,27 @@ void	ban_target_str(const struct ban_entry *e, char *out, size_t outlen);
 uint64_t ban_total(const struct ban *b, enum ban_reason r);
 
 /*
- * Persistence (DATA_DIR/bans): one line a ban, "key HEX|ip ADDR REASON
- * SINCE UNTIL".  ban_load adds the bans still in force at now from path
- * (a missing file is no error); lines that do not parse are skipped and
- * counted in *skipped.  0, or -1 with errno (the file cannot be read).
- * ban_save writes path atomically (a file beside it, then rename).  0, or
- * -1 with errno.  The store may move (LMDB) behind these two.
+ * Kept in the store (net.c writes the table whole when it changes): a ban
+ * as a record, and back.  ban_pack returns the key's length; ban_unpack 0,
+ * or -1 if the record is not a ban.  ban_restore adds e if still in force
+ * at now and not known: 1 if added, else 0.
+ */
+#define BAN_REC_KEY_MAX	(1 + TX_PK_LEN)
+#define BAN_REC_VAL_LEN	17
+size_t	ban_pack(const struct ban_entry *e, uint8_t key[BAN_REC_KEY_MAX],
+	    uint8_t val[BAN_REC_VAL_LEN]);
+int	ban_unpack(const uint8_t *key, size_t klen, const uint8_t *val,
+	    size_t vlen, struct ban_entry *e);
+int	ban_restore(struct ban *b, const struct ban_entry *e, uint64_t now);
+
+/*
+ * The file older noded wrote (DATA_DIR/bans): one line a ban, "key HEX|ip
+ * ADDR REASON SINCE UNTIL".  Read once, into the store, and renamed.
+ * ban_load adds the bans still in force at now from path (a missing file
+ * is no error); lines that do not parse are skipped and counted in
+ * *skipped.  0, or -1 with errno (the file cannot be read).
  */
 int	ban_load(struct ban *b, const char *path, uint64_t now, size_t *skipped);
-int	ban_save(const struct ban *b, const char *path, uint64_t now);
 /* Parses one line of the file into e.  0, or -1 (it says nothing usable). */
 int	ban_parse_line(const char *line, struct ban_entry *e);
 

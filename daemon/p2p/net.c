@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include <event2/dns.h>
@@ -115,9 +116,10 @@ struct net {
 	struct link_shape shape;	/* what every link's sends add (--link-*) */
 	uint8_t		(*cut)[TX_PK_LEN];	/* node ids cut off (partition) */
 	size_t		ncut;
-	struct ban	*bans;		/* --ban-seconds; DATA_DIR/bans */
+	struct ban	*bans;		/* --ban-seconds; the store's bans table */
 	char		ban_path[4096 + 8];
-	int		bans_dirty;	/* changed since the file was written */
+	int		bans_dirty;	/* changed since written to the store */
+	size_t		bans_bad;	/* records of the table that were not bans */
 	struct inbound	*inb;		/* handshake token buckets */
 	struct seed	*seeds[CONFIG_MAX_PEERS_LIST];	/* --peer names */
 	size_t		nseeds;
@@ -626,16 +628,26 @@ net_ban(struct net *net, struct peer *p, const char *reason)
 	    ban_reason_code(p->misbehaviour), reason);
 }
 
-/* Writes DATA_DIR/bans if the table changed. */
+static void
+net_bans_put(const struct ban_entry *e, void *arg)
+{
+	struct net	*net = arg;
+	uint8_t		 k[BAN_REC_KEY_MAX], v[BAN_REC_VAL_LEN];
+	size_t		 klen = ban_pack(e, k, v);
+
+	(void)store_ban_put(net->store, k, klen, v, sizeof(v));
+}
+
+/* The bans table of the store rewritten if it changed: committed with the next batch. */
 static void
 net_bans_save(struct net *net)
 {
-	if (!net->bans_dirty || net->ban_path[0] == '\0')
+	if (!net->bans_dirty || net->store == NULL)
 		return;
 	net->bans_dirty = 0;
-	if (ban_save(net->bans, net->ban_path, net_now_s()) == -1)
-		log_warn("net", "cannot write the bans to %s: %s", net->ban_path,
-		    strerror(errno));
+	if (store_ban_clear(net->store) == -1)
+		return;		/* the batch failed: admit logs it at its commit */
+	ban_foreach(net->bans, net_now_s(), net_bans_put, net);
 }
 
 struct ban *
@@ -1105,29 +1117,66 @@ net_accept_resumecb(evutil_socket_t fd, short what, void *arg)
 		evconnlistener_enable(net->lis);
 }
 
-/* Reads DATA_DIR/bans: the bans still in force. */
+static int
+net_bans_restore(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
+{
+	struct net		*net = arg;
+	struct ban_entry	 e;
+
+	if (ban_unpack(key, klen, val, vlen, &e) == -1)
+		net->bans_bad++;
+	else
+		(void)ban_restore(net->bans, &e, net_now_s());
+	return 0;
+}
+
+/*
+ * The bans still in force, from the store; then, once, those of the file
+ * older noded kept (DATA_DIR/bans), which is renamed bans.imported.
+ */
 static void
 net_bans_load(struct net *net)
 {
 	const struct config	*cfg = net->node->cfg;
-	size_t			 skipped = 0;
+	char			 done[sizeof(net->ban_path) + 16];
+	size_t			 skipped = 0, before;
 
-	if (cfg->data_dir[0] == '\0')
-		return;
-	snprintf(net->ban_path, sizeof(net->ban_path), "%s/%s", cfg->data_dir,
-	    BAN_FILE);
-	if (ban_load(net->bans, net->ban_path, net_now_s(), &skipped) == -1) {
-		log_warn("net", "cannot read the bans in %s: %s: starting without "
-		    "them", net->ban_path, strerror(errno));
-		return;
+	if (store_ban_each(net->store, net_bans_restore, net) == -1)
+		log_warn("net", "cannot read the bans: %s: starting without them",
+		    store_error(net->store) + strlen("store: "));
+	if (net->bans_bad > 0)
+		log_warn("net", "%zu records of the bans table are not bans: "
+		    "skipped", net->bans_bad);
+	if (cfg->data_dir[0] != '\0') {
+		snprintf(net->ban_path, sizeof(net->ban_path), "%s/%s",
+		    cfg->data_dir, BAN_FILE);
+		snprintf(done, sizeof(done), "%s.imported", net->ban_path);
 	}
-	if (skipped > 0)
-		log_warn("net", "%s: %zu line%s skipped (not a ban)", net->ban_path,
-		    skipped, skipped == 1 ? "" : "s");
+	before = ban_count(net->bans, net_now_s());
+	if (net->ban_path[0] != '\0' && access(net->ban_path, F_OK) == 0) {
+		if (ban_load(net->bans, net->ban_path, net_now_s(),
+		    &skipped) == -1)
+			log_warn("net", "cannot read the bans in %s: %s: not "
+			    "imported", net->ban_path, strerror(errno));
+		else {
+			if (skipped > 0)
+				log_warn("net", "%s: %zu line%s skipped (not a "
+				    "ban)", net->ban_path, skipped,
+				    skipped == 1 ? "" : "s");
+			net->bans_dirty = 1;
+			net_bans_save(net);
+			log_info("net", "%zu bans imported into the store from "
+			    "%s, renamed %s%s", ban_count(net->bans,
+			    net_now_s()) - before, net->ban_path, done,
+			    rename(net->ban_path, done) == -1 ? " (rename "
+			    "failed: it will be read again)" : "");
+		}
+	}
 	if (ban_count(net->bans, net_now_s()) > 0)
-		log_info("net", "%zu ban%s in force from %s", ban_count(net->bans,
+		log_info("net", "%zu ban%s in force", ban_count(net->bans,
 		    net_now_s()), ban_count(net->bans, net_now_s()) == 1 ? "" :
-		    "s", net->ban_path);
+		    "s");
 }
 
 struct net *
@@ -1149,7 +1198,6 @@ net_new(struct node *n)
 	net->accept_resume = evtimer_new(n->base, net_accept_resumecb, net);
 	net->inb = inbound_new(n->cfg->handshake_rate, n->cfg->handshake_rate_per_ip);
 	net->bans = ban_new();
-	net_bans_load(net);
 	return net;
 }
 
@@ -1555,6 +1603,7 @@ void
 net_set_store(struct net *net, struct store *s)
 {
 	net->store = s;
+	net_bans_load(net);
 }
 
 /*

@@ -48,9 +48,9 @@ void	net_set_handler(struct net *net, const struct net_handler *h);
 int	net_start(struct net *net);
 struct store;
 /*
- * Keeps the last good peers in s (core/store.h): each peer that connects is
- * written with its time, and net_start dials the most recent first.  Before
- * net_start.
+ * Keeps the last good peers and the bans in s (core/store.h): each peer that
+ * connects is written with its time, and net_start dials the most recent
+ * first; the bans in force are read back here.  Before net_start.
  */
 void	net_set_store(struct net *net, struct store *s);
 /* Closes the listener and every peer (reason given), stops dialling. */
@@ -88,8 +88,8 @@ size_t	net_cut_list(const struct net *net, const uint8_t (**ids)[TX_PK_LEN]);
 /* The ban table (ban.h): read it with ban_foreach, ban_count, ban_total. */
 struct ban *net_bans(struct net *net);
 /*
- * Lifts the bans of a node key (64 hex digits) or an IP address and writes
- * DATA_DIR/bans.  Returns how many were lifted, or -1 if text is neither.
+ * Lifts the bans of a node key (64 hex digits) or an IP address (the
+ * store's table rewritten in the batch).  Returns how many were lifted, or -1 if text is neither.
  */
 int	net_unban(struct net *net, const char *text);
 

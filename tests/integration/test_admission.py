@@ -324,7 +324,7 @@ def test_bad_signature_bans_key_and_address_until_unbanned_and_across_restarts(c
     assert bans(victim) == []
     assert try_join(victim.p2p_port, source="127.0.0.2", seed=seed)
 
-    # Banned again; the bans survive a restart (DATA_DIR/bans).
+    # Banned again; the bans survive a restart (the store's bans table).
     forge(victim, wallet, "127.0.0.2", seed)
     wait_until(lambda: len(bans(victim)) == 2, 5, "banned again")
     victim.stop()
@@ -386,3 +386,11 @@ def test_a_damaged_bans_file_is_read_with_bounds(cluster):
     got = bans(victim)
     assert sorted(b.get("key") or b.get("ip") for b in got) == ["127.0.0.9", key], got
     assert victim.log_grep(r"bans: 5 lines skipped")
+    # Imported into the store once: the file is renamed, the bans stay.
+    assert victim.log_grep(r"2 bans imported into the store from .*/bans, renamed")
+    assert not os.path.exists(os.path.join(victim.data_dir, "bans"))
+    assert os.path.exists(os.path.join(victim.data_dir, "bans.imported"))
+    victim.stop()
+    victim.start()
+    got = bans(victim)
+    assert sorted(b.get("key") or b.get("ip") for b in got) == ["127.0.0.9", key], got

@@ -138,12 +138,13 @@ test_ban_lines(void **state)
 			fail_msg("taken: %s", bad[i]);
 }
 
+/* The file older noded wrote is read (once, into the store) with bounds. */
 static void
-test_ban_file_round_trip(void **state)
+test_ban_file_import(void **state)
 {
-	struct ban	*b = ban_new(), *c = ban_new();
+	struct ban	*c = ban_new();
 	uint8_t		 key[TX_PK_LEN], ip[BAN_IP_LEN];
-	char		 path[128];
+	char		 path[128], hex[2 * TX_PK_LEN + 1];
 	size_t		 skipped;
 	FILE		*f;
 
@@ -151,13 +152,15 @@ test_ban_file_round_trip(void **state)
 	snprintf(path, sizeof(path), "%s/bans", tmpdir);
 	assert_int_equal(ban_load(c, path, 100, &skipped), 0);	/* none yet */
 	memset(key, 7, sizeof(key));
+	memset(hex, '0', sizeof(hex) - 1);
+	hex[sizeof(hex) - 1] = '\0';
+	for (size_t i = 0; i < TX_PK_LEN; i++)
+		hex[2 * i + 1] = '7';
 	ip4("2001:db8::1", ip);
-	ban_add(b, BAN_KEY, key, BAN_BAD_ENCODING, 100, 50);
-	ban_add(b, BAN_IP, ip, BAN_BAD_ENCODING, 100, 500);
-	assert_int_equal(ban_save(b, path, 100), 0);
-	f = fopen(path, "a");
+	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "garbage line\n");
+	fprintf(f, "# noded bans\nkey %s bad_encoding 100 150\n"
+	    "ip 2001:db8::1 bad_encoding 100 600\ngarbage line\n", hex);
 	fclose(f);
 	/* Read back at 200: the key's ban is over by then. */
 	assert_int_equal(ban_load(c, path, 200, &skipped), 0);
@@ -165,8 +168,56 @@ test_ban_file_round_trip(void **state)
 	assert_int_equal(ban_count(c, 200), 1);
 	assert_non_null(ban_find(c, BAN_IP, ip, 200));
 	assert_null(ban_find(c, BAN_KEY, key, 120));
-	ban_free(b);
 	ban_free(c);
+}
+
+/* Store records: both kinds round-trip; a record that is not a ban is refused. */
+static void
+test_ban_pack_round_trip(void **state)
+{
+	struct ban_entry e, back;
+	uint8_t		 k[BAN_REC_KEY_MAX], v[BAN_REC_VAL_LEN];
+	size_t		 klen;
+	struct ban	*b = ban_new();
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	e.kind = BAN_KEY;
+	memset(e.id, 0xa5, TX_PK_LEN);
+	e.reason = BAN_PROTOCOL;
+	e.since = 0x0102030405060708ULL;
+	e.until = e.since + 600;
+	klen = ban_pack(&e, k, v);
+	assert_int_equal(klen, 1 + TX_PK_LEN);
+	assert_int_equal(ban_unpack(k, klen, v, sizeof(v), &back), 0);
+	assert_memory_equal(&e, &back, sizeof(e));
+	e.kind = BAN_IP;
+	memset(e.id, 0, sizeof(e.id));
+	ip4("10.1.2.3", e.id);
+	klen = ban_pack(&e, k, v);
+	assert_int_equal(klen, 1 + BAN_IP_LEN);
+	assert_int_equal(ban_unpack(k, klen, v, sizeof(v), &back), 0);
+	assert_memory_equal(&e, &back, sizeof(e));
+	/* Not bans: a wrong length, kind, reason, or an end before the start. */
+	assert_int_equal(ban_unpack(k, klen + 1, v, sizeof(v), &back), -1);
+	assert_int_equal(ban_unpack(k, klen, v, sizeof(v) - 1, &back), -1);
+	assert_int_equal(ban_unpack(k, 0, v, sizeof(v), &back), -1);
+	k[0] = 'x';
+	assert_int_equal(ban_unpack(k, klen, v, sizeof(v), &back), -1);
+	k[0] = 'i';
+	v[0] = BAN_NONE;
+	assert_int_equal(ban_unpack(k, klen, v, sizeof(v), &back), -1);
+	v[0] = BAN_REASON_COUNT;
+	assert_int_equal(ban_unpack(k, klen, v, sizeof(v), &back), -1);
+	v[0] = BAN_PROTOCOL;
+	v[16] = 0;	/* until's top byte: now before since */
+	assert_int_equal(ban_unpack(k, klen, v, sizeof(v), &back), -1);
+	/* Restored only while in force, and once. */
+	assert_int_equal(ban_restore(b, &e, e.until), 0);
+	assert_int_equal(ban_restore(b, &e, e.since), 1);
+	assert_int_equal(ban_restore(b, &e, e.since), 0);
+	assert_int_equal(ban_count(b, e.since), 1);
+	ban_free(b);
 }
 
 static void
@@ -282,7 +333,8 @@ main(void)
 		cmocka_unit_test(test_ban_del),
 		cmocka_unit_test(test_ban_bound),
 		cmocka_unit_test(test_ban_lines),
-		cmocka_unit_test_setup_teardown(test_ban_file_round_trip,
+		cmocka_unit_test(test_ban_pack_round_trip),
+		cmocka_unit_test_setup_teardown(test_ban_file_import,
 		    tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_ban_exempt),
 		cmocka_unit_test(test_inbound_buckets),
