@@ -41,6 +41,7 @@
 /* One resolution on the resolver thread; freed by whichever side lets go last. */
 struct seed_job {
 	atomic_int		 refs;		/* the seed's and the thread's */
+	atomic_int		 done;		/* release: rc, err, n, addrs are set */
 	int			 efd;		/* the thread writes it when done */
 	char			 host[ADDR_HOST_MAX];
 	uint16_t		 port;
@@ -241,6 +242,7 @@ seed_job_run(void *arg)
 			}
 		freeaddrinfo(res);
 	}
+	atomic_store_explicit(&job->done, 1, memory_order_release);
 	do
 		w = write(job->efd, &one, sizeof(one));
 	while (w == -1 && errno == EINTR);
@@ -258,6 +260,11 @@ seed_jobcb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* The eventfd says it is done; this makes the results visible (C11). */
+	if (!atomic_load_explicit(&job->done, memory_order_acquire)) {
+		event_add(s->req_ev, NULL);	/* cannot be: wait again */
+		return;
+	}
 	event_free(s->req_ev);
 	s->req_ev = NULL;
 	s->req = NULL;
@@ -293,6 +300,7 @@ seed_job_start(struct seed *s, char *err, size_t errlen)
 	snprintf(job->host, sizeof(job->host), "%s", s->host);
 	job->port = s->port;
 	atomic_init(&job->refs, 2);
+	atomic_init(&job->done, 0);
 	s->req_ev = event_new(s->base, job->efd, EV_READ, seed_jobcb, s);
 	event_add(s->req_ev, NULL);
 	s->req = job;
