@@ -226,8 +226,8 @@ static const struct config_option config_options[] = {
 	  .man = "How long a peer that proved misbehaviour (a transaction with a "
 	  "bad\nsignature, of another network or badly encoded, a protocol "
 	  "violation)\nis banned, by its node key and its IP address "
-	  "(127.0.0.1 and ::1 by key\nonly).\nBans are kept in\n"
-	  ".Pa DATA_DIR/bans\nacross restarts; see\n.Pa /v1/bans .\n0 bans "
+	  "(127.0.0.1 and ::1 by key\nonly).\nBans are kept in the store\n"
+	  ".Pq Pa DATA_DIR/store/data.mdb\nacross restarts; see\n.Pa /v1/bans .\n0 bans "
 	  "no one." },
 	{ .name = "outbound", .metavar = "N", .type = CT_NUMBER, FIELD(outbound),
 	  .defnum = 8, .min = 0, .max = 1000,
@@ -289,8 +289,8 @@ static const struct config_option config_options[] = {
 	  "Every accepted transaction is written to the store\n"
 	  ".Pq Pa DATA_DIR/store/data.mdb\n"
 	  "before the API answers\n.Dq accepted .\n"
-	  ".Cm batch\ncommits and syncs once per event loop turn, for every "
-	  "transaction accepted\nin it (group commit);\n"
+	  ".Cm batch\ncommits and syncs on a thread of its own, once for every "
+	  "transaction\naccepted while the previous commit ran (group commit);\n"
 	  ".Cm always\ncommits and syncs once per transaction;\n"
 	  ".Cm none\ncommits without syncing (LMDB's MDB_NOSYNC): a killed "
 	  "process loses nothing,\nbut a crash of the machine or a power cut "

@@ -148,12 +148,16 @@ struct admit {
 	/* Durable acceptance (core/store.h): NULL without a store. */
 	struct store	*store;
 	struct event	*commit;	/* activated when the batch has writes */
+	struct event	*committed;	/* the store's commit thread is done */
 	int		 commit_due;
 	int		 store_quiet;	/* removals not written (a failed batch's) */
-	struct admit_held_list held;	/* verdicts waiting for the commit */
+	struct admit_held_list held;	/* verdicts waiting for the batch's commit */
+	struct admit_held_list fheld;	/* ... for the commit in flight */
 	struct admit_held_list *answering_held;	/* ... being answered */
 	uint8_t		(*batch)[TX_ID_LEN];	/* ids put in the open batch */
 	size_t		 nbatch, batchcap;
+	uint8_t		(*fbatch)[TX_ID_LEN];	/* ids of the commit in flight */
+	size_t		 nfbatch, fbatchcap;
 	uint64_t	 commits, commit_failures;
 	uint64_t	 commit_ns;	/* time spent in commits (and their fsync) */
 };
@@ -334,6 +338,8 @@ admit_free_cb(const uint8_t id[TX_ID_LEN], void *v, void *arg)
 /* --- Durable acceptance: the store's batch and its commit ----------------- */
 
 static void	admit_commit(struct admit *);
+static void	admit_commit_begin(struct admit *);
+static void	admit_flight_end(struct admit *, int, uint64_t);
 
 static void
 admit_commitcb(evutil_socket_t fd, short what, void *arg)
@@ -342,7 +348,7 @@ admit_commitcb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	admit_commit(a);
+	admit_commit_begin(a);
 }
 
 /* The batch has writes: commit it once this loop turn's work is done. */
@@ -414,14 +420,15 @@ admit_hold_waiters(struct admit *a, struct admit_vstate *vs,
 }
 
 /*
- * Commits the batch, then answers the verdicts that waited for it.  If the
- * commit failed, nothing of the batch is on disk: its transactions leave
- * the mempool again and their callers get "store error" instead of
- * "accepted" (a duplicate's caller too, unless its transaction is still
- * held from an earlier batch).
+ * The verdicts of held wait for the commit of a batch (ids[0..n)): they are
+ * answered now that it ended.  If it failed, nothing of the batch is on
+ * disk: its transactions leave the mempool again and their callers get
+ * "store error" instead of "accepted" (a duplicate's caller too, unless its
+ * transaction is still held from an earlier batch).
  */
 static void
-admit_commit(struct admit *a)
+admit_commit_answer(struct admit *a, uint8_t (*ids)[TX_ID_LEN], size_t n,
+    struct admit_held_list *held, int failed, uint64_t ns)
 {
 	struct admit_held_list	 list = TAILQ_HEAD_INITIALIZER(list);
 	struct admit_held_list	*outer = a->answering_held;
@@ -429,22 +436,14 @@ admit_commit(struct admit *a)
 	struct admit_verdict	 v;
 	char			 idhex[TX_ID_HEX_LEN + 1], why[256];
 	size_t			 i, lost = 0;
-	struct timespec		 t0, t1;
-	int			 failed;
 
-	a->commit_due = 0;
-	if (a->store == NULL)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	failed = store_commit(a->store) == -1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	a->commit_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
-	    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	TAILQ_CONCAT(&list, held, entry);
+	a->commit_ns += ns;
 	if (failed) {
 		a->commit_failures++;
 		a->store_quiet = 1;
-		for (i = 0; i < a->nbatch; i++) {
-			if (mempool_remove(a->mp, a->batch[i]) != 0)
+		for (i = 0; i < n; i++) {
+			if (mempool_remove(a->mp, ids[i]) != 0)
 				continue;
 			lost++;
 			/* Its tx_accepted event went out: this one takes it back. */
@@ -453,7 +452,7 @@ admit_commit(struct admit *a)
 
 				memset(&ev, 0, sizeof(ev));
 				ev.topic = HUB_TX_REJECTED;
-				ev.id = a->batch[i];
+				ev.id = ids[i];
 				ev.from = "store";
 				ev.reason = REASON_STORE;
 				hub_post(&ev);
@@ -464,11 +463,9 @@ admit_commit(struct admit *a)
 		log_limited(&admit_log_store, LOG_ERROR, "%s: the %zu "
 		    "transactions of the batch are not accepted (%zu left the "
 		    "mempool)", store_error(a->store) + strlen("store: "),
-		    a->nbatch, lost);
+		    n, lost);
 	} else
 		a->commits++;
-	a->nbatch = 0;
-	TAILQ_CONCAT(&list, &a->held, entry);
 	a->answering_held = &list;
 	while ((h = TAILQ_FIRST(&list)) != NULL) {
 		TAILQ_REMOVE(&list, h, entry);
@@ -493,12 +490,104 @@ admit_commit(struct admit *a)
 	a->answering_held = outer;
 }
 
+
+/* Commits the batch on this thread (after the commit in flight), then answers. */
+static void
+admit_commit(struct admit *a)
+{
+	struct admit_held_list	 list = TAILQ_HEAD_INITIALIZER(list);
+	struct timespec		 t0, t1;
+	size_t			 n;
+	int			 failed;
+
+	a->commit_due = 0;
+	if (a->store == NULL)
+		return;
+	if (store_busy(a->store))
+		admit_flight_end(a, store_commit_wait(a->store) == -1, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	failed = store_commit(a->store) == -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	n = a->nbatch;
+	a->nbatch = 0;
+	TAILQ_CONCAT(&list, &a->held, entry);
+	admit_commit_answer(a, a->batch, n, &list, failed,
+	    (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
+	    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec);
+}
+
+/*
+ * Hands the batch to the store's commit thread (--sync batch and none): the
+ * loop goes on validating and relaying while LMDB writes and syncs, and the
+ * next batch gathers meanwhile.  One commit in flight at a time;
+ * admit_committedcb answers its verdicts and starts the next.
+ */
+static void
+admit_commit_begin(struct admit *a)
+{
+	uint8_t	(*t)[TX_ID_LEN];
+	size_t	 cap;
+	int	 rc;
+
+	a->commit_due = 0;
+	if (a->store == NULL || store_busy(a->store))
+		return;
+	if (store_sync_mode(a->store) == STORE_SYNC_ALWAYS ||
+	    (rc = store_commit_start(a->store)) != 0) {
+		/* --sync always, nothing to write, or no thread: right here. */
+		admit_commit(a);
+		return;
+	}
+	t = a->fbatch;
+	cap = a->fbatchcap;
+	a->fbatch = a->batch;
+	a->fbatchcap = a->batchcap;
+	a->nfbatch = a->nbatch;
+	a->batch = t;
+	a->batchcap = cap;
+	a->nbatch = 0;
+	TAILQ_CONCAT(&a->fheld, &a->held, entry);
+}
+
+/* The commit in flight ended: its verdicts go out. */
+static void
+admit_flight_end(struct admit *a, int failed, uint64_t ns)
+{
+	struct admit_held_list	 list = TAILQ_HEAD_INITIALIZER(list);
+	size_t			 n = a->nfbatch;
+
+	a->nfbatch = 0;
+	TAILQ_CONCAT(&list, &a->fheld, entry);
+	admit_commit_answer(a, a->fbatch, n, &list, failed, ns);
+}
+
+static void
+admit_committedcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admit	*a = arg;
+	uint64_t	 ns = 0;
+	int		 rc;
+
+	(void)fd;
+	(void)what;
+	if ((rc = store_commit_done(a->store, &ns)) == 1)
+		return;
+	admit_flight_end(a, rc == -1, ns);
+	if (store_dirty(a->store) || !TAILQ_EMPTY(&a->held))
+		admit_commit_schedule(a);
+}
+
 void
 admit_set_store(struct admit *a, struct store *s)
 {
 	a->store = s;
 	if (s != NULL && a->commit == NULL)
 		a->commit = event_new(a->n->base, -1, 0, admit_commitcb, a);
+	if (s != NULL && a->committed == NULL && store_commit_fd(s) != -1) {
+		a->committed = event_new(a->n->base, store_commit_fd(s),
+		    EV_READ | EV_PERSIST, admit_committedcb, a);
+		event_add(a->committed, NULL);
+	}
 	mempool_set_removed(a->mp, s != NULL ? admit_mp_removed : NULL, a);
 }
 
@@ -734,6 +823,7 @@ admit_new(struct node *n, struct mempool *mp)
 	TAILQ_INIT(&a->api.queue);
 	TAILQ_INIT(&a->waiting);
 	TAILQ_INIT(&a->held);
+	TAILQ_INIT(&a->fheld);
 	a->v = validator_new(n->base, n->cfg->validators, n->cfg->validator_queue,
 	    &n->policy, admit_validated, a);
 	a->tick = event_new(n->base, -1, EV_PERSIST, admit_tickcb, a);
@@ -794,8 +884,11 @@ admit_free(struct admit *a)
 	admit_commit(a);
 	if (a->commit != NULL)
 		event_free(a->commit);
+	if (a->committed != NULL)
+		event_free(a->committed);
 	mempool_set_removed(a->mp, NULL, NULL);
 	free(a->batch);
+	free(a->fbatch);
 	free(a);
 }
 
@@ -1049,6 +1142,8 @@ admit_cancel(struct admit *a, const uint8_t id[TX_ID_LEN], void *arg)
 	/* A verdict held for the store's commit. */
 	if (!TAILQ_EMPTY(&a->held))
 		admit_held_cancel(&a->held, arg);
+	if (!TAILQ_EMPTY(&a->fheld))
+		admit_held_cancel(&a->fheld, arg);
 	if (a->answering_held != NULL)
 		admit_held_cancel(a->answering_held, arg);
 	/* A waiter set aside to be admitted again on its own copy (admit_validated). */

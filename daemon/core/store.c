@@ -12,16 +12,19 @@
  *   meta:  key "version"              value format version (4)
  *   bans:  key (ban.c's, <= 33 bytes)  value (ban.c's, <= 32 bytes)
  */
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -39,11 +42,27 @@ _Static_assert(STORE_SYNC_BATCH == CONFIG_SYNC_BATCH &&
     STORE_SYNC_ALWAYS == CONFIG_SYNC_ALWAYS && STORE_SYNC_NONE == CONFIG_SYNC_NONE,
     "--sync values are enum store_sync");
 
+struct store_ops {
+	uint8_t		*buf;
+	size_t		 len, cap;
+};
+
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 txs, peers, meta, bans;
-	MDB_txn		*txn;		/* the open batch, or NULL */
-	int		 failed;	/* the batch failed: aborted, awaiting commit */
+	struct store_ops pending;	/* loop: the batch, not yet handed over */
+	struct store_ops flight;	/* the commit thread's while busy */
+	int		 busy;		/* loop: a commit is in flight */
+	int		 efd;		/* eventfd the thread writes when done */
+	int		 thread_on;
+	pthread_t	 thread;
+	pthread_mutex_t	 mu;		/* guards go, quit, done and the t_ fields */
+	pthread_cond_t	 cv;
+	int		 go, quit, done;
+	int		 t_rc;		/* the thread's result */
+	const char	*t_doing;
+	char		 t_what[32];
+	uint64_t	 t_ns;
 	int		 sync;
 	uint64_t	 map_size;
 	char		 dir[4096];
@@ -539,6 +558,10 @@ store_open(const char *dir, uint64_t map_size, int sync, char *err,
 	unsigned	 flags = MDB_NORDAHEAD;
 	int		 rc;
 
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	/* No eventfd: commits stay on the loop thread (store_commit_start says -1). */
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	snprintf(s->path, sizeof(s->path), "%s/data.mdb", dir);
 	s->sync = sync;
@@ -576,8 +599,26 @@ fail:
 	snprintf(err, errlen, "%s", s->err);
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	if (s->efd != -1)
+		close(s->efd);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	free(s);
 	return NULL;
+}
+
+/* Ends the commit thread (after the commit it may be running) and joins it. */
+static void
+store_thread_stop(struct store *s)
+{
+	if (!s->thread_on)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->quit = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	s->thread_on = 0;
 }
 
 void
@@ -585,8 +626,17 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	if (s->txn != NULL && store_commit(s) == -1)
+	if (s->busy && store_commit_wait(s) == -1)
 		log_error("store", "%s", s->err + strlen("store: "));
+	if (store_dirty(s) && store_commit(s) == -1)
+		log_error("store", "%s", s->err + strlen("store: "));
+	store_thread_stop(s);
+	if (s->efd != -1)
+		close(s->efd);
+	free(s->pending.buf);
+	free(s->flight.buf);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	mdb_env_close(s->env);
 	free(s);
 }
@@ -612,129 +662,89 @@ store_error(const struct store *s)
 int
 store_dirty(const struct store *s)
 {
-	return s->txn != NULL || s->failed;
+	return s->pending.len > 0 || s->busy;
 }
 
-/* The batch to write into, begun if needed; NULL once it failed. */
-static MDB_txn *
-store_batch(struct store *s)
+int
+store_busy(const struct store *s)
 {
-	int	rc;
+	return s->busy;
+}
 
-	if (s->failed)
-		return NULL;
-	if (s->txn == NULL && (rc = mdb_txn_begin(s->env, NULL, 0, &s->txn)) != 0) {
-		s->txn = NULL;
-		s->failed = 1;
-		store_seterr_rc(s, "cannot begin a write transaction", rc);
-		return NULL;
+/*
+ * The batch is a list of operations, applied in one write transaction at
+ * commit: [op 1][table 1][key length 2][value length 4] key value.  Keys
+ * and values are bounded by their callers (ids, addresses, bans, one tx).
+ */
+enum { STORE_OP_PUT = 1, STORE_OP_DEL, STORE_OP_CLEAR };
+enum { STORE_T_TXS, STORE_T_PEERS, STORE_T_BANS };
+#define STORE_OP_HDR	8
+
+static const char *const store_op_what[] = {
+	[STORE_T_TXS] = "transaction", [STORE_T_PEERS] = "peer",
+	[STORE_T_BANS] = "ban",
+};
+
+/* Appends an operation whose value is pre (plen bytes) then v (vlen). */
+static void
+store_op_add(struct store *s, int op, int table, const void *k, size_t klen,
+    const void *pre, size_t plen, const void *v, size_t vlen)
+{
+	struct store_ops	*o = &s->pending;
+	size_t			 need = STORE_OP_HDR + klen + plen + vlen;
+	uint8_t			*p;
+	uint32_t		 len = (uint32_t)(plen + vlen);
+
+	if (o->cap - o->len < need) {
+		o->cap = o->cap == 0 ? 4096 : o->cap;
+		while (o->cap - o->len < need)
+			o->cap *= 2;
+		o->buf = xrealloc(o->buf, o->cap);
 	}
-	return s->txn;
-}
-
-/* A write of the batch failed: LMDB requires the whole batch to go. */
-static int
-store_batch_fail(struct store *s, const char *doing, int rc)
-{
-	store_seterr_rc(s, doing, rc);
-	mdb_txn_abort(s->txn);
-	s->txn = NULL;
-	s->failed = 1;
-	return -1;
+	p = o->buf + o->len;
+	p[0] = (uint8_t)op;
+	p[1] = (uint8_t)table;
+	p[2] = (uint8_t)klen;
+	p[3] = (uint8_t)(klen >> 8);
+	memcpy(p + 4, &len, 4);
+	memcpy(p + STORE_OP_HDR, k, klen);
+	if (plen > 0)
+		memcpy(p + STORE_OP_HDR + klen, pre, plen);
+	if (vlen > 0)
+		memcpy(p + STORE_OP_HDR + klen + plen, v, vlen);
+	o->len += need;
 }
 
 int
 store_tx_put(struct store *s, const uint8_t id[TX_ID_LEN], const uint8_t *raw,
     size_t len, uint64_t added_ms)
 {
-	MDB_txn	*txn;
-	MDB_val	 k, v;
-	int	 rc;
+	uint8_t	t[8];
 
-	if ((txn = store_batch(s)) == NULL)
-		return -1;
-	k.mv_data = (void *)id;
-	k.mv_size = TX_ID_LEN;
-	v.mv_data = NULL;
-	v.mv_size = 8 + len;
-	/* MDB_RESERVE: LMDB hands the room, we write into it (one copy). */
-	if ((rc = mdb_put(txn, s->txs, &k, &v, MDB_RESERVE)) != 0)
-		return store_batch_fail(s, "cannot write a transaction", rc);
-	store_le64(v.mv_data, added_ms);
-	memcpy((uint8_t *)v.mv_data + 8, raw, len);
+	store_le64(t, added_ms);
+	store_op_add(s, STORE_OP_PUT, STORE_T_TXS, id, TX_ID_LEN, t, 8, raw, len);
 	return 0;
 }
 
 int
 store_tx_del(struct store *s, const uint8_t id[TX_ID_LEN])
 {
-	MDB_txn	*txn;
-	MDB_val	 k;
-	int	 rc;
-
-	if ((txn = store_batch(s)) == NULL)
-		return -1;
-	k.mv_data = (void *)id;
-	k.mv_size = TX_ID_LEN;
-	if ((rc = mdb_del(txn, s->txs, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
-		return store_batch_fail(s, "cannot delete a transaction", rc);
-	return 0;
-}
-
-/* Puts (or replaces) key k in table dbi of the batch; what names it in an error. */
-static int
-store_db_put(struct store *s, MDB_dbi dbi, const void *k, size_t klen,
-    const void *v, size_t vlen, const char *what)
-{
-	MDB_txn	*txn;
-	MDB_val	 kv, vv;
-	int	 rc;
-	char	 doing[64];
-
-	if ((txn = store_batch(s)) == NULL)
-		return -1;
-	kv.mv_data = (void *)k;
-	kv.mv_size = klen;
-	vv.mv_data = (void *)v;
-	vv.mv_size = vlen;
-	if ((rc = mdb_put(txn, dbi, &kv, &vv, 0)) != 0) {
-		snprintf(doing, sizeof(doing), "cannot write a %s", what);
-		return store_batch_fail(s, doing, rc);
-	}
-	return 0;
-}
-
-/* Deletes key k of table dbi in the batch (absent: no error). */
-static int
-store_db_del(struct store *s, MDB_dbi dbi, const void *k, size_t klen,
-    const char *what)
-{
-	MDB_txn	*txn;
-	MDB_val	 kv;
-	int	 rc;
-	char	 doing[64];
-
-	if ((txn = store_batch(s)) == NULL)
-		return -1;
-	kv.mv_data = (void *)k;
-	kv.mv_size = klen;
-	if ((rc = mdb_del(txn, dbi, &kv, NULL)) != 0 && rc != MDB_NOTFOUND) {
-		snprintf(doing, sizeof(doing), "cannot delete a %s", what);
-		return store_batch_fail(s, doing, rc);
-	}
+	store_op_add(s, STORE_OP_DEL, STORE_T_TXS, id, TX_ID_LEN, NULL, 0,
+	    NULL, 0);
 	return 0;
 }
 
 int
 store_peer_put(struct store *s, const char *addr, uint64_t seen_ms)
 {
-	uint8_t	 buf[8];
+	uint8_t	t[8];
 
 	if (strlen(addr) == 0 || strlen(addr) >= STORE_PEER_MAX)
 		return 0;
-	store_le64(buf, seen_ms);
-	return store_db_put(s, s->peers, addr, strlen(addr), buf, sizeof(buf),
-	    "peer");
+	store_le64(t, seen_ms);
+	store_op_add(s, STORE_OP_PUT, STORE_T_PEERS, addr, strlen(addr), t, 8,
+	    NULL, 0);
+	return 0;
 }
 
 int
@@ -742,7 +752,9 @@ store_peer_del(struct store *s, const char *addr)
 {
 	if (strlen(addr) == 0 || strlen(addr) >= STORE_PEER_MAX)
 		return 0;
-	return store_db_del(s, s->peers, addr, strlen(addr), "peer");
+	store_op_add(s, STORE_OP_DEL, STORE_T_PEERS, addr, strlen(addr), NULL,
+	    0, NULL, 0);
+	return 0;
 }
 
 int
@@ -751,58 +763,221 @@ store_ban_put(struct store *s, const uint8_t *key, size_t klen,
 {
 	if (klen == 0 || klen > STORE_BAN_KEY_MAX || vlen > STORE_BAN_VAL_MAX)
 		return 0;
-	return store_db_put(s, s->bans, key, klen, val, vlen, "ban");
+	store_op_add(s, STORE_OP_PUT, STORE_T_BANS, key, klen, NULL, 0, val,
+	    vlen);
+	return 0;
 }
 
 int
 store_ban_clear(struct store *s)
 {
-	MDB_txn	*txn;
-	int	 rc;
-
-	if ((txn = store_batch(s)) == NULL)
-		return -1;
-	if ((rc = mdb_drop(txn, s->bans, 0)) != 0)
-		return store_batch_fail(s, "cannot clear the bans", rc);
+	store_op_add(s, STORE_OP_CLEAR, STORE_T_BANS, NULL, 0, NULL, 0, NULL, 0);
 	return 0;
+}
+
+/*
+ * Applies ops in one write transaction and commits it (synced unless
+ * --sync none).  Runs on the commit thread, or on the loop thread when
+ * nothing else writes.  0, or an LMDB error with *doing set (static).
+ */
+static int
+store_apply(struct store *s, const struct store_ops *ops, const char **doing,
+    char *what, size_t whatlen)
+{
+	MDB_dbi		 dbis[] = { s->txs, s->peers, s->bans };
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	const uint8_t	*p = ops->buf, *end = ops->buf + ops->len;
+	uint32_t	 vlen;
+	size_t		 klen;
+	int		 rc = 0;
+
+	*doing = "cannot begin a write transaction";
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return rc;
+	while (p < end) {
+		klen = (size_t)p[2] | (size_t)p[3] << 8;
+		memcpy(&vlen, p + 4, 4);
+		k.mv_data = (void *)(p + STORE_OP_HDR);
+		k.mv_size = klen;
+		v.mv_data = (void *)(p + STORE_OP_HDR + klen);
+		v.mv_size = vlen;
+		snprintf(what, whatlen, "%s", store_op_what[p[1]]);
+		if (p[0] == STORE_OP_PUT) {
+			*doing = "cannot write a";
+			rc = mdb_put(txn, dbis[p[1]], &k, &v, 0);
+		} else if (p[0] == STORE_OP_DEL) {
+			*doing = "cannot delete a";
+			if ((rc = mdb_del(txn, dbis[p[1]], &k, NULL)) == MDB_NOTFOUND)
+				rc = 0;
+		} else {
+			*doing = "cannot clear the";
+			snprintf(what, whatlen, "%ss", store_op_what[p[1]]);
+			rc = mdb_drop(txn, dbis[p[1]], 0);
+		}
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		p += STORE_OP_HDR + klen + vlen;
+	}
+	*doing = "cannot commit";
+	what[0] = '\0';
+	return mdb_txn_commit(txn);
+}
+
+/* The result of store_apply as the error of s ("cannot write a ban: ..."). */
+static int
+store_result(struct store *s, int rc, const char *doing, const char *what)
+{
+	char	buf[96];
+
+	if (rc == 0)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s%s%s", doing, what[0] != '\0' ? " " : "",
+	    what);
+	store_seterr_rc(s, buf, rc);
+	return -1;
 }
 
 int
 store_commit(struct store *s)
 {
-	int	rc;
+	const char	*doing;
+	char		 what[32];
+	int		 rc;
 
-	if (s->failed) {
-		s->failed = 0;
+	if (s->busy && store_commit_wait(s) == -1)
 		return -1;
-	}
-	if (s->txn == NULL)
+	if (s->pending.len == 0)
 		return 0;
-	rc = mdb_txn_commit(s->txn);
-	s->txn = NULL;
-	if (rc != 0) {
-		store_seterr_rc(s, "cannot commit", rc);
-		return -1;
+	rc = store_apply(s, &s->pending, &doing, what, sizeof(what));
+	s->pending.len = 0;
+	return store_result(s, rc, doing, what);
+}
+
+/* The commit thread: applies each batch handed to it, then signals the eventfd. */
+static void *
+store_thread_main(void *arg)
+{
+	struct store	*s = arg;
+	struct timespec	 t0, t1;
+	uint64_t	 one = 1;
+	int		 rc;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->go && !s->quit)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->go)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = store_apply(s, &s->flight, &s->t_doing, s->t_what,
+		    sizeof(s->t_what));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		pthread_mutex_lock(&s->mu);
+		s->t_rc = rc;
+		s->t_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ULL +
+		    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+		s->go = 0;
+		s->done = 1;
+		pthread_cond_broadcast(&s->cv);
+		/* Under the lock: store_close cannot close the fd meanwhile. */
+		if (write(s->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+			log_error("store", "commit thread: eventfd: %s",
+			    strerror(errno));
 	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int
+store_commit_start(struct store *s)
+{
+	struct store_ops	 t;
+
+	if (s->busy)
+		return 1;
+	if (s->pending.len == 0)
+		return 1;
+	if (!s->thread_on) {
+		if (s->efd == -1 ||
+		    pthread_create(&s->thread, NULL, store_thread_main, s) != 0)
+			return -1;
+		s->thread_on = 1;
+	}
+	/* The buffers swap: the loop fills one while the thread writes the other. */
+	t = s->flight;
+	s->flight = s->pending;
+	s->pending = t;
+	s->pending.len = 0;
+	s->busy = 1;
+	pthread_mutex_lock(&s->mu);
+	s->done = 0;
+	s->go = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
 
-/* A read transaction, or the open batch (which sees its own writes). */
+int
+store_commit_fd(const struct store *s)
+{
+	return s->efd;
+}
+
+/* Collects a finished commit: 0, or -1 with the error set.  Lock held by no one. */
 static int
-store_read_begin(struct store *s, MDB_txn **txn, int *own)
+store_commit_collect(struct store *s, uint64_t *ns)
+{
+	if (ns != NULL)
+		*ns = s->t_ns;
+	s->busy = 0;
+	s->flight.len = 0;
+	return store_result(s, s->t_rc, s->t_doing, s->t_what);
+}
+
+int
+store_commit_done(struct store *s, uint64_t *ns)
+{
+	uint64_t	n;
+	int		done;
+
+	if (read(s->efd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_error("store", "eventfd: %s", strerror(errno));
+	if (!s->busy)
+		return 1;
+	pthread_mutex_lock(&s->mu);
+	done = s->done;
+	pthread_mutex_unlock(&s->mu);
+	if (!done)
+		return 1;
+	return store_commit_collect(s, ns);
+}
+
+int
+store_commit_wait(struct store *s)
+{
+	if (!s->busy)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	while (!s->done)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return store_commit_collect(s, NULL);
+}
+
+/* A read transaction: committed data only (the batch is applied at commit). */
+static int
+store_read_begin(struct store *s, MDB_txn **txn)
 {
 	int	rc;
 
-	if (s->txn != NULL) {
-		*txn = s->txn;
-		*own = 0;
-		return 0;
-	}
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)) != 0) {
 		store_seterr_rc(s, "cannot begin a read transaction", rc);
 		return -1;
 	}
-	*own = 1;
 	return 0;
 }
 
@@ -814,9 +989,9 @@ store_tx_each(struct store *s, int (*fn)(const uint8_t id[TX_ID_LEN],
 	MDB_cursor	*c;
 	MDB_val		 k, v;
 	size_t		 bad = 0;
-	int		 rc, own, ret = 0;
+	int		 rc, ret = 0;
 
-	if (store_read_begin(s, &txn, &own) == -1)
+	if (store_read_begin(s, &txn) == -1)
 		return -1;
 	if ((rc = mdb_cursor_open(txn, s->txs, &c)) != 0) {
 		store_seterr_rc(s, "cannot read", rc);
@@ -842,8 +1017,7 @@ store_tx_each(struct store *s, int (*fn)(const uint8_t id[TX_ID_LEN],
 		    "a 32-byte id and an 8-byte time): skipped", s->path, bad);
 	mdb_cursor_close(c);
 out:
-	if (own)
-		mdb_txn_abort(txn);
+	mdb_txn_abort(txn);
 	return ret;
 }
 
@@ -855,9 +1029,9 @@ store_peer_each(struct store *s, int (*fn)(const char *addr, uint64_t seen_ms,
 	MDB_cursor	*c;
 	MDB_val		 k, v;
 	char		 addr[STORE_PEER_MAX];
-	int		 rc, own, ret = 0;
+	int		 rc, ret = 0;
 
-	if (store_read_begin(s, &txn, &own) == -1)
+	if (store_read_begin(s, &txn) == -1)
 		return -1;
 	if ((rc = mdb_cursor_open(txn, s->peers, &c)) != 0) {
 		store_seterr_rc(s, "cannot read", rc);
@@ -879,8 +1053,7 @@ store_peer_each(struct store *s, int (*fn)(const char *addr, uint64_t seen_ms,
 	}
 	mdb_cursor_close(c);
 out:
-	if (own)
-		mdb_txn_abort(txn);
+	mdb_txn_abort(txn);
 	return ret;
 }
 
@@ -891,9 +1064,9 @@ store_ban_each(struct store *s, int (*fn)(const uint8_t *key, size_t klen,
 	MDB_txn		*txn;
 	MDB_cursor	*c;
 	MDB_val		 k, v;
-	int		 rc, own, ret = 0;
+	int		 rc, ret = 0;
 
-	if (store_read_begin(s, &txn, &own) == -1)
+	if (store_read_begin(s, &txn) == -1)
 		return -1;
 	if ((rc = mdb_cursor_open(txn, s->bans, &c)) != 0) {
 		store_seterr_rc(s, "cannot read", rc);
@@ -910,8 +1083,7 @@ store_ban_each(struct store *s, int (*fn)(const uint8_t *key, size_t klen,
 	}
 	mdb_cursor_close(c);
 out:
-	if (own)
-		mdb_txn_abort(txn);
+	mdb_txn_abort(txn);
 	return ret;
 }
 
@@ -920,14 +1092,12 @@ store_tx_count(struct store *s)
 {
 	MDB_txn		*txn;
 	MDB_stat	 st;
-	int		 own;
 	size_t		 n = 0;
 
-	if (store_read_begin(s, &txn, &own) == -1)
+	if (store_read_begin(s, &txn) == -1)
 		return 0;
 	if (mdb_stat(txn, s->txs, &st) == 0)
 		n = st.ms_entries;
-	if (own)
-		mdb_txn_abort(txn);
+	mdb_txn_abort(txn);
 	return n;
 }

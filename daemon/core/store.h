@@ -3,9 +3,11 @@
  * data.mdb): accepted transactions (db "txs": id -> accept time and bytes),
  * the last good peers (db "peers": address -> last seen), the bans (db
  * "bans", records p2p/ban.c packs) and the format
- * version (db "meta").  Writes go into one open write transaction, the
- * batch, until store_commit: the caller commits once per loop turn (group
- * commit, docs/ARCHITECTURE.md).  No sockets, no threads; loop thread only.
+ * version (db "meta").  Writes go into the batch, a list applied in one
+ * write transaction at commit: the caller commits once per loop turn (group
+ * commit, docs/ARCHITECTURE.md), on the store's own thread (LMDB's write
+ * and fsync off the loop) or on the calling one.  No sockets; reads and
+ * writes from the loop thread only, readers see committed data.
  */
 #ifndef CORE_STORE_H
 #define CORE_STORE_H
@@ -52,8 +54,8 @@ int	store_sync_mode(const struct store *s);
 const char *store_path(const struct store *s);
 
 /*
- * Adds (or replaces) transaction id in the batch.  0, or -1 after the batch
- * failed (store_error says why; store_commit will fail too).
+ * Adds (or replaces) transaction id in the batch.  0 (an error shows at
+ * the commit).
  */
 int	store_tx_put(struct store *s, const uint8_t id[TX_ID_LEN],
 	    const uint8_t *raw, size_t len, uint64_t added_ms);
@@ -78,13 +80,30 @@ int	store_ban_clear(struct store *s);
 /* Calls fn for every stored ban (in key order) until it returns non-zero. */
 int	store_ban_each(struct store *s, int (*fn)(const uint8_t *key,
 	    size_t klen, const uint8_t *val, size_t vlen, void *arg), void *arg);
-/* True while a batch is open (writes not yet committed). */
+/* True while the batch has writes or a commit is in flight. */
 int	store_dirty(const struct store *s);
 /*
- * Commits the batch (synced unless STORE_SYNC_NONE).  0 (also with no
- * batch), or -1: nothing of the batch was kept; store_error says why.
+ * Applies the batch in one write transaction and commits it (synced unless
+ * STORE_SYNC_NONE), on the calling thread, after the commit in flight if
+ * any (store_commit_wait).  0 (also with an empty batch), or -1: nothing of
+ * the batch was kept; store_error says why.
  */
 int	store_commit(struct store *s);
+/*
+ * The same on the store's commit thread, so that the loop goes on while
+ * LMDB writes and syncs: the batch is handed over and a new one begins.
+ * 0 if started; 1 if a commit is already in flight or there is nothing to
+ * commit; -1 if no thread can run (use store_commit).  When it ends, the
+ * fd of store_commit_fd becomes readable: store_commit_done then says 1
+ * (not yet), 0 (committed) or -1 (nothing of it kept, store_error says
+ * why), and *ns how long the thread took.  store_commit_wait blocks until
+ * it ends (0 or -1 as store_commit_done).  Loop thread only.
+ */
+int	store_commit_start(struct store *s);
+int	store_commit_fd(const struct store *s);
+int	store_commit_done(struct store *s, uint64_t *ns);
+int	store_commit_wait(struct store *s);
+int	store_busy(const struct store *s);
 /* The last error: "store: PATH: what" (valid until the next call). */
 const char *store_error(const struct store *s);
 

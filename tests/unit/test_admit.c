@@ -406,13 +406,33 @@ verdict_check(const char *name, const struct waiter *w, enum admit_status st,
 /* --- the store: group commit ------------------------------------------ */
 
 static struct store *probe_store;	/* on_verdict_probe looks at it */
-static unsigned	 probe_dirty;		/* verdicts given while a batch was open */
+static unsigned	 probe_dirty;		/* "accepted" given before the commit */
 
+static int
+probe_find(const uint8_t id[TX_ID_LEN], const uint8_t *raw, size_t len,
+    uint64_t added_ms, void *arg)
+{
+	(void)raw;
+	(void)len;
+	(void)added_ms;
+	if (memcmp(id, arg, TX_ID_LEN) != 0)
+		return 0;
+	memset(arg, 0, TX_ID_LEN);	/* found */
+	return 1;
+}
+
+/* An "accepted" verdict must find its transaction committed (readers see only that). */
 static void
 on_verdict_probe(const struct admit_verdict *v, void *arg)
 {
-	if (store_dirty(probe_store))
-		probe_dirty++;
+	uint8_t	id[TX_ID_LEN], zero[TX_ID_LEN] = { 0 };
+
+	if (v->status == ADMIT_ACCEPTED) {
+		memcpy(id, v->id, TX_ID_LEN);
+		if (store_tx_each(probe_store, probe_find, id) != 0 ||
+		    memcmp(id, zero, TX_ID_LEN) != 0)
+			probe_dirty++;
+	}
 	on_verdict(v, arg);
 }
 

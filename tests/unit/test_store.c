@@ -4,6 +4,7 @@
  * and corrupt or truncated files: a clear error naming the file, never a
  * crash.
  */
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -120,10 +121,11 @@ test_store_put_delete_reload(void **state)
 		assert_int_equal(store_tx_put(s, id, raw, sizeof(raw), 1000 + i), 0);
 	}
 	assert_true(store_dirty(s));
-	/* The open batch sees its own writes. */
-	assert_int_equal(store_tx_count(s), 100);
+	/* Readers see committed data only. */
+	assert_int_equal(store_tx_count(s), 0);
 	assert_int_equal(store_commit(s), 0);
 	assert_false(store_dirty(s));
+	assert_int_equal(store_tx_count(s), 100);
 	fake_tx(id, raw, sizeof(raw), 7);
 	assert_int_equal(store_tx_del(s, id), 0);
 	fake_tx(id, raw, sizeof(raw), 999);	/* absent: no error */
@@ -131,16 +133,33 @@ test_store_put_delete_reload(void **state)
 	assert_int_equal(store_peer_put(s, "127.0.0.1:7001", 5), 0);
 	assert_int_equal(store_peer_put(s, "127.0.0.1:7002", 6), 0);
 	assert_int_equal(store_peer_del(s, "127.0.0.1:7002"), 0);
-	assert_int_equal(store_commit(s), 0);
-	store_close(s);
+	/* On the commit thread: the fd says when; a new batch gathers meanwhile. */
+	assert_int_equal(store_commit_start(s), 0);
+	assert_true(store_busy(s));
+	assert_true(store_dirty(s));
+	assert_int_equal(store_commit_start(s), 1);	/* one in flight at a time */
+	fake_tx(id, raw, sizeof(raw), 101);
+	assert_int_equal(store_tx_put(s, id, raw, sizeof(raw), 1101), 0);
+	{
+		struct pollfd	pfd = { .fd = store_commit_fd(s), .events = POLLIN };
+		uint64_t	ns = 0;
+
+		assert_int_equal(poll(&pfd, 1, 10000), 1);
+		assert_int_equal(store_commit_done(s, &ns), 0);
+		assert_true(ns > 0);
+	}
+	assert_false(store_busy(s));
+	assert_true(store_dirty(s));		/* tx 101, not yet committed */
+	assert_int_equal(store_tx_count(s), 99);
+	store_close(s);				/* commits it */
 
 	s = store_open(path, MAP, STORE_SYNC_NONE, err, sizeof(err));
 	assert_non_null(s);
-	assert_int_equal(store_tx_count(s), 99);
+	assert_int_equal(store_tx_count(s), 100);
 	assert_int_equal(store_tx_each(s, seen_tx, &seen), 0);
-	assert_int_equal(seen.n, 99);
+	assert_int_equal(seen.n, 100);
 	assert_true(seen.bytes_ok);
-	assert_int_equal(seen.sum_ms, 99 * 1000 + 5050 - 7);
+	assert_int_equal(seen.sum_ms, 99 * 1000 + 5050 - 7 + 1101);
 	assert_int_equal(store_peer_each(s, seen_peer, peers), 0);
 	assert_string_equal(peers, "127.0.0.1:7001=5;");
 	assert_int_equal(store_sync_mode(s), STORE_SYNC_NONE);
@@ -205,9 +224,18 @@ test_store_map_full(void **state)
 		fake_tx(id, raw, sizeof(raw), i);
 		rc = store_tx_put(s, id, raw, sizeof(raw), 1000 + i);
 	}
-	assert_int_equal(rc, -1);
-	/* Every later write of the batch fails too, and so does its commit. */
-	assert_int_equal(store_tx_put(s, id, raw, sizeof(raw), 1), -1);
+	assert_int_equal(rc, 0);	/* the batch is written at its commit */
+	/* On the commit thread, the whole batch fails. */
+	assert_int_equal(store_commit_start(s), 0);
+	assert_int_equal(store_commit_wait(s), -1);
+	assert_non_null(strstr(store_error(s), "cannot write a transaction"));
+	assert_non_null(strstr(store_error(s), "the store is full"));
+	assert_int_equal(store_tx_count(s), 0);
+	/* On the calling thread, the same. */
+	for (i = 1; i <= 2000; i++) {
+		fake_tx(id, raw, sizeof(raw), i);
+		assert_int_equal(store_tx_put(s, id, raw, sizeof(raw), 1000 + i), 0);
+	}
 	assert_int_equal(store_commit(s), -1);
 	assert_non_null(strstr(store_error(s), "data.mdb"));
 	assert_non_null(strstr(store_error(s), "the store is full"));
