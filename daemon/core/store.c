@@ -707,7 +707,8 @@ store_op_add(struct store *s, int op, int table, const void *k, size_t klen,
 	p[2] = (uint8_t)klen;
 	p[3] = (uint8_t)(klen >> 8);
 	memcpy(p + 4, &len, 4);
-	memcpy(p + STORE_OP_HDR, k, klen);
+	if (klen > 0)
+		memcpy(p + STORE_OP_HDR, k, klen);
 	if (plen > 0)
 		memcpy(p + STORE_OP_HDR + klen, pre, plen);
 	if (vlen > 0)

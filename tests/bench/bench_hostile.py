@@ -42,6 +42,7 @@ Standard library only; transactions are signed with tests/integration/txlib.py.
 import argparse
 import ctypes
 import http.client
+import ipaddress
 import json
 import os
 import platform
@@ -561,13 +562,61 @@ def hostile(mode, target, seconds, *extra, src=None):
     return argv + [str(x) for x in extra]
 
 
+def attacker_ips(o):
+    """The addresses the many-peer attacks spread over: o.attacker_ips of them from
+    --attacker-ip up, so that --max-inbound-per-ip (32) lets the peers in as it
+    would peers of several hosts; 127.0.0.1 alone (exempt from per-address
+    limits) when no --attacker-ip is given."""
+    if not o.attacker_ip or o.attacker_ip == HOST:
+        return [HOST]
+    base = ipaddress.ip_address(o.attacker_ip)
+    return [str(base + i) for i in range(max(1, o.attacker_ips))]
+
+
+def spread(o, mode, target, *extra):
+    """One attacker process a source address, the o.peers peers shared out;
+    labelled "mode@i", folded back into out[mode] by merge_spread."""
+    ips = attacker_ips(o)
+    if len(ips) == 1:
+        return [(0, mode, hostile(mode, target, o.seconds, "--conns", o.peers, *extra,
+                                  src=ips[0]))]
+    share = [o.peers // len(ips) + (1 if i < o.peers % len(ips) else 0)
+             for i in range(len(ips))]
+    return [(0, "%s@%d" % (mode, i), hostile(mode, target, o.seconds, "--conns", n,
+                                             *extra, src=ip))
+            for i, (ip, n) in enumerate(zip(ips, share)) if n > 0]
+
+
+# Of a spread attack's processes: summed (peers, counters), else the first's.
+SPREAD_SUMMED = ("conns", "links_open_at_end", "active_at_end", "active_max",
+                 "active_mean", "peers_holding_at_end")
+
+
+def merge_spread(out):
+    """Folds the outputs "mode@i" into out[mode].  active_max is the sum of each
+    process's maximum, an upper bound on the peers active at once."""
+    merged = {k: v for k, v in out.items() if "@" not in k}
+    for label in sorted(k for k in out if "@" in k):
+        mode, part = label.split("@", 1)[0], out[label]
+        if mode not in merged:
+            merged[mode] = dict(part, counters=dict(part.get("counters", {})), spread=1)
+            continue
+        m = merged[mode]
+        m["spread"] += 1
+        for k in SPREAD_SUMMED:
+            if k in part:
+                m[k] = m.get(k, 0) + part[k]
+        for k, v in part.get("counters", {}).items():
+            m["counters"][k] = m["counters"].get(k, 0) + v
+    return merged
+
+
 class Junk(Attack):
     name = "junk"
     what = "authenticated peers each announcing 2,000 fresh random ids/s (INV)"
 
     def attackers(self, ctx):
-        return [(0, "junk", hostile("junk", ctx.n2.p2p_addr, self.o.seconds, "--conns",
-                                    self.o.peers, "--rate", 2000, src=self.o.attacker_ip))]
+        return spread(self.o, "junk", ctx.n2.p2p_addr, "--rate", 2000)
 
     def exercised(self, ctx):
         a = ctx.out["junk"]
@@ -584,8 +633,7 @@ class GetData(Attack):
     what = "peers requesting known ids (GETDATA) and never reading"
 
     def attackers(self, ctx):
-        return [(0, "getdata", hostile("getdata", ctx.n2.p2p_addr, self.o.seconds,
-                                       "--conns", self.o.peers, src=self.o.attacker_ip))]
+        return spread(self.o, "getdata", ctx.n2.p2p_addr)
 
     def exercised(self, ctx):
         a = ctx.out["getdata"]
@@ -903,6 +951,7 @@ def run_attack(cls, o, workdir):
         for t in side:
             t.start()
         ctx.out, att_cpu = run_procs(sched, wd, "attack")
+        ctx.out = merge_spread(ctx.out)
         a1 = time.time()
         for nd in nodes:
             if nd.proc.poll() is not None:
@@ -1115,6 +1164,9 @@ def main():
                     help="log rate measured from this many s into an attack (5)")
     ap.add_argument("--attacker-ip", default=None,
                     help="bind attackers to this loopback address (default 127.0.0.1)")
+    ap.add_argument("--attacker-ips", type=int, default=4,
+                    help="junk and getdata: spread the peers over this many addresses from "
+                    "--attacker-ip up (4)")
     ap.add_argument("--keep", action="store_true", help="keep the nodes' data dirs and logs")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     o = ap.parse_args()
@@ -1142,6 +1194,7 @@ def main():
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "seconds": o.seconds, "honest_rate": o.rate, "peers": o.peers,
             "attacker_ip": o.attacker_ip or HOST,
+            "attacker_ips_junk_getdata": attacker_ips(o),
             "note": "attackers, the 3 nodes and the honest load share this machine"}
     print("machine: %s" % info["machine"])
     print("noded: %s (%s)" % (info["noded"], NODED))

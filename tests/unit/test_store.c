@@ -166,6 +166,55 @@ test_store_put_delete_reload(void **state)
 	store_close(s);
 }
 
+static int
+count_ban(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+    void *arg)
+{
+	char	*seen = arg;
+	size_t	 n = strlen(seen);
+
+	/* "k1=v1;" for each record, key and value one byte each here. */
+	assert_int_equal(klen, 2);
+	assert_int_equal(vlen, 1);
+	snprintf(seen + n, 64 - n, "%c%c=%c;", key[0], key[1], val[0]);
+	return 0;
+}
+
+/* The bans table: put, rewritten whole (clear then put), kept across a reopen. */
+static void
+test_store_bans(void **state)
+{
+	struct store	*s;
+	char		 path[128], err[512], seen[64] = "";
+
+	(void)state;
+	fresh(path, sizeof(path), "bans");
+	s = store_open(path, MAP, STORE_SYNC_BATCH, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(store_ban_put(s, (const uint8_t *)"k1", 2,
+	    (const uint8_t *)"a", 1), 0);
+	assert_int_equal(store_ban_put(s, (const uint8_t *)"k2", 2,
+	    (const uint8_t *)"b", 1), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_ban_each(s, count_ban, seen), 0);
+	assert_string_equal(seen, "k1=a;k2=b;");
+	assert_int_equal(store_ban_clear(s), 0);
+	assert_int_equal(store_ban_put(s, (const uint8_t *)"k3", 2,
+	    (const uint8_t *)"c", 1), 0);
+	/* Too long a key is not kept (and is no error). */
+	assert_int_equal(store_ban_put(s, (const uint8_t *)path,
+	    STORE_BAN_KEY_MAX + 1, (const uint8_t *)"d", 1), 0);
+	assert_int_equal(store_commit_start(s), 0);
+	assert_int_equal(store_commit_wait(s), 0);
+	store_close(s);
+	s = store_open(path, MAP, STORE_SYNC_BATCH, err, sizeof(err));
+	assert_non_null(s);
+	seen[0] = '\0';
+	assert_int_equal(store_ban_each(s, count_ban, seen), 0);
+	assert_string_equal(seen, "k3=c;");
+	store_close(s);
+}
+
 /* Writes format version ver into the meta db, as another noded would. */
 static void
 set_version(const char *path, uint32_t ver)
@@ -396,6 +445,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_put_delete_reload),
 		cmocka_unit_test(test_store_version),
+		cmocka_unit_test(test_store_bans),
 		cmocka_unit_test(test_store_map_full),
 		cmocka_unit_test(test_store_read_only),
 		cmocka_unit_test(test_store_corrupt),
