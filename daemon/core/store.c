@@ -897,14 +897,22 @@ int
 store_commit_start(struct store *s)
 {
 	struct store_ops	 t;
+	sigset_t		 all, old;
+	int			 rc;
 
 	if (s->busy)
 		return 1;
 	if (s->pending.len == 0)
 		return 1;
 	if (!s->thread_on) {
-		if (s->efd == -1 ||
-		    pthread_create(&s->thread, NULL, store_thread_main, s) != 0)
+		if (s->efd == -1)
+			return -1;
+		/* The thread blocks every signal: they belong to the loop thread. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(&s->thread, NULL, store_thread_main, s);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0)
 			return -1;
 		s->thread_on = 1;
 	}
