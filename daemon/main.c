@@ -184,14 +184,10 @@ main_shutdown(struct main_node *m, const char *why)
 		return;
 	m->n.stopping = 1;
 	log_info("main", "%s: shutting down", why);
-	net_shutdown(m->net, "shutting down");
-	/*
-	 * Drain: every queued job is verified and answered before the threads
-	 * go, and the store's last batch committed, so that API callers held
-	 * for it hear "accepted"; then the API answers what is left with 503.
-	 */
-	admit_shutdown(m->admit);
 	api_shutdown(m->api);
+	net_shutdown(m->net, "shutting down");
+	/* Drain: every queued job is verified and answered before the threads go. */
+	admit_shutdown(m->admit);
 	/* A moment for the API's last answers (503s, verdicts) to leave. */
 	event_base_loopexit(m->n.base, &main_linger);
 }

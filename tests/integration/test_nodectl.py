@@ -420,12 +420,16 @@ def test_rejections_exit_1_with_the_reason(cluster, keys):
     assert re.fullmatch(r"[0-9a-f]{64} rejected: wrong network.*\n", r.stdout), r.stdout
 
     # One nonce, two transactions: the smaller id keeps it (PROTOCOL.md 5.4),
-    # so whichever lost is refused when it comes again.
-    ok(ctl("send", "--key", key, "--to", to, "--amount", "5", "--nonce", "9", node=n))
-    r = ctl("send", "--key", key, "--to", to, "--amount", "6", "--nonce", "9", node=n)
+    # so whichever lost is refused when the same bytes come again.  (Signed
+    # once each: a new `send` would sign a new timestamp, a new id.)
+    first = ok(ctl("send", "--key", key, "--to", to, "--amount", "5", "--nonce", "9",
+                   "--dry-run", node=n)).stdout.strip()
+    second = ok(ctl("send", "--key", key, "--to", to, "--amount", "6", "--nonce", "9",
+                    "--dry-run", node=n)).stdout.strip()
+    ok(ctl("submit", first, node=n))
+    r = ctl("submit", second, node=n)
     if r.returncode == 0:
-        r = ctl("send", "--key", key, "--to", to, "--amount", "5", "--nonce", "9",
-                node=n)
+        r = ctl("submit", first, node=n)
     assert r.returncode == 1
     assert re.fullmatch(r"[0-9a-f]{64} rejected: nonce already used.*\n", r.stdout), r.stdout
 
