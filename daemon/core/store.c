@@ -990,110 +990,110 @@ store_read_begin(struct store *s, MDB_txn **txn)
 	return 0;
 }
 
-int
-store_tx_each(struct store *s, int (*fn)(const uint8_t id[TX_ID_LEN],
-    const uint8_t *raw, size_t len, uint64_t added_ms, void *arg), void *arg)
+/*
+ * Calls fn for every record of table dbi, in key order, in a read
+ * transaction, until it returns non-zero.  0, or -1 (store_error: "cannot
+ * read a <what>").
+ */
+static int
+store_each(struct store *s, MDB_dbi dbi, const char *what,
+    int (*fn)(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg), void *arg)
 {
 	MDB_txn		*txn;
 	MDB_cursor	*c;
 	MDB_val		 k, v;
-	size_t		 bad = 0;
+	char		 doing[64];
 	int		 rc, ret = 0;
 
 	if (store_read_begin(s, &txn) == -1)
 		return -1;
-	if ((rc = mdb_cursor_open(txn, s->txs, &c)) != 0) {
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0) {
 		store_seterr_rc(s, "cannot read", rc);
-		ret = -1;
-		goto out;
-	}
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != TX_ID_LEN || v.mv_size < 8) {
-			bad++;
-			continue;
-		}
-		if (fn(k.mv_data, (const uint8_t *)v.mv_data + 8, v.mv_size - 8,
-		    store_get64(v.mv_data), arg) != 0)
-			break;
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		store_seterr_rc(s, "cannot read a transaction", rc);
-		ret = -1;
-	}
-	if (bad > 0)
-		log_warn("store", "%s: %zu records of db txs are malformed (not "
-		    "a 32-byte id and an 8-byte time): skipped", s->path, bad);
-	mdb_cursor_close(c);
-out:
-	mdb_txn_abort(txn);
-	return ret;
-}
-
-int
-store_peer_each(struct store *s, int (*fn)(const char *addr, uint64_t seen_ms,
-    void *arg), void *arg)
-{
-	MDB_txn		*txn;
-	MDB_cursor	*c;
-	MDB_val		 k, v;
-	char		 addr[STORE_PEER_MAX];
-	int		 rc, ret = 0;
-
-	if (store_read_begin(s, &txn) == -1)
+		mdb_txn_abort(txn);
 		return -1;
-	if ((rc = mdb_cursor_open(txn, s->peers, &c)) != 0) {
-		store_seterr_rc(s, "cannot read", rc);
-		ret = -1;
-		goto out;
-	}
-	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size == 0 || k.mv_size >= sizeof(addr) || v.mv_size != 8)
-			continue;
-		memcpy(addr, k.mv_data, k.mv_size);
-		addr[k.mv_size] = '\0';
-		if (fn(addr, store_get64(v.mv_data), arg) != 0)
-			break;
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		store_seterr_rc(s, "cannot read a peer", rc);
-		ret = -1;
-	}
-	mdb_cursor_close(c);
-out:
-	mdb_txn_abort(txn);
-	return ret;
-}
-
-int
-store_ban_each(struct store *s, int (*fn)(const uint8_t *key, size_t klen,
-    const uint8_t *val, size_t vlen, void *arg), void *arg)
-{
-	MDB_txn		*txn;
-	MDB_cursor	*c;
-	MDB_val		 k, v;
-	int		 rc, ret = 0;
-
-	if (store_read_begin(s, &txn) == -1)
-		return -1;
-	if ((rc = mdb_cursor_open(txn, s->bans, &c)) != 0) {
-		store_seterr_rc(s, "cannot read", rc);
-		ret = -1;
-		goto out;
 	}
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
 		if (fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg) != 0)
 			break;
 	if (rc != 0 && rc != MDB_NOTFOUND) {
-		store_seterr_rc(s, "cannot read a ban", rc);
+		snprintf(doing, sizeof(doing), "cannot read a %s", what);
+		store_seterr_rc(s, doing, rc);
 		ret = -1;
 	}
 	mdb_cursor_close(c);
-out:
 	mdb_txn_abort(txn);
 	return ret;
+}
+
+struct store_tx_walk {
+	int	(*fn)(const uint8_t id[TX_ID_LEN], const uint8_t *raw, size_t len,
+		    uint64_t added_ms, void *arg);
+	void	*arg;
+	size_t	 bad;
+};
+
+static int
+store_tx_rec(const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+    void *arg)
+{
+	struct store_tx_walk	*w = arg;
+
+	if (klen != TX_ID_LEN || vlen < 8) {
+		w->bad++;
+		return 0;
+	}
+	return w->fn(key, val + 8, vlen - 8, store_get64(val), w->arg);
+}
+
+int
+store_tx_each(struct store *s, int (*fn)(const uint8_t id[TX_ID_LEN],
+    const uint8_t *raw, size_t len, uint64_t added_ms, void *arg), void *arg)
+{
+	struct store_tx_walk	w = { fn, arg, 0 };
+	int			ret;
+
+	ret = store_each(s, s->txs, "transaction", store_tx_rec, &w);
+	if (w.bad > 0)
+		log_warn("store", "%s: %zu records of db txs are malformed (not "
+		    "a 32-byte id and an 8-byte time): skipped", s->path, w.bad);
+	return ret;
+}
+
+struct store_peer_walk {
+	int	(*fn)(const char *addr, uint64_t seen_ms, void *arg);
+	void	*arg;
+};
+
+static int
+store_peer_rec(const uint8_t *key, size_t klen, const uint8_t *val,
+    size_t vlen, void *arg)
+{
+	struct store_peer_walk	*w = arg;
+	char			 addr[STORE_PEER_MAX];
+
+	if (klen == 0 || klen >= sizeof(addr) || vlen != 8)
+		return 0;
+	memcpy(addr, key, klen);
+	addr[klen] = '\0';
+	return w->fn(addr, store_get64(val), w->arg);
+}
+
+int
+store_peer_each(struct store *s, int (*fn)(const char *addr, uint64_t seen_ms,
+    void *arg), void *arg)
+{
+	struct store_peer_walk	w = { fn, arg };
+
+	return store_each(s, s->peers, "peer", store_peer_rec, &w);
+}
+
+int
+store_ban_each(struct store *s, int (*fn)(const uint8_t *key, size_t klen,
+    const uint8_t *val, size_t vlen, void *arg), void *arg)
+{
+	return store_each(s, s->bans, "ban", fn, arg);
 }
 
 size_t
