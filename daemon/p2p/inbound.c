@@ -158,7 +158,7 @@ inbound_evict_pick(const struct inbound_cand *c, size_t n, uint64_t now)
 		/* Idle: nothing relayed for a while (since it came, or since its last frame). */
 		last = c[i].last_frame_ms != 0 ? c[i].last_frame_ms : c[i].since_ms;
 		if (now > last && now - last >= INBOUND_IDLE_MS &&
-		    (idle == -1 || c[i].since_ms > c[idle].since_ms))
+		    (idle == -1 || c[i].since_ms >= c[idle].since_ms))
 			idle = (int)i;
 	}
 	if (idle != -1) {
@@ -175,7 +175,7 @@ inbound_evict_pick(const struct inbound_cand *c, size_t n, uint64_t now)
 		for (j = 0, count = 0; j < n; j++)
 			count += may[j] && memcmp(c[j].ip, c[i].ip, BAN_IP_LEN) == 0;
 		if (count > most || (count == most && crowd != -1 &&
-		    c[i].since_ms > c[crowd].since_ms)) {
+		    c[i].since_ms >= c[crowd].since_ms)) {
 			most = count;
 			crowd = (int)i;
 		}

@@ -54,8 +54,9 @@ struct inbound_cand {
  * valid transaction (productive), nor one of the oldest quarter of the
  * others (long-lived); of the rest an idle one (no relay frame for
  * INBOUND_IDLE_MS), else one from the address with the most of them; the
- * newest in either case.  The index, or -1: none may go (the newcomer is
- * refused).
+ * newest in either case (c in arrival order: of two that came in the same
+ * millisecond, the later in c).  The index, or -1: none may go (the
+ * newcomer is refused).
  */
 int	inbound_evict_pick(const struct inbound_cand *c, size_t n, uint64_t now_ms);
 

@@ -273,6 +273,30 @@ test_inbound_buckets(void **state)
 	inbound_free(in);
 }
 
+/* Two that came in the same millisecond: the later in arrival order goes (CI saw the older go). */
+static void
+test_inbound_evict_tie(void **state)
+{
+	struct inbound_cand c[3];
+	uint64_t	now = 1000000;
+
+	(void)state;
+	memset(c, 0, sizeof(c));
+	ip4("127.0.0.2", c[0].ip);
+	ip4("127.0.0.3", c[1].ip);
+	ip4("127.0.0.4", c[2].ip);
+	for (int i = 0; i < 3; i++) {
+		c[i].since_ms = now - 5;
+		c[i].last_frame_ms = now - 1;
+	}
+	c[0].productive_ms = now - 2;
+	assert_int_equal(inbound_evict_pick(c, 3, now), 2);
+	/* Idle ones alike. */
+	c[1].last_frame_ms = c[2].last_frame_ms = 0;
+	c[1].since_ms = c[2].since_ms = now - INBOUND_IDLE_MS - 10;
+	assert_int_equal(inbound_evict_pick(c, 3, now), 2);
+}
+
 static void
 test_inbound_evict(void **state)
 {
@@ -339,6 +363,7 @@ main(void)
 		cmocka_unit_test(test_ban_exempt),
 		cmocka_unit_test(test_inbound_buckets),
 		cmocka_unit_test(test_inbound_evict),
+		cmocka_unit_test(test_inbound_evict_tie),
 		cmocka_unit_test(test_inbound_evict_keeps_long_lived),
 	};
 
