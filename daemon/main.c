@@ -192,7 +192,7 @@ main_shutdown(struct main_node *m, const char *why)
 	event_base_loopexit(m->n.base, &main_linger);
 }
 
-/* Once a second: the log's summary of a libevent burst that ended. */
+/* Once a second: the log's summary of a libevent burst that ended; freed heap back. */
 static void
 main_tickcb(evutil_socket_t fd, short what, void *arg)
 {
@@ -200,6 +200,7 @@ main_tickcb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	log_tick();
+	budget_tick();
 }
 
 static void
@@ -271,8 +272,7 @@ main(int argc, char **argv)
 	log_libevent_route();
 
 	n->base = event_base_new();
-	if (n->base == NULL ||
-	    event_base_priority_init(n->base, NODE_PRIORITIES) == -1) {
+	if (n->base == NULL) {
 		log_error("main", "cannot create the event loop");
 		return 1;
 	}

@@ -12,6 +12,14 @@
 /* Freed since the last trim before one is worth it, and how long to gather. */
 #define BUDGET_TRIM_BYTES	(4u << 20)
 #define BUDGET_TRIM_DELAY_MS	1000
+/*
+ * Memory no budget counts (a flood's wanted ids, set-aside announcements,
+ * the filters of peers gone) is freed bit by bit as it expires: every
+ * BUDGET_IDLE_CHECK_S seconds the heap's free bytes are looked at, and past
+ * BUDGET_IDLE_FREE they go back to the system.
+ */
+#define BUDGET_IDLE_CHECK_S	5
+#define BUDGET_IDLE_FREE	(8u << 20)
 
 struct budget budgets[BUDGET_KINDS];
 const char *const budget_names[BUDGET_KINDS] = {
@@ -61,6 +69,21 @@ budget_sub(struct event_base *base, enum budget_kind k, uint64_t n)
 	/* One-shot: event_base_free frees it if the loop ends first. */
 	if (event_base_once(base, -1, EV_TIMEOUT, budget_trimcb, NULL, &tv) == 0)
 		budget_trimming = 1;
+}
+
+void
+budget_tick(void)
+{
+	static unsigned	ticks;
+	struct mallinfo2 mi;
+
+	if (++ticks % BUDGET_IDLE_CHECK_S != 0 || budget_trimming)
+		return;
+	mi = mallinfo2();
+	if (mi.fordblks < BUDGET_IDLE_FREE)
+		return;
+	budget_freed = 0;
+	malloc_trim(0);
 }
 
 int

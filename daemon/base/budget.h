@@ -5,7 +5,8 @@
  * GET /v1/stats read the gauges and the counts of connections cut for
  * being over a budget.  A large release is followed, a second later, by
  * malloc_trim, so that what an attack made the node hold goes back to the
- * system (glibc keeps freed heap otherwise).  Loop thread only.
+ * system (glibc keeps freed heap otherwise); so is a heap found with much
+ * free memory at budget_tick.  Loop thread only.
  */
 #ifndef BASE_BUDGET_H
 #define BASE_BUDGET_H
@@ -39,6 +40,8 @@ void	budget_limit(enum budget_kind k, uint64_t limit);
 void	budget_add(enum budget_kind k, uint64_t n);
 /* n bytes fewer; base: the loop that runs the trim once enough was freed. */
 void	budget_sub(struct event_base *base, enum budget_kind k, uint64_t n);
+/* Once a second: gives a heap with much free memory back to the system. */
+void	budget_tick(void);
 /* 1 if k holds more than its limit. */
 int	budget_over(enum budget_kind k);
 

@@ -57,6 +57,7 @@ static void	peer_readcb(struct bufferevent *, void *);
 static void	peer_eventcb(struct bufferevent *, short, void *);
 static void	peer_tickcb(evutil_socket_t, short, void *);
 static void	peer_process(struct peer *);
+static void	peer_reads_resume(struct peer *);
 static void	peer_linkcb(evutil_socket_t, short, void *);
 static void	peer_turncb(evutil_socket_t, short, void *);
 
@@ -134,10 +135,7 @@ peer_out_check(struct peer *p)
 		return;
 	p->out_paused = 0;
 	bufferevent_setwatermark(p->bev, EV_WRITE, 0, 0);
-	if (p->paused)
-		return;
-	bufferevent_enable(p->bev, EV_READ);
-	peer_process(p);
+	peer_reads_resume(p);
 }
 
 static void
@@ -419,6 +417,29 @@ peer_send_pending(const struct peer *p)
 	    0) + (p->link != NULL ? link_pending(p->link) : 0);
 }
 
+/* Reads p again unless something still holds it. */
+static void
+peer_reads_resume(struct peer *p)
+{
+	if (p->state == PEER_CLOSED || p->bev == NULL || p->paused ||
+	    p->out_paused || p->held)
+		return;
+	bufferevent_enable(p->bev, EV_READ);
+	/* Bytes read before the pause wait in the input buffer: no read event will announce them. */
+	peer_process(p);
+}
+
+void
+peer_hold(struct peer *p, int on)
+{
+	p->held = on;
+	if (on) {
+		if (p->bev != NULL)
+			bufferevent_disable(p->bev, EV_READ);
+	} else
+		peer_reads_resume(p);
+}
+
 void
 peer_pause(struct peer *p)
 {
@@ -431,11 +452,7 @@ void
 peer_resume(struct peer *p)
 {
 	p->paused = 0;
-	if (p->state == PEER_CLOSED || p->bev == NULL || p->out_paused)
-		return;
-	bufferevent_enable(p->bev, EV_READ);
-	/* Bytes read before the pause wait in the input buffer: no read event will announce them. */
-	peer_process(p);
+	peer_reads_resume(p);
 }
 
 void
@@ -591,7 +608,7 @@ peer_process(struct peer *p)
 	uint64_t sent0 = p->bytes_sent;
 
 	while (p->state != PEER_CLOSED && p->state != PEER_CONNECTING &&
-	    !p->paused && !p->out_paused) {
+	    !p->paused && !p->out_paused && !p->held) {
 		if (p->bytes_sent - sent0 >= PEER_TURN_BYTES) {
 			/* The rest after the other ready events: they run first. */
 			if (p->turn == NULL)
@@ -724,7 +741,7 @@ peer_tickcb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* Not reading while the validator holds us back is not the peer's silence. */
-	if (p->paused || p->out_paused)
+	if (p->paused || p->out_paused || p->held)
 		p->last_recv_ms = now;
 	if (p->out_paused && now - p->stall_ms >= PEER_STALL_MS) {
 		if (p->drained - p->stall_mark < PEER_STALL_BYTES) {

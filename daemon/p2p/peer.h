@@ -67,6 +67,7 @@ struct peer {
 	int		outbound;
 	int		paused;		/* reads stopped (validator backpressure) */
 	int		out_paused;	/* reads stopped: its output is over its share */
+	int		held;		/* reads stopped: its requests are being answered */
 	size_t		acct;		/* its bytes counted in the peer_send budget */
 	uint64_t	drained;	/* bytes its output gave the socket, in all */
 	uint64_t	stall_ms;	/* over its share: when the current window began */
@@ -135,6 +136,12 @@ size_t	peer_send_pending(const struct peer *p);
 
 /* Stops or resumes reading from the peer's socket (backpressure). */
 void	peer_pause(struct peer *p);
+/*
+ * Stops (on) or resumes reading p while what it asked for is answered a
+ * slice at a time (relay.c), as Bitcoin Core reads no more of a peer's
+ * messages while its GETDATA is still being served.
+ */
+void	peer_hold(struct peer *p, int on);
 void	peer_resume(struct peer *p);
 
 /* Fills the summary upper layers see. */

@@ -71,6 +71,25 @@
 #define RELAY_ALTS		8	/* other announcers kept per wanted id */
 
 /*
+ * Long INV and GETDATA frames (docs/PROTOCOL.md 5.3): one of at most
+ * RELAY_WORK_INLINE ids, from a peer with nothing queued, is handled at
+ * once; a longer one is queued, and the queues are worked round robin at
+ * the end of each loop turn, while the peer is not read (peer_hold):
+ * RELAY_SERVE_TURN bytes of answers or RELAY_INV_TURN announced ids a peer
+ * at a time, RELAY_WORK_ROUND (an announced id counted RELAY_INV_COST
+ * bytes) a turn in all.  So 125 peers asking for 1,000 ids each cost a turn
+ * 128 KiB of sealing, not 25 MiB, 125 announcing 1,000 each cost it 2,048
+ * ids, not 125,000, and the few ids of an honest frame are handled at once,
+ * ahead of them.
+ */
+#define RELAY_WORK_INLINE	16
+#define RELAY_SERVE_TURN	(16u << 10)
+#define RELAY_INV_TURN		256
+#define RELAY_INV_COST		64
+#define RELAY_WORK_ROUND	(128u << 10)
+#define RELAY_WORK_WAIT_MS	50	/* every queued peer over its send share */
+
+/*
  * Announcements the scheduler could not track yet, set aside per peer and
  * announced to it again as room frees (docs/PROTOCOL.md 5.3): at most
  * RELAY_DEFER_MAX a peer (128 KiB), the oldest going first when full.
@@ -105,6 +124,11 @@ struct relay_peer {
 	uint64_t	 dgen, dropgen;	/* the log window it was counted in */
 	uint16_t	 pslot;		/* its slot in the provenance table */
 	struct reconcile_peer *rec;	/* its reconciliation (reconcile.c) */
+	struct peer	*peer;		/* whose part this is */
+	uint8_t		(*work)[TX_ID_LEN];	/* ids of a long frame, not done yet */
+	size_t		 whead, nwork;	/* first, how many (FRAME_MAX_IDS room) */
+	uint8_t		 wtype;		/* FRAME_GETDATA or FRAME_INV */
+	TAILQ_ENTRY(relay_peer) wentry;	/* on relay's work queue while nwork */
 };
 
 /*
@@ -156,6 +180,9 @@ struct relay {
 	struct relay_deflog dlog;
 	struct prov	*prov;		/* provenance of recent ids (prov.h) */
 	struct reconcile *rc;
+	TAILQ_HEAD(, relay_peer) workq;	/* peers with a long frame queued */
+	size_t		 nworking;	/* ... how many */
+	struct event	*work_ev;
 };
 
 /* The active peer with this serial: most requests in a row go to one peer. */
@@ -840,8 +867,9 @@ relay_on_tx(struct relay *r, struct peer *p, const uint8_t *raw, size_t len)
 	return p->state == PEER_CLOSED ? -1 : 0;
 }
 
-static int
-relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+/* Takes up the ids p announced. */
+static void
+relay_inv_ids(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
     size_t count)
 {
 	uint64_t	now = now_ms(), us = now_us();
@@ -865,22 +893,25 @@ relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 		if (what == TXREQ_ANN_QUOTA || what == TXREQ_ANN_FULL)
 			relay_defer(r, p, ids[i], what);
 	}
-	if (p->state == PEER_CLOSED)
-		return -1;
-	relay_flush(r, FRAME_GETDATA);
-	return p->state == PEER_CLOSED ? -1 : 0;
 }
 
-static int
-relay_on_getdata(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+/*
+ * Answers ids[0..count) to p until RELAY_SERVE_TURN bytes went out or its
+ * output is over its share; ids not in the mempool get one NOTFOUND.
+ * Returns how many ids were answered, -1 if p closed.
+ */
+static ssize_t
+relay_serve_ids(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
     size_t count)
 {
 	static uint8_t	missing[FRAME_MAX_IDS][TX_ID_LEN];
 	static uint8_t	buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
 	const struct mempool_entry *e;
+	uint64_t	sent0 = p->bytes_sent;
 	size_t		i, nmissing = 0;
 
-	for (i = 0; i < count; i++) {
+	for (i = 0; i < count && p->bytes_sent - sent0 < RELAY_SERVE_TURN &&
+	    !p->out_paused; i++) {
 		e = mempool_get(r->mp, ids[i]);
 		if (e == NULL) {
 			memcpy(missing[nmissing++], ids[i], TX_ID_LEN);
@@ -891,10 +922,152 @@ relay_on_getdata(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN
 		if (peer_send(p, FRAME_TX, e->raw, e->len) == -1)
 			return -1;
 	}
-	if (nmissing == 0)
+	if (nmissing > 0 && peer_send(p, FRAME_NOTFOUND, buf, frame_ids_encode(
+	    (const uint8_t (*)[TX_ID_LEN])missing, nmissing, buf, sizeof(buf))) == -1)
+		return -1;
+	return (ssize_t)i;
+}
+
+static void
+relay_work_arm(struct relay *r, unsigned ms)
+{
+	struct timeval	tv = { 0, ms * 1000 };
+
+	if (!event_pending(r->work_ev, EV_TIMEOUT, NULL) || ms == 0)
+		event_add(r->work_ev, &tv);
+}
+
+/* p's long frame is done: it leaves the work queue and is read again. */
+static void
+relay_work_done(struct relay *r, struct peer *p)
+{
+	struct relay_peer *rp = p->relay;
+
+	if (rp->work == NULL)
+		return;
+	TAILQ_REMOVE(&r->workq, rp, wentry);
+	r->nworking--;
+	free(rp->work);
+	rp->work = NULL;
+	rp->whead = rp->nwork = 0;
+	if (p->state == PEER_ACTIVE)
+		peer_hold(p, 0);
+}
+
+/*
+ * Queues the rest of a long frame of p's, and holds p until it is done.
+ * Held, p sends no second frame before this one is done: one frame's ids
+ * at most.
+ */
+static void
+relay_work_queue(struct relay *r, struct peer *p, uint8_t type,
+    const uint8_t (*ids)[TX_ID_LEN], size_t count)
+{
+	struct relay_peer *rp = p->relay;
+
+	if (rp->work == NULL) {
+		rp->work = xcalloc(FRAME_MAX_IDS, TX_ID_LEN);
+		TAILQ_INSERT_TAIL(&r->workq, rp, wentry);
+		r->nworking++;
+	}
+	if (rp->nwork > 0 && rp->wtype != type)
+		return;		/* not while held */
+	if (rp->whead > 0) {
+		memmove(rp->work, rp->work + rp->whead, rp->nwork * TX_ID_LEN);
+		rp->whead = 0;
+	}
+	if (count > FRAME_MAX_IDS - rp->nwork)
+		count = FRAME_MAX_IDS - rp->nwork;
+	memcpy(rp->work + rp->nwork, ids, count * TX_ID_LEN);
+	rp->nwork += count;
+	rp->wtype = type;
+	peer_hold(p, 1);
+	relay_work_arm(r, 0);
+}
+
+/*
+ * One loop turn's share of the queued frames: each queued peer in turn
+ * gets a slice, RELAY_WORK_ROUND in all; the rest waits for the next turn.
+ * Peers over their send share wait where they are (their output drains
+ * first).
+ */
+static void
+relay_workcb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	struct relay_peer *rp;
+	struct peer	*p;
+	uint64_t	 spent = 0, sent0;
+	size_t		 skipped = 0;
+	ssize_t		 n;
+	int		 announced = 0;
+
+	(void)fd;
+	(void)what;
+	while ((rp = TAILQ_FIRST(&r->workq)) != NULL &&
+	    spent < RELAY_WORK_ROUND && skipped < r->nworking) {
+		p = rp->peer;
+		TAILQ_REMOVE(&r->workq, rp, wentry);
+		TAILQ_INSERT_TAIL(&r->workq, rp, wentry);
+		if (rp->wtype == FRAME_GETDATA && p->out_paused) {
+			skipped++;
+			continue;
+		}
+		skipped = 0;
+		if (rp->wtype == FRAME_INV) {
+			n = rp->nwork < RELAY_INV_TURN ? (ssize_t)rp->nwork :
+			    RELAY_INV_TURN;
+			relay_inv_ids(r, p, (const uint8_t (*)[TX_ID_LEN])
+			    rp->work + rp->whead, (size_t)n);
+			spent += (uint64_t)n * RELAY_INV_COST;
+			announced = 1;
+		} else {
+			sent0 = p->bytes_sent;
+			n = relay_serve_ids(r, p, (const uint8_t (*)[TX_ID_LEN])
+			    rp->work + rp->whead, rp->nwork);
+			if (n == -1)
+				continue;	/* closed: relay_down took it off */
+			spent += p->bytes_sent - sent0;
+		}
+		rp->whead += (size_t)n;
+		rp->nwork -= (size_t)n;
+		if (rp->nwork == 0)
+			relay_work_done(r, p);
+	}
+	if (announced)
+		relay_flush(r, FRAME_GETDATA);
+	if (!TAILQ_EMPTY(&r->workq))
+		relay_work_arm(r, skipped > 0 && spent == 0 ?
+		    RELAY_WORK_WAIT_MS : 0);
+}
+
+static int
+relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+    size_t count)
+{
+	if (p->relay->nwork > 0 || count > RELAY_WORK_INLINE) {
+		relay_work_queue(r, p, FRAME_INV, ids, count);
 		return 0;
-	return peer_send(p, FRAME_NOTFOUND, buf, frame_ids_encode(
-	    (const uint8_t (*)[TX_ID_LEN])missing, nmissing, buf, sizeof(buf)));
+	}
+	relay_inv_ids(r, p, ids, count);
+	if (p->state == PEER_CLOSED)
+		return -1;
+	relay_flush(r, FRAME_GETDATA);
+	return p->state == PEER_CLOSED ? -1 : 0;
+}
+
+static int
+relay_on_getdata(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
+    size_t count)
+{
+	ssize_t		n = 0;
+
+	if (p->relay->nwork == 0 && count <= RELAY_WORK_INLINE &&
+	    (n = relay_serve_ids(r, p, ids, count)) == -1)
+		return -1;
+	if ((size_t)n < count)
+		relay_work_queue(r, p, FRAME_GETDATA, ids + n, count - (size_t)n);
+	return 0;
 }
 
 static int
@@ -1097,6 +1270,7 @@ relay_up(struct peer *p, void *arg)
 	rp->known = bloom_new(RELAY_KNOWN_WINDOW);
 	rp->pslot = prov_peer_add(r->prov, p->serial, p->name, p->remote_hex);
 	rp->up_ms = now_ms();
+	rp->peer = p;
 	p->relay = rp;
 	/*
 	 * The links this node dialled start on the tree, at both ends (GRAFT):
@@ -1140,6 +1314,7 @@ relay_down(struct peer *p, void *arg)
 	rp->want = NULL;
 	rp->nwant = rp->wantcap = 0;
 	rp->sync = 0;
+	relay_work_done(r, p);
 	relay_defer_clear(r, rp, 1);
 	reconcile_peer_free(r->rc, rp->rec);
 	rp->rec = NULL;
@@ -1182,12 +1357,12 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 	r->sched = txreq_new(&lim, relay_ask, r);
 	r->prov = prov_new(n->cfg->trace_ring);
 	r->rc = reconcile_new(n, mp, &rh);
+	TAILQ_INIT(&r->workq);
+	r->work_ev = evtimer_new(n->base, relay_workcb, r);
 	r->inv_timer = evtimer_new(n->base, relay_invcb, r);
-	event_priority_set(r->inv_timer, NODE_PRIO_FLUSH);
 	if (n->cfg->relay_push) {
 		r->lazy = xcalloc(RELAY_LAZY_MAX, sizeof(*r->lazy));
 		r->lazy_timer = evtimer_new(n->base, relay_lazycb, r);
-		event_priority_set(r->lazy_timer, NODE_PRIO_FLUSH);
 	}
 	r->tick = event_new(n->base, -1, EV_PERSIST, relay_tickcb, r);
 	event_add(r->tick, &tv);
@@ -1210,6 +1385,7 @@ relay_free(struct relay *r)
 	prov_free(r->prov);
 	reconcile_free(r->rc);
 	event_free(r->inv_timer);
+	event_free(r->work_ev);
 	if (r->lazy_timer != NULL)
 		event_free(r->lazy_timer);
 	free(r->lazy);

@@ -95,6 +95,33 @@ def test_a_peer_that_requests_and_never_reads_is_paused_then_cut(cluster):
     c.close()
 
 
+def test_a_large_getdata_is_answered_a_slice_at_a_time(cluster):
+    """One GETDATA of 1,000 known ids (about 360 KB of answers) is not sealed
+    into the peer's output in one go, ahead of every other peer: it is
+    answered from a queue, a slice (16 KiB) a loop turn, which stops while
+    the peer's output is over its share (64 KiB here), so that output never
+    holds much more than the share, and every id is still answered.  (The
+    whole answer at once put 364 KB in it.)"""
+    victim = cluster.start("victim", env={"NODED_PEER_SEND_BUDGET": "64k"})
+    ids = fill_mempool(victim, 1000)
+    c = p2plib.SecureConn(victim.p2p_port, timeout=20)
+    c.hello("asker")
+    wait_until(lambda: c.node_id in victim.peer_ids(), 5, "asker active")
+    c.send_frame(p2plib.FRAME_GETDATA, p2plib.ids_payload(ids))
+    got = set()
+    deadline = time.monotonic() + 30
+    while len(got) < len(ids) and time.monotonic() < deadline:
+        t, p = c.recv_frame()
+        if t == p2plib.FRAME_TX:
+            got.add(p)
+        elif t == p2plib.FRAME_PING:
+            c.send_frame(p2plib.FRAME_PONG, p)
+    assert len(got) == len(ids), len(got)
+    peak = victim.status()["budgets"]["peer_send"]["peak"]
+    assert peak < (64 + 16) << 10, peak
+    c.close()
+
+
 def test_a_peer_that_reads_slowly_is_served_all_it_asked(cluster):
     """Backpressure, not drops: a peer over its share whose output drains is
     read again, and gets an answer to every request."""
