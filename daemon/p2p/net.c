@@ -64,6 +64,16 @@ static struct log_limit net_log_up = LOG_LIMIT("net", "peers connected", 50,
     NET_LOG_WINDOW_MS);
 static struct log_limit net_log_down = LOG_LIMIT("net", "peers disconnected",
     50, NET_LOG_WINDOW_MS);
+/*
+ * Inbound peers that come and go without delivering a valid transaction
+ * (free identities: a flood reconnects hundreds a minute) get about a line
+ * a second per kind; the peers this node dialled, and those that delivered,
+ * keep the generous limit above.
+ */
+static struct log_limit net_log_up_in = LOG_LIMIT("net",
+    "inbound peers connected", 10, NET_LOG_WINDOW_MS);
+static struct log_limit net_log_down_in = LOG_LIMIT("net",
+    "unproductive inbound peers disconnected", 10, NET_LOG_WINDOW_MS);
 static struct log_limit net_log_banned = LOG_LIMIT("net", "peers banned", 5,
     NET_LOG_WINDOW_MS);
 static struct log_limit net_log_evicted = LOG_LIMIT("net",
@@ -786,8 +796,9 @@ net_on_active(struct peer *p)
 	struct addr pa;
 	struct addrbook_entry *a;
 
-	log_limited_event(&net_log_up, LOG_INFO, &(struct log_fields){
-	    .peer = peer_label(p), .addr = p->addr, .peer_id = p->remote_hex },
+	log_limited_event(p->outbound ? &net_log_up : &net_log_up_in, LOG_INFO,
+	    &(struct log_fields){ .peer = peer_label(p), .addr = p->addr,
+	    .peer_id = p->remote_hex },
 	    "peer %s connected: %s %s node %.16s", peer_label(p),
 	    p->outbound ? "outbound to" : "inbound from", p->addr, p->remote_hex);
 	if (p->net->target != NULL)
@@ -818,7 +829,8 @@ net_on_closed(struct peer *p, const char *reason)
 	if (p->misbehaviour != BAN_NONE)
 		net_ban(net, p, reason);
 	if (p->active_ms != 0) {
-		log_limited_event(&net_log_down, LOG_INFO, &(struct log_fields){
+		log_limited_event(p->outbound || p->productive_ms != 0 ?
+		    &net_log_down : &net_log_down_in, LOG_INFO, &(struct log_fields){
 		    .peer = peer_label(p), .addr = p->addr,
 		    .peer_id = p->remote_hex, .reason = reason },
 		    "peer %s disconnected (%s node %.16s): %s",
