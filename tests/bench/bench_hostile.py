@@ -446,12 +446,42 @@ def percentile(xs, p):
     return xs[k]
 
 
+def slow_hops(nodes, slowest, events):
+    """Where the slowest honest transactions spent their time: each node's
+    trace (GET /v1/tx/<id>/trace) as ms after n1's verdict: heard of,
+    copy received, verdict, relayed onward."""
+    out = []
+    for off, ms, i in slowest:
+        row = {"id": i[:16], "ms": ms, "at_s": off}
+        base = None
+        for nd in nodes:
+            try:
+                tr = nd.get("/v1/tx/%s/trace" % i, timeout=2)
+            except Exception:
+                continue
+            if base is None and tr.get("verdict_us"):
+                base = tr["verdict_us"]
+            rel = lambda k: (round((tr[k] - base) / 1000.0, 2)
+                             if tr.get(k) and base else None)
+            row[nd.name] = {k: rel(k + "_us") for k in
+                            ("first_seen", "received", "verdict", "relayed")}
+            row[nd.name]["queued_ms"] = round((tr.get("queued_us") or 0) / 1000.0, 2)
+            row[nd.name]["verify_ms"] = round((tr.get("verify_us") or 0) / 1000.0, 2)
+        out.append(row)
+    return out
+
+
 def latency(load, events, t0, t1):
-    """(p50 ms, p99 ms, samples, accepted at n1, [ids accepted at n1])."""
+    """(p50 ms, p99 ms, samples, accepted at n1, [ids accepted at n1],
+    the 20 slowest as [s after t0, ms, id prefix])."""
     sent = load.window(t0, t1)
     acc = [(t, i) for t, i, st in sent if st == 200]
-    lat = [(events.seen[i] - t) * 1000.0 for t, i in acc if i in events.seen]
-    return percentile(lat, 50), percentile(lat, 99), len(lat), len(sent), [i for _, i in acc]
+    timed = [(t, i, (events.seen[i] - t) * 1000.0) for t, i in acc if i in events.seen]
+    lat = [ms for _, _, ms in timed]
+    slowest = [[round(t - t0, 3), round(ms, 2), i]
+               for t, i, ms in sorted(timed, key=lambda x: -x[2])[:20]]
+    return (percentile(lat, 50), percentile(lat, 99), len(lat), len(sent),
+            [i for _, i in acc], slowest)
 
 
 def lost_ids(ids, events, n3):
@@ -976,8 +1006,11 @@ def run_attack(cls, o, workdir):
         ctx.n2_delta = {k: v - m0["n2"].get(k, 0) for k, v in m1["n2"].items()}
 
         # Honest transactions: latency and loss.
-        bp50, bp99, bn, bsent, bids = latency(load, events, b0, b1)
-        p50, p99, n, sent, ids = latency(load, events, a0, a1)
+        bp50, bp99, bn, bsent, bids, _ = latency(load, events, b0, b1)
+        p50, p99, n, sent, ids, slowest = latency(load, events, a0, a1)
+        hops = slow_hops(nodes, slowest[:5], events)
+        for x in slowest:
+            x[2] = x[2][:16]
         lost = lost_ids(ids, events, n3)
         lost_n2 = [i for i in lost if not n2.has_tx(i)]
         blost = lost_ids(bids, events, n3)
@@ -1012,7 +1045,8 @@ def run_attack(cls, o, workdir):
             "lost": len(lost), "lost_ids": lost[:10], "lost_missing_at_n2_too": len(lost_n2),
             "baseline": {"p50_ms": bp50, "p99_ms": bp99, "samples": bn, "sent": bsent,
                          "lost": len(blost)},
-            "p50_ms": p50, "p99_ms": p99, "samples": n,
+            "p50_ms": p50, "p99_ms": p99, "samples": n, "slowest": slowest,
+            "slowest_hops": hops,
             "rss_mib": {"start": rss0 / 1024.0, "peak": sampler.peak(a0, a1) / 1024.0,
                         "after": rss_after / 1024.0, "after_s": o.after,
                         "n2_mempool_mib_start": mp0 / MIB, "n2_mempool_mib_after": mp1 / MIB},
