@@ -97,6 +97,13 @@
 #define RELAY_DEFER_MAX		4096
 #define RELAY_DEFER_SLICE	256	/* taken back from one peer per round of a tick */
 #define RELAY_DEFER_TICK	20000	/* ... from all peers per tick */
+/*
+ * A tick's work in loop turns of at most this much, the rest at the end of
+ * the next turns: under a junk flood a tick had 60,000 requests time out
+ * and 20,000 set-aside ids to take back, 22 to 26 ms of loop at once.
+ */
+#define RELAY_POLL_TURN		2048	/* due requests */
+#define RELAY_DEFER_TURN	2048	/* set-aside ids taken back */
 #define RELAY_DEFER_LOG_MS	10000	/* at most one summary line this often */
 
 /*
@@ -174,6 +181,9 @@ struct relay {
 	size_t		 lhead, llen;
 	struct event	*lazy_timer;
 	struct event	*tick;
+	struct event	*tick_more;	/* the rest of a tick's work, next turn */
+	size_t		 defer_left;	/* of this tick's RELAY_DEFER_TICK */
+	uint64_t	 defer_cursor;	/* the peer whose ids were taken back last */
 	size_t		 eager_inbound;	/* inbound peers on the push tree */
 	size_t		 deferring;	/* peers with announcements set aside */
 	size_t		 deferred;	/* announcements set aside in all */
@@ -603,20 +613,31 @@ relay_defer_resume(struct relay *r, struct peer *p, size_t limit, uint64_t now)
 /*
  * Each tick, set-aside ids go back to the scheduler as their peers have
  * room again: in rounds of RELAY_DEFER_SLICE per peer, so that room freed
- * is shared among the peers waiting rather than taken by the first.
+ * is shared among the peers waiting rather than taken by the first.  A
+ * tick's work spans loop turns (relay_tick_morecb): each call starts after
+ * the peer it served last, so every peer gets its turn.
  */
-static void
-relay_defer_tick(struct relay *r, uint64_t now)
+static size_t
+relay_defer_tick(struct relay *r, uint64_t now, size_t limit)
 {
-	struct peer	*p, *next;
-	size_t		 budget = RELAY_DEFER_TICK, n, k;
+	struct peer	*p, *start, *next;
+	size_t		 budget = limit, n, k;
 	int		 progress;
 
+	TAILQ_FOREACH(start, net_peers(r->net), entry)
+		if (start->serial > r->defer_cursor)
+			break;
+	if (start == NULL)
+		start = TAILQ_FIRST(net_peers(r->net));
 	do {
 		progress = 0;
-		for (p = TAILQ_FIRST(net_peers(r->net));
-		    p != NULL && budget > 0 && r->deferring > 0; p = next) {
+		for (p = start; p != NULL && budget > 0 && r->deferring > 0;
+		    p = next) {
 			next = TAILQ_NEXT(p, entry);
+			if (next == NULL)
+				next = TAILQ_FIRST(net_peers(r->net));
+			if (next == start)
+				next = NULL;	/* the round is done */
 			if (p->state != PEER_ACTIVE || p->relay == NULL ||
 			    p->relay->dlen == 0)
 				continue;
@@ -624,8 +645,10 @@ relay_defer_tick(struct relay *r, uint64_t now)
 			n = relay_defer_resume(r, p, k, now);
 			budget -= n;
 			progress |= n > 0;
+			r->defer_cursor = p->serial;
 		}
 	} while (progress && budget > 0 && r->deferring > 0);
+	return limit - budget;
 }
 
 /* --- admission's verdicts --------------------------------------------- */
@@ -1169,6 +1192,33 @@ relay_sync_step(struct relay *r, struct peer *p)
 		relay_send_ids(p, FRAME_INV, rp->inv, &rp->ninv);
 }
 
+/*
+ * A turn's share of the tick's work: requests that timed out go to their
+ * next announcers, set-aside ids back to the scheduler, RELAY_POLL_TURN
+ * and RELAY_DEFER_TURN at most; what is left is for the next turn.
+ */
+static void
+relay_tick_morecb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+	struct timeval	 tv = { 0, 0 };
+	uint64_t	 now = now_ms();
+	size_t		 n;
+	int		 more;
+
+	(void)fd;
+	(void)what;
+	more = txreq_poll_some(r->sched, now, RELAY_POLL_TURN);
+	if (r->deferring > 0 && r->defer_left > 0) {
+		n = relay_defer_tick(r, now, r->defer_left < RELAY_DEFER_TURN ?
+		    r->defer_left : RELAY_DEFER_TURN);
+		r->defer_left = n > 0 ? r->defer_left - n : 0;
+	}
+	relay_flush(r, FRAME_GETDATA);
+	if (more || (r->deferring > 0 && r->defer_left > 0))
+		event_add(r->tick_more, &tv);
+}
+
 static void
 relay_tickcb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1178,10 +1228,8 @@ relay_tickcb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	txreq_poll(r->sched, now);
-	if (r->deferring > 0)
-		relay_defer_tick(r, now);
-	relay_flush(r, FRAME_GETDATA);
+	r->defer_left = RELAY_DEFER_TICK;
+	relay_tick_morecb(-1, 0, r);
 	relay_deflog_flush(r, now);
 	for (p = TAILQ_FIRST(net_peers(r->net)); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
@@ -1365,6 +1413,7 @@ relay_new(struct node *n, struct net *net, struct admit *admit,
 		r->lazy_timer = evtimer_new(n->base, relay_lazycb, r);
 	}
 	r->tick = event_new(n->base, -1, EV_PERSIST, relay_tickcb, r);
+	r->tick_more = evtimer_new(n->base, relay_tick_morecb, r);
 	event_add(r->tick, &tv);
 	net_set_handler(net, &h);
 	admit_set_hooks(admit, &ah);
@@ -1390,6 +1439,7 @@ relay_free(struct relay *r)
 		event_free(r->lazy_timer);
 	free(r->lazy);
 	event_free(r->tick);
+	event_free(r->tick_more);
 	free(r);
 }
 

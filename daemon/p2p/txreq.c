@@ -653,27 +653,36 @@ txreq_retry(struct txreq *s, const uint8_t id[TXREQ_ID_LEN], uint64_t bad_peer)
 	txreq_deadline_set(s, e, 0);
 }
 
-void
-txreq_poll(struct txreq *s, uint64_t now)
+int
+txreq_poll_some(struct txreq *s, uint64_t now, size_t max)
 {
 	struct txreq_entry *due = NULL, **tail = &due, *e;
+	size_t		n = 0;
 
 	/*
-	 * Everything due is taken out first, so that an entry whose new
-	 * deadline is already past (retry_ms or timeout_ms 0) waits for the
-	 * next poll, as when the table was walked.
+	 * Everything due (up to max) is taken out first, so that an entry
+	 * whose new deadline is already past (retry_ms or timeout_ms 0) waits
+	 * for the next poll, as when the table was walked.
 	 */
-	while (s->nheap > 0 && s->heap[0]->deadline <= now) {
+	while (n < max && s->nheap > 0 && s->heap[0]->deadline <= now) {
 		e = s->heap[0];
 		txreq_heap_remove(s, e);
 		e->due_next = NULL;
 		*tail = e;
 		tail = &e->due_next;
+		n++;
 	}
 	while ((e = due) != NULL) {
 		due = e->due_next;
 		txreq_want_next(s, e, now);
 	}
+	return n == max && s->nheap > 0 && s->heap[0]->deadline <= now;
+}
+
+void
+txreq_poll(struct txreq *s, uint64_t now)
+{
+	(void)txreq_poll_some(s, now, SIZE_MAX);
 }
 
 size_t

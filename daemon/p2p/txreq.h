@@ -158,6 +158,11 @@ void	txreq_retry(struct txreq *s, const uint8_t id[TXREQ_ID_LEN],
  * none left is forgotten (a later announcement starts again).
  */
 void	txreq_poll(struct txreq *s, uint64_t now);
+/*
+ * The same for at most max due entries, the earliest first; returns 1 if
+ * more are due (a caller that bounds its loop turns comes back for them).
+ */
+int	txreq_poll_some(struct txreq *s, uint64_t now, size_t max);
 
 /* Wanted ids tracked. */
 size_t	txreq_count(const struct txreq *s);

@@ -1386,6 +1386,46 @@ test_txreq_equal_deadlines_in_order(void **state)
 }
 
 /*
+ * txreq_poll_some moves at most max due entries, the earliest first, and
+ * says whether more are due: a caller bounding its loop turns (relay.c
+ * under a junk flood had 60,000 time out in one tick) gets them all, in
+ * order, over several calls.
+ */
+static void
+test_txreq_poll_some_bounded(void **state)
+{
+	enum { N = 100, MAX = 30 };
+	struct h h;
+	unsigned id, done = 0, k;
+	int more;
+
+	(void)state;
+	h_init(&h, NULL);
+	add(&h, 1, 1);
+	add(&h, 2, 1);
+	for (id = 0; id < N; id++) {
+		ann(&h, 1, id, 0, T0 + id, TXREQ_ANN_NEW);
+		ann(&h, 2, id, 0, T0 + id, TXREQ_ANN_ADDED);
+		asked(&h, 1, id);
+	}
+	none(&h);
+	do {
+		more = txreq_poll_some(h.s, T0 + TIMEOUT + N, MAX);
+		check(&h);
+		for (k = 0; k < MAX && done < N; k++)
+			asked(&h, 2, done++);
+		none(&h);
+		assert_int_equal(more, done < N);
+	} while (more);
+	assert_int_equal(done, N);
+	assert_int_equal(txreq_inflight(h.s, 2), N);
+	/* Nothing due: 0, and nothing moves. */
+	assert_int_equal(txreq_poll_some(h.s, T0 + TIMEOUT + N, MAX), 0);
+	none(&h);
+	h_done(&h);
+}
+
+/*
  * Many ids asked at different times time out in deadline order, each at
  * its own deadline; disconnects and forgets in between keep the counts.
  */
@@ -1466,6 +1506,7 @@ main(void)
 		cmocka_unit_test(test_txreq_zero_delays),
 		cmocka_unit_test(test_txreq_equal_deadlines_in_order),
 		cmocka_unit_test(test_txreq_many_in_order),
+		cmocka_unit_test(test_txreq_poll_some_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
