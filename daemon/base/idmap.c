@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "base/idmap.h"
+#include "base/pool.h"
 #include "lib/util.h"
 
 struct idmap_node {
@@ -18,7 +19,10 @@ struct idmap {
 	size_t		nb;		/* power of two */
 	size_t		count;
 	uint8_t		key[crypto_shorthash_KEYBYTES];
+	struct pool	*nodes;		/* its nodes: a flood's go back with it */
 };
+
+#define IDMAP_MIN_BUCKETS	64
 
 static size_t
 idmap_slot(const struct idmap *m, const uint8_t id[32])
@@ -34,8 +38,9 @@ idmap_new(void)
 {
 	struct idmap *m = xcalloc(1, sizeof(*m));
 
-	m->nb = 64;
+	m->nb = IDMAP_MIN_BUCKETS;
 	m->b = xcalloc(m->nb, sizeof(*m->b));
+	m->nodes = pool_new(sizeof(struct idmap_node));
 	randombytes_buf(m->key, sizeof(m->key));
 	return m;
 }
@@ -43,27 +48,21 @@ idmap_new(void)
 void
 idmap_free(struct idmap *m)
 {
-	struct idmap_node *n, *next;
-	size_t i;
-
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->nb; i++)
-		for (n = m->b[i]; n != NULL; n = next) {
-			next = n->next;
-			free(n);
-		}
+	pool_free(m->nodes);
 	free(m->b);
 	free(m);
 }
 
+/* Rehashes into nb buckets (a power of two). */
 static void
-idmap_grow(struct idmap *m)
+idmap_resize(struct idmap *m, size_t nb)
 {
 	struct idmap_node **old = m->b, *n, *next;
 	size_t oldnb = m->nb, i, s;
 
-	m->nb *= 2;
+	m->nb = nb;
 	m->b = xcalloc(m->nb, sizeof(*m->b));
 	for (i = 0; i < oldnb; i++)
 		for (n = old[i]; n != NULL; n = next) {
@@ -88,13 +87,17 @@ idmap_put(struct idmap *m, const uint8_t id[32], void *v)
 			n->v = v;
 			return old;
 		}
-	n = xmalloc(sizeof(*n));
+	n = pool_get(m->nodes);
 	memcpy(n->id, id, 32);
 	n->v = v;
 	n->next = m->b[s];
 	m->b[s] = n;
 	if (++m->count > m->nb)
-		idmap_grow(m);
+		idmap_resize(m, m->nb * 2);
+	else if (m->nb > IDMAP_MIN_BUCKETS && m->count < m->nb / 8)
+		/* Emptied after a flood: the buckets go back too (not in
+		 * idmap_del, which idmap_foreach's callback may call). */
+		idmap_resize(m, m->nb / 4);
 	return NULL;
 }
 
@@ -119,7 +122,7 @@ idmap_del(struct idmap *m, const uint8_t id[32])
 		if (memcmp(n->id, id, 32) == 0) {
 			*pp = n->next;
 			v = n->v;
-			free(n);
+			pool_put(m->nodes, n);
 			m->count--;
 			return v;
 		}

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/idmap.h"
+#include "base/pool.h"
 #include "p2p/txreq.h"
 #include "lib/util.h"
 
@@ -58,6 +59,7 @@ struct txreq {
 	txreq_ask_cb	 ask;
 	void		*arg;
 	struct idmap	*map;		/* id → txreq_entry */
+	struct pool	*entries;	/* the txreq_entry structs */
 	struct txreq_entry **heap;	/* by deadline, entries not held */
 	size_t		 nheap, heapcap;
 	struct txreq_peer **peerb;	/* serial → peer, chained */
@@ -311,7 +313,7 @@ static struct txreq_entry *
 txreq_entry_new(struct txreq *s, struct txreq_peer *p,
     const uint8_t id[TXREQ_ID_LEN])
 {
-	struct txreq_entry *e = xcalloc(1, sizeof(*e));
+	struct txreq_entry *e = pool_get(s->entries);
 
 	memcpy(e->id, id, TXREQ_ID_LEN);
 	e->creator = p->serial;
@@ -336,7 +338,7 @@ txreq_entry_free(struct txreq *s, struct txreq_entry *e)
 	s->used[e->cls]--;
 	txreq_heap_remove(s, e);
 	idmap_del(s->map, e->id);
-	free(e);
+	pool_put(s->entries, e);
 }
 
 /*
@@ -441,17 +443,10 @@ txreq_new(const struct txreq_limits *limits, txreq_ask_cb ask, void *arg)
 	s->ask = ask;
 	s->arg = arg;
 	s->map = idmap_new();
+	s->entries = pool_new(sizeof(struct txreq_entry));
 	s->npeerb = 16;
 	s->peerb = xcalloc(s->npeerb, sizeof(*s->peerb));
 	return s;
-}
-
-static void
-txreq_free_entry(const uint8_t id[32], void *v, void *arg)
-{
-	(void)id;
-	(void)arg;
-	free(v);
 }
 
 void
@@ -462,8 +457,8 @@ txreq_free(struct txreq *s)
 
 	if (s == NULL)
 		return;
-	idmap_foreach(s->map, txreq_free_entry, NULL);
 	idmap_free(s->map);
+	pool_free(s->entries);
 	for (i = 0; i < s->npeerb; i++)
 		for (p = s->peerb[i]; p != NULL; p = next) {
 			next = p->next;

@@ -101,6 +101,40 @@ walk_fn(const uint8_t id[32], void *v, void *arg)
 		assert_ptr_equal(idmap_del(w->m, id), v);
 }
 
+/* A map emptied after a flood shrinks (at a put) and still finds what is left. */
+static void
+test_idmap_shrinks_after_a_flood(void **state)
+{
+	enum { N = 50000, LEFT = 10 };
+	struct idmap *m = idmap_new();
+	uint8_t id[32];
+	uint64_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		id_make(id, i);
+		assert_null(idmap_put(m, id, (void *)(uintptr_t)(i + 1)));
+	}
+	for (i = LEFT; i < N; i++) {
+		id_make(id, i);
+		assert_ptr_equal(idmap_del(m, id), (void *)(uintptr_t)(i + 1));
+	}
+	/* Puts shrink it step by step; each step rehashes what is left. */
+	for (i = N; i < N + 20; i++) {
+		id_make(id, i);
+		assert_null(idmap_put(m, id, (void *)(uintptr_t)(i + 1)));
+	}
+	assert_int_equal(idmap_count(m), LEFT + 20);
+	for (i = 0; i < N + 20; i++) {
+		id_make(id, i);
+		if (i < LEFT || i >= N)
+			assert_ptr_equal(idmap_get(m, id), (void *)(uintptr_t)(i + 1));
+		else
+			assert_null(idmap_get(m, id));
+	}
+	idmap_free(m);
+}
+
 static void
 test_idmap_foreach_deleting(void **state)
 {
@@ -134,6 +168,7 @@ main(void)
 		cmocka_unit_test(test_idmap_put_get_del),
 		cmocka_unit_test(test_idmap_many_alike_ids),
 		cmocka_unit_test(test_idmap_foreach_deleting),
+		cmocka_unit_test(test_idmap_shrinks_after_a_flood),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
