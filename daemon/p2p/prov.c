@@ -6,6 +6,13 @@
  * announced it, whom we sent it) grown 2, 4, 8, 16 as needed.  A hash
  * index of 32-bit record numbers, chained through the records, finds a key.
  * The oldest record goes when the ring is full.  Loop thread only.
+ *
+ * An id only announced so far gets its record in a small ring of its own
+ * (PROV_HEARD), and moves to the main ring when a copy of it arrives: a
+ * flood of announcements of ids never delivered (junk) churns that ring
+ * alone, and the traces of real transactions stay (before, 200,000 junk
+ * ids a second pushed them out within a second, and kept the whole ring's
+ * pages in use).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +24,7 @@
 
 #define PROV_END	UINT32_MAX	/* end of a hash chain */
 #define PROV_HOPS_MAX	(PROV_ANN_MAX + PROV_OUT_MAX)
+#define PROV_HEARD	4096	/* records of ids only announced, at most */
 
 struct prov_hop {
 	uint32_t	 d_us;		/* after first_us */
@@ -45,8 +53,9 @@ struct prov_peer {
 };
 
 struct prov {
-	struct prov_rec	*recs;
+	struct prov_rec	*recs;		/* cap of the main ring, then hcap */
 	size_t		 cap, used, head;	/* head: the next record to take */
+	size_t		 hcap, hused, hhead;	/* the ring of ids only heard of */
 	uint32_t	*index;
 	size_t		 mask;
 	size_t		 hop_bytes;
@@ -84,7 +93,8 @@ prov_new(size_t ring)
 	while (nb < ring)
 		nb <<= 1;
 	pr->cap = ring;
-	pr->recs = xcalloc(ring, sizeof(*pr->recs));
+	pr->hcap = ring < PROV_HEARD ? ring : PROV_HEARD;
+	pr->recs = xcalloc(ring + pr->hcap, sizeof(*pr->recs));
 	pr->index = xmalloc(nb * sizeof(*pr->index));
 	memset(pr->index, 0xff, nb * sizeof(*pr->index));
 	pr->mask = nb - 1;
@@ -99,7 +109,7 @@ prov_free(struct prov *pr)
 
 	if (pr == NULL)
 		return;
-	for (i = 0; i < pr->used; i++)
+	for (i = 0; i < pr->cap + pr->hcap; i++)
 		free(pr->recs[i].hops);
 	free(pr->recs);
 	free(pr->index);
@@ -159,33 +169,72 @@ prov_unlink(struct prov *pr, uint32_t n)
 		*pp = pr->recs[n].next;
 }
 
-/* The record of id, made (the oldest going) if create and it is not there. */
+/*
+ * A free record, the oldest of the main ring or (heard) of the ring of ids
+ * only heard of going if that ring is full; linked under key.
+ */
 static struct prov_rec *
-prov_get_rec(struct prov *pr, const uint8_t id[TX_ID_LEN], uint64_t now)
+prov_take(struct prov *pr, uint64_t key, uint64_t now, int heard)
 {
-	uint64_t	 key = prov_key(id);
 	struct prov_rec	*e;
 	uint32_t	 n;
 
-	if ((e = prov_find(pr, key)) != NULL)
-		return e;
-	n = (uint32_t)pr->head;
+	if (heard) {
+		n = (uint32_t)(pr->cap + pr->hhead);
+		pr->hhead = (pr->hhead + 1) % pr->hcap;
+		if (pr->hused < pr->hcap)
+			pr->hused++;
+	} else {
+		n = (uint32_t)pr->head;
+		pr->head = (pr->head + 1) % pr->cap;
+		if (pr->used < pr->cap)
+			pr->used++;
+	}
 	e = &pr->recs[n];
-	if (pr->used == pr->cap) {
+	if (e->t0 != 0) {		/* in use (a moved one is zeroed) */
 		prov_unlink(pr, n);
 		free(e->hops);
 		pr->hop_bytes -= e->hopcap * sizeof(struct prov_hop);
-	} else
-		pr->used++;
-	pr->head = (pr->head + 1) % pr->cap;
+	}
 	memset(e, 0, sizeof(*e));
 	e->key = key;
-	e->t0 = now;
+	e->t0 = now > 0 ? now : 1;
 	e->d_rx = e->d_done = e->d_out = PROV_NEVER;
 	e->from = PROV_NONE;
 	e->next = pr->index[key & pr->mask];
 	pr->index[key & pr->mask] = n;
 	return e;
+}
+
+/* The record of id, made (the oldest going) if it is not there. */
+static struct prov_rec *
+prov_get_rec(struct prov *pr, const uint8_t id[TX_ID_LEN], uint64_t now,
+    int heard)
+{
+	struct prov_rec	*e;
+
+	if ((e = prov_find(pr, prov_key(id))) != NULL)
+		return e;
+	return prov_take(pr, prov_key(id), now, heard);
+}
+
+/* e, if only heard of so far, moves to the main ring: a copy came. */
+static struct prov_rec *
+prov_promote(struct prov *pr, struct prov_rec *e)
+{
+	struct prov_rec	 held, *m;
+	uint32_t	 n = (uint32_t)(e - pr->recs), next;
+
+	if (n < pr->cap)
+		return e;
+	held = *e;
+	prov_unlink(pr, n);
+	memset(e, 0, sizeof(*e));
+	m = prov_take(pr, held.key, held.t0, 0);
+	next = m->next;
+	*m = held;
+	m->next = next;
+	return m;
 }
 
 static void
@@ -231,7 +280,7 @@ prov_announced(struct prov *pr, const uint8_t id[TX_ID_LEN], uint16_t peer,
 	struct prov_rec	*e;
 
 	if (create)
-		e = prov_get_rec(pr, id, now);
+		e = prov_get_rec(pr, id, now, 1);
 	else if ((e = prov_find(pr, prov_key(id))) == NULL)
 		return;
 	prov_hop_add(pr, e, peer, PROV_ANN, now);
@@ -241,7 +290,7 @@ void
 prov_received(struct prov *pr, const uint8_t id[TX_ID_LEN], uint16_t peer,
     uint64_t now)
 {
-	struct prov_rec	*e = prov_get_rec(pr, id, now);
+	struct prov_rec	*e = prov_promote(pr, prov_get_rec(pr, id, now, 0));
 
 	/* The first copy validated is where it came from. */
 	if (e->from != PROV_NONE)
@@ -258,6 +307,7 @@ prov_verdict(struct prov *pr, const uint8_t id[TX_ID_LEN], uint64_t verify_ns,
 
 	if ((e = prov_find(pr, prov_key(id))) == NULL || e->state == PROV_ACCEPTED)
 		return;
+	e = prov_promote(pr, e);
 	e->state = ok ? PROV_ACCEPTED : PROV_REJECTED;
 	e->d_done = prov_delta(e, now);
 	e->verify_us = verify_ns / 1000 > UINT32_MAX ? UINT32_MAX :
@@ -314,7 +364,7 @@ prov_get(const struct prov *pr, const uint8_t id[TX_ID_LEN],
 size_t
 prov_bytes(const struct prov *pr)
 {
-	return sizeof(*pr) + pr->cap * sizeof(*pr->recs) +
+	return sizeof(*pr) + (pr->cap + pr->hcap) * sizeof(*pr->recs) +
 	    (pr->mask + 1) * sizeof(*pr->index) + pr->hop_bytes +
 	    PROV_PEERS * sizeof(*pr->peers);
 }

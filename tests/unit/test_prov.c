@@ -157,6 +157,52 @@ test_prov_lists_are_bounded(void **state)
 	prov_free(pr);
 }
 
+/*
+ * Ids only announced (a junk flood: never delivered) take records in a
+ * ring of their own: the traces of transactions that came stay, and an id
+ * heard of first keeps its first time and announcers once its copy comes.
+ */
+static void
+test_prov_junk_keeps_real_traces(void **state)
+{
+	struct prov	*pr = prov_new(100);
+	struct prov_info info;
+	uint8_t		 real[TX_ID_LEN], late[TX_ID_LEN], id[TX_ID_LEN];
+	uint32_t	 i;
+
+	(void)state;
+	id_of(real, 1);
+	prov_received(pr, real, PROV_API, T0);
+	prov_verdict(pr, real, 1000, 1, T0 + 10);
+	id_of(late, 2);
+	prov_announced(pr, late, 7, T0 + 20, 1);
+	for (i = 0; i < 50; i++) {
+		id_of(id, 1000 + i);
+		prov_announced(pr, id, 3, T0 + 30 + i, 1);
+	}
+	/* A copy of late comes: it moves to the main ring, first time kept. */
+	prov_received(pr, late, 7, T0 + 200);
+	for (i = 50; i < 100000; i++) {
+		id_of(id, 1000 + i);
+		prov_announced(pr, id, 3, T0 + 300 + i, 1);
+	}
+	assert_int_equal(prov_get(pr, real, &info), 0);
+	assert_int_equal(info.state, PROV_ACCEPTED);
+	assert_int_equal(info.first_us, T0);
+	assert_int_equal(prov_get(pr, late, &info), 0);
+	assert_int_equal(info.first_us, T0 + 20);
+	assert_int_equal(info.received_us, T0 + 200);
+	assert_int_equal(info.nhops, 1);
+	assert_int_equal(info.hops[0].peer, 7);
+	/* The junk churned its own ring: an early one is gone, the last is there. */
+	id_of(id, 1000);
+	assert_int_equal(prov_get(pr, id, &info), -1);
+	id_of(id, 1000 + 99999);
+	assert_int_equal(prov_get(pr, id, &info), 0);
+	assert_int_equal(prov_count(pr), 2);
+	prov_free(pr);
+}
+
 static void
 test_prov_bytes_per_entry(void **state)
 {
@@ -184,6 +230,8 @@ test_prov_bytes_per_entry(void **state)
 		 * doubling (at most 2x), plus malloc's 16-byte header a list.
 		 */
 		budget = n * 64 + (nanns[k] == 0 ? 0 : n * (16 + 2 * 8 * nanns[k]));
+		/* ... and the fixed ring of ids only heard of (4,096 records). */
+		budget += 4096 * 64;
 		printf("prov: %zu announcers: %.1f bytes per transaction "
 		    "(heap), %.1f (accounted)\n", nanns[k], (double)heap / n,
 		    (double)prov_bytes(pr) / n);
@@ -198,6 +246,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prov_records_a_hop_chain),
+		cmocka_unit_test(test_prov_junk_keeps_real_traces),
 		cmocka_unit_test(test_prov_ring_forgets_the_oldest),
 		cmocka_unit_test(test_prov_lists_are_bounded),
 		cmocka_unit_test(test_prov_bytes_per_entry),
