@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "base/budget.h"
+#include "base/stats.h"
 
 /* Freed since the last trim before one is worth it, and how long to gather. */
 #define BUDGET_TRIM_BYTES	(4u << 20)
@@ -55,6 +56,7 @@ budget_trimcb(evutil_socket_t fd, short what, void *arg)
 	budget_freed = 0;
 	/* Returns the free pages inside the heap too, not only its top. */
 	malloc_trim(0);
+	stats.heap_trims++;
 }
 
 void
@@ -84,6 +86,7 @@ budget_tick(void)
 		return;
 	budget_freed = 0;
 	malloc_trim(0);
+	stats.heap_trims++;
 }
 
 int

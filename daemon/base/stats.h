@@ -74,6 +74,13 @@ struct stats {
 	uint64_t	announcements_resumed;
 	uint64_t	announcements_dropped;
 	uint64_t	announcements_abandoned;
+	/*
+	 * Long INV and GETDATA frames queued to be worked a slice a loop turn
+	 * (docs/PROTOCOL.md 5.3), and the peers not read meanwhile (a gauge).
+	 */
+	uint64_t	relay_queued_inv, relay_queued_getdata;
+	uint64_t	relay_held;
+	uint64_t	heap_trims;		/* malloc_trim after releases or at a tick */
 	/* The push tree (docs/PROTOCOL.md 5.2): transactions pushed, links pruned and grafted. */
 	uint64_t	relay_pushed;
 	uint64_t	relay_pruned;		/* by us: a peer pushed a copy we had */

@@ -222,6 +222,19 @@ metrics_render(const struct metrics_src *m, struct evbuffer *out)
 	    s->announcements_dropped);
 	metrics_sample(out, "noded_announcements_total", "event", "abandoned",
 	    s->announcements_abandoned);
+	metrics_family(out, "noded_relay_frames_queued_total", "counter",
+	    "INV and GETDATA frames of more than 16 ids worked a slice a loop "
+	    "turn, the peer not read meanwhile.");
+	metrics_sample(out, "noded_relay_frames_queued_total", "type", "inv",
+	    s->relay_queued_inv);
+	metrics_sample(out, "noded_relay_frames_queued_total", "type", "getdata",
+	    s->relay_queued_getdata);
+	metrics_u64(out, "noded_relay_peers_held", "gauge",
+	    "Peers not read while a long frame of theirs is worked.",
+	    s->relay_held);
+	metrics_u64(out, "noded_heap_trims_total", "counter",
+	    "Times freed heap was given back to the system (malloc_trim).",
+	    s->heap_trims);
 	metrics_u64(out, "noded_relay_pushed_total", "counter",
 	    "Transactions pushed whole to eager peers (the push tree).",
 	    s->relay_pushed);

@@ -969,7 +969,7 @@ relay_work_done(struct relay *r, struct peer *p)
 	if (rp->work == NULL)
 		return;
 	TAILQ_REMOVE(&r->workq, rp, wentry);
-	r->nworking--;
+	stats.relay_held = --r->nworking;
 	free(rp->work);
 	rp->work = NULL;
 	rp->whead = rp->nwork = 0;
@@ -991,7 +991,11 @@ relay_work_queue(struct relay *r, struct peer *p, uint8_t type,
 	if (rp->work == NULL) {
 		rp->work = xcalloc(FRAME_MAX_IDS, TX_ID_LEN);
 		TAILQ_INSERT_TAIL(&r->workq, rp, wentry);
-		r->nworking++;
+		stats.relay_held = ++r->nworking;
+		if (type == FRAME_INV)
+			stats.relay_queued_inv++;
+		else
+			stats.relay_queued_getdata++;
 	}
 	if (rp->nwork > 0 && rp->wtype != type)
 		return;		/* not while held */

@@ -119,6 +119,9 @@ def test_a_large_getdata_is_answered_a_slice_at_a_time(cluster):
     assert len(got) == len(ids), len(got)
     peak = victim.status()["budgets"]["peer_send"]["peak"]
     assert peak < (64 + 16) << 10, peak
+    m = victim.metrics()
+    assert m.get('noded_relay_frames_queued_total{type="getdata"}', 0) >= 1, m
+    assert m.get("noded_relay_peers_held") == 0, m
     c.close()
 
 
