@@ -920,12 +920,12 @@ relay_inv_ids(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
 
 /*
  * Answers ids[0..count) to p until RELAY_SERVE_TURN bytes went out or its
- * output is over its share; ids not in the mempool get one NOTFOUND.
- * Returns how many ids were answered, -1 if p closed.
+ * output is over its share (all of them if whole); ids not in the mempool
+ * get one NOTFOUND.  Returns how many ids were answered, -1 if p closed.
  */
 static ssize_t
 relay_serve_ids(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
-    size_t count)
+    size_t count, int whole)
 {
 	static uint8_t	missing[FRAME_MAX_IDS][TX_ID_LEN];
 	static uint8_t	buf[2 + FRAME_MAX_IDS * TX_ID_LEN];
@@ -933,8 +933,8 @@ relay_serve_ids(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN]
 	uint64_t	sent0 = p->bytes_sent;
 	size_t		i, nmissing = 0;
 
-	for (i = 0; i < count && p->bytes_sent - sent0 < RELAY_SERVE_TURN &&
-	    !p->out_paused; i++) {
+	for (i = 0; i < count && (whole || (p->bytes_sent - sent0 <
+	    RELAY_SERVE_TURN && !p->out_paused)); i++) {
 		e = mempool_get(r->mp, ids[i]);
 		if (e == NULL) {
 			memcpy(missing[nmissing++], ids[i], TX_ID_LEN);
@@ -978,9 +978,9 @@ relay_work_done(struct relay *r, struct peer *p)
 }
 
 /*
- * Queues the rest of a long frame of p's, and holds p until it is done.
- * Held, p sends no second frame before this one is done: one frame's ids
- * at most.
+ * Queues the rest of a long frame of p's (nothing queued yet: see
+ * relay_on_inv), and holds p until it is done: its next records are not
+ * read meanwhile, so one frame's ids at most.
  */
 static void
 relay_work_queue(struct relay *r, struct peer *p, uint8_t type,
@@ -997,16 +997,9 @@ relay_work_queue(struct relay *r, struct peer *p, uint8_t type,
 		else
 			stats.relay_queued_getdata++;
 	}
-	if (rp->nwork > 0 && rp->wtype != type)
-		return;		/* not while held */
-	if (rp->whead > 0) {
-		memmove(rp->work, rp->work + rp->whead, rp->nwork * TX_ID_LEN);
-		rp->whead = 0;
-	}
-	if (count > FRAME_MAX_IDS - rp->nwork)
-		count = FRAME_MAX_IDS - rp->nwork;
-	memcpy(rp->work + rp->nwork, ids, count * TX_ID_LEN);
-	rp->nwork += count;
+	memcpy(rp->work, ids, count * TX_ID_LEN);
+	rp->whead = 0;
+	rp->nwork = count;
 	rp->wtype = type;
 	peer_hold(p, 1);
 	relay_work_arm(r, 0);
@@ -1051,7 +1044,7 @@ relay_workcb(evutil_socket_t fd, short what, void *arg)
 		} else {
 			sent0 = p->bytes_sent;
 			n = relay_serve_ids(r, p, (const uint8_t (*)[TX_ID_LEN])
-			    rp->work + rp->whead, rp->nwork);
+			    rp->work + rp->whead, rp->nwork, 0);
 			if (n == -1)
 				continue;	/* closed: relay_down took it off */
 			spent += p->bytes_sent - sent0;
@@ -1072,7 +1065,12 @@ static int
 relay_on_inv(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN],
     size_t count)
 {
-	if (p->relay->nwork > 0 || count > RELAY_WORK_INLINE) {
+	/*
+	 * A frame after a queued one in the same record (a record may carry
+	 * several) is taken up at once: the hold stops reading records, not
+	 * the frames of the one being read.
+	 */
+	if (p->relay->nwork == 0 && count > RELAY_WORK_INLINE) {
 		relay_work_queue(r, p, FRAME_INV, ids, count);
 		return 0;
 	}
@@ -1089,8 +1087,11 @@ relay_on_getdata(struct relay *r, struct peer *p, const uint8_t (*ids)[TX_ID_LEN
 {
 	ssize_t		n = 0;
 
-	if (p->relay->nwork == 0 && count <= RELAY_WORK_INLINE &&
-	    (n = relay_serve_ids(r, p, ids, count)) == -1)
+	/* After a queued frame in the same record: answered whole now. */
+	if (p->relay->nwork > 0)
+		return relay_serve_ids(r, p, ids, count, 1) == -1 ? -1 : 0;
+	if (count <= RELAY_WORK_INLINE &&
+	    (n = relay_serve_ids(r, p, ids, count, 0)) == -1)
 		return -1;
 	if ((size_t)n < count)
 		relay_work_queue(r, p, FRAME_GETDATA, ids + n, count - (size_t)n);
