@@ -288,10 +288,16 @@ def wait_promises(net, ledger, nodes, limit_s, step_s):
         win, lose = (a, b) if a < b else (b, a)
         losers[lose] = win
     must = {i for i in ledger.acked if i not in losers}
-    # a conflict's winner must survive if either of the pair was acknowledged
+    # A conflict's winner must survive if it was acknowledged, or if its
+    # loser was and the winner may have got in (sent, answer lost in a
+    # kill).  A winner its node refused or never answered may also be on no
+    # node: then its acknowledged loser must be on every node instead.
+    either = {}
     for lose, win in losers.items():
-        if lose in ledger.acked or win in ledger.acked:
+        if win in ledger.acked:
             must.add(win)
+        elif lose in ledger.acked:
+            either[win] = lose
     t0 = time.monotonic()
     problems = []
     while True:
@@ -310,12 +316,17 @@ def wait_promises(net, ledger, nodes, limit_s, step_s):
         if not problems:
             ids = mempool_ids(net, min(nodes))
             missing = must - ids
-            present_losers = [l for l in losers if l in ids]
+            # neither of a pair whose loser was acknowledged
+            missing |= {w for w, l in either.items() if w not in ids and l not in ids}
+            present_losers = [l for l, w in losers.items() if l in ids and
+                              (w in ids or w in must)]
             if missing:
-                problems.append("%d acknowledged txs on no node (e.g. %s, "
-                                "acknowledged by node%d)" % (
-                                    len(missing), sorted(missing)[0][:16],
-                                    ledger.acked.get(sorted(missing)[0], 0)))
+                m = sorted(missing)[0]
+                problems.append("%d acknowledged txs on no node (e.g. %s, %s)" % (
+                    len(missing), m[:16],
+                    "acknowledged by node%d" % ledger.acked[m] if m in ledger.acked
+                    else "won a conflict whose loser node%d acknowledged, and "
+                    "the loser is gone too" % ledger.acked[either[m]]))
             if present_losers:
                 problems.append("%d conflict losers kept (e.g. %s)"
                                 % (len(present_losers), present_losers[0][:16]))
