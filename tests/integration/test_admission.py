@@ -52,7 +52,7 @@ class Flood:
             s.bind((ip, 0))
             s.setblocking(False)
             s.connect_ex(("127.0.0.1", self.port))
-            self.socks[s] = [ip, 0]
+            self.socks[s] = [ip, 0, time.monotonic()]
             self.opened += 1
         except OSError:
             pass
@@ -63,17 +63,30 @@ class Flood:
             for _ in range(self.per_ip):
                 self._open(ip)
         last_drip = time.monotonic()
+        later = []              # (when, ip): sockets refused at once reopen then
         while not self.stopping:
             r, _, _ = select.select(list(self.socks), [], [], 0.05)
+            now = time.monotonic()
             for s in r:
                 try:
                     data = s.recv(4096)
                 except OSError:
                     data = b""
                 if not data:
-                    ip = self.socks.pop(s)[0]
+                    ip, _, t = self.socks.pop(s)
                     s.close()
-                    self._open(ip)
+                    if now - t < 0.2:
+                        # Refused at accept: back in 0.5 s, not in a loop
+                        # of hundreds of connections a second, which fills
+                        # the kernel's connection-tracking table on a host
+                        # running Docker (then it drops every SYN, honest
+                        # ones too: a test of the host, not of the node).
+                        later.append((now + 0.5, ip))
+                    else:
+                        self._open(ip)
+            for when, ip in [x for x in later if x[0] <= now]:
+                later.remove((when, ip))
+                self._open(ip)
             if self.drip and time.monotonic() - last_drip >= self.drip:
                 last_drip = time.monotonic()
                 for s, st in list(self.socks.items()):
