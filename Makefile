@@ -182,7 +182,7 @@ FUZZ_CC    ?= clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Idaemon \
 	$(PKG_CFLAGS)
 FUZZ_SRCS_fuzz_http  := tools/http.c tools/sse.c
-FUZZ_SRCS_fuzz_txreq := daemon/p2p/txreq.c daemon/base/idmap.c
+FUZZ_SRCS_fuzz_txreq := daemon/p2p/txreq.c daemon/base/idmap.c daemon/base/pool.c
 .SECONDEXPANSION:
 build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(LIB_SRC) $$(FUZZ_SRCS_$$*)
 	@mkdir -p $(@D)
