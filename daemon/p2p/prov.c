@@ -55,7 +55,7 @@ struct prov_peer {
 struct prov {
 	struct prov_rec	*recs;		/* cap of the main ring, then hcap */
 	size_t		 cap, used, head;	/* head: the next record to take */
-	size_t		 hcap, hused, hhead;	/* the ring of ids only heard of */
+	size_t		 hcap, hhead;	/* the ring of ids only heard of */
 	uint32_t	*index;
 	size_t		 mask;
 	size_t		 hop_bytes;
@@ -182,8 +182,6 @@ prov_take(struct prov *pr, uint64_t key, uint64_t now, int heard)
 	if (heard) {
 		n = (uint32_t)(pr->cap + pr->hhead);
 		pr->hhead = (pr->hhead + 1) % pr->hcap;
-		if (pr->hused < pr->hcap)
-			pr->hused++;
 	} else {
 		n = (uint32_t)pr->head;
 		pr->head = (pr->head + 1) % pr->cap;
